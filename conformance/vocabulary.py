@@ -1,0 +1,305 @@
+"""The transport-neutral words the suite speaks: what a client saw, what the app was told to do.
+
+Client events are the only thing a transport reports, whatever it is built on, so one model can
+judge them all. Server steps are the puppet app's instructions; they travel as JSON because some
+servers run the app in another process.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+Headers: TypeAlias = tuple[tuple[str, str], ...]
+JSON: TypeAlias = Any
+
+
+# --- client-side events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The handshake completed (HTTP 101)."""
+
+    subprotocol: str | None
+    headers: Headers = ()
+
+
+@dataclass(frozen=True)
+class Denied:
+    """The handshake was refused with an HTTP response; `status` is None where a transport
+    cannot see HTTP (TestClient)."""
+
+    status: int | None
+    body: bytes = b""
+    headers: Headers = ()
+
+
+@dataclass(frozen=True)
+class Message:
+    data: str | bytes
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The connection ended. `close_frame_seen` is False for a TCP drop (RFC 6455 7.1.5: the
+    code is then 1006 by definition, never sent on the wire)."""
+
+    code: int
+    reason: str = ""
+    close_frame_seen: bool = True
+
+
+@dataclass(frozen=True)
+class NoEvent:
+    """Nothing arrived within the bound; a timeout is an observation, not an error."""
+
+    after_s: float
+
+
+@dataclass(frozen=True)
+class ClientRaised:
+    """An in-process client raised instead of reporting a wire event (TestClient re-raises the
+    app's exception in the test thread)."""
+
+    exc_type: str
+    message: str
+
+
+ClientEvent: TypeAlias = Accepted | Denied | Message | Closed | NoEvent | ClientRaised
+
+
+def describe_event(event: ClientEvent) -> str:
+    return repr(event)
+
+
+# --- server-side steps (the puppet's instructions) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accept:
+    subprotocol: str | None = None
+    headers: Headers = ()
+
+
+@dataclass(frozen=True)
+class SendText:
+    data: str
+
+
+@dataclass(frozen=True)
+class SendBytes:
+    data: bytes
+
+
+@dataclass(frozen=True)
+class SendJson:
+    data: JSON
+
+
+@dataclass(frozen=True)
+class ReceiveText:
+    pass
+
+
+@dataclass(frozen=True)
+class ReceiveBytes:
+    pass
+
+
+@dataclass(frozen=True)
+class ReceiveJson:
+    pass
+
+
+@dataclass(frozen=True)
+class Close:
+    code: int = 1000
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RaiseWebSocketException:
+    code: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RaiseError:
+    message: str = "puppet told to fail"
+
+
+@dataclass(frozen=True)
+class Return:
+    pass
+
+
+@dataclass(frozen=True)
+class SendDenialResponse:
+    status: int
+    body: bytes = b""
+
+
+ServerStep: TypeAlias = (
+    Accept
+    | SendText
+    | SendBytes
+    | SendJson
+    | ReceiveText
+    | ReceiveBytes
+    | ReceiveJson
+    | Close
+    | RaiseWebSocketException
+    | RaiseError
+    | Return
+    | SendDenialResponse
+)
+
+STEP_TYPES: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (
+        Accept,
+        SendText,
+        SendBytes,
+        SendJson,
+        ReceiveText,
+        ReceiveBytes,
+        ReceiveJson,
+        Close,
+        RaiseWebSocketException,
+        RaiseError,
+        Return,
+        SendDenialResponse,
+    )
+}
+
+RECEIVE_STEPS = (ReceiveText, ReceiveBytes, ReceiveJson)
+SEND_STEPS = (SendText, SendBytes, SendJson)
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What a step did inside the app: returned `value`, or raised `exc_type(exc_message)`.
+
+    `exc_bases` lists the exception's class hierarchy so the model can accept "an OSError
+    subclass" without knowing each server's private exception classes.
+    """
+
+    value: JSON = None
+    exc_type: str | None = None
+    exc_message: str = ""
+    exc_bases: tuple[str, ...] = ()
+
+    @property
+    def raised(self) -> bool:
+        return self.exc_type is not None
+
+    def raised_any(self, *names: str) -> bool:
+        return self.raised and any(name in self.exc_bases for name in names)
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> StepOutcome:
+        bases = tuple(klass.__name__ for klass in type(exc).__mro__)
+        attributes = {}
+        # WebSocketDisconnect carries what the client sent; the model grades it.
+        for name in ("code", "reason"):
+            if hasattr(exc, name):
+                attributes[name] = getattr(exc, name)
+        return cls(
+            value=attributes or None,
+            exc_type=type(exc).__name__,
+            exc_message=str(exc),
+            exc_bases=bases,
+        )
+
+
+@dataclass
+class ServerRecord:
+    """Everything the puppet saw: each step with its outcome, and every ASGI message in order."""
+
+    steps: list[tuple[ServerStep, StepOutcome | None]] = field(default_factory=list)
+    asgi: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    ended: str | None = None
+
+
+# --- JSON codecs (the record and the steps cross process boundaries) ---------------------------
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"__bytes__": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, tuple | list):
+        return [_encode(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _encode(item) for key, item in value.items()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__bytes__"}:
+            return base64.b64decode(value["__bytes__"])
+        return {key: _decode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    return value
+
+
+def _as_headers(value: Any) -> Headers:
+    return tuple((str(name), str(val)) for name, val in value)
+
+
+def step_to_json(step: ServerStep) -> dict[str, Any]:
+    return {"kind": type(step).__name__, "args": _encode(dataclasses.asdict(step))}
+
+
+def step_from_json(payload: dict[str, Any]) -> ServerStep:
+    kind = payload.get("kind")
+    if kind not in STEP_TYPES:
+        raise ValueError(f"unknown puppet step {kind!r}; known: {sorted(STEP_TYPES)}")
+    args = _decode(payload.get("args", {}))
+    if kind == "Accept":
+        args["headers"] = _as_headers(args.get("headers", ()))
+    step: ServerStep = STEP_TYPES[kind](**args)
+    return step
+
+
+def outcome_to_json(outcome: StepOutcome) -> dict[str, Any]:
+    return _encode(dataclasses.asdict(outcome))  # type: ignore[no-any-return]
+
+
+def outcome_from_json(payload: dict[str, Any]) -> StepOutcome:
+    data = _decode(payload)
+    data["exc_bases"] = tuple(data.get("exc_bases", ()))
+    return StepOutcome(**data)
+
+
+def record_to_json(record: ServerRecord) -> dict[str, Any]:
+    return {
+        "steps": [
+            [step_to_json(step), None if outcome is None else outcome_to_json(outcome)]
+            for step, outcome in record.steps
+        ],
+        "asgi": [[direction, _encode(message)] for direction, message in record.asgi],
+        "ended": record.ended,
+    }
+
+
+def record_from_json(payload: dict[str, Any]) -> ServerRecord:
+    return ServerRecord(
+        steps=[
+            (step_from_json(step), None if outcome is None else outcome_from_json(outcome))
+            for step, outcome in payload["steps"]
+        ],
+        asgi=[(direction, _decode(message)) for direction, message in payload["asgi"]],
+        ended=payload["ended"],
+    )
+
+
+def jsonable(value: Any) -> Any:
+    """Evidence for reports: bytes become base64 objects, dataclasses dicts with their kind."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"kind": type(value).__name__, **_encode(dataclasses.asdict(value))}
+    return _encode(value)

@@ -1,0 +1,314 @@
+"""The puppet target: a websocket route whose server-side steps the running test dictates.
+
+`/puppet/{session}` runs one lifecycle. Each step the test submits (accept, send, receive, close,
+raise, return, deny) is executed through Starlette's `WebSocket`, exactly as an app would, and its
+outcome is recorded together with every ASGI message that crossed the app boundary.
+
+Servers that run the app in another process are driven over HTTP control routes on the same app
+(`/_puppet/...`); they run on the server's own event loop, next to the websocket handler. In-process
+transports (in-memory, TestClient) use `DirectControl`, which talks to the same registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import copy
+import threading
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import Message as AsgiMessage
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from conformance.vocabulary import (
+    Accept,
+    Close,
+    RaiseError,
+    RaiseWebSocketException,
+    ReceiveBytes,
+    ReceiveJson,
+    ReceiveText,
+    Return,
+    SendBytes,
+    SendDenialResponse,
+    SendJson,
+    SendText,
+    ServerRecord,
+    ServerStep,
+    StepOutcome,
+    outcome_to_json,
+    record_to_json,
+    step_from_json,
+)
+
+try:  # WebSocketException arrived in Starlette 0.24; older releases report it unimplemented.
+    from starlette.exceptions import WebSocketException
+except ImportError:  # pragma: no cover - exercised by the compat matrix
+    WebSocketException = None  # type: ignore[assignment,misc]
+
+# A puppet never waits longer than this for its next instruction or for a client message, so a
+# test that lost track of a session cannot leave a handler (and its server) hanging.
+PUPPET_STEP_BOUND_S = 10.0
+
+# Longest a control request waits for a step's outcome; the test asks again if it needs to.
+CONTROL_WAIT_LIMIT_S = 5.0
+
+
+class Unsupported(Exception):
+    """The installed Starlette or server lacks what a step needs; checks grade `unimplemented`."""
+
+
+class PuppetError(Exception):
+    """The exception the puppet raises when told to fail (the `RaiseError` step)."""
+
+
+class PuppetSession:
+    """One websocket lifecycle: the queue of instructions and the record of what happened.
+
+    The test side may live on another thread or event loop (TestClient runs the app in a portal
+    thread), so instructions cross over with `call_soon_threadsafe` and outcomes come back as
+    `concurrent.futures.Future`s, which any thread or loop can wait on.
+    """
+
+    def __init__(self) -> None:
+        self.record = ServerRecord()
+        self._lock = threading.Lock()
+        self._pending: list[tuple[int, ServerStep]] = []
+        self._outcomes: list[concurrent.futures.Future[StepOutcome]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup: asyncio.Event | None = None
+
+    def submit(self, step: ServerStep) -> int:
+        future: concurrent.futures.Future[StepOutcome] = concurrent.futures.Future()
+        with self._lock:
+            index = len(self._outcomes)
+            self._outcomes.append(future)
+            self.record.steps.append((step, None))
+            self._pending.append((index, step))
+            if self._loop is not None and self._wakeup is not None:
+                self._loop.call_soon_threadsafe(self._wakeup.set)
+        return index
+
+    def outcome_future(self, index: int) -> concurrent.futures.Future[StepOutcome]:
+        with self._lock:
+            if not 0 <= index < len(self._outcomes):
+                raise KeyError(f"no step {index} in this session")
+            return self._outcomes[index]
+
+    def snapshot(self) -> ServerRecord:
+        with self._lock:
+            return copy.deepcopy(self.record)
+
+    def log_asgi(self, direction: str, message: AsgiMessage) -> None:
+        with self._lock:
+            self.record.asgi.append((direction, dict(message)))
+
+    def _finish(self, index: int, outcome: StepOutcome) -> None:
+        with self._lock:
+            step, _ = self.record.steps[index]
+            self.record.steps[index] = (step, outcome)
+            future = self._outcomes[index]
+        future.set_result(outcome)
+
+    def end(self, how: str) -> None:
+        with self._lock:
+            if self.record.ended is None:
+                self.record.ended = how
+
+    async def next_instruction(self) -> tuple[int, ServerStep] | None:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+                self._wakeup = asyncio.Event()
+            wakeup = self._wakeup
+        assert wakeup is not None
+        while True:
+            with self._lock:
+                if self._pending:
+                    return self._pending.pop(0)
+                wakeup.clear()
+            try:
+                await asyncio.wait_for(wakeup.wait(), PUPPET_STEP_BOUND_S)
+            except asyncio.TimeoutError:
+                return None
+
+    async def run(self, websocket: WebSocket) -> None:
+        try:
+            while True:
+                instruction = await self.next_instruction()
+                if instruction is None:
+                    self.end("idle-timeout")
+                    return
+                index, step = instruction
+                if isinstance(step, Return):
+                    self._finish(index, StepOutcome())
+                    self.end("returned")
+                    return
+                if isinstance(step, RaiseError):
+                    self._finish(index, StepOutcome(value="raising"))
+                    self.end("raised PuppetError")
+                    raise PuppetError(step.message)
+                if isinstance(step, RaiseWebSocketException):
+                    if WebSocketException is None:
+                        missing = Unsupported("WebSocketException needs Starlette >= 0.24")
+                        self._finish(index, StepOutcome.from_exception(missing))
+                        continue
+                    self._finish(index, StepOutcome(value="raising"))
+                    self.end("raised WebSocketException")
+                    raise WebSocketException(code=step.code, reason=step.reason or None)
+                try:
+                    value = await execute_step(websocket, step)
+                except Exception as exc:  # the outcome is the observation, whatever it is
+                    self._finish(index, StepOutcome.from_exception(exc))
+                else:
+                    self._finish(index, StepOutcome(value=value))
+        except asyncio.CancelledError:
+            self.end("cancelled by the server")
+            raise
+
+
+async def execute_step(websocket: WebSocket, step: ServerStep) -> Any:
+    """Perform one instruction through Starlette's public WebSocket API."""
+    if isinstance(step, Accept):
+        headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in step.headers]
+        if headers:
+            await websocket.accept(subprotocol=step.subprotocol, headers=headers)
+        else:  # Starlette < 0.19 has no `headers` parameter
+            await websocket.accept(subprotocol=step.subprotocol)
+        return None
+    if isinstance(step, SendText):
+        await websocket.send_text(step.data)
+        return None
+    if isinstance(step, SendBytes):
+        await websocket.send_bytes(step.data)
+        return None
+    if isinstance(step, SendJson):
+        await websocket.send_json(step.data)
+        return None
+    if isinstance(step, ReceiveText | ReceiveBytes | ReceiveJson):
+        return await asyncio.wait_for(_receive(websocket, step), PUPPET_STEP_BOUND_S)
+    if isinstance(step, Close):
+        if step.reason:
+            await websocket.close(code=step.code, reason=step.reason)
+        else:  # Starlette < 0.17.1 has no `reason` parameter
+            await websocket.close(code=step.code)
+        return None
+    if isinstance(step, SendDenialResponse):
+        return await _send_denial(websocket, step)
+    raise TypeError(f"the puppet cannot execute {step!r} here")
+
+
+async def _receive(websocket: WebSocket, step: ReceiveText | ReceiveBytes | ReceiveJson) -> Any:
+    if isinstance(step, ReceiveText):
+        return await websocket.receive_text()
+    if isinstance(step, ReceiveBytes):
+        return await websocket.receive_bytes()
+    return await websocket.receive_json()
+
+
+async def _send_denial(websocket: WebSocket, step: SendDenialResponse) -> None:
+    response = Response(content=step.body, status_code=step.status, media_type="text/plain")
+    if not hasattr(websocket, "send_denial_response"):
+        raise Unsupported("WebSocket.send_denial_response needs Starlette >= 0.37")
+    if "websocket.http.response" not in websocket.scope.get("extensions", {}):
+        raise Unsupported("the server does not offer the websocket.http.response extension")
+    await websocket.send_denial_response(response)
+
+
+class PuppetRegistry:
+    """Sessions by id, shared by the websocket route and both kinds of control."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, PuppetSession] = {}
+        self._lock = threading.Lock()
+
+    def session(self, session_id: str) -> PuppetSession:
+        with self._lock:
+            return self._sessions.setdefault(session_id, PuppetSession())
+
+    def forget(self, session_id: str) -> None:
+        with self._lock:
+            self._sessions.pop(session_id, None)
+
+
+class PuppetEndpoint:
+    """Raw ASGI endpoint so that every message is recorded before Starlette's WebSocket sees it."""
+
+    def __init__(self, registry: PuppetRegistry) -> None:
+        self.registry = registry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session = self.registry.session(scope["path_params"]["session_id"])
+
+        async def recording_receive() -> AsgiMessage:
+            message = await receive()
+            session.log_asgi("receive", message)
+            return message
+
+        async def recording_send(message: AsgiMessage) -> None:
+            session.log_asgi("send", message)
+            await send(message)
+
+        await session.run(WebSocket(scope, recording_receive, recording_send))
+
+
+def build_puppet_app(registry: PuppetRegistry | None = None) -> Starlette:
+    registry = registry or PuppetRegistry()
+
+    async def submit(request: Request) -> Response:
+        try:
+            step = step_from_json(await request.json())
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        index = registry.session(request.path_params["session_id"]).submit(step)
+        return JSONResponse({"index": index})
+
+    async def outcome(request: Request) -> Response:
+        session = registry.session(request.path_params["session_id"])
+        wait = min(float(request.query_params.get("wait", "0")), CONTROL_WAIT_LIMIT_S)
+        try:
+            future = session.outcome_future(int(request.path_params["index"]))
+        except KeyError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        done, _ = await asyncio.wait({asyncio.wrap_future(future)}, timeout=wait)
+        if not done:
+            return JSONResponse({"done": False})
+        return JSONResponse({"done": True, "outcome": outcome_to_json(future.result())})
+
+    async def record(request: Request) -> Response:
+        snapshot = registry.session(request.path_params["session_id"]).snapshot()
+        return JSONResponse(record_to_json(snapshot))
+
+    async def forget(request: Request) -> Response:
+        registry.forget(request.path_params["session_id"])
+        return Response(status_code=204)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    app = Starlette(
+        routes=[
+            WebSocketRoute("/puppet/{session_id}", PuppetEndpoint(registry)),
+            Route("/_puppet/health", health),
+            Route("/_puppet/{session_id}/steps", submit, methods=["POST"]),
+            Route("/_puppet/{session_id}/steps/{index:int}", outcome),
+            Route("/_puppet/{session_id}/record", record),
+            Route("/_puppet/{session_id}", forget, methods=["DELETE"]),
+        ]
+    )
+    app.state.puppet_registry = registry
+    return app
+
+
+def registry_of(app: Starlette) -> PuppetRegistry:
+    registry: PuppetRegistry = app.state.puppet_registry
+    return registry
+
+
+# The import string servers load in their own process (`targets.puppet:app`).
+app = build_puppet_app()

@@ -1,0 +1,213 @@
+"""What every way of serving an app provides, so scenarios never know which one they run on.
+
+A `TransportSpec` names a transport and says how to build it; each module in this package exports
+`TRANSPORTS`, a tuple of specs, and `targets.servers.available_transports()` collects them. Adding a
+server is adding one module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from conformance.vocabulary import (
+    ClientEvent,
+    Headers,
+    NoEvent,
+    ServerRecord,
+    ServerStep,
+    StepOutcome,
+    outcome_from_json,
+    record_from_json,
+    step_to_json,
+)
+from targets.puppet import PuppetRegistry
+
+# Bounds, in seconds. An expected event normally arrives in milliseconds; the bound only decides
+# when its absence becomes a `NoEvent` observation. A quiet bound is how long we listen to be
+# confident that nothing (e.g. a leaked frame) is coming.
+EXPECT_BOUND_S = 2.0
+QUIET_BOUND_S = 0.2
+# Starting a server is bounded too: a server that is not up by then is reported, not waited on.
+STARTUP_BOUND_S = 20.0
+SHUTDOWN_BOUND_S = 10.0
+
+
+class Waiter(Protocol):
+    async def __call__(self, future: asyncio.Future[Any], bound: float) -> bool: ...
+
+
+async def wall_clock_wait(future: asyncio.Future[Any], bound: float) -> bool:
+    """Wait up to `bound` seconds without cancelling `future` (it may complete later)."""
+    done, _ = await asyncio.wait({future}, timeout=bound)
+    return bool(done)
+
+
+class ClientConnection(ABC):
+    """One client's view of one websocket. Every observation is a `ClientEvent`."""
+
+    def __init__(self, waiter: Waiter) -> None:
+        self.events: asyncio.Queue[ClientEvent] = asyncio.Queue()
+        self._waiter = waiter
+
+    async def next_event(self, bound: float = EXPECT_BOUND_S) -> ClientEvent:
+        if not self.events.empty():
+            return self.events.get_nowait()
+        getter = asyncio.ensure_future(self.events.get())
+        if await self._waiter(getter, bound):
+            return getter.result()
+        getter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await getter
+        return NoEvent(after_s=bound)
+
+    @abstractmethod
+    async def send_text(self, data: str) -> None: ...
+
+    @abstractmethod
+    async def send_bytes(self, data: bytes) -> None: ...
+
+    @abstractmethod
+    async def close(self, code: int | None, reason: str = "") -> None:
+        """Start the closing handshake; `code=None` sends a close frame without a status code."""
+
+    @abstractmethod
+    async def drop(self) -> None:
+        """End the connection without a close frame (TCP abort where there is TCP)."""
+
+    @abstractmethod
+    async def release(self) -> None:
+        """Free everything the connection holds, within a bound, whatever state it is in."""
+
+
+class PuppetControl(ABC):
+    """How the test instructs the puppet and reads its record."""
+
+    @abstractmethod
+    async def submit(self, session: str, step: ServerStep) -> int: ...
+
+    @abstractmethod
+    async def outcome(self, session: str, index: int, bound: float) -> StepOutcome | None:
+        """The step's outcome, or None if it has not completed within `bound`."""
+
+    @abstractmethod
+    async def record(self, session: str) -> ServerRecord: ...
+
+    @abstractmethod
+    async def forget(self, session: str) -> None: ...
+
+
+class DirectControl(PuppetControl):
+    """Control for apps running in this process (any thread): the registry itself."""
+
+    def __init__(self, registry: PuppetRegistry, waiter: Waiter) -> None:
+        self.registry = registry
+        self._waiter = waiter
+
+    async def submit(self, session: str, step: ServerStep) -> int:
+        return self.registry.session(session).submit(step)
+
+    async def outcome(self, session: str, index: int, bound: float) -> StepOutcome | None:
+        future = self.registry.session(session).outcome_future(index)
+        if not future.done() and not await self._waiter(asyncio.wrap_future(future), bound):
+            return None
+        return future.result()
+
+    async def record(self, session: str) -> ServerRecord:
+        return self.registry.session(session).snapshot()
+
+    async def forget(self, session: str) -> None:
+        self.registry.forget(session)
+
+
+class HttpControl(PuppetControl):
+    """Control over the puppet app's HTTP routes: works for a server in any process."""
+
+    def __init__(self, base_url: str) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=EXPECT_BOUND_S + 5.0)
+
+    async def submit(self, session: str, step: ServerStep) -> int:
+        response = await self._http.post(f"/_puppet/{session}/steps", json=step_to_json(step))
+        response.raise_for_status()
+        index: int = response.json()["index"]
+        return index
+
+    async def outcome(self, session: str, index: int, bound: float) -> StepOutcome | None:
+        response = await self._http.get(
+            f"/_puppet/{session}/steps/{index}", params={"wait": str(bound)}
+        )
+        response.raise_for_status()
+        payload = response.json()
+        return outcome_from_json(payload["outcome"]) if payload["done"] else None
+
+    async def record(self, session: str) -> ServerRecord:
+        response = await self._http.get(f"/_puppet/{session}/record")
+        response.raise_for_status()
+        return record_from_json(response.json())
+
+    async def forget(self, session: str) -> None:
+        await self._http.delete(f"/_puppet/{session}")
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+class Transport(ABC):
+    """A served app plus the client that reaches it."""
+
+    name: str
+    control: PuppetControl
+    # Grades that differ by nature of the transport (e.g. TestClient has no HTTP statuses).
+    in_process: bool = False
+
+    async def wait(self, future: asyncio.Future[Any], bound: float) -> bool:
+        return await wall_clock_wait(future, bound)
+
+    @abstractmethod
+    async def connect(
+        self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()
+    ) -> ClientConnection:
+        """Start a handshake and return at once; its result arrives as the first event."""
+
+    async def aclose(self) -> None:
+        """Release per-loop resources (HTTP clients) before the event loop closes."""
+
+
+@dataclass(frozen=True)
+class TransportSpec:
+    name: str
+    # None when usable, otherwise the reason it is skipped (e.g. a package is not installed).
+    unavailable_reason: Callable[[], str | None]
+    # Given the ASGI app's import string, serve it for the duration of the context.
+    serve: Callable[[str], contextlib.AbstractContextManager[Transport]]
+
+
+def missing_module(*modules: str) -> Callable[[], str | None]:
+    from importlib.util import find_spec
+
+    def reason() -> str | None:
+        absent = [name for name in modules if find_spec(name) is None]
+        return f"not installed: {', '.join(absent)}" if absent else None
+
+    return reason
+
+
+def load_app(import_string: str) -> Any:
+    """`module:attribute` -> the object, as servers load apps by import string."""
+    import importlib
+
+    module_name, _, attribute = import_string.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"app import string must look like 'module:attribute', got {import_string!r}")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise ValueError(f"{module_name!r} has no attribute {attribute!r}") from None

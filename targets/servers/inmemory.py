@@ -1,0 +1,258 @@
+"""`inmemory`: our own ASGI websocket server, reduced to two queues on one event loop.
+
+No sockets, no threads, no portal: the app runs as a task on the test's own loop, so a lifecycle
+session costs microseconds and is fully deterministic. It still obeys the ASGI www spec (2.4)
+as a real server must: HTTP 403 for a close before accept, HTTP 500 when the app ends before
+accepting, close 1011 when it raises after accepting, 1005 for a client close without a code,
+1006 for a drop, and an `OSError` subclass for a send to a client that is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from enum import Enum
+from typing import Any
+
+from starlette.types import ASGIApp
+from starlette.types import Message as AsgiMessage
+
+from conformance.vocabulary import Accepted, Closed, Denied, Headers, Message
+from targets.puppet import registry_of
+from targets.servers.base import (
+    ClientConnection,
+    DirectControl,
+    Transport,
+    TransportSpec,
+    load_app,
+)
+from conformance.rfc6455 import MAX_CLOSE_REASON_BYTES, is_valid_wire_close_code
+
+# How many times the loop may run other ready callbacks before "nothing happened" is the
+# answer. Every hop inside one lifecycle step takes a handful of iterations; with no I/O and no
+# threads, an app that has not produced anything after this many is blocked, not slow.
+SPIN_LIMIT = 200
+
+
+class ClientGone(OSError):
+    """ASGI 2.4: a send to a connection the client has left raises an OSError subclass."""
+
+
+class _Phase(Enum):
+    HANDSHAKE = "handshake"
+    RESPONDING = "responding"  # a denial response is being streamed
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+async def spin_wait(future: asyncio.Future[Any], bound: float) -> bool:
+    """Run the loop until `future` is done or nothing is left to run; `bound` is ignored because
+    with no I/O an idle loop cannot make progress later."""
+    for _ in range(SPIN_LIMIT):
+        if future.done():
+            return True
+        await asyncio.sleep(0)
+    return future.done()
+
+
+class InMemoryConnection(ClientConnection):
+    def __init__(self, app: ASGIApp, scope: dict[str, Any]) -> None:
+        super().__init__(spin_wait)
+        self._app = app
+        self._scope = scope
+        self._to_app: asyncio.Queue[AsgiMessage] = asyncio.Queue()
+        self._phase = _Phase.HANDSHAKE
+        self._client_gone = False
+        self._disconnect: AsgiMessage | None = None
+        self._denial_status = 0
+        self._denial_body = b""
+        self._to_app.put_nowait({"type": "websocket.connect"})
+        self._task = asyncio.ensure_future(self._run())
+
+    # --- the server side, as the app sees it --------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            await self._app(self._scope, self._receive, self._send)
+        except Exception:
+            self._app_ended(raised=True)
+        else:
+            self._app_ended(raised=False)
+
+    def _app_ended(self, *, raised: bool) -> None:
+        if self._phase in (_Phase.HANDSHAKE, _Phase.RESPONDING):
+            # An app that ends without answering the handshake is a server error, never a hang.
+            self._finish(Denied(status=500, body=b"Internal Server Error"))
+        elif self._phase is _Phase.OPEN and not self._client_gone:
+            # RFC 6455 7.4.1: 1011 is "unexpected condition"; a plain return is a normal end.
+            self._finish(Closed(code=1011 if raised else 1000))
+
+    def _finish(self, event: Accepted | Denied | Closed) -> None:
+        self._phase = _Phase.CLOSED
+        self.events.put_nowait(event)
+
+    async def _receive(self) -> AsgiMessage:
+        if self._to_app.empty() and self._disconnect is not None:
+            return dict(self._disconnect)
+        return await self._to_app.get()
+
+    async def _send(self, message: AsgiMessage) -> None:
+        kind = message["type"]
+        if self._phase is _Phase.HANDSHAKE:
+            self._send_during_handshake(kind, message)
+        elif self._phase is _Phase.RESPONDING:
+            self._send_denial_body(kind, message)
+        elif self._phase is _Phase.OPEN:
+            self._send_while_open(kind, message)
+        elif self._client_gone:
+            raise ClientGone("the client has disconnected")
+        else:
+            raise RuntimeError(f"Unexpected ASGI message {kind!r} after the connection was closed")
+
+    def _send_during_handshake(self, kind: str, message: AsgiMessage) -> None:
+        if kind == "websocket.accept":
+            headers = tuple(
+                (name.decode("latin-1").lower(), value.decode("latin-1"))
+                for name, value in message.get("headers") or ()
+            )
+            self._phase = _Phase.OPEN
+            self.events.put_nowait(Accepted(message.get("subprotocol"), headers))
+        elif kind == "websocket.close":
+            # ASGI www spec, "Close - send event": before accept the server answers HTTP 403.
+            self._disconnect = {"type": "websocket.disconnect", "code": 1006, "reason": ""}
+            self._finish(Denied(status=403))
+        elif kind == "websocket.http.response.start":
+            self._phase = _Phase.RESPONDING
+            self._denial_status = int(message["status"])
+        else:
+            raise RuntimeError(
+                "Expected ASGI message 'websocket.accept', 'websocket.close' or "
+                f"'websocket.http.response.start', but got {kind!r}"
+            )
+
+    def _send_denial_body(self, kind: str, message: AsgiMessage) -> None:
+        if kind != "websocket.http.response.body":
+            raise RuntimeError(f"Expected 'websocket.http.response.body', but got {kind!r}")
+        self._denial_body += message.get("body", b"")
+        if not message.get("more_body", False):
+            self._disconnect = {"type": "websocket.disconnect", "code": 1006, "reason": ""}
+            self._finish(Denied(status=self._denial_status, body=self._denial_body))
+
+    def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
+        if self._client_gone:
+            raise ClientGone("the client has disconnected")
+        if kind == "websocket.send":
+            data = message.get("bytes")
+            self.events.put_nowait(Message(data if data is not None else message["text"]))
+        elif kind == "websocket.close":
+            code = int(message.get("code") or 1000)
+            reason = message.get("reason") or ""
+            if not is_valid_wire_close_code(code):
+                raise ValueError(f"close code {code} may not be sent on the wire (RFC 6455 7.4)")
+            if len(reason.encode()) > MAX_CLOSE_REASON_BYTES:
+                raise ValueError("close reason longer than 123 UTF-8 bytes (RFC 6455 5.5)")
+            # The client answers the closing handshake with the same code (RFC 6455 5.5.1).
+            self._disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
+            self._to_app.put_nowait(dict(self._disconnect))
+            self._finish(Closed(code=code, reason=reason))
+        else:
+            raise RuntimeError(f"Expected 'websocket.send' or 'websocket.close', but got {kind!r}")
+
+    # --- the client side ------------------------------------------------------------------------
+
+    async def send_text(self, data: str) -> None:
+        self._client_sends({"type": "websocket.receive", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        self._client_sends({"type": "websocket.receive", "bytes": data})
+
+    def _client_sends(self, message: AsgiMessage) -> None:
+        # A client cannot send data before the handshake or after the connection ended.
+        if self._phase is _Phase.OPEN and not self._client_gone:
+            self._to_app.put_nowait(message)
+
+    async def close(self, code: int | None, reason: str = "") -> None:
+        if self._phase is not _Phase.OPEN or self._client_gone:
+            await self.drop()
+            return
+        # RFC 6455 7.1.5: a close frame without a status code is reported as 1005.
+        self._leave(code if code is not None else 1005, reason)
+        self._finish(Closed(code=code if code is not None else 1005, reason=reason))
+
+    async def drop(self) -> None:
+        if not self._client_gone:
+            # RFC 6455 7.1.5: a connection closed without a close frame reports 1006.
+            self._leave(1006, "")
+            self._phase = _Phase.CLOSED
+
+    def _leave(self, code: int, reason: str) -> None:
+        self._client_gone = True
+        self._disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
+        self._to_app.put_nowait(dict(self._disconnect))
+
+    async def release(self) -> None:
+        await self.drop()
+        if not self._task.done():
+            self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await spin_wait(self._task, 0.0)
+
+
+class InMemoryTransport(Transport):
+    name = "inmemory"
+    in_process = True
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.control = DirectControl(registry_of(app), spin_wait)  # type: ignore[arg-type]
+
+    async def wait(self, future: asyncio.Future[Any], bound: float) -> bool:
+        return await spin_wait(future, bound)
+
+    async def connect(
+        self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()
+    ) -> ClientConnection:
+        return InMemoryConnection(self.app, websocket_scope(path, headers, subprotocols))
+
+
+def websocket_scope(path: str, headers: Headers, subprotocols: Sequence[str]) -> dict[str, Any]:
+    """The scope a spec-following server builds for this handshake (ASGI www 2.4)."""
+    route, _, query = path.partition("?")
+    key = base64.b64encode(os.urandom(16))
+    raw_headers = [
+        (b"host", b"inmemory"),
+        (b"connection", b"Upgrade"),
+        (b"upgrade", b"websocket"),
+        (b"sec-websocket-version", b"13"),
+        (b"sec-websocket-key", key),
+    ]
+    if subprotocols:
+        raw_headers.append((b"sec-websocket-protocol", ", ".join(subprotocols).encode()))
+    raw_headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    return {
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "scheme": "ws",
+        "server": ("inmemory", 80),
+        "client": ("127.0.0.1", 50000),
+        "root_path": "",
+        "path": route,
+        "raw_path": route.encode(),
+        "query_string": query.encode(),
+        "headers": raw_headers,
+        "subprotocols": list(subprotocols),
+        "extensions": {"websocket.http.response": {}},
+        "state": {},
+    }
+
+
+@contextlib.contextmanager
+def serve(import_string: str) -> Iterator[Transport]:
+    yield InMemoryTransport(load_app(import_string))
+
+
+TRANSPORTS = (TransportSpec("inmemory", lambda: None, serve),)

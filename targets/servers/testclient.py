@@ -1,0 +1,182 @@
+"""`testclient`: Starlette's TestClient, the transport most test suites use.
+
+TestClient has no sockets and no HTTP statuses: a close before accept surfaces as
+`WebSocketDisconnect`, an app exception is re-raised in the client, and an app that returns
+without answering leaves `receive()` blocked forever. Every blocking TestClient call therefore
+runs in a worker thread that the test only waits on with a bound; a call still blocked when the
+connection is released is unblocked by stopping the session's portal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from conformance.vocabulary import (
+    Accepted,
+    ClientEvent,
+    ClientRaised,
+    Closed,
+    Denied,
+    Headers,
+    Message,
+)
+from targets.puppet import registry_of
+from targets.servers.base import (
+    EXPECT_BOUND_S,
+    ClientConnection,
+    DirectControl,
+    Transport,
+    TransportSpec,
+    load_app,
+    wall_clock_wait,
+)
+
+try:  # Starlette >= 0.37 reports denial responses with their status and body.
+    from starlette.testclient import WebSocketDenialResponse
+except ImportError:  # pragma: no cover - exercised by the compat matrix
+    WebSocketDenialResponse = None  # type: ignore[assignment,misc]
+
+
+def run_bounded(action: Callable[[], object], bound: float) -> bool:
+    """Run `action` in a daemon thread; True if it finished within `bound`. A TestClient call
+    that never returns must not take the test (or interpreter shutdown) with it."""
+    finished = threading.Event()
+
+    def target() -> None:
+        try:
+            action()
+        except BaseException:  # noqa: BLE001 - teardown of a broken session may raise anything
+            pass
+        finally:
+            finished.set()
+
+    threading.Thread(target=target, name="testclient-call", daemon=True).start()
+    return finished.wait(bound)
+
+
+def _event_for_handshake_error(exc: BaseException) -> ClientEvent:
+    if WebSocketDenialResponse is not None and isinstance(exc, WebSocketDenialResponse):
+        return Denied(status=exc.status_code, body=exc.content)
+    if isinstance(exc, WebSocketDisconnect):
+        # TestClient's signal for a close before accept: the app's code, where a server says 403.
+        return Closed(code=exc.code, reason=exc.reason or "", close_frame_seen=False)
+    return ClientRaised(type(exc).__name__, str(exc))
+
+
+class TestClientConnection(ClientConnection):
+    __test__ = False  # not a pytest test class despite the name
+
+    def __init__(
+        self, client: TestClient, path: str, headers: Headers, subprotocols: Sequence[str]
+    ) -> None:
+        super().__init__(wall_clock_wait)
+        self._loop = asyncio.get_running_loop()
+        self._session = client.websocket_connect(
+            path, subprotocols=list(subprotocols) or None, headers=list(headers)
+        )
+        self._entered = False
+        self._gone = False
+        threading.Thread(target=self._serve_client_side, name="testclient-ws", daemon=True).start()
+
+    def _report(self, event: ClientEvent) -> None:
+        self._loop.call_soon_threadsafe(self.events.put_nowait, event)
+
+    def _serve_client_side(self) -> None:
+        """Worker thread: the handshake, then every message until the session ends."""
+        try:
+            self._session.__enter__()
+        except BaseException as exc:  # noqa: BLE001 - each failure is an observation
+            self._report(_event_for_handshake_error(exc))
+            return
+        self._entered = True
+        self._report(
+            Accepted(
+                self._session.accepted_subprotocol,
+                tuple(
+                    (name.decode("latin-1").lower(), value.decode("latin-1"))
+                    for name, value in self._session.extra_headers or ()
+                ),
+            )
+        )
+        while True:
+            try:
+                message = self._session.receive()
+            except BaseException as exc:  # noqa: BLE001 - the app ended under the client
+                if not self._gone:
+                    self._report(ClientRaised(type(exc).__name__, str(exc)))
+                return
+            if message["type"] == "websocket.send":
+                data = message.get("bytes")
+                self._report(Message(data if data is not None else message["text"]))
+            elif message["type"] == "websocket.close":
+                self._report(Closed(int(message.get("code") or 1000), message.get("reason") or ""))
+                return
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if self._entered and not self._gone:
+            self._session.send(message)
+
+    async def send_text(self, data: str) -> None:
+        self._send({"type": "websocket.receive", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        self._send({"type": "websocket.receive", "bytes": data})
+
+    async def close(self, code: int | None, reason: str = "") -> None:
+        # No frames here: a close without a code is what a server reports for one (ASGI: 1005).
+        self._send({"type": "websocket.disconnect", "code": 1005 if code is None else code, "reason": reason})
+        self._gone = True
+
+    async def drop(self) -> None:
+        self._send({"type": "websocket.disconnect", "code": 1006, "reason": ""})
+        self._gone = True
+
+    async def release(self) -> None:
+        self._gone = True
+        session = self._session
+        if self._entered:
+            finished = await asyncio.to_thread(
+                run_bounded, lambda: session.__exit__(None, None, None), EXPECT_BOUND_S
+            )
+            if finished:
+                return
+        portal = getattr(session, "portal", None)
+        if portal is not None:
+            # The handshake (or a receive) is blocked for good: stopping the portal cancels it.
+            await asyncio.to_thread(
+                run_bounded, lambda: portal.call(portal.stop, True), EXPECT_BOUND_S
+            )
+
+
+class TestClientTransport(Transport):
+    __test__ = False
+    name = "testclient"
+    in_process = True
+
+    def __init__(self, app: Any) -> None:
+        self.client = TestClient(app)
+        self.control = DirectControl(registry_of(app), wall_clock_wait)
+
+    async def connect(
+        self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()
+    ) -> ClientConnection:
+        return TestClientConnection(self.client, path, headers, subprotocols)
+
+
+@contextlib.contextmanager
+def serve(import_string: str) -> Iterator[Transport]:
+    transport = TestClientTransport(load_app(import_string))
+    try:
+        yield transport
+    finally:
+        transport.client.close()
+
+
+TRANSPORTS = (TransportSpec("testclient", lambda: None, serve),)

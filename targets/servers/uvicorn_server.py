@@ -1,0 +1,80 @@
+"""`uvicorn-<ws>`: real uvicorn on 127.0.0.1, one transport per `--ws` implementation.
+
+uvicorn can run in a thread (it skips signal handlers off the main thread), so the server lives
+in this process on its own event loop and socket; clients still reach it over real TCP, and the
+puppet is driven over its HTTP control routes exactly as for a server in another process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import importlib.util
+import threading
+from collections.abc import Callable, Iterator
+
+from targets.servers.base import (
+    SHUTDOWN_BOUND_S,
+    STARTUP_BOUND_S,
+    Transport,
+    TransportSpec,
+    missing_module,
+)
+from targets.servers.network import SocketTransport, loopback_socket, wait_until
+
+
+def uvicorn_ws_available(ws: str) -> Callable[[], str | None]:
+    modules = {"wsproto": ("uvicorn", "wsproto"), "websockets-sansio": ("uvicorn", "websockets")}
+    base_reason = missing_module(*modules[ws])
+
+    def reason() -> str | None:
+        missing = base_reason()
+        if missing or ws != "websockets-sansio":
+            return missing
+        # The sans-I/O implementation arrived in uvicorn 0.35.
+        if importlib.util.find_spec("uvicorn.protocols.websockets.websockets_sansio_impl") is None:
+            version = importlib.metadata.version("uvicorn")
+            return f"uvicorn {version} has no --ws websockets-sansio"
+        return None
+
+    return reason
+
+
+def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[Transport]]:
+    @contextlib.contextmanager
+    def serve(import_string: str) -> Iterator[Transport]:
+        import uvicorn
+
+        sock = loopback_socket()
+        config = uvicorn.Config(
+            import_string, ws=ws, lifespan="off", log_level="warning", access_log=False
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{ws}", daemon=True
+        )
+        thread.start()
+        try:
+            started = wait_until(lambda: server.started or not thread.is_alive(), STARTUP_BOUND_S)
+            if not (started and server.started):
+                raise RuntimeError(f"uvicorn --ws {ws} did not start within {STARTUP_BOUND_S}s")
+            yield SocketTransport(f"uvicorn-{_short_name(ws)}", sock.getsockname()[1])
+        finally:
+            server.should_exit = True
+            thread.join(SHUTDOWN_BOUND_S)
+            if thread.is_alive():
+                server.force_exit = True
+                thread.join(SHUTDOWN_BOUND_S)
+            sock.close()
+
+    return serve
+
+
+def _short_name(ws: str) -> str:
+    return "sansio" if ws == "websockets-sansio" else ws
+
+
+TRANSPORTS = tuple(
+    TransportSpec(f"uvicorn-{_short_name(ws)}", uvicorn_ws_available(ws), serve_uvicorn(ws))
+    for ws in ("websockets-sansio", "wsproto")
+)

@@ -1,0 +1,248 @@
+"""A websocket client on a raw socket that reports exactly what crossed the wire.
+
+Client libraries hide the facts this suite grades: they refuse invalid close codes instead of
+reporting them, turn a missing close frame into an exception, and drop the body of a denied
+handshake. This client parses the HTTP upgrade with h11 and the frames itself (RFC 6455 section
+5.2), and turns everything into `ClientEvent`s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import struct
+from collections.abc import Sequence
+
+import h11
+
+from conformance.rfc6455 import is_valid_wire_close_code
+from conformance.vocabulary import Accepted, Closed, Denied, Headers, Message
+from targets.servers.base import EXPECT_BOUND_S, ClientConnection, wall_clock_wait
+
+OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+
+# Reading the body of a denied handshake stops at this size: it is evidence, not a download.
+MAX_DENIAL_BODY = 64 * 1024
+
+
+def encode_frame(opcode: int, payload: bytes) -> bytes:
+    """One final, masked frame (clients must mask, RFC 6455 5.3)."""
+    mask = os.urandom(4)
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", 0x80 | opcode, 0x80 | length)
+    elif length < 1 << 16:
+        header = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, length)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, length)
+    return header + mask + _apply_mask(payload, mask)
+
+
+def _apply_mask(payload: bytes, mask: bytes) -> bytes:
+    if not payload:
+        return b""
+    repeated = (mask * (len(payload) // 4 + 1))[: len(payload)]
+    return (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
+        len(payload), "big"
+    )
+
+
+class FrameSource:
+    """Bytes after the handshake: first what h11 had already buffered, then the socket."""
+
+    def __init__(self, reader: asyncio.StreamReader, buffered: bytes) -> None:
+        self._reader = reader
+        self._buffered = buffered
+
+    async def readexactly(self, count: int) -> bytes:
+        taken, self._buffered = self._buffered[:count], self._buffered[count:]
+        if len(taken) == count:
+            return taken
+        return taken + await self._reader.readexactly(count - len(taken))
+
+    async def read_to_end(self) -> bytes:
+        return await self._reader.read()
+
+
+async def read_frame(reader: FrameSource) -> tuple[bool, int, bytes]:
+    first, second = await reader.readexactly(2)
+    length = second & 0x7F
+    if length == 126:
+        (length,) = struct.unpack("!H", await reader.readexactly(2))
+    elif length == 127:
+        (length,) = struct.unpack("!Q", await reader.readexactly(8))
+    mask = await reader.readexactly(4) if second & 0x80 else b""
+    payload = await reader.readexactly(length)
+    return bool(first & 0x80), first & 0x0F, _apply_mask(payload, mask) if mask else payload
+
+
+def parse_close_payload(payload: bytes) -> tuple[int, str]:
+    """RFC 6455 7.1.5/7.1.6; no status code in the frame is reported as 1005."""
+    if len(payload) < 2:
+        return 1005, ""
+    (code,) = struct.unpack("!H", payload[:2])
+    return code, payload[2:].decode("utf-8", errors="replace")
+
+
+def close_payload(code: int | None, reason: str) -> bytes:
+    return b"" if code is None else struct.pack("!H", code) + reason.encode()
+
+
+class WireClientConnection(ClientConnection):
+    def __init__(
+        self, host: str, port: int, path: str, headers: Headers, subprotocols: Sequence[str]
+    ) -> None:
+        super().__init__(wall_clock_wait)
+        self._writer: asyncio.StreamWriter | None = None
+        self._open = False
+        self._close_sent = False
+        self._dropped = False
+        self._task = asyncio.ensure_future(self._run(host, port, path, headers, subprotocols))
+
+    async def _run(
+        self, host: str, port: int, path: str, headers: Headers, subprotocols: Sequence[str]
+    ) -> None:
+        try:
+            reader, self._writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port), EXPECT_BOUND_S
+            )
+            source = await self._handshake(reader, host, port, path, headers, subprotocols)
+            if source is not None:
+                self._open = True
+                await self._read_frames(source)
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError, h11.ProtocolError):
+            if not self._dropped:
+                # The connection ended without a close frame: RFC 6455 7.1.5 calls it 1006.
+                self.events.put_nowait(Closed(code=1006, close_frame_seen=False))
+        finally:
+            self._open = False
+            if self._writer is not None:
+                self._writer.close()
+
+    async def _handshake(
+        self,
+        reader: asyncio.StreamReader,
+        host: str,
+        port: int,
+        path: str,
+        headers: Headers,
+        subprotocols: Sequence[str],
+    ) -> FrameSource | None:
+        """Send the upgrade request; report Accepted or Denied; on 101, where frames start."""
+        assert self._writer is not None
+        http = h11.Connection(our_role=h11.CLIENT)
+        request_headers = [
+            ("Host", f"{host}:{port}"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", base64.b64encode(os.urandom(16)).decode()),
+            ("Sec-WebSocket-Version", "13"),
+        ]
+        if subprotocols:
+            request_headers.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
+        request_headers += list(headers)
+        self._writer.write(http.send(h11.Request(method="GET", target=path, headers=request_headers)))
+        self._writer.write(http.send(h11.EndOfMessage()))
+        status = 0
+        response_headers: Headers = ()
+        body = b""
+        while True:
+            event = http.next_event()
+            if event is h11.NEED_DATA:
+                data = await reader.read(65536)
+                if not data and status == 0:
+                    raise asyncio.IncompleteReadError(b"", None)
+                http.receive_data(data)
+                continue
+            if isinstance(event, h11.InformationalResponse) and event.status_code == 101:
+                accepted_headers = _decode_headers(event.headers)
+                subprotocol = dict(accepted_headers).get("sec-websocket-protocol")
+                self.events.put_nowait(Accepted(subprotocol, accepted_headers))
+                # Frames sent right behind the 101 response may already sit in h11's buffer.
+                return FrameSource(reader, bytes(http.trailing_data[0]))
+            if isinstance(event, h11.Response):
+                status, response_headers = event.status_code, _decode_headers(event.headers)
+            elif isinstance(event, h11.Data) and len(body) < MAX_DENIAL_BODY:
+                body += bytes(event.data)
+            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                self.events.put_nowait(Denied(status, body, response_headers))
+                return None
+
+    async def _read_frames(self, reader: FrameSource) -> None:
+        fragments: list[bytes] = []
+        message_opcode = OP_TEXT
+        while True:
+            fin, opcode, payload = await read_frame(reader)
+            if opcode == OP_CLOSE:
+                code, reason = parse_close_payload(payload)
+                self.events.put_nowait(Closed(code, reason, close_frame_seen=True))
+                if not self._close_sent:
+                    # Echo the server's code (RFC 6455 5.5.1) unless it is not one that may be
+                    # sent, in which case answer with 1002 protocol error.
+                    reply = code if is_valid_wire_close_code(code) else 1002
+                    await self._write(OP_CLOSE, close_payload(reply if len(payload) >= 2 else None, ""))
+                    self._close_sent = True
+                # Wait for the server to end TCP (the server closes first, RFC 6455 7.1.1).
+                with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+                    await asyncio.wait_for(reader.read_to_end(), EXPECT_BOUND_S)
+                self._dropped = True  # nothing more to report for this connection
+                return
+            if opcode == OP_PING:
+                await self._write(OP_PONG, payload)
+                continue
+            if opcode == OP_PONG:
+                continue
+            if opcode != OP_CONTINUATION:
+                message_opcode = opcode
+            fragments.append(payload)
+            if fin:
+                data = b"".join(fragments)
+                fragments.clear()
+                if message_opcode == OP_TEXT:
+                    self.events.put_nowait(Message(data.decode("utf-8", errors="replace")))
+                else:
+                    self.events.put_nowait(Message(data))
+
+    async def _write(self, opcode: int, payload: bytes) -> None:
+        if self._writer is None or self._writer.is_closing():
+            return
+        self._writer.write(encode_frame(opcode, payload))
+        with contextlib.suppress(ConnectionError):
+            await asyncio.wait_for(self._writer.drain(), EXPECT_BOUND_S)
+
+    async def send_text(self, data: str) -> None:
+        if self._open and not self._close_sent:
+            await self._write(OP_TEXT, data.encode())
+
+    async def send_bytes(self, data: bytes) -> None:
+        if self._open and not self._close_sent:
+            await self._write(OP_BINARY, data)
+
+    async def close(self, code: int | None, reason: str = "") -> None:
+        if not self._open:
+            await self.drop()
+            return
+        if not self._close_sent:
+            self._close_sent = True
+            await self._write(OP_CLOSE, close_payload(code, reason))
+
+    async def drop(self) -> None:
+        self._dropped = True
+        if self._writer is not None:
+            # abort() resets the TCP connection at once, without a close frame or a FIN wait.
+            self._writer.transport.abort()
+        elif not self._task.done():
+            self._task.cancel()
+
+    async def release(self) -> None:
+        await self.drop()
+        if not self._task.done():
+            self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(self._task, EXPECT_BOUND_S)
+
+
+def _decode_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
+    return tuple((name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in raw)

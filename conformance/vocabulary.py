@@ -71,10 +71,6 @@ class ClientRaised:
 ClientEvent: TypeAlias = Accepted | Denied | Message | Closed | NoEvent | ClientRaised
 
 
-def describe_event(event: ClientEvent) -> str:
-    return repr(event)
-
-
 # --- server-side steps (the puppet's instructions) ------------------------------------------------
 
 
@@ -177,6 +173,57 @@ STEP_TYPES: dict[str, type[Any]] = {
 
 RECEIVE_STEPS = (ReceiveText, ReceiveBytes, ReceiveJson)
 SEND_STEPS = (SendText, SendBytes, SendJson)
+
+
+# --- client-side actions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Connect:
+    query: str = ""
+    headers: Headers = ()
+    subprotocols: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClientSendText:
+    data: str
+
+
+@dataclass(frozen=True)
+class ClientSendBytes:
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ClientSendJson:
+    """A text message holding `json.dumps(data)`, for the app's receive_json."""
+
+    data: JSON
+
+
+@dataclass(frozen=True)
+class ClientClose:
+    """A close frame; `code=None` sends one without a status code."""
+
+    code: int | None = 1000
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClientDrop:
+    """End TCP without a close frame."""
+
+
+@dataclass(frozen=True)
+class ClientListen:
+    """Listen for a while: nothing should arrive that the app did not send."""
+
+
+ClientAction: TypeAlias = (
+    Connect | ClientSendText | ClientSendBytes | ClientSendJson | ClientClose | ClientDrop | ClientListen
+)
+Action: TypeAlias = "ServerStep | ClientAction"
 
 
 @dataclass(frozen=True)

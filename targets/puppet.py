@@ -88,9 +88,14 @@ class PuppetSession:
         with self._lock:
             index = len(self._outcomes)
             self._outcomes.append(future)
+            if self.record.ended is not None:
+                gone = StepOutcome(exc_type="AppGone", exc_message=f"the app has {self.record.ended}")
+                self.record.steps.append((step, gone))
+                future.set_result(gone)
+                return index
             self.record.steps.append((step, None))
             self._pending.append((index, step))
-            if self._loop is not None and self._wakeup is not None:
+            if self._loop is not None and self._wakeup is not None and not self._loop.is_closed():
                 self._loop.call_soon_threadsafe(self._wakeup.set)
         return index
 

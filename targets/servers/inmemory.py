@@ -195,7 +195,9 @@ class InMemoryConnection(ClientConnection):
 
     async def release(self) -> None:
         await self.drop()
-        if not self._task.done():
+        # Give the app the chance to end on its own (it has been told to return) before the
+        # server cancels it, as a real server's shutdown would.
+        if not await spin_wait(self._task, 0.0):
             self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await spin_wait(self._task, 0.0)

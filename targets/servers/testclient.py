@@ -79,7 +79,7 @@ class TestClientConnection(ClientConnection):
         super().__init__(wall_clock_wait)
         self._loop = asyncio.get_running_loop()
         self._session = client.websocket_connect(
-            path, subprotocols=list(subprotocols) or None, headers=list(headers)
+            path, subprotocols=list(subprotocols) or None, headers=dict(headers)
         )
         self._entered = False
         self._gone = False

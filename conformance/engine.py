@@ -1,0 +1,202 @@
+"""The engine: runs one lifecycle on any transport and grades every observation with the model.
+
+Directed scenarios and the Hypothesis state machine both drive a `LifecycleSession`; neither knows
+which transport is underneath. Every action leaves a transcript line (what was done, what the
+app's step returned, what the client saw, what was judged), which is the evidence reports show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from conformance.model import Judgement, LifecycleModel, Listen, Plan
+from conformance.vocabulary import (
+    ClientAction,
+    ClientClose,
+    ClientDrop,
+    ClientEvent,
+    ClientListen,
+    ClientSendBytes,
+    ClientSendJson,
+    ClientSendText,
+    Connect,
+    Return,
+    ServerRecord,
+    ServerStep,
+    StepOutcome,
+    jsonable,
+    record_to_json,
+)
+from targets.servers.base import EXPECT_BOUND_S, QUIET_BOUND_S, ClientConnection, Transport
+
+T = TypeVar("T")
+PUPPET_ROUTE = "/puppet"
+_session_numbers = itertools.count(1)
+
+
+@dataclass
+class TranscriptLine:
+    actor: str  # "client" or "app"
+    action: Any
+    outcome: StepOutcome | None = None
+    event: ClientEvent | None = None
+    judgements: list[Judgement] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor,
+            "action": jsonable(self.action),
+            "outcome": None if self.outcome is None else jsonable(self.outcome),
+            "client_saw": None if self.event is None else jsonable(self.event),
+            "judged": [
+                {"check": j.check_id, "verdict": j.verdict.value, "detail": j.detail} for j in self.judgements
+            ],
+        }
+
+    def __str__(self) -> str:
+        parts = [f"{self.actor:>6}: {self.action!r}"]
+        if self.outcome is not None:
+            parts.append(f"-> {self.outcome!r}")
+        if self.event is not None:
+            parts.append(f"| client saw {self.event!r}")
+        text = " ".join(parts)
+        for judgement in self.judgements:
+            text += f"\n          [{judgement.verdict.value}] {judgement.check_id}: {judgement.detail}"
+        return text
+
+
+class LifecycleSession:
+    """One connection to the puppet, from handshake to teardown."""
+
+    def __init__(self, transport: Transport, label: str = "session") -> None:
+        self.transport = transport
+        self.session_id = f"{label}-{next(_session_numbers)}"
+        self.model = LifecycleModel()
+        self.transcript: list[TranscriptLine] = []
+        self.record: ServerRecord | None = None
+        self._connection: ClientConnection | None = None
+        self._pending_index: int | None = None
+
+    async def act(self, action: ServerStep | ClientAction) -> list[Judgement]:
+        if isinstance(action, _CLIENT_ACTIONS):
+            return await self._client(action)
+        return await self._server(action)
+
+    async def _server(self, step: ServerStep) -> list[Judgement]:
+        plan = self.model.plan_server(step)
+        control = self.transport.control
+        index = await control.submit(self.session_id, step)
+        outcome = await control.outcome(self.session_id, index, EXPECT_BOUND_S if plan.completes else QUIET_BOUND_S)
+        if not plan.completes and outcome is None:
+            self._pending_index = index
+        event = await self._listen(plan)
+        judgements = self.model.judge_server(step, outcome, event)
+        self.transcript.append(TranscriptLine("app", step, outcome, event, judgements))
+        return judgements
+
+    async def _client(self, action: ClientAction) -> list[Judgement]:
+        plan = self.model.plan_client(action)
+        await self._perform(action)
+        pending_outcome = None
+        if plan.resolves_pending and self._pending_index is not None:
+            pending_outcome = await self.transport.control.outcome(
+                self.session_id, self._pending_index, EXPECT_BOUND_S
+            )
+            self._pending_index = None
+        event = await self._listen(plan)
+        judgements = self.model.judge_client(action, pending_outcome, event)
+        self.transcript.append(TranscriptLine("client", action, pending_outcome, event, judgements))
+        return judgements
+
+    async def _perform(self, action: ClientAction) -> None:
+        if isinstance(action, Connect):
+            path = f"{PUPPET_ROUTE}/{self.session_id}" + (f"?{action.query}" if action.query else "")
+            self._connection = await self.transport.connect(path, action.headers, action.subprotocols)
+            return
+        connection = self._connection
+        assert connection is not None, "connect first"
+        if isinstance(action, ClientSendText):
+            await connection.send_text(action.data)
+        elif isinstance(action, ClientSendBytes):
+            await connection.send_bytes(action.data)
+        elif isinstance(action, ClientSendJson):
+            await connection.send_text(json.dumps(action.data))
+        elif isinstance(action, ClientClose):
+            await connection.close(action.code, action.reason)
+        elif isinstance(action, ClientDrop):
+            await connection.drop()
+
+    async def _listen(self, plan: Plan) -> ClientEvent | None:
+        if plan.listen is Listen.NOTHING or self._connection is None:
+            return None
+        bound = EXPECT_BOUND_S if plan.listen is Listen.EVENT else QUIET_BOUND_S
+        return await self._connection.next_event(bound)
+
+    async def finish(self, *, fetch_record: bool = True) -> None:
+        """End the session whatever its state: the app is told to return, the client released."""
+        control = self.transport.control
+        if self.model.active and self.model.app_alive:
+            index = await control.submit(self.session_id, Return())
+        else:
+            index = None
+        if self._connection is not None:
+            await self._connection.release()
+        if index is not None:
+            await control.outcome(self.session_id, index, QUIET_BOUND_S)
+        if fetch_record:
+            self.record = await control.record(self.session_id)
+        await control.forget(self.session_id)
+
+    def evidence(self) -> dict[str, Any]:
+        return {
+            "session": self.session_id,
+            "transcript": [line.to_json() for line in self.transcript],
+            "server_record": None if self.record is None else record_to_json(self.record),
+        }
+
+    def describe(self) -> str:
+        lines = [f"transcript of {self.session_id} on {self.transport.name}:"]
+        lines += [str(line) for line in self.transcript]
+        if self.record is not None:
+            lines.append("server record (ASGI messages as the app saw them):")
+            lines += [f"  {direction:>7} {message!r}" for direction, message in self.record.asgi]
+            lines.append(f"  app ended: {self.record.ended}")
+        return "\n".join(lines)
+
+
+async def run_actions(
+    transport: Transport, actions: Iterable[ServerStep | ClientAction], label: str
+) -> LifecycleSession:
+    """A directed scenario: every action in order (those the model rules out once it derails
+    are skipped), then teardown."""
+    session = LifecycleSession(transport, label)
+    try:
+        for action in actions:
+            if session.model.derailed:
+                break
+            await session.act(action)
+    finally:
+        await session.finish()
+    return session
+
+
+class LoopRunner:
+    """The one event loop the test process drives transports on, from synchronous code."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        return self.loop.run_until_complete(awaitable)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+
+
+_CLIENT_ACTIONS = (Connect, ClientSendText, ClientSendBytes, ClientSendJson, ClientClose, ClientDrop, ClientListen)

@@ -1,0 +1,556 @@
+"""The lifecycle model: pure Python, no I/O.
+
+Given the actions so far it says, for the next one, what must be observed (`plan_*`: whether the
+step completes, whether the client should see an event or silence), then grades what was
+observed (`judge_*`), naming the check each judgement belongs to. It follows Starlette's two
+WebSocket states (application and client), the ASGI www spec and RFC 6455; where those leave a
+choice open, it accepts every allowed answer.
+
+When an observation contradicts the model in a way that leaves the real state unknown, the
+model is *derailed*: the session is ended and a new one starts, so one quirk does not hide the
+next finding.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.checks import CHECKS, Grade, Verdict
+from conformance.rfc6455 import is_valid_wire_close_code
+from conformance.vocabulary import (
+    Accept,
+    Accepted,
+    ClientAction,
+    ClientClose,
+    ClientDrop,
+    ClientEvent,
+    ClientListen,
+    ClientSendBytes,
+    ClientSendJson,
+    ClientSendText,
+    Close,
+    Closed,
+    Connect,
+    Denied,
+    Message,
+    NoEvent,
+    RaiseError,
+    RaiseWebSocketException,
+    ReceiveBytes,
+    ReceiveJson,
+    ReceiveText,
+    Return,
+    SendBytes,
+    SendDenialResponse,
+    SendJson,
+    SendText,
+    ServerStep,
+    StepOutcome,
+)
+
+UNSUPPORTED = "Unsupported"  # exc_type of a step the installed stack cannot perform
+
+
+@dataclass(frozen=True)
+class Judgement:
+    check_id: str
+    ok: bool | None  # None: the feature under test is not implemented here
+    detail: str
+    # The grade this failure counts at when the requirement is weaker than the check's own
+    # (ASGI 2.4 says a send to a gone client *should* raise; raising the wrong thing is a bug).
+    level: Grade | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        grade = self.level or CHECKS[self.check_id].grade
+        if self.ok is None:
+            return Verdict.UNIMPLEMENTED
+        if grade is Grade.INFO:
+            return Verdict.INFORMATIONAL
+        if self.ok:
+            return Verdict.PASS
+        return Verdict.FAIL if grade is Grade.MUST else Verdict.NON_STRICT
+
+
+class Listen(enum.Enum):
+    NOTHING = "nothing"  # no client observation belongs to this action
+    QUIET = "quiet"  # listen briefly; anything that arrives is unexpected
+    EVENT = "event"  # an event must arrive within the bound
+
+
+@dataclass(frozen=True)
+class Plan:
+    listen: Listen
+    completes: bool = True  # the step's outcome is due now (False: it legitimately waits)
+    resolves_pending: bool = False  # a client action that completes a waiting receive
+
+
+class App(enum.Enum):
+    """Starlette's application_state, plus ENDED once the puppet has returned or raised."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    CLOSED = "closed"
+    ENDED = "ended"
+
+
+class Client(enum.Enum):
+    IDLE = "idle"
+    HANDSHAKING = "handshaking"
+    OPEN = "open"
+    CLOSED_IT = "closed by the client"
+    DROPPED = "dropped by the client"
+    ENDED = "ended by the server"
+
+
+@dataclass
+class LifecycleModel:
+    app: App = App.CONNECTING
+    client: Client = Client.IDLE
+    offered: tuple[str, ...] = ()
+    client_close: tuple[int | None, str] | None = None
+    inbox: deque[tuple[str, Any]] = field(default_factory=deque)
+    pending: ServerStep | None = None
+    app_saw_disconnect: bool = False
+    derailed: bool = False
+
+    # --- what may happen next (preconditions depend on this state only) -------------------------
+
+    @property
+    def active(self) -> bool:
+        return self.client is not Client.IDLE
+
+    @property
+    def connection_over(self) -> bool:
+        return self.client in (Client.CLOSED_IT, Client.DROPPED, Client.ENDED)
+
+    @property
+    def finished(self) -> bool:
+        """Nothing more to learn from this session: over on both sides, or derailed."""
+        return self.derailed or (self.connection_over and self.app is not App.CONNECTING and self.pending is None)
+
+    @property
+    def app_alive(self) -> bool:
+        return self.app is not App.ENDED
+
+    def may_step(self) -> bool:
+        return self.active and not self.derailed and self.app_alive and self.pending is None
+
+    def may_raise(self) -> bool:
+        """Raising is graded only while the client can still see its effect."""
+        return self.may_step() and self.client in (Client.HANDSHAKING, Client.OPEN) and self.app in (
+            App.CONNECTING,
+            App.CONNECTED,
+        )
+
+    def may_deny(self) -> bool:
+        return self.may_step() and self.app is App.CONNECTING and self.client is Client.HANDSHAKING
+
+    def may_client_act(self) -> bool:
+        return self.active and not self.derailed and self.client is Client.OPEN
+
+    def may_drop(self) -> bool:
+        """Data still in flight when TCP is reset may be lost, so drops wait for an empty inbox."""
+        return self.may_client_act() and not self.inbox
+
+    def receivable_kinds(self) -> set[str]:
+        """Which receive_* the app may call now without a type mismatch (Starlette would raise
+        KeyError reading `text` from a bytes message, which tests nothing of interest)."""
+        if self.app is not App.CONNECTED or self.client_close is not None or self.client is Client.DROPPED:
+            return {"text", "bytes", "json"}
+        if not self.inbox:
+            return {"text", "bytes", "json"}
+        head = self.inbox[0][0]
+        return {"bytes"} if head == "bytes" else ({"text", "json"} if head == "json" else {"text"})
+
+    def sendable_kinds(self) -> set[str]:
+        """What the client may send now without mismatching a waiting receive."""
+        if isinstance(self.pending, ReceiveBytes):
+            return {"bytes"}
+        if isinstance(self.pending, ReceiveJson):
+            return {"json"}
+        if isinstance(self.pending, ReceiveText):
+            return {"text", "json"}
+        return {"text", "bytes", "json"}
+
+    # --- server steps ---------------------------------------------------------------------------
+
+    def plan_server(self, step: ServerStep) -> Plan:
+        client_open = self.client is Client.OPEN
+        handshaking = self.client is Client.HANDSHAKING
+        if isinstance(step, Accept):
+            if self.app is App.CONNECTING:
+                return Plan(Listen.EVENT if handshaking else Listen.NOTHING)
+            return Plan(Listen.QUIET if client_open else Listen.NOTHING)
+        if isinstance(step, SendText | SendBytes | SendJson):
+            if self.app is App.CONNECTING:
+                return Plan(Listen.QUIET if handshaking else Listen.NOTHING)
+            return Plan(Listen.EVENT if self.app is App.CONNECTED and client_open else Listen.NOTHING)
+        if isinstance(step, ReceiveText | ReceiveBytes | ReceiveJson):
+            waits = self.app is App.CONNECTED and client_open and not self.inbox
+            return Plan(Listen.NOTHING, completes=not waits)
+        if isinstance(step, Close | RaiseWebSocketException | RaiseError | Return | SendDenialResponse):
+            live = self.app in (App.CONNECTING, App.CONNECTED) and (handshaking or client_open)
+            return Plan(Listen.EVENT if live else Listen.NOTHING)
+        raise TypeError(f"not a server step: {step!r}")
+
+    def judge_server(
+        self, step: ServerStep, outcome: StepOutcome | None, event: ClientEvent | None
+    ) -> list[Judgement]:
+        judgements = self._judge_event_invariants(event)
+        if isinstance(step, Accept):
+            judgements += self._accept(step, outcome, event)
+        elif isinstance(step, SendText | SendBytes | SendJson):
+            judgements += self._send(step, outcome, event)
+        elif isinstance(step, ReceiveText | ReceiveBytes | ReceiveJson):
+            judgements += self._receive(step, outcome)
+        elif isinstance(step, Close):
+            judgements += self._close(step, outcome, event)
+        elif isinstance(step, RaiseWebSocketException):
+            judgements += self._raise_websocket_exception(step, outcome, event)
+        elif isinstance(step, RaiseError):
+            judgements += self._raise_error(event)
+        elif isinstance(step, Return):
+            judgements += self._return(event)
+        elif isinstance(step, SendDenialResponse):
+            judgements += self._deny(step, outcome, event)
+        if any(j.ok is False for j in judgements):
+            self.derailed = True
+        return judgements
+
+    def _accept(self, step: Accept, outcome: StepOutcome | None, event: ClientEvent | None) -> list[Judgement]:
+        if self.app is App.CONNECTED:
+            quiet = isinstance(event, NoEvent | None)
+            return [
+                _expect(
+                    "order.duplicate-accept",
+                    _raised(outcome, "RuntimeError") and quiet,
+                    f"second accept: outcome {_show(outcome)}, client saw {event!r}",
+                )
+            ]
+        if self.app is not App.CONNECTING:
+            return [_raises_runtime_error("order.send-after-close", "accept after close", outcome)]
+        if self.client is not Client.HANDSHAKING:
+            self.app = App.CONNECTED
+            return []
+        completed = isinstance(event, Accepted) and outcome is not None and not outcome.raised
+        judgements = [_expect("handshake.accept-completes", completed, f"accept -> {_show(outcome)}, client saw {event!r}")]
+        if isinstance(event, Accepted):
+            if step.subprotocol is not None:
+                judgements.append(
+                    _expect(
+                        "handshake.subprotocol-negotiated",
+                        event.subprotocol == step.subprotocol,
+                        f"app chose {step.subprotocol!r} from {self.offered!r}, client saw {event.subprotocol!r}",
+                    )
+                )
+            if step.headers:
+                missing = [h for h in step.headers if (h[0].lower(), h[1]) not in event.headers]
+                judgements.append(
+                    _expect(
+                        "handshake.accept-headers",
+                        not missing,
+                        f"headers missing from the 101 response: {missing!r}" if missing else "all present",
+                    )
+                )
+            self.app, self.client = App.CONNECTED, Client.OPEN
+        return judgements
+
+    def _send(self, step: SendText | SendBytes | SendJson, outcome: StepOutcome | None, event: ClientEvent | None) -> list[Judgement]:
+        if self.app is App.CONNECTING:
+            quiet = isinstance(event, NoEvent | None)
+            return [
+                _expect(
+                    "order.send-before-accept",
+                    _raised(outcome, "RuntimeError") and quiet,
+                    f"send before accept: outcome {_show(outcome)}, client saw {event!r}",
+                )
+            ]
+        if self.app is App.CLOSED:
+            return [_raises_runtime_error("order.send-after-close", "send after close", outcome)]
+        if self.client is Client.OPEN:
+            check_id, expected = _data_check(step)
+            ok = outcome is not None and not outcome.raised and _same_message(step, event)
+            return [_expect(check_id, ok, f"app sent {expected!r} ({_show(outcome)}), client saw {event!r}")]
+        # The client has left: ASGI 2.4 lets the server raise an OSError subclass.
+        return self._send_after_client_left(outcome)
+
+    def _send_after_client_left(self, outcome: StepOutcome | None) -> list[Judgement]:
+        check_id = "disconnect.send-after-client-gone"
+        if outcome is None:
+            return [_expect(check_id, False, "send to a gone client did not return")]
+        if outcome.raised_any("WebSocketDisconnect"):
+            self.app = App.CLOSED  # Starlette moves to DISCONNECTED when it converts OSError
+            return [_expect(check_id, True, f"raised {outcome.exc_type}")]
+        if outcome.raised_any("OSError"):
+            return [_expect(check_id, True, f"raised {outcome.exc_type} (an OSError)")]
+        if outcome.raised:
+            return [_expect(check_id, False, f"raised {outcome.exc_type}: {outcome.exc_message}")]
+        if self.app_saw_disconnect:
+            return [
+                Judgement(check_id, False, "send succeeded silently after the app saw the disconnect", Grade.SHOULD)
+            ]
+        return [_expect(check_id, True, "send returned before the server noticed the client left")]
+
+    def _receive(self, step: ReceiveText | ReceiveBytes | ReceiveJson, outcome: StepOutcome | None) -> list[Judgement]:
+        if self.app is App.CONNECTING:
+            return [_raises_runtime_error("order.receive-before-accept", "receive before accept", outcome)]
+        if self.app is App.CLOSED:
+            return [_raises_runtime_error("order.receive-after-app-close", "receive after close", outcome)]
+        if self.inbox:
+            return self._deliver(step, outcome)
+        if self.client is Client.OPEN:
+            self.pending = step
+            if outcome is not None:
+                return [_expect("session.no-unexpected-event", False, f"receive returned {_show(outcome)} with nothing sent")]
+            return []
+        return self._judge_disconnect(outcome)
+
+    def _deliver(self, step: ServerStep, outcome: StepOutcome | None) -> list[Judgement]:
+        kind, data = self.inbox.popleft()
+        check_id = {"bytes": "data.bytes-exact", "json": "data.json-exact"}.get(kind, "data.text-exact")
+        if isinstance(step, ReceiveText):
+            expected: Any = data if kind == "text" else json.dumps(data)
+            check_id = "data.text-exact" if kind == "text" else check_id
+        else:
+            expected = data
+        ok = outcome is not None and not outcome.raised and outcome.value == expected
+        return [_expect(check_id, ok, f"client sent {expected!r}, app received {_show(outcome)}")]
+
+    def _judge_disconnect(self, outcome: StepOutcome | None) -> list[Judgement]:
+        """A receive after the client closed or dropped."""
+        if self.app_saw_disconnect:
+            return [
+                _expect(
+                    "disconnect.receive-after-client-close",
+                    _raised(outcome, "RuntimeError") and not _raised(outcome, "WebSocketDisconnect"),
+                    f"second receive after the disconnect: {_show(outcome)}",
+                )
+            ]
+        got_disconnect = _raised(outcome, "WebSocketDisconnect")
+        code = reason = None
+        if got_disconnect and outcome is not None and isinstance(outcome.value, dict):
+            code, reason = outcome.value.get("code"), outcome.value.get("reason")
+        if self.client is Client.DROPPED:
+            judgements = [
+                _expect("disconnect.drop-reaches-app", got_disconnect, f"receive after a drop: {_show(outcome)}"),
+            ]
+            if got_disconnect:
+                judgements.append(_expect("disconnect.drop-code-1006", code == 1006, f"code {code!r}"))
+        else:
+            assert self.client_close is not None
+            sent_code, sent_reason = self.client_close
+            judgements = [
+                _expect(
+                    "disconnect.receive-after-client-close",
+                    got_disconnect,
+                    f"first receive after the client's close: {_show(outcome)}",
+                )
+            ]
+            if got_disconnect and sent_code is None:
+                judgements.append(_expect("close.client-no-code-gives-1005", code == 1005, f"app got code {code!r}"))
+            elif got_disconnect:
+                judgements.append(
+                    _expect("close.client-code-reaches-app", code == sent_code, f"client sent {sent_code}, app got {code!r}")
+                )
+            if got_disconnect and sent_reason:
+                judgements.append(
+                    _expect(
+                        "close.client-reason-reaches-app",
+                        reason == sent_reason,
+                        f"client sent {sent_reason!r}, app got {reason!r}",
+                    )
+                )
+        if got_disconnect:
+            self.app_saw_disconnect = True
+        return judgements
+
+    def _close(self, step: Close, outcome: StepOutcome | None, event: ClientEvent | None) -> list[Judgement]:
+        if self.app is App.CLOSED:
+            return [_raises_runtime_error("order.duplicate-close", "second close", outcome)]
+        if self.app is App.CONNECTING:
+            self.app = App.CLOSED
+            if self.client is not Client.HANDSHAKING:
+                return []
+            self.client = Client.ENDED
+            return [
+                _expect(
+                    "handshake.close-before-accept-403",
+                    isinstance(event, Denied) and event.status == 403,
+                    f"close({step.code}) before accept: client saw {event!r}",
+                )
+            ]
+        if self.client is not Client.OPEN:
+            if outcome is not None and not outcome.raised:
+                self.app = App.CLOSED
+            return []
+        self.app, self.client = App.CLOSED, Client.ENDED
+        if not is_valid_wire_close_code(step.code):
+            # The app asked for a code RFC 6455 forbids on the wire; the server may refuse it or
+            # replace it, but must not send it. What the session does next is anyone's guess.
+            self.derailed = True
+            leaked = isinstance(event, Closed) and event.close_frame_seen and event.code == step.code
+            return [_expect("close.wire-code-valid", not leaked, f"app closed with {step.code}, client saw {event!r}")]
+        delivered = isinstance(event, Closed) and event.close_frame_seen and (event.code, event.reason) == (step.code, step.reason)
+        return [
+            _expect(
+                "close.code-and-reason-delivered",
+                delivered and outcome is not None and not outcome.raised,
+                f"close({step.code}, {step.reason!r}) -> {_show(outcome)}, client saw {event!r}",
+            )
+        ]
+
+    def _raise_websocket_exception(
+        self, step: RaiseWebSocketException, outcome: StepOutcome | None, event: ClientEvent | None
+    ) -> list[Judgement]:
+        before_accept = self.app is App.CONNECTING
+        check_id = (
+            "app-error.websocket-exception-before-accept" if before_accept else "app-error.websocket-exception-after-accept"
+        )
+        if outcome is not None and outcome.exc_type == UNSUPPORTED:
+            return [Judgement(check_id, None, outcome.exc_message)]
+        self.app, self.client = App.ENDED, Client.ENDED
+        if before_accept:
+            ok = isinstance(event, Denied) and event.status == 403
+            return [_expect(check_id, ok, f"WebSocketException({step.code}) before accept: client saw {event!r}")]
+        ok = isinstance(event, Closed) and event.close_frame_seen and (event.code, event.reason) == (step.code, step.reason)
+        return [_expect(check_id, ok, f"WebSocketException({step.code}, {step.reason!r}): client saw {event!r}")]
+
+    def _raise_error(self, event: ClientEvent | None) -> list[Judgement]:
+        before_accept, client_there = self.app is App.CONNECTING, self.client in (Client.HANDSHAKING, Client.OPEN)
+        self.app = App.ENDED
+        if not client_there:
+            return []
+        self.client = Client.ENDED
+        if before_accept:
+            ok = isinstance(event, Denied) and event.status is not None and event.status >= 400
+            return [_expect("app-error.exception-before-accept-denies", ok, f"client saw {event!r}")]
+        closed = isinstance(event, Closed)
+        with_1011 = isinstance(event, Closed) and event.close_frame_seen and event.code == 1011
+        return [
+            _expect("app-error.exception-after-accept-closes", closed, f"client saw {event!r}"),
+            _expect("app-error.exception-after-accept-1011", with_1011, f"client saw {event!r}"),
+        ]
+
+    def _return(self, event: ClientEvent | None) -> list[Judgement]:
+        before_accept, client_there = self.app is App.CONNECTING, self.client in (Client.HANDSHAKING, Client.OPEN)
+        self.app = App.ENDED
+        if not client_there:
+            return []
+        self.client = Client.ENDED
+        if before_accept:
+            return [_expect("app-return.before-accept-denies", isinstance(event, Denied), f"client saw {event!r}")]
+        return [_expect("app-return.after-accept-closes", isinstance(event, Closed), f"client saw {event!r}")]
+
+    def _deny(self, step: SendDenialResponse, outcome: StepOutcome | None, event: ClientEvent | None) -> list[Judgement]:
+        if outcome is not None and outcome.exc_type == UNSUPPORTED:
+            return [Judgement("handshake.denial-response", None, outcome.exc_message)]
+        self.app, self.client = App.CLOSED, Client.ENDED
+        ok = isinstance(event, Denied) and (event.status, event.body) == (step.status, step.body)
+        return [
+            _expect(
+                "handshake.denial-response",
+                ok and outcome is not None and not outcome.raised,
+                f"denial {step.status} {step.body!r} -> {_show(outcome)}, client saw {event!r}",
+            )
+        ]
+
+    # --- client actions ------------------------------------------------------------------------
+
+    def plan_client(self, action: ClientAction) -> Plan:
+        if isinstance(action, ClientListen):
+            return Plan(Listen.QUIET)
+        if isinstance(action, ClientClose):
+            return Plan(Listen.QUIET, resolves_pending=self.pending is not None)
+        if isinstance(action, ClientSendText | ClientSendBytes | ClientSendJson | ClientDrop):
+            return Plan(Listen.NOTHING, resolves_pending=self.pending is not None)
+        return Plan(Listen.NOTHING)
+
+    def judge_client(
+        self, action: ClientAction, pending_outcome: StepOutcome | None, event: ClientEvent | None
+    ) -> list[Judgement]:
+        judgements = self._judge_event_invariants(event)
+        if isinstance(action, Connect):
+            self.app, self.client, self.offered = App.CONNECTING, Client.HANDSHAKING, action.subprotocols
+        elif isinstance(action, ClientSendText):
+            self.inbox.append(("text", action.data))
+        elif isinstance(action, ClientSendBytes):
+            self.inbox.append(("bytes", action.data))
+        elif isinstance(action, ClientSendJson):
+            self.inbox.append(("json", action.data))
+        elif isinstance(action, ClientClose):
+            self.client, self.client_close = Client.CLOSED_IT, (action.code, action.reason)
+            if isinstance(event, Message):
+                judgements.append(_expect("session.no-unexpected-event", False, f"after the client's close: {event!r}"))
+        elif isinstance(action, ClientDrop):
+            self.client = Client.DROPPED
+        elif isinstance(action, ClientListen):
+            judgements.append(
+                _expect("session.no-unexpected-event", isinstance(event, NoEvent), f"client listened and saw {event!r}")
+            )
+        if self.pending is not None and not isinstance(action, ClientListen | Connect):
+            step, self.pending = self.pending, None
+            judgements += self._receive(step, pending_outcome)
+        if any(j.ok is False for j in judgements):
+            self.derailed = True
+        return judgements
+
+    # --- invariants on every observation -------------------------------------------------------
+
+    def _judge_event_invariants(self, event: ClientEvent | None) -> list[Judgement]:
+        if isinstance(event, Closed) and event.close_frame_seen:
+            return [
+                _expect(
+                    "close.wire-code-valid",
+                    is_valid_wire_close_code(event.code),
+                    f"close frame with code {event.code}",
+                )
+            ]
+        return []
+
+
+def _expect(check_id: str, ok: bool, detail: str) -> Judgement:
+    return Judgement(check_id, ok, detail)
+
+
+def _raised(outcome: StepOutcome | None, name: str) -> bool:
+    return outcome is not None and outcome.raised_any(name)
+
+
+def _raises_runtime_error(check_id: str, what: str, outcome: StepOutcome | None) -> Judgement:
+    return _expect(check_id, _raised(outcome, "RuntimeError"), f"{what}: {_show(outcome)}")
+
+
+def _show(outcome: StepOutcome | None) -> str:
+    if outcome is None:
+        return "no outcome within the bound"
+    if outcome.raised:
+        return f"raised {outcome.exc_type}({outcome.exc_message!r})"
+    return f"returned {outcome.value!r}"
+
+
+def _data_check(step: SendText | SendBytes | SendJson) -> tuple[str, Any]:
+    if isinstance(step, SendText):
+        return "data.text-exact", step.data
+    if isinstance(step, SendBytes):
+        return "data.bytes-exact", step.data
+    return "data.json-exact", step.data
+
+
+def _same_message(step: SendText | SendBytes | SendJson, event: ClientEvent | None) -> bool:
+    if not isinstance(event, Message):
+        return False
+    if isinstance(step, SendJson):
+        return isinstance(event.data, str) and _loads(event.data) == (True, step.data)
+    return type(event.data) is type(step.data) and event.data == step.data
+
+
+def _loads(text: str) -> tuple[bool, Any]:
+    try:
+        return True, json.loads(text)
+    except ValueError:
+        return False, None

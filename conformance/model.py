@@ -160,9 +160,7 @@ class LifecycleModel:
     def receivable_kinds(self) -> set[str]:
         """Which receive_* the app may call now without a type mismatch (Starlette would raise
         KeyError reading `text` from a bytes message, which tests nothing of interest)."""
-        if self.app is not App.CONNECTED or self.client_close is not None or self.client is Client.DROPPED:
-            return {"text", "bytes", "json"}
-        if not self.inbox:
+        if self.app is not App.CONNECTED or not self.inbox:
             return {"text", "bytes", "json"}
         head = self.inbox[0][0]
         return {"bytes"} if head == "bytes" else ({"text", "json"} if head == "json" else {"text"})
@@ -385,9 +383,10 @@ class LifecycleModel:
                 )
             ]
         if self.client is not Client.OPEN:
-            if outcome is not None and not outcome.raised:
-                self.app = App.CLOSED
-            return []
+            # Starlette marks the app DISCONNECTED before handing the close to the server.
+            judgements = self._send_after_client_left(outcome)
+            self.app = App.CLOSED
+            return judgements
         self.app, self.client = App.CLOSED, Client.ENDED
         if not is_valid_wire_close_code(step.code):
             # The app asked for a code RFC 6455 forbids on the wire; the server may refuse it or
@@ -502,7 +501,7 @@ class LifecycleModel:
     # --- invariants on every observation -------------------------------------------------------
 
     def _judge_event_invariants(self, event: ClientEvent | None) -> list[Judgement]:
-        if isinstance(event, Closed) and event.close_frame_seen:
+        if isinstance(event, Closed) and event.close_frame_seen and event.code is not None:
             return [
                 _expect(
                     "close.wire-code-valid",

@@ -44,10 +44,11 @@ class Message:
 
 @dataclass(frozen=True)
 class Closed:
-    """The connection ended. `close_frame_seen` is False for a TCP drop (RFC 6455 7.1.5: the
-    code is then 1006 by definition, never sent on the wire)."""
+    """The connection ended. `code` is None for a close frame without a status code (which
+    RFC 6455 7.1.5 reports as 1005); `close_frame_seen` is False for a TCP drop (the code is
+    then 1006 by definition, never sent on the wire)."""
 
-    code: int
+    code: int | None
     reason: str = ""
     close_frame_seen: bool = True
 

@@ -78,10 +78,10 @@ async def read_frame(reader: FrameSource) -> tuple[bool, int, bytes]:
     return bool(first & 0x80), first & 0x0F, _apply_mask(payload, mask) if mask else payload
 
 
-def parse_close_payload(payload: bytes) -> tuple[int, str]:
-    """RFC 6455 7.1.5/7.1.6; no status code in the frame is reported as 1005."""
+def parse_close_payload(payload: bytes) -> tuple[int | None, str]:
+    """RFC 6455 7.1.5/7.1.6; None when the frame carries no status code."""
     if len(payload) < 2:
-        return 1005, ""
+        return None, ""
     (code,) = struct.unpack("!H", payload[:2])
     return code, payload[2:].decode("utf-8", errors="replace")
 
@@ -181,8 +181,8 @@ class WireClientConnection(ClientConnection):
                 if not self._close_sent:
                     # Echo the server's code (RFC 6455 5.5.1) unless it is not one that may be
                     # sent, in which case answer with 1002 protocol error.
-                    reply = code if is_valid_wire_close_code(code) else 1002
-                    await self._write(OP_CLOSE, close_payload(reply if len(payload) >= 2 else None, ""))
+                    reply = code if code is None or is_valid_wire_close_code(code) else 1002
+                    await self._write(OP_CLOSE, close_payload(reply, ""))
                     self._close_sent = True
                 # Wait for the server to end TCP (the server closes first, RFC 6455 7.1.1).
                 with contextlib.suppress(asyncio.TimeoutError, ConnectionError):

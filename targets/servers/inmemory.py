@@ -178,9 +178,10 @@ class InMemoryConnection(ClientConnection):
         if self._phase is not _Phase.OPEN or self._client_gone:
             await self.drop()
             return
-        # RFC 6455 7.1.5: a close frame without a status code is reported as 1005.
+        # RFC 6455 7.1.5: a close frame without a status code is reported as 1005; the server
+        # echoes the client's frame (5.5.1), code or no code.
         self._leave(code if code is not None else 1005, reason)
-        self._finish(Closed(code=code if code is not None else 1005, reason=reason))
+        self._finish(Closed(code=code, reason=reason))
 
     async def drop(self) -> None:
         if not self._client_gone:

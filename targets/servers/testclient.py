@@ -13,9 +13,8 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from conformance.vocabulary import (
@@ -38,10 +37,8 @@ from targets.servers.base import (
     wall_clock_wait,
 )
 
-try:  # Starlette >= 0.37 reports denial responses with their status and body.
-    from starlette.testclient import WebSocketDenialResponse
-except ImportError:  # pragma: no cover - exercised by the compat matrix
-    WebSocketDenialResponse = None  # type: ignore[assignment,misc]
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
 
 
 def run_bounded(action: Callable[[], object], bound: float) -> bool:
@@ -62,8 +59,9 @@ def run_bounded(action: Callable[[], object], bound: float) -> bool:
 
 
 def _event_for_handshake_error(exc: BaseException) -> ClientEvent:
-    if WebSocketDenialResponse is not None and isinstance(exc, WebSocketDenialResponse):
-        return Denied(status=exc.status_code, body=exc.content)
+    # Starlette >= 0.37 reports a denial response as WebSocketDenialResponse (an httpx Response).
+    if type(exc).__name__ == "WebSocketDenialResponse":
+        return Denied(status=exc.status_code, body=exc.content)  # type: ignore[attr-defined]
     if isinstance(exc, WebSocketDisconnect):
         # TestClient's signal for a close before accept: the app's code, where a server says 403.
         return Closed(code=exc.code, reason=exc.reason or "", close_frame_seen=False)
@@ -161,6 +159,10 @@ class TestClientTransport(Transport):
     in_process = True
 
     def __init__(self, app: Any) -> None:
+        # Imported here: starlette.testclient needs an HTTP client package (httpx2, httpx or,
+        # before Starlette 0.21, requests) that only this transport uses.
+        from starlette.testclient import TestClient
+
         self.client = TestClient(app)
         self.control = DirectControl(registry_of(app), wall_clock_wait)
 

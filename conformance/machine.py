@@ -1,0 +1,190 @@
+"""The lifecycle state machine: Hypothesis explores both sides of a websocket in any order the
+model allows, including the wrong orders on purpose, and every observation is judged.
+
+Preconditions read the model's state only, so a run is deterministic for a given seed. A
+judgement that fails is either *expected* (the transport's baseline already records that check as
+failing: the session derails, ends, and exploration goes on with a new connection) or a finding:
+the rule raises, naming the check, and Hypothesis shrinks the program and prints it with the
+transcript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+
+from conformance.engine import LifecycleSession, LoopRunner
+from conformance.model import App, Judgement
+from conformance.vocabulary import (
+    ClientAction,
+    ClientDrop,
+    ClientListen,
+    ClientSendBytes,
+    ClientSendJson,
+    ClientSendText,
+    Connect,
+    RaiseError,
+    ReceiveBytes,
+    ReceiveJson,
+    ReceiveText,
+    Return,
+    ServerStep,
+)
+from strategies import lifecycle as strategies
+from targets.servers.base import Transport
+
+# Receives a session's judgements; returns the ones that are findings (not known divergences).
+JudgementSink = Callable[[LifecycleSession, list[Judgement]], list[Judgement]]
+
+_RECEIVES = {"text": ReceiveText(), "bytes": ReceiveBytes(), "json": ReceiveJson()}
+
+
+class LifecycleFinding(AssertionError):
+    """A judgement the baseline does not expect; the message names the check."""
+
+    def __init__(self, message: str, check_ids: list[str]) -> None:
+        super().__init__(message)
+        self.check_ids = check_ids
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    transport: Transport
+    runner: LoopRunner
+    sink: JudgementSink
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session: LifecycleSession | None = None
+        self.sessions_run = 0
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    @property
+    def model(self) -> Any:
+        assert self.session is not None
+        return self.session.model
+
+    def _idle(self) -> bool:
+        return self.session is None
+
+    def _live(self, predicate: Callable[[Any], bool]) -> bool:
+        return self.session is not None and predicate(self.session.model)
+
+    def _act(self, action: ServerStep | ClientAction) -> None:
+        assert self.session is not None
+        judgements = self.runner.run(self.session.act(action))
+        findings = self.sink(self.session, judgements)
+        if findings:
+            session = self.session
+            self.session = None
+            self.runner.run(session.finish())  # with the server record, for the transcript
+            lines = [f"[{j.check_id}] {j.verdict.value}: {j.detail}" for j in findings]
+            raise LifecycleFinding(
+                "\n".join([*lines, "", session.describe()]), [j.check_id for j in findings]
+            )
+
+    def teardown(self) -> None:
+        if self.session is not None:
+            self.runner.run(self.session.finish(fetch_record=False))
+            self.session = None
+
+    # --- client rules --------------------------------------------------------------------------
+
+    @precondition(lambda self: self._idle())
+    @rule(connect=strategies.connects)
+    def client_connects(self, connect: Connect) -> None:
+        self.session = LifecycleSession(self.transport, "machine")
+        self.sessions_run += 1
+        self._act(connect)
+
+    @precondition(lambda self: self._live(lambda m: m.may_client_act()))
+    @rule(data=st.data())
+    def client_sends(self, data: st.DataObject) -> None:
+        kind = data.draw(st.sampled_from(sorted(self.model.sendable_kinds())), label="kind")
+        action: ClientAction
+        if kind == "text":
+            action = ClientSendText(data.draw(strategies.texts, label="text"))
+        elif kind == "bytes":
+            action = ClientSendBytes(data.draw(strategies.binaries, label="bytes"))
+        else:
+            action = ClientSendJson(data.draw(strategies.json_values, label="json"))
+        self._act(action)
+
+    @precondition(lambda self: self._live(lambda m: m.may_client_act()))
+    @rule(close=strategies.client_closes)
+    def client_closes(self, close: ClientAction) -> None:
+        self._act(close)
+
+    @precondition(lambda self: self._live(lambda m: m.may_drop()))
+    @rule()
+    def client_drops(self) -> None:
+        self._act(ClientDrop())
+
+    @precondition(lambda self: self._live(lambda m: m.may_client_act()))
+    @rule()
+    def client_listens(self) -> None:
+        self._act(ClientListen())
+
+    # --- app rules -----------------------------------------------------------------------------
+
+    @precondition(lambda self: self._live(lambda m: m.may_step()))
+    @rule(data=st.data())
+    def app_accepts(self, data: st.DataObject) -> None:
+        self._act(data.draw(strategies.accepts(self.model.offered), label="accept"))
+
+    @precondition(lambda self: self._live(lambda m: m.may_step()))
+    @rule(send=strategies.app_sends)
+    def app_sends(self, send: ServerStep) -> None:
+        self._act(send)
+
+    @precondition(lambda self: self._live(lambda m: m.may_step()))
+    @rule(data=st.data())
+    def app_receives(self, data: st.DataObject) -> None:
+        kind = data.draw(st.sampled_from(sorted(self.model.receivable_kinds())), label="kind")
+        self._act(_RECEIVES[kind])
+
+    @precondition(lambda self: self._live(lambda m: m.may_step()))
+    @rule(close=strategies.app_closes)
+    def app_closes(self, close: ServerStep) -> None:
+        self._act(close)
+
+    @precondition(lambda self: self._live(lambda m: m.may_raise()))
+    @rule(exception=strategies.app_websocket_exceptions)
+    def app_raises_websocket_exception(self, exception: ServerStep) -> None:
+        self._act(exception)
+
+    @precondition(lambda self: self._live(lambda m: m.may_raise()))
+    @rule()
+    def app_raises(self) -> None:
+        self._act(RaiseError())
+
+    @precondition(lambda self: self._live(lambda m: m.may_raise()))
+    @rule()
+    def app_returns(self) -> None:
+        self._act(Return())
+
+    @precondition(lambda self: self._live(lambda m: m.may_deny()))
+    @rule(denial=strategies.app_denials)
+    def app_denies(self, denial: ServerStep) -> None:
+        self._act(denial)
+
+    # --- session end ---------------------------------------------------------------------------
+
+    @precondition(lambda self: self._live(lambda m: m.finished or (m.app is App.ENDED and m.pending is None)))
+    @rule()
+    def session_ends(self) -> None:
+        assert self.session is not None
+        self.runner.run(self.session.finish(fetch_record=False))
+        self.session = None
+
+
+def machine_for(transport: Transport, runner: LoopRunner, sink: JudgementSink) -> type[LifecycleMachine]:
+    """A machine class bound to one transport (Hypothesis instantiates it per example)."""
+    return type(
+        f"LifecycleMachine_{transport.name.replace('-', '_')}",
+        (LifecycleMachine,),
+        {"transport": transport, "runner": runner, "sink": staticmethod(sink)},
+    )

@@ -1,0 +1,124 @@
+"""pytest wiring: options, the transports as session fixtures, results.json and the baseline gate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance.engine import LoopRunner
+from conformance.results import Baseline, ResultsRecorder, gate_differences
+from targets.servers import all_transports
+from targets.servers.base import Transport
+
+PUPPET_APP = "targets.puppet:app"
+DEFAULT_RESULTS = Path("reports/out/results.json")
+
+recorder_key = pytest.StashKey[ResultsRecorder]()
+differences_key = pytest.StashKey[list[str]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("wsconform", "websocket lifecycle conformance")
+    group.addoption(
+        "--server",
+        default="",
+        help="comma-separated transports to run on (default: every installed one); "
+        f"known: {', '.join(all_transports())}",
+    )
+    group.addoption(
+        "--results", default=str(DEFAULT_RESULTS), help="where results.json is written (default: %(default)s)"
+    )
+    group.addoption(
+        "--record-baseline",
+        action="store_true",
+        help="write this run's verdicts as conformance/expected/<server>.json instead of gating on them",
+    )
+    group.addoption(
+        "--no-baseline-gate",
+        action="store_true",
+        help="report verdicts without failing on differences from the baselines",
+    )
+
+
+def selected_transports(config: pytest.Config) -> list[str]:
+    known = all_transports()
+    requested = [name.strip() for name in config.getoption("server").split(",") if name.strip()]
+    unknown = [name for name in requested if name not in known]
+    if unknown:
+        raise pytest.UsageError(f"unknown --server {', '.join(unknown)}; known: {', '.join(known)}")
+    return requested or list(known)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    selected_transports(config)  # fail fast on a typo, before collection
+    config.stash[recorder_key] = ResultsRecorder()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "transport" in metafunc.fixturenames:
+        names = selected_transports(metafunc.config)
+        metafunc.parametrize("transport", names, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def loop_runner() -> Iterator[LoopRunner]:
+    runner = LoopRunner()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="session")
+def recorder(request: pytest.FixtureRequest) -> ResultsRecorder:
+    return request.config.stash[recorder_key]
+
+
+@pytest.fixture(scope="session")
+def transport(request: pytest.FixtureRequest, loop_runner: LoopRunner) -> Iterator[Transport]:
+    """One served puppet app per transport and session, always stopped afterwards."""
+    spec = all_transports()[request.param]
+    reason = spec.unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"{spec.name}: {reason}")
+    with spec.serve(PUPPET_APP) as served:
+        try:
+            yield served
+        finally:
+            loop_runner.run(served.aclose())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    recorder = config.stash[recorder_key]
+    if not recorder.pairs:
+        return
+    recorder.write(Path(config.getoption("results")))
+    if config.getoption("record_baseline"):
+        for name in recorder.transports():
+            Baseline.write(name, recorder.verdicts(name))
+        return
+    differences = gate_differences(recorder)
+    config.stash[differences_key] = differences
+    if differences and not config.getoption("no_baseline_gate") and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    recorder = config.stash[recorder_key]
+    if not recorder.pairs:
+        return
+    reporter = terminalreporter
+    reporter.section("wsconform")
+    reporter.line(f"results: {config.getoption('results')} ({len(recorder.pairs)} verdicts)")
+    if config.getoption("record_baseline"):
+        reporter.line("baselines re-recorded in conformance/expected/ for: " + ", ".join(recorder.transports()))
+        return
+    differences = config.stash.get(differences_key, [])
+    if not differences:
+        reporter.line("baseline gate: every verdict matches its baseline")
+        return
+    gated = "" if config.getoption("no_baseline_gate") else " (the run fails)"
+    reporter.line(f"baseline gate: {len(differences)} difference(s){gated}:", red=True)
+    for line in differences:
+        reporter.line(f"  {line}")

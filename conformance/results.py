@@ -1,0 +1,186 @@
+"""Verdicts per (check, transport), the evidence behind them, results.json and the baselines.
+
+A check's verdict on a transport is the worst of every judgement made for it in the run (directed
+scenarios and state machine alike): one MUST failure makes it `fail`, a SHOULD failure
+`non-strict`. The evidence kept is the first failing session (or the first passing one), which is
+what a reader needs to act.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.checks import CATALOGUE, CHECKS, Grade, Verdict
+from conformance.model import Judgement
+
+EXPECTED_DIR = Path(__file__).parent / "expected"
+_FAILING = (Verdict.FAIL, Verdict.NON_STRICT)
+# Worst first: the verdict of a pair is the first of these any judgement had.
+_SEVERITY = (Verdict.FAIL, Verdict.NON_STRICT, Verdict.PASS, Verdict.INFORMATIONAL, Verdict.UNIMPLEMENTED)
+
+ENVIRONMENT_PACKAGES = (
+    "starlette",
+    "fastapi",
+    "uvicorn",
+    "websockets",
+    "wsproto",
+    "h11",
+    "httpx",
+    "anyio",
+    "hypothesis",
+    "pytest",
+)
+
+
+def environment() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ENVIRONMENT_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+@dataclass
+class PairResult:
+    verdicts: set[Verdict] = field(default_factory=set)
+    details: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] | None = None
+    evidence_verdict: Verdict | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        return next(v for v in _SEVERITY if v in self.verdicts)
+
+
+class ResultsRecorder:
+    def __init__(self) -> None:
+        self.pairs: dict[tuple[str, str], PairResult] = {}
+
+    def add(
+        self, transport: str, judgements: Iterable[Judgement], evidence: Callable[[], dict[str, Any]]
+    ) -> None:
+        """Record judgements; `evidence` is only called when this session's evidence is kept."""
+        for judgement in judgements:
+            pair = self.pairs.setdefault((judgement.check_id, transport), PairResult())
+            verdict = judgement.verdict
+            pair.verdicts.add(verdict)
+            if len(pair.details) < 5 and judgement.detail not in pair.details:
+                pair.details.append(judgement.detail)
+            # Keep the evidence of the worst verdict seen, first come first kept.
+            if pair.evidence_verdict is None or _SEVERITY.index(verdict) < _SEVERITY.index(pair.evidence_verdict):
+                pair.evidence = {**evidence(), "detail": judgement.detail}
+                pair.evidence_verdict = verdict
+
+    def attach(self, transport: str, check_ids: Iterable[str], extra: dict[str, Any]) -> None:
+        """Add to the kept evidence (e.g. Hypothesis's shrunk program for a machine finding)."""
+        for check_id in check_ids:
+            pair = self.pairs.get((check_id, transport))
+            if pair is not None:
+                pair.evidence = {**(pair.evidence or {}), **extra}
+
+    def verdicts(self, transport: str) -> dict[str, Verdict]:
+        return {check: pair.verdict for (check, name), pair in sorted(self.pairs.items()) if name == transport}
+
+    def transports(self) -> list[str]:
+        return sorted({name for _, name in self.pairs})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "environment": environment(),
+            "servers": self.transports(),
+            "checks": [
+                {"id": c.id, "grade": c.grade.value, "title": c.title, "requirement": c.requirement}
+                for c in CATALOGUE
+            ],
+            "results": [
+                {
+                    "check": check,
+                    "server": transport,
+                    "verdict": pair.verdict.value,
+                    "evidence": {"details": pair.details, **(pair.evidence or {})},
+                }
+                for (check, transport), pair in sorted(self.pairs.items())
+            ],
+        }
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=1, ensure_ascii=False, default=repr))
+
+
+# --- baselines ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Baseline:
+    transport: str
+    verdicts: dict[str, Verdict]
+    recorded_with: dict[str, str]
+
+    @classmethod
+    def load(cls, transport: str, directory: Path = EXPECTED_DIR) -> Baseline | None:
+        path = directory / f"{transport}.json"
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text())
+        return cls(
+            transport,
+            {check: Verdict(verdict) for check, verdict in data["verdicts"].items()},
+            data.get("recorded_with", {}),
+        )
+
+    def expects_failure(self, check_id: str, verdict: Verdict) -> bool:
+        return self.verdicts.get(check_id) == verdict
+
+    @staticmethod
+    def write(transport: str, verdicts: dict[str, Verdict], directory: Path = EXPECTED_DIR) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{transport}.json"
+        payload = {
+            "transport": transport,
+            "recorded_with": environment(),
+            "verdicts": {check: verdict.value for check, verdict in sorted(verdicts.items())},
+        }
+        path.write_text(json.dumps(payload, indent=1) + "\n")
+        return path
+
+
+def is_finding(judgement: Judgement, baseline: Baseline | None) -> bool:
+    """Does this judgement fail the gate? Without a baseline only MUST failures do; with one,
+    any failure the baseline does not record with the same verdict."""
+    verdict = judgement.verdict
+    if verdict not in _FAILING:
+        return False
+    if baseline is None:
+        return verdict is Verdict.FAIL
+    return not baseline.expects_failure(judgement.check_id, verdict)
+
+
+def gate_differences(recorder: ResultsRecorder, directory: Path = EXPECTED_DIR) -> list[str]:
+    """Every pair whose verdict differs from its baseline (both directions), or, for a
+    transport with no baseline, every MUST failure."""
+    differences = []
+    for transport in recorder.transports():
+        baseline = Baseline.load(transport, directory)
+        for check_id, verdict in recorder.verdicts(transport).items():
+            if baseline is None:
+                if verdict is Verdict.FAIL and CHECKS[check_id].grade is Grade.MUST:
+                    differences.append(f"{transport}: {check_id} fails (no baseline recorded)")
+                continue
+            expected = baseline.verdicts.get(check_id)
+            if expected is None:
+                if verdict in _FAILING:
+                    differences.append(f"{transport}: {check_id} is {verdict.value}, not in the baseline")
+            elif expected != verdict:
+                kind = "new failure" if verdict in _FAILING else "now passes"
+                differences.append(f"{transport}: {check_id} {expected.value} -> {verdict.value} ({kind})")
+    # New failures first: they are what a CI reader must act on.
+    return sorted(differences, key=lambda line: ("now passes" in line, line))

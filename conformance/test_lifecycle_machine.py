@@ -1,0 +1,36 @@
+"""The lifecycle state machine on every transport."""
+
+from __future__ import annotations
+
+from hypothesis import reporting
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance.engine import LifecycleSession, LoopRunner
+from conformance.machine import LifecycleFinding, machine_for
+from conformance.model import Judgement
+from conformance.results import Baseline, ResultsRecorder, is_finding
+from targets.servers.base import Transport
+
+
+def test_lifecycle_machine(transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder) -> None:
+    baseline = Baseline.load(transport.name)
+
+    def sink(session: LifecycleSession, judgements: list[Judgement]) -> list[Judgement]:
+        recorder.add(transport.name, judgements, lambda: {"source": "state machine", **session.evidence()})
+        return [judgement for judgement in judgements if is_finding(judgement, baseline)]
+
+    report: list[str] = []
+    try:
+        with reporting.with_reporter(report.append):
+            run_state_machine_as_test(machine_for(transport, loop_runner, sink))
+    except LifecycleFinding as finding:
+        program = [*report, *getattr(finding, "__notes__", [])]
+        recorder.attach(
+            transport.name,
+            finding.check_ids,
+            {
+                "hypothesis_program": "\n".join(program),
+                "reproduce": f"tox -e suite -- --server {transport.name} -k test_lifecycle_machine",
+            },
+        )
+        raise

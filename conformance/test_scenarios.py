@@ -1,0 +1,29 @@
+"""Directed scenarios on every transport: a verdict for every (check, transport) pair."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.engine import LoopRunner, run_actions
+from conformance.gate import settle
+from conformance.results import ResultsRecorder
+from conformance.scenarios import SCENARIOS, Scenario
+from targets.servers.base import Transport
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.name)
+def test_directed_scenario(
+    scenario: Scenario, transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder
+) -> None:
+    session = loop_runner.run(run_actions(transport, scenario.actions, scenario.name))
+    judgements = [judgement for line in session.transcript for judgement in line.judgements]
+    recorder.add(
+        transport.name,
+        judgements,
+        lambda: {
+            "source": f"directed scenario {scenario.name}",
+            "reproduce": f"tox -e suite -- --server {transport.name} -k '{scenario.name}'",
+            **session.evidence(),
+        },
+    )
+    settle(transport.name, judgements, session.describe())

@@ -53,6 +53,7 @@ from conformance.vocabulary import (
 )
 
 UNSUPPORTED = "Unsupported"  # exc_type of a step the installed stack cannot perform
+APP_GONE = "AppGone"  # exc_type of a step submitted after the app stopped running
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,11 @@ class LifecycleModel:
         self, step: ServerStep, outcome: StepOutcome | None, event: ClientEvent | None
     ) -> list[Judgement]:
         judgements = self._judge_event_invariants(event)
+        if outcome is not None and outcome.exc_type == APP_GONE:
+            # The server (TestClient, after a close before accept) has already cancelled the
+            # app: nothing the step was meant to test can be observed any more.
+            self.app, self.derailed = App.ENDED, True
+            return judgements
         if isinstance(step, Accept):
             judgements += self._accept(step, outcome, event)
         elif isinstance(step, SendText | SendBytes | SendJson):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance.engine import LoopRunner
+from conformance.gate import Gate
 from conformance.results import Baseline, ResultsRecorder, gate_differences
 from targets.servers import all_transports
 from targets.servers.base import Transport
@@ -72,6 +73,11 @@ def loop_runner() -> Iterator[LoopRunner]:
 @pytest.fixture(scope="session")
 def recorder(request: pytest.FixtureRequest) -> ResultsRecorder:
     return request.config.stash[recorder_key]
+
+
+@pytest.fixture(scope="session")
+def gate(request: pytest.FixtureRequest) -> Gate:
+    return Gate(recording=request.config.getoption("record_baseline"))
 
 
 @pytest.fixture(scope="session")

@@ -8,16 +8,18 @@ from hypothesis.stateful import run_state_machine_as_test
 from conformance.engine import LifecycleSession, LoopRunner
 from conformance.machine import LifecycleFinding, machine_for
 from conformance.model import Judgement
-from conformance.results import Baseline, ResultsRecorder, is_finding
+from conformance.gate import Gate
+from conformance.results import ResultsRecorder
 from targets.servers.base import Transport
 
 
-def test_lifecycle_machine(transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder) -> None:
-    baseline = Baseline.load(transport.name)
+def test_lifecycle_machine(
+    transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
+) -> None:
 
     def sink(session: LifecycleSession, judgements: list[Judgement]) -> list[Judgement]:
         recorder.add(transport.name, judgements, lambda: {"source": "state machine", **session.evidence()})
-        return [judgement for judgement in judgements if is_finding(judgement, baseline)]
+        return gate.findings(transport.name, judgements)
 
     report: list[str] = []
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.engine import LoopRunner, run_actions
-from conformance.gate import settle
+from conformance.gate import Gate
 from conformance.results import ResultsRecorder
 from conformance.scenarios import SCENARIOS, Scenario
 from targets.servers.base import Transport
@@ -13,7 +13,11 @@ from targets.servers.base import Transport
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.name)
 def test_directed_scenario(
-    scenario: Scenario, transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder
+    scenario: Scenario,
+    transport: Transport,
+    loop_runner: LoopRunner,
+    recorder: ResultsRecorder,
+    gate: Gate,
 ) -> None:
     session = loop_runner.run(run_actions(transport, scenario.actions, scenario.name))
     judgements = [judgement for line in session.transcript for judgement in line.judgements]
@@ -26,4 +30,4 @@ def test_directed_scenario(
             **session.evidence(),
         },
     )
-    settle(transport.name, judgements, session.describe())
+    gate.settle(transport.name, judgements, session.describe())

@@ -244,8 +244,9 @@ class PuppetRegistry:
 class PuppetEndpoint:
     """Raw ASGI endpoint so that every message is recorded before Starlette's WebSocket sees it."""
 
-    def __init__(self, registry: PuppetRegistry) -> None:
+    def __init__(self, registry: PuppetRegistry, websocket_class: type[WebSocket] = WebSocket) -> None:
         self.registry = registry
+        self.websocket_class = websocket_class
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         session = self.registry.session(scope["path_params"]["session_id"])
@@ -259,10 +260,16 @@ class PuppetEndpoint:
             session.log_asgi("send", message)
             await send(message)
 
-        await session.run(WebSocket(scope, recording_receive, recording_send))
+        await session.run(self.websocket_class(scope, recording_receive, recording_send))
 
 
-def build_puppet_app(registry: PuppetRegistry | None = None) -> Starlette:
+def build_puppet_app(
+    registry: PuppetRegistry | None = None,
+    websocket_class: type[WebSocket] = WebSocket,
+    exception_handlers: dict[Any, Any] | None = None,
+) -> Starlette:
+    """The puppet app; the self-tests swap in a broken `websocket_class` or exception handler
+    to prove each check catches what it claims to."""
     registry = registry or PuppetRegistry()
 
     async def submit(request: Request) -> Response:
@@ -298,13 +305,14 @@ def build_puppet_app(registry: PuppetRegistry | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            WebSocketRoute("/puppet/{session_id}", PuppetEndpoint(registry)),
+            WebSocketRoute("/puppet/{session_id}", PuppetEndpoint(registry, websocket_class)),
             Route("/_puppet/health", health),
             Route("/_puppet/{session_id}/steps", submit, methods=["POST"]),
             Route("/_puppet/{session_id}/steps/{index:int}", outcome),
             Route("/_puppet/{session_id}/record", record),
             Route("/_puppet/{session_id}", forget, methods=["DELETE"]),
-        ]
+        ],
+        exception_handlers=exception_handlers,
     )
     app.state.puppet_registry = registry
     return app

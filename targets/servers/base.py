@@ -167,9 +167,6 @@ class Transport(ABC):
     # Grades that differ by nature of the transport (e.g. TestClient has no HTTP statuses).
     in_process: bool = False
 
-    async def wait(self, future: asyncio.Future[Any], bound: float) -> bool:
-        return await wall_clock_wait(future, bound)
-
     @abstractmethod
     async def connect(
         self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()

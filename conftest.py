@@ -10,7 +10,11 @@ pytest_plugins = ["conformance.pytest_plugin"]
 # conversation. `ci` is derandomized so that a CI run is repeatable and its baseline stable.
 _slow_is_fine = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 settings.register_profile(
-    "dev", max_examples=30, stateful_step_count=15, deadline=None, suppress_health_check=_slow_is_fine
+    "dev",
+    max_examples=30,
+    stateful_step_count=15,
+    deadline=None,
+    suppress_health_check=_slow_is_fine,
 )
 settings.register_profile(
     "ci",
@@ -23,6 +27,10 @@ settings.register_profile(
     suppress_health_check=_slow_is_fine,
 )
 settings.register_profile(
-    "nightly", max_examples=1000, stateful_step_count=40, deadline=None, suppress_health_check=_slow_is_fine
+    "nightly",
+    max_examples=1000,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=_slow_is_fine,
 )
 settings.load_profile("dev")

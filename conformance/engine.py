@@ -54,7 +54,8 @@ class TranscriptLine:
             "outcome": None if self.outcome is None else jsonable(self.outcome),
             "client_saw": None if self.event is None else jsonable(self.event),
             "judged": [
-                {"check": j.check_id, "verdict": j.verdict.value, "detail": j.detail} for j in self.judgements
+                {"check": j.check_id, "verdict": j.verdict.value, "detail": j.detail}
+                for j in self.judgements
             ],
         }
 
@@ -66,7 +67,9 @@ class TranscriptLine:
             parts.append(f"| client saw {self.event!r}")
         text = " ".join(parts)
         for judgement in self.judgements:
-            text += f"\n          [{judgement.verdict.value}] {judgement.check_id}: {judgement.detail}"
+            text += (
+                f"\n          [{judgement.verdict.value}] {judgement.check_id}: {judgement.detail}"
+            )
         return text
 
 
@@ -91,7 +94,9 @@ class LifecycleSession:
         plan = self.model.plan_server(step)
         control = self.transport.control
         index = await control.submit(self.session_id, step)
-        outcome = await control.outcome(self.session_id, index, EXPECT_BOUND_S if plan.completes else QUIET_BOUND_S)
+        outcome = await control.outcome(
+            self.session_id, index, EXPECT_BOUND_S if plan.completes else QUIET_BOUND_S
+        )
         if not plan.completes and outcome is None:
             self._pending_index = index
         event = await self._listen(plan)
@@ -115,8 +120,12 @@ class LifecycleSession:
 
     async def _perform(self, action: ClientAction) -> None:
         if isinstance(action, Connect):
-            path = f"{PUPPET_ROUTE}/{self.session_id}" + (f"?{action.query}" if action.query else "")
-            self._connection = await self.transport.connect(path, action.headers, action.subprotocols)
+            path = f"{PUPPET_ROUTE}/{self.session_id}" + (
+                f"?{action.query}" if action.query else ""
+            )
+            self._connection = await self.transport.connect(
+                path, action.headers, action.subprotocols
+            )
             return
         connection = self._connection
         assert connection is not None, "connect first"
@@ -199,4 +208,12 @@ class LoopRunner:
         self.loop.close()
 
 
-_CLIENT_ACTIONS = (Connect, ClientSendText, ClientSendBytes, ClientSendJson, ClientClose, ClientDrop, ClientListen)
+_CLIENT_ACTIONS = (
+    Connect,
+    ClientSendText,
+    ClientSendBytes,
+    ClientSendJson,
+    ClientClose,
+    ClientDrop,
+    ClientListen,
+)

@@ -39,7 +39,11 @@ from targets.servers.base import Transport
 # Receives a session's judgements; returns the ones that are findings (not known divergences).
 JudgementSink = Callable[[LifecycleSession, list[Judgement]], list[Judgement]]
 
-_RECEIVES = {"text": ReceiveText(), "bytes": ReceiveBytes(), "json": ReceiveJson()}
+_RECEIVES: dict[str, ServerStep] = {
+    "text": ReceiveText(),
+    "bytes": ReceiveBytes(),
+    "json": ReceiveJson(),
+}
 
 
 class LifecycleFinding(AssertionError):
@@ -173,7 +177,9 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     # --- session end ---------------------------------------------------------------------------
 
-    @precondition(lambda self: self._live(lambda m: m.finished or (m.app is App.ENDED and m.pending is None)))
+    @precondition(
+        lambda self: self._live(lambda m: m.finished or (m.app is App.ENDED and m.pending is None))
+    )
     @rule()
     def session_ends(self) -> None:
         assert self.session is not None
@@ -181,7 +187,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.session = None
 
 
-def machine_for(transport: Transport, runner: LoopRunner, sink: JudgementSink) -> type[LifecycleMachine]:
+def machine_for(
+    transport: Transport, runner: LoopRunner, sink: JudgementSink
+) -> type[LifecycleMachine]:
     """A machine class bound to one transport (Hypothesis instantiates it per example)."""
     return type(
         f"LifecycleMachine_{transport.name.replace('-', '_')}",

@@ -115,7 +115,7 @@ class LifecycleModel:
     offered: tuple[str, ...] = ()
     client_close: tuple[int | None, str] | None = None
     inbox: deque[tuple[str, Any]] = field(default_factory=deque)
-    pending: ServerStep | None = None
+    pending: ReceiveText | ReceiveBytes | ReceiveJson | None = None
     app_saw_disconnect: bool = False
     derailed: bool = False
 
@@ -132,7 +132,9 @@ class LifecycleModel:
     @property
     def finished(self) -> bool:
         """Nothing more to learn from this session: over on both sides, or derailed."""
-        return self.derailed or (self.connection_over and self.app is not App.CONNECTING and self.pending is None)
+        return self.derailed or (
+            self.connection_over and self.app is not App.CONNECTING and self.pending is None
+        )
 
     @property
     def app_alive(self) -> bool:
@@ -143,9 +145,14 @@ class LifecycleModel:
 
     def may_raise(self) -> bool:
         """Raising is graded only while the client can still see its effect."""
-        return self.may_step() and self.client in (Client.HANDSHAKING, Client.OPEN) and self.app in (
-            App.CONNECTING,
-            App.CONNECTED,
+        return (
+            self.may_step()
+            and self.client in (Client.HANDSHAKING, Client.OPEN)
+            and self.app
+            in (
+                App.CONNECTING,
+                App.CONNECTED,
+            )
         )
 
     def may_deny(self) -> bool:
@@ -188,11 +195,15 @@ class LifecycleModel:
         if isinstance(step, SendText | SendBytes | SendJson):
             if self.app is App.CONNECTING:
                 return Plan(Listen.QUIET if handshaking else Listen.NOTHING)
-            return Plan(Listen.EVENT if self.app is App.CONNECTED and client_open else Listen.NOTHING)
+            return Plan(
+                Listen.EVENT if self.app is App.CONNECTED and client_open else Listen.NOTHING
+            )
         if isinstance(step, ReceiveText | ReceiveBytes | ReceiveJson):
             waits = self.app is App.CONNECTED and client_open and not self.inbox
             return Plan(Listen.NOTHING, completes=not waits)
-        if isinstance(step, Close | RaiseWebSocketException | RaiseError | Return | SendDenialResponse):
+        if isinstance(
+            step, Close | RaiseWebSocketException | RaiseError | Return | SendDenialResponse
+        ):
             live = self.app in (App.CONNECTING, App.CONNECTED) and (handshaking or client_open)
             return Plan(Listen.EVENT if live else Listen.NOTHING)
         raise TypeError(f"not a server step: {step!r}")
@@ -226,7 +237,9 @@ class LifecycleModel:
             self.derailed = True
         return judgements
 
-    def _accept(self, step: Accept, outcome: StepOutcome | None, event: ClientEvent | None) -> list[Judgement]:
+    def _accept(
+        self, step: Accept, outcome: StepOutcome | None, event: ClientEvent | None
+    ) -> list[Judgement]:
         if self.app is App.CONNECTED:
             quiet = isinstance(event, NoEvent | None)
             return [
@@ -242,14 +255,21 @@ class LifecycleModel:
             self.app = App.CONNECTED
             return []
         completed = isinstance(event, Accepted) and outcome is not None and not outcome.raised
-        judgements = [_expect("handshake.accept-completes", completed, f"accept -> {_show(outcome)}, client saw {event!r}")]
+        judgements = [
+            _expect(
+                "handshake.accept-completes",
+                completed,
+                f"accept -> {_show(outcome)}, client saw {event!r}",
+            )
+        ]
         if isinstance(event, Accepted):
             if step.subprotocol is not None:
                 judgements.append(
                     _expect(
                         "handshake.subprotocol-negotiated",
                         event.subprotocol == step.subprotocol,
-                        f"app chose {step.subprotocol!r} from {self.offered!r}, client saw {event.subprotocol!r}",
+                        f"app chose {step.subprotocol!r} from {self.offered!r}, "
+                        f"client saw {event.subprotocol!r}",
                     )
                 )
             if step.headers:
@@ -258,13 +278,20 @@ class LifecycleModel:
                     _expect(
                         "handshake.accept-headers",
                         not missing,
-                        f"headers missing from the 101 response: {missing!r}" if missing else "all present",
+                        f"headers missing from the 101 response: {missing!r}"
+                        if missing
+                        else "all present",
                     )
                 )
             self.app, self.client = App.CONNECTED, Client.OPEN
         return judgements
 
-    def _send(self, step: SendText | SendBytes | SendJson, outcome: StepOutcome | None, event: ClientEvent | None) -> list[Judgement]:
+    def _send(
+        self,
+        step: SendText | SendBytes | SendJson,
+        outcome: StepOutcome | None,
+        event: ClientEvent | None,
+    ) -> list[Judgement]:
         if self.app is App.CONNECTING:
             quiet = isinstance(event, NoEvent | None)
             return [
@@ -279,7 +306,11 @@ class LifecycleModel:
         if self.client is Client.OPEN:
             check_id, expected = _data_check(step)
             ok = outcome is not None and not outcome.raised and _same_message(step, event)
-            return [_expect(check_id, ok, f"app sent {expected!r} ({_show(outcome)}), client saw {event!r}")]
+            return [
+                _expect(
+                    check_id, ok, f"app sent {expected!r} ({_show(outcome)}), client saw {event!r}"
+                )
+            ]
         # The client has left: ASGI 2.4 lets the server raise an OSError subclass.
         return self._send_after_client_left(outcome)
 
@@ -296,27 +327,50 @@ class LifecycleModel:
             return [_expect(check_id, False, f"raised {outcome.exc_type}: {outcome.exc_message}")]
         if self.app_saw_disconnect:
             return [
-                Judgement(check_id, False, "send succeeded silently after the app saw the disconnect", Grade.SHOULD)
+                Judgement(
+                    check_id,
+                    False,
+                    "send succeeded silently after the app saw the disconnect",
+                    Grade.SHOULD,
+                )
             ]
         return [_expect(check_id, True, "send returned before the server noticed the client left")]
 
-    def _receive(self, step: ReceiveText | ReceiveBytes | ReceiveJson, outcome: StepOutcome | None) -> list[Judgement]:
+    def _receive(
+        self, step: ReceiveText | ReceiveBytes | ReceiveJson, outcome: StepOutcome | None
+    ) -> list[Judgement]:
         if self.app is App.CONNECTING:
-            return [_raises_runtime_error("order.receive-before-accept", "receive before accept", outcome)]
+            return [
+                _raises_runtime_error(
+                    "order.receive-before-accept", "receive before accept", outcome
+                )
+            ]
         if self.app is App.CLOSED:
-            return [_raises_runtime_error("order.receive-after-app-close", "receive after close", outcome)]
+            return [
+                _raises_runtime_error(
+                    "order.receive-after-app-close", "receive after close", outcome
+                )
+            ]
         if self.inbox:
             return self._deliver(step, outcome)
         if self.client is Client.OPEN:
             self.pending = step
             if outcome is not None:
-                return [_expect("session.no-unexpected-event", False, f"receive returned {_show(outcome)} with nothing sent")]
+                return [
+                    _expect(
+                        "session.no-unexpected-event",
+                        False,
+                        f"receive returned {_show(outcome)} with nothing sent",
+                    )
+                ]
             return []
         return self._judge_disconnect(outcome)
 
     def _deliver(self, step: ServerStep, outcome: StepOutcome | None) -> list[Judgement]:
         kind, data = self.inbox.popleft()
-        check_id = {"bytes": "data.bytes-exact", "json": "data.json-exact"}.get(kind, "data.text-exact")
+        check_id = {"bytes": "data.bytes-exact", "json": "data.json-exact"}.get(
+            kind, "data.text-exact"
+        )
         if isinstance(step, ReceiveText):
             expected: Any = data if kind == "text" else json.dumps(data)
             check_id = "data.text-exact" if kind == "text" else check_id
@@ -331,7 +385,8 @@ class LifecycleModel:
             return [
                 _expect(
                     "disconnect.receive-after-client-close",
-                    _raised(outcome, "RuntimeError") and not _raised(outcome, "WebSocketDisconnect"),
+                    _raised(outcome, "RuntimeError")
+                    and not _raised(outcome, "WebSocketDisconnect"),
                     f"second receive after the disconnect: {_show(outcome)}",
                 )
             ]
@@ -341,10 +396,16 @@ class LifecycleModel:
             code, reason = outcome.value.get("code"), outcome.value.get("reason")
         if self.client is Client.DROPPED:
             judgements = [
-                _expect("disconnect.drop-reaches-app", got_disconnect, f"receive after a drop: {_show(outcome)}"),
+                _expect(
+                    "disconnect.drop-reaches-app",
+                    got_disconnect,
+                    f"receive after a drop: {_show(outcome)}",
+                ),
             ]
             if got_disconnect:
-                judgements.append(_expect("disconnect.drop-code-1006", code == 1006, f"code {code!r}"))
+                judgements.append(
+                    _expect("disconnect.drop-code-1006", code == 1006, f"code {code!r}")
+                )
         else:
             assert self.client_close is not None
             sent_code, sent_reason = self.client_close
@@ -356,10 +417,18 @@ class LifecycleModel:
                 )
             ]
             if got_disconnect and sent_code is None:
-                judgements.append(_expect("close.client-no-code-gives-1005", code == 1005, f"app got code {code!r}"))
+                judgements.append(
+                    _expect(
+                        "close.client-no-code-gives-1005", code == 1005, f"app got code {code!r}"
+                    )
+                )
             elif got_disconnect:
                 judgements.append(
-                    _expect("close.client-code-reaches-app", code == sent_code, f"client sent {sent_code}, app got {code!r}")
+                    _expect(
+                        "close.client-code-reaches-app",
+                        code == sent_code,
+                        f"client sent {sent_code}, app got {code!r}",
+                    )
                 )
             if got_disconnect and sent_reason:
                 judgements.append(
@@ -373,7 +442,9 @@ class LifecycleModel:
             self.app_saw_disconnect = True
         return judgements
 
-    def _close(self, step: Close, outcome: StepOutcome | None, event: ClientEvent | None) -> list[Judgement]:
+    def _close(
+        self, step: Close, outcome: StepOutcome | None, event: ClientEvent | None
+    ) -> list[Judgement]:
         if self.app is App.CLOSED:
             return [_raises_runtime_error("order.duplicate-close", "second close", outcome)]
         if self.app is App.CONNECTING:
@@ -398,9 +469,21 @@ class LifecycleModel:
             # The app asked for a code RFC 6455 forbids on the wire; the server may refuse it or
             # replace it, but must not send it. What the session does next is anyone's guess.
             self.derailed = True
-            leaked = isinstance(event, Closed) and event.close_frame_seen and event.code == step.code
-            return [_expect("close.wire-code-valid", not leaked, f"app closed with {step.code}, client saw {event!r}")]
-        delivered = isinstance(event, Closed) and event.close_frame_seen and (event.code, event.reason) == (step.code, step.reason)
+            leaked = (
+                isinstance(event, Closed) and event.close_frame_seen and event.code == step.code
+            )
+            return [
+                _expect(
+                    "close.wire-code-valid",
+                    not leaked,
+                    f"app closed with {step.code}, client saw {event!r}",
+                )
+            ]
+        delivered = (
+            isinstance(event, Closed)
+            and event.close_frame_seen
+            and (event.code, event.reason) == (step.code, step.reason)
+        )
         return [
             _expect(
                 "close.code-and-reason-delivered",
@@ -414,26 +497,49 @@ class LifecycleModel:
     ) -> list[Judgement]:
         before_accept = self.app is App.CONNECTING
         check_id = (
-            "app-error.websocket-exception-before-accept" if before_accept else "app-error.websocket-exception-after-accept"
+            "app-error.websocket-exception-before-accept"
+            if before_accept
+            else "app-error.websocket-exception-after-accept"
         )
         if outcome is not None and outcome.exc_type == UNSUPPORTED:
             return [Judgement(check_id, None, outcome.exc_message)]
         self.app, self.client = App.ENDED, Client.ENDED
         if before_accept:
             ok = isinstance(event, Denied) and event.status == 403
-            return [_expect(check_id, ok, f"WebSocketException({step.code}) before accept: client saw {event!r}")]
-        ok = isinstance(event, Closed) and event.close_frame_seen and (event.code, event.reason) == (step.code, step.reason)
-        return [_expect(check_id, ok, f"WebSocketException({step.code}, {step.reason!r}): client saw {event!r}")]
+            return [
+                _expect(
+                    check_id,
+                    ok,
+                    f"WebSocketException({step.code}) before accept: client saw {event!r}",
+                )
+            ]
+        ok = (
+            isinstance(event, Closed)
+            and event.close_frame_seen
+            and (event.code, event.reason) == (step.code, step.reason)
+        )
+        return [
+            _expect(
+                check_id,
+                ok,
+                f"WebSocketException({step.code}, {step.reason!r}): client saw {event!r}",
+            )
+        ]
 
     def _raise_error(self, event: ClientEvent | None) -> list[Judgement]:
-        before_accept, client_there = self.app is App.CONNECTING, self.client in (Client.HANDSHAKING, Client.OPEN)
+        before_accept, client_there = (
+            self.app is App.CONNECTING,
+            self.client in (Client.HANDSHAKING, Client.OPEN),
+        )
         self.app = App.ENDED
         if not client_there:
             return []
         self.client = Client.ENDED
         if before_accept:
             ok = isinstance(event, Denied) and event.status is not None and event.status >= 400
-            return [_expect("app-error.exception-before-accept-denies", ok, f"client saw {event!r}")]
+            return [
+                _expect("app-error.exception-before-accept-denies", ok, f"client saw {event!r}")
+            ]
         closed = isinstance(event, Closed)
         with_1011 = isinstance(event, Closed) and event.close_frame_seen and event.code == 1011
         return [
@@ -442,16 +548,31 @@ class LifecycleModel:
         ]
 
     def _return(self, event: ClientEvent | None) -> list[Judgement]:
-        before_accept, client_there = self.app is App.CONNECTING, self.client in (Client.HANDSHAKING, Client.OPEN)
+        before_accept, client_there = (
+            self.app is App.CONNECTING,
+            self.client in (Client.HANDSHAKING, Client.OPEN),
+        )
         self.app = App.ENDED
         if not client_there:
             return []
         self.client = Client.ENDED
         if before_accept:
-            return [_expect("app-return.before-accept-denies", isinstance(event, Denied), f"client saw {event!r}")]
-        return [_expect("app-return.after-accept-closes", isinstance(event, Closed), f"client saw {event!r}")]
+            return [
+                _expect(
+                    "app-return.before-accept-denies",
+                    isinstance(event, Denied),
+                    f"client saw {event!r}",
+                )
+            ]
+        return [
+            _expect(
+                "app-return.after-accept-closes", isinstance(event, Closed), f"client saw {event!r}"
+            )
+        ]
 
-    def _deny(self, step: SendDenialResponse, outcome: StepOutcome | None, event: ClientEvent | None) -> list[Judgement]:
+    def _deny(
+        self, step: SendDenialResponse, outcome: StepOutcome | None, event: ClientEvent | None
+    ) -> list[Judgement]:
         if outcome is not None and outcome.exc_type == UNSUPPORTED:
             return [Judgement("handshake.denial-response", None, outcome.exc_message)]
         self.app, self.client = App.CLOSED, Client.ENDED
@@ -480,7 +601,11 @@ class LifecycleModel:
     ) -> list[Judgement]:
         judgements = self._judge_event_invariants(event)
         if isinstance(action, Connect):
-            self.app, self.client, self.offered = App.CONNECTING, Client.HANDSHAKING, action.subprotocols
+            self.app, self.client, self.offered = (
+                App.CONNECTING,
+                Client.HANDSHAKING,
+                action.subprotocols,
+            )
         elif isinstance(action, ClientSendText):
             self.inbox.append(("text", action.data))
         elif isinstance(action, ClientSendBytes):
@@ -490,12 +615,20 @@ class LifecycleModel:
         elif isinstance(action, ClientClose):
             self.client, self.client_close = Client.CLOSED_IT, (action.code, action.reason)
             if isinstance(event, Message):
-                judgements.append(_expect("session.no-unexpected-event", False, f"after the client's close: {event!r}"))
+                judgements.append(
+                    _expect(
+                        "session.no-unexpected-event", False, f"after the client's close: {event!r}"
+                    )
+                )
         elif isinstance(action, ClientDrop):
             self.client = Client.DROPPED
         elif isinstance(action, ClientListen):
             judgements.append(
-                _expect("session.no-unexpected-event", isinstance(event, NoEvent), f"client listened and saw {event!r}")
+                _expect(
+                    "session.no-unexpected-event",
+                    isinstance(event, NoEvent),
+                    f"client listened and saw {event!r}",
+                )
             )
         if self.pending is not None and not isinstance(action, ClientListen | Connect):
             step, self.pending = self.pending, None

@@ -1,4 +1,4 @@
-"""pytest wiring: options, the transports as session fixtures, results.json and the baseline gate."""
+"""pytest wiring: options, transports as session fixtures, results.json and the baseline gate."""
 
 from __future__ import annotations
 
@@ -29,12 +29,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"known: {', '.join(all_transports())}",
     )
     group.addoption(
-        "--results", default=str(DEFAULT_RESULTS), help="where results.json is written (default: %(default)s)"
+        "--results",
+        default=str(DEFAULT_RESULTS),
+        help="where results.json is written (default: %(default)s)",
     )
     group.addoption(
         "--record-baseline",
         action="store_true",
-        help="write this run's verdicts as conformance/expected/<server>.json instead of gating on them",
+        help="write this run's verdicts as conformance/expected/<server>.json "
+        "instead of gating on them",
     )
     group.addoption(
         "--no-baseline-gate",
@@ -110,7 +113,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     recorder = config.stash[recorder_key]
     if not recorder.pairs:
         return
@@ -118,7 +123,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     reporter.section("wsconform")
     reporter.line(f"results: {config.getoption('results')} ({len(recorder.pairs)} verdicts)")
     if config.getoption("record_baseline"):
-        reporter.line("baselines re-recorded in conformance/expected/ for: " + ", ".join(recorder.transports()))
+        reporter.line(
+            "baselines re-recorded in conformance/expected/ for: "
+            + ", ".join(recorder.transports())
+        )
         return
     differences = config.stash.get(differences_key, [])
     if not differences:

@@ -22,7 +22,13 @@ from conformance.model import Judgement
 EXPECTED_DIR = Path(__file__).parent / "expected"
 _FAILING = (Verdict.FAIL, Verdict.NON_STRICT)
 # Worst first: the verdict of a pair is the first of these any judgement had.
-_SEVERITY = (Verdict.FAIL, Verdict.NON_STRICT, Verdict.PASS, Verdict.INFORMATIONAL, Verdict.UNIMPLEMENTED)
+_SEVERITY = (
+    Verdict.FAIL,
+    Verdict.NON_STRICT,
+    Verdict.PASS,
+    Verdict.INFORMATIONAL,
+    Verdict.UNIMPLEMENTED,
+)
 
 ENVIRONMENT_PACKAGES = (
     "starlette",
@@ -65,7 +71,10 @@ class ResultsRecorder:
         self.pairs: dict[tuple[str, str], PairResult] = {}
 
     def add(
-        self, transport: str, judgements: Iterable[Judgement], evidence: Callable[[], dict[str, Any]]
+        self,
+        transport: str,
+        judgements: Iterable[Judgement],
+        evidence: Callable[[], dict[str, Any]],
     ) -> None:
         """Record judgements; `evidence` is only called when this session's evidence is kept."""
         for judgement in judgements:
@@ -75,7 +84,9 @@ class ResultsRecorder:
             if len(pair.details) < 5 and judgement.detail not in pair.details:
                 pair.details.append(judgement.detail)
             # Keep the evidence of the worst verdict seen, first come first kept.
-            if pair.evidence_verdict is None or _SEVERITY.index(verdict) < _SEVERITY.index(pair.evidence_verdict):
+            if pair.evidence_verdict is None or _SEVERITY.index(verdict) < _SEVERITY.index(
+                pair.evidence_verdict
+            ):
                 pair.evidence = {**evidence(), "detail": judgement.detail}
                 pair.evidence_verdict = verdict
 
@@ -87,7 +98,11 @@ class ResultsRecorder:
                 pair.evidence = {**(pair.evidence or {}), **extra}
 
     def verdicts(self, transport: str) -> dict[str, Verdict]:
-        return {check: pair.verdict for (check, name), pair in sorted(self.pairs.items()) if name == transport}
+        return {
+            check: pair.verdict
+            for (check, name), pair in sorted(self.pairs.items())
+            if name == transport
+        }
 
     def transports(self) -> list[str]:
         return sorted({name for _, name in self.pairs})
@@ -178,9 +193,13 @@ def gate_differences(recorder: ResultsRecorder, directory: Path = EXPECTED_DIR) 
             expected = baseline.verdicts.get(check_id)
             if expected is None:
                 if verdict in _FAILING:
-                    differences.append(f"{transport}: {check_id} is {verdict.value}, not in the baseline")
+                    differences.append(
+                        f"{transport}: {check_id} is {verdict.value}, not in the baseline"
+                    )
             elif expected != verdict:
                 kind = "new failure" if verdict in _FAILING else "now passes"
-                differences.append(f"{transport}: {check_id} {expected.value} -> {verdict.value} ({kind})")
+                differences.append(
+                    f"{transport}: {check_id} {expected.value} -> {verdict.value} ({kind})"
+                )
     # New failures first: they are what a CI reader must act on.
     return sorted(differences, key=lambda line: ("now passes" in line, line))

@@ -47,7 +47,11 @@ class Scenario:
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "accept-with-subprotocol-and-headers",
-        ("handshake.accept-completes", "handshake.subprotocol-negotiated", "handshake.accept-headers"),
+        (
+            "handshake.accept-completes",
+            "handshake.subprotocol-negotiated",
+            "handshake.accept-headers",
+        ),
         (
             Connect(subprotocols=("chat.v2", "chat.v1")),
             Accept("chat.v1", (("x-conformance", "accepted"),)),

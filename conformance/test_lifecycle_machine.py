@@ -6,9 +6,9 @@ from hypothesis import reporting
 from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.engine import LifecycleSession, LoopRunner
+from conformance.gate import Gate
 from conformance.machine import LifecycleFinding, machine_for
 from conformance.model import Judgement
-from conformance.gate import Gate
 from conformance.results import ResultsRecorder
 from targets.servers.base import Transport
 
@@ -18,15 +18,17 @@ def test_lifecycle_machine(
 ) -> None:
 
     def sink(session: LifecycleSession, judgements: list[Judgement]) -> list[Judgement]:
-        recorder.add(transport.name, judgements, lambda: {"source": "state machine", **session.evidence()})
+        recorder.add(
+            transport.name, judgements, lambda: {"source": "state machine", **session.evidence()}
+        )
         return gate.findings(transport.name, judgements)
 
-    report: list[str] = []
+    report: list[object] = []
     try:
         with reporting.with_reporter(report.append):
             run_state_machine_as_test(machine_for(transport, loop_runner, sink))
     except LifecycleFinding as finding:
-        program = [*report, *getattr(finding, "__notes__", [])]
+        program = [str(line) for line in [*report, *getattr(finding, "__notes__", [])]]
         recorder.attach(
             transport.name,
             finding.check_ids,

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 Headers: TypeAlias = tuple[tuple[str, str], ...]
 JSON: TypeAlias = Any
+
+
+def decode_headers(raw: Iterable[tuple[bytes, bytes]] | None) -> Headers:
+    """ASGI/HTTP header pairs as lower-cased text, the form every event carries."""
+    return tuple(
+        (name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in raw or ()
+    )
 
 
 # --- client-side events -------------------------------------------------------------------------
@@ -222,7 +230,13 @@ class ClientListen:
 
 
 ClientAction: TypeAlias = (
-    Connect | ClientSendText | ClientSendBytes | ClientSendJson | ClientClose | ClientDrop | ClientListen
+    Connect
+    | ClientSendText
+    | ClientSendBytes
+    | ClientSendJson
+    | ClientClose
+    | ClientDrop
+    | ClientListen
 )
 Action: TypeAlias = "ServerStep | ClientAction"
 

@@ -23,7 +23,7 @@ from conformance.vocabulary import (
 
 # Text that exercises UTF-8 encoding: any code point a str may hold except lone surrogates,
 # which cannot be encoded (the astral plane included).
-texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=200)
+texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=200)
 binaries = st.binary(max_size=2048)
 
 json_values: st.SearchStrategy[Any] = st.recursive(
@@ -41,25 +41,33 @@ def _fits_close_frame(reason: str) -> bool:
     return len(reason.encode()) <= MAX_CLOSE_REASON_BYTES
 
 
-close_reasons = st.text(st.characters(exclude_categories=("Cs",)), max_size=123).filter(_fits_close_frame)
+close_reasons = st.text(st.characters(exclude_categories=["Cs"]), max_size=123).filter(
+    _fits_close_frame
+)
 
 # Codes an endpoint may put in a close frame (RFC 6455 7.4), weighted towards the common ones.
-valid_close_codes = st.sampled_from([1000, 1001, 1003, 1007, 1008, 1009, 1011, 1012, 1013]) | st.integers(
-    3000, 4999
-)
+valid_close_codes = st.sampled_from(
+    [1000, 1001, 1003, 1007, 1008, 1009, 1011, 1012, 1013]
+) | st.integers(3000, 4999)
 # Codes that must never reach the wire: reserved, reporting-only, HTTP statuses, out of range.
-invalid_close_codes = st.sampled_from(sorted(NEVER_ON_THE_WIRE)) | st.sampled_from([0, 401, 403, 999, 2000, 5000])
+invalid_close_codes = st.sampled_from(sorted(NEVER_ON_THE_WIRE)) | st.sampled_from(
+    [0, 401, 403, 999, 2000, 5000]
+)
 
 _token_chars = string.ascii_lowercase + string.digits + "-."
-tokens = st.text(st.sampled_from(_token_chars), min_size=1, max_size=12).filter(lambda t: t[0].isalnum())
+tokens = st.text(st.sampled_from(_token_chars), min_size=1, max_size=12).filter(
+    lambda t: t[0].isalnum()
+)
 subprotocol_offers = st.lists(tokens, max_size=3, unique=True).map(tuple)
 
 # Header names the servers will not treat specially; values of visible ASCII.
 header_names = tokens.map(lambda name: f"x-{name}")
-header_values = st.text(st.sampled_from(string.ascii_letters + string.digits + " -_.:/"), max_size=30).map(
-    str.strip
-)
-header_sets = st.lists(st.tuples(header_names, header_values), max_size=3, unique_by=lambda h: h[0]).map(tuple)
+header_values = st.text(
+    st.sampled_from(string.ascii_letters + string.digits + " -_.:/"), max_size=30
+).map(str.strip)
+header_sets = st.lists(
+    st.tuples(header_names, header_values), max_size=3, unique_by=lambda h: h[0]
+).map(tuple)
 queries = st.sampled_from(["", "room=lobby", "token=abc&user_id=7", "q=%F0%9F%8C%8D"])
 
 connects = st.builds(Connect, query=queries, headers=header_sets, subprotocols=subprotocol_offers)
@@ -76,12 +84,18 @@ app_sends = st.one_of(
 app_closes = st.builds(Close, code=valid_close_codes, reason=close_reasons) | st.builds(
     Close, code=invalid_close_codes, reason=st.just("")
 )
-app_websocket_exceptions = st.builds(RaiseWebSocketException, code=valid_close_codes, reason=close_reasons)
+app_websocket_exceptions = st.builds(
+    RaiseWebSocketException, code=valid_close_codes, reason=close_reasons
+)
 app_denials = st.builds(
-    SendDenialResponse, status=st.sampled_from([400, 401, 403, 404, 429, 500]), body=st.binary(max_size=64)
+    SendDenialResponse,
+    status=st.sampled_from([400, 401, 403, 404, 429, 500]),
+    body=st.binary(max_size=64),
 )
 
-client_closes = st.builds(ClientClose, code=st.none() | valid_close_codes, reason=close_reasons).map(
+client_closes = st.builds(
+    ClientClose, code=st.none() | valid_close_codes, reason=close_reasons
+).map(
     # A close frame without a code cannot carry a reason (RFC 6455 5.5.1).
     lambda close: close if close.code is not None else ClientClose(None, "")
 )

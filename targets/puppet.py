@@ -89,7 +89,9 @@ class PuppetSession:
             index = len(self._outcomes)
             self._outcomes.append(future)
             if self.record.ended is not None:
-                gone = StepOutcome(exc_type="AppGone", exc_message=f"the app has {self.record.ended}")
+                gone = StepOutcome(
+                    exc_type="AppGone", exc_message=f"the app has {self.record.ended}"
+                )
                 self.record.steps.append((step, gone))
                 future.set_result(gone)
                 return index
@@ -180,7 +182,9 @@ class PuppetSession:
 async def execute_step(websocket: WebSocket, step: ServerStep) -> Any:
     """Perform one instruction through Starlette's public WebSocket API."""
     if isinstance(step, Accept):
-        headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in step.headers]
+        headers = [
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in step.headers
+        ]
         if headers:
             await websocket.accept(subprotocol=step.subprotocol, headers=headers)
         else:  # Starlette < 0.19 has no `headers` parameter
@@ -244,7 +248,9 @@ class PuppetRegistry:
 class PuppetEndpoint:
     """Raw ASGI endpoint so that every message is recorded before Starlette's WebSocket sees it."""
 
-    def __init__(self, registry: PuppetRegistry, websocket_class: type[WebSocket] = WebSocket) -> None:
+    def __init__(
+        self, registry: PuppetRegistry, websocket_class: type[WebSocket] = WebSocket
+    ) -> None:
         self.registry = registry
         self.websocket_class = websocket_class
 
@@ -318,8 +324,12 @@ def build_puppet_app(
     return app
 
 
-def registry_of(app: Starlette) -> PuppetRegistry:
-    registry: PuppetRegistry = app.state.puppet_registry
+def registry_of(app: Any) -> PuppetRegistry:
+    """The registry of a puppet app built by `build_puppet_app`."""
+    state = getattr(app, "state", None)
+    registry = getattr(state, "puppet_registry", None)
+    if not isinstance(registry, PuppetRegistry):
+        raise TypeError(f"{app!r} is not a puppet app (see targets.puppet.build_puppet_app)")
     return registry
 
 

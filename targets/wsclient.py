@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import h11
 
 from conformance.rfc6455 import is_valid_wire_close_code
-from conformance.vocabulary import Accepted, Closed, Denied, Headers, Message
+from conformance.vocabulary import Accepted, Closed, Denied, Headers, Message, decode_headers
 from targets.servers.base import EXPECT_BOUND_S, ClientConnection, wall_clock_wait
 
 OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -112,7 +112,12 @@ class WireClientConnection(ClientConnection):
             if source is not None:
                 self._open = True
                 await self._read_frames(source)
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError, h11.ProtocolError):
+        except (
+            asyncio.IncompleteReadError,
+            ConnectionError,
+            asyncio.TimeoutError,
+            h11.ProtocolError,
+        ):
             if not self._dropped:
                 # The connection ended without a close frame: RFC 6455 7.1.5 calls it 1006.
                 self.events.put_nowait(Closed(code=1006, close_frame_seen=False))
@@ -143,7 +148,9 @@ class WireClientConnection(ClientConnection):
         if subprotocols:
             request_headers.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
         request_headers += list(headers)
-        self._writer.write(http.send(h11.Request(method="GET", target=path, headers=request_headers)))
+        self._writer.write(
+            http.send(h11.Request(method="GET", target=path, headers=request_headers))
+        )
         self._writer.write(http.send(h11.EndOfMessage()))
         status = 0
         response_headers: Headers = ()
@@ -157,13 +164,13 @@ class WireClientConnection(ClientConnection):
                 http.receive_data(data)
                 continue
             if isinstance(event, h11.InformationalResponse) and event.status_code == 101:
-                accepted_headers = _decode_headers(event.headers)
+                accepted_headers = decode_headers(event.headers)
                 subprotocol = dict(accepted_headers).get("sec-websocket-protocol")
                 self.events.put_nowait(Accepted(subprotocol, accepted_headers))
                 # Frames sent right behind the 101 response may already sit in h11's buffer.
                 return FrameSource(reader, bytes(http.trailing_data[0]))
             if isinstance(event, h11.Response):
-                status, response_headers = event.status_code, _decode_headers(event.headers)
+                status, response_headers = event.status_code, decode_headers(event.headers)
             elif isinstance(event, h11.Data) and len(body) < MAX_DENIAL_BODY:
                 body += bytes(event.data)
             elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
@@ -242,7 +249,3 @@ class WireClientConnection(ClientConnection):
             self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(self._task, EXPECT_BOUND_S)
-
-
-def _decode_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
-    return tuple((name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in raw)

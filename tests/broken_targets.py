@@ -24,7 +24,7 @@ from targets.puppet import PuppetRegistry, build_puppet_app
 from targets.servers.inmemory import InMemoryConnection, InMemoryTransport
 
 # A rewrite returns the message to pass on, None to swallow it, or a list to send several.
-MessageRewrite = Callable[[AsgiMessage], "AsgiMessage | None | list[AsgiMessage]"]
+MessageRewrite = Callable[[AsgiMessage], "AsgiMessage | list[AsgiMessage] | None"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,9 @@ def broken_framework(
     websocket_class: type[WebSocket] = WebSocket, exception_handlers: dict[Any, Any] | None = None
 ) -> Callable[[], InMemoryTransport]:
     def build() -> InMemoryTransport:
-        return InMemoryTransport(build_puppet_app(websocket_class=websocket_class, exception_handlers=exception_handlers))
+        return InMemoryTransport(
+            build_puppet_app(websocket_class=websocket_class, exception_handlers=exception_handlers)
+        )
 
     return build
 
@@ -81,8 +83,11 @@ class _Rewriting:
 
         async def rewritten_send(message: AsgiMessage) -> None:
             rewritten = self.to_client(message)
-            for outgoing in [rewritten] if isinstance(rewritten, dict) else rewritten or []:
-                await send(outgoing)
+            outgoing: list[AsgiMessage] = (
+                [rewritten] if isinstance(rewritten, dict) else rewritten or []
+            )
+            for each in outgoing:
+                await send(each)
 
         await self.app(scope, rewritten_receive, rewritten_send)
 
@@ -105,7 +110,9 @@ class AnswersCloseBeforeAcceptWith200(InMemoryConnection):
 class PutsAnyCloseCodeOnTheWire(InMemoryConnection):
     def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
         if kind == "websocket.close":
-            self._finish(Closed(code=int(message.get("code", 1000)), reason=message.get("reason") or ""))
+            self._finish(
+                Closed(code=int(message.get("code", 1000)), reason=message.get("reason") or "")
+            )
         else:
             super()._send_while_open(kind, message)
 
@@ -137,7 +144,11 @@ class AssertsInsteadOfRaising(WebSocket):
 
     async def send(self, message: AsgiMessage) -> None:
         if self.application_state == WebSocketState.CONNECTING:
-            assert message["type"] in {"websocket.accept", "websocket.close", "websocket.http.response.start"}
+            assert message["type"] in {
+                "websocket.accept",
+                "websocket.close",
+                "websocket.http.response.start",
+            }
         await super().send(message)
 
 
@@ -200,7 +211,11 @@ def _websocket_exception_handlers() -> dict[Any, Any]:
 # --- the catalogue of breakages ----------------------------------------------------------------
 
 BREAKAGES: tuple[Breakage, ...] = (
-    Breakage("handshake.accept-completes", "swallows websocket.accept", broken_middleware(to_client=when("websocket.accept", lambda m: None))),
+    Breakage(
+        "handshake.accept-completes",
+        "swallows websocket.accept",
+        broken_middleware(to_client=when("websocket.accept", lambda m: None)),
+    ),
     Breakage(
         "handshake.subprotocol-negotiated",
         "drops the chosen subprotocol",
@@ -211,23 +226,55 @@ BREAKAGES: tuple[Breakage, ...] = (
         "drops accept headers (hypercorn 0.12)",
         broken_middleware(to_client=when("websocket.accept", lambda m: {**m, "headers": []})),
     ),
-    Breakage("handshake.close-before-accept-403", "answers 200 instead of 403", broken_server(AnswersCloseBeforeAcceptWith200)),
+    Breakage(
+        "handshake.close-before-accept-403",
+        "answers 200 instead of 403",
+        broken_server(AnswersCloseBeforeAcceptWith200),
+    ),
     Breakage(
         "handshake.denial-response",
         "loses the denial body",
-        broken_middleware(to_client=when("websocket.http.response.body", lambda m: {**m, "body": b""})),
+        broken_middleware(
+            to_client=when("websocket.http.response.body", lambda m: {**m, "body": b""})
+        ),
     ),
-    Breakage("order.send-before-accept", "asserts instead of raising RuntimeError", broken_framework(AssertsInsteadOfRaising)),
-    Breakage("order.receive-before-accept", "receive_text without a state check", broken_framework(ReceivesWithoutStateCheck)),
-    Breakage("order.duplicate-accept", "silently ignores a second accept", broken_framework(IgnoresSecondAccept)),
-    Breakage("order.duplicate-close", "silently ignores a second close", broken_framework(IgnoresSendsAfterClose)),
-    Breakage("order.send-after-close", "silently drops sends after close", broken_framework(IgnoresSendsAfterClose)),
-    Breakage("order.receive-after-app-close", "receive_text without a state check", broken_framework(ReceivesWithoutStateCheck)),
+    Breakage(
+        "order.send-before-accept",
+        "asserts instead of raising RuntimeError",
+        broken_framework(AssertsInsteadOfRaising),
+    ),
+    Breakage(
+        "order.receive-before-accept",
+        "receive_text without a state check",
+        broken_framework(ReceivesWithoutStateCheck),
+    ),
+    Breakage(
+        "order.duplicate-accept",
+        "silently ignores a second accept",
+        broken_framework(IgnoresSecondAccept),
+    ),
+    Breakage(
+        "order.duplicate-close",
+        "silently ignores a second close",
+        broken_framework(IgnoresSendsAfterClose),
+    ),
+    Breakage(
+        "order.send-after-close",
+        "silently drops sends after close",
+        broken_framework(IgnoresSendsAfterClose),
+    ),
+    Breakage(
+        "order.receive-after-app-close",
+        "receive_text without a state check",
+        broken_framework(ReceivesWithoutStateCheck),
+    ),
     Breakage(
         "session.no-unexpected-event",
         "greets every client with an extra frame",
         broken_middleware(
-            to_client=when("websocket.accept", lambda m: [m, {"type": "websocket.send", "text": "unsolicited"}])
+            to_client=when(
+                "websocket.accept", lambda m: [m, {"type": "websocket.send", "text": "unsolicited"}]
+            )
         ),
     ),
     Breakage(
@@ -235,33 +282,73 @@ BREAKAGES: tuple[Breakage, ...] = (
         "drops the close reason (daphne)",
         broken_middleware(to_client=when("websocket.close", lambda m: {**m, "reason": ""})),
     ),
-    Breakage("close.wire-code-valid", "puts any close code on the wire", broken_server(PutsAnyCloseCodeOnTheWire)),
+    Breakage(
+        "close.wire-code-valid",
+        "puts any close code on the wire",
+        broken_server(PutsAnyCloseCodeOnTheWire),
+    ),
     Breakage(
         "close.client-code-reaches-app",
         "reports every client close as 1000",
         broken_middleware(to_app=when("websocket.disconnect", lambda m: {**m, "code": 1000})),
     ),
-    Breakage("close.client-reason-reaches-app", "drops the reason (Starlette 0.31.1)", broken_framework(DropsDisconnectReason)),
+    Breakage(
+        "close.client-reason-reaches-app",
+        "drops the reason (Starlette 0.31.1)",
+        broken_framework(DropsDisconnectReason),
+    ),
     Breakage(
         "close.client-no-code-gives-1005",
         "reports a close without code as 1000",
-        broken_middleware(to_app=when("websocket.disconnect", lambda m: {**m, "code": 1000 if m["code"] == 1005 else m["code"]})),
+        broken_middleware(
+            to_app=when(
+                "websocket.disconnect",
+                lambda m: {**m, "code": 1000 if m["code"] == 1005 else m["code"]},
+            )
+        ),
     ),
-    Breakage("disconnect.receive-after-client-close", "raises WebSocketDisconnect forever", broken_framework(RaisesDisconnectForever)),
+    Breakage(
+        "disconnect.receive-after-client-close",
+        "raises WebSocketDisconnect forever",
+        broken_framework(RaisesDisconnectForever),
+    ),
     Breakage(
         "disconnect.drop-reaches-app",
         "swallows the disconnect of a dropped client (uvicorn 0.19 wsproto)",
-        broken_middleware(to_app=when("websocket.disconnect", lambda m: None if m["code"] == 1006 else m)),
+        broken_middleware(
+            to_app=when("websocket.disconnect", lambda m: None if m["code"] == 1006 else m)
+        ),
     ),
     Breakage(
         "disconnect.drop-code-1006",
         "reports a drop as 1005",
-        broken_middleware(to_app=when("websocket.disconnect", lambda m: {**m, "code": 1005 if m["code"] == 1006 else m["code"]})),
+        broken_middleware(
+            to_app=when(
+                "websocket.disconnect",
+                lambda m: {**m, "code": 1005 if m["code"] == 1006 else m["code"]},
+            )
+        ),
     ),
-    Breakage("disconnect.send-after-client-gone", "raises RuntimeError, not OSError", broken_server(RaisesRuntimeErrorToGoneClient)),
-    Breakage("app-error.exception-after-accept-closes", "keeps the connection of a crashed app open", broken_server(ForgetsAppThatEnds)),
-    Breakage("app-error.exception-after-accept-1011", "closes with 1000 when the app crashed", broken_server(ClosesWith1000OnAppError)),
-    Breakage("app-error.exception-before-accept-denies", "leaves the handshake hanging", broken_server(ForgetsAppThatEnds)),
+    Breakage(
+        "disconnect.send-after-client-gone",
+        "raises RuntimeError, not OSError",
+        broken_server(RaisesRuntimeErrorToGoneClient),
+    ),
+    Breakage(
+        "app-error.exception-after-accept-closes",
+        "keeps the connection of a crashed app open",
+        broken_server(ForgetsAppThatEnds),
+    ),
+    Breakage(
+        "app-error.exception-after-accept-1011",
+        "closes with 1000 when the app crashed",
+        broken_server(ClosesWith1000OnAppError),
+    ),
+    Breakage(
+        "app-error.exception-before-accept-denies",
+        "leaves the handshake hanging",
+        broken_server(ForgetsAppThatEnds),
+    ),
     Breakage(
         "app-error.websocket-exception-before-accept",
         "the handler accepts before closing",
@@ -272,22 +359,43 @@ BREAKAGES: tuple[Breakage, ...] = (
         "the handler closes with 1000 and no reason",
         broken_framework(exception_handlers=_websocket_exception_handlers()),
     ),
-    Breakage("app-return.after-accept-closes", "keeps the connection of a finished app open", broken_server(ForgetsAppThatEnds)),
-    Breakage("app-return.before-accept-denies", "leaves the handshake hanging (TestClient, daphne)", broken_server(ForgetsAppThatEnds)),
+    Breakage(
+        "app-return.after-accept-closes",
+        "keeps the connection of a finished app open",
+        broken_server(ForgetsAppThatEnds),
+    ),
+    Breakage(
+        "app-return.before-accept-denies",
+        "leaves the handshake hanging (TestClient, daphne)",
+        broken_server(ForgetsAppThatEnds),
+    ),
     Breakage(
         "data.text-exact",
         "strips whitespace from text messages",
         broken_middleware(
-            to_client=when("websocket.send", lambda m: {**m, "text": m["text"].strip()} if m.get("text") is not None else m),
-            to_app=when("websocket.receive", lambda m: {**m, "text": m["text"].strip()} if m.get("text") is not None else m),
+            to_client=when(
+                "websocket.send",
+                lambda m: {**m, "text": m["text"].strip()} if m.get("text") is not None else m,
+            ),
+            to_app=when(
+                "websocket.receive",
+                lambda m: {**m, "text": m["text"].strip()} if m.get("text") is not None else m,
+            ),
         ),
     ),
     Breakage(
         "data.bytes-exact",
         "truncates binary messages to 64 KiB",
         broken_middleware(
-            to_client=when("websocket.send", lambda m: {**m, "bytes": m["bytes"][:65535]} if m.get("bytes") is not None else m)
+            to_client=when(
+                "websocket.send",
+                lambda m: {**m, "bytes": m["bytes"][:65535]} if m.get("bytes") is not None else m,
+            )
         ),
     ),
-    Breakage("data.json-exact", "parses JSON numbers as integers", broken_framework(ParsesNumbersAsIntegers)),
+    Breakage(
+        "data.json-exact",
+        "parses JSON numbers as integers",
+        broken_framework(ParsesNumbersAsIntegers),
+    ),
 )

@@ -9,9 +9,9 @@ from conformance.checks import CATALOGUE, Verdict
 from conformance.engine import LoopRunner, run_actions
 from conformance.model import Judgement
 from conformance.scenarios import SCENARIOS
+from targets.puppet import build_puppet_app
 from targets.servers.base import Transport
 from targets.servers.inmemory import InMemoryTransport
-from targets.puppet import build_puppet_app
 from tests.broken_targets import BREAKAGES, Breakage
 
 

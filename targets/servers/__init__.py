@@ -18,4 +18,9 @@ def all_transports() -> dict[str, TransportSpec]:
                 raise RuntimeError(f"two modules define a transport named {spec.name!r}")
             found[spec.name] = spec
     order = ["inmemory", "testclient"]
-    return dict(sorted(found.items(), key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0])))
+    return dict(
+        sorted(
+            found.items(),
+            key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0]),
+        )
+    )

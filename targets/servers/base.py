@@ -8,7 +8,6 @@ server is adding one module.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -173,7 +172,7 @@ class Transport(ABC):
     ) -> ClientConnection:
         """Start a handshake and return at once; its result arrives as the first event."""
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - most transports hold nothing per loop
         """Release per-loop resources (HTTP clients) before the event loop closes."""
 
 
@@ -202,7 +201,9 @@ def load_app(import_string: str) -> Any:
 
     module_name, _, attribute = import_string.partition(":")
     if not module_name or not attribute:
-        raise ValueError(f"app import string must look like 'module:attribute', got {import_string!r}")
+        raise ValueError(
+            f"app import string must look like 'module:attribute', got {import_string!r}"
+        )
     module = importlib.import_module(module_name)
     try:
         return getattr(module, attribute)

@@ -20,7 +20,8 @@ from typing import Any
 from starlette.types import ASGIApp
 from starlette.types import Message as AsgiMessage
 
-from conformance.vocabulary import Accepted, Closed, Denied, Headers, Message
+from conformance.rfc6455 import MAX_CLOSE_REASON_BYTES, is_valid_wire_close_code
+from conformance.vocabulary import Accepted, Closed, Denied, Headers, Message, decode_headers
 from targets.puppet import PuppetRegistry, registry_of
 from targets.servers.base import (
     ClientConnection,
@@ -29,7 +30,6 @@ from targets.servers.base import (
     TransportSpec,
     load_app,
 )
-from conformance.rfc6455 import MAX_CLOSE_REASON_BYTES, is_valid_wire_close_code
 
 # How many times the loop may run other ready callbacks before "nothing happened" is the
 # answer. Every hop inside one lifecycle step takes a handful of iterations; with no I/O and no
@@ -117,12 +117,10 @@ class InMemoryConnection(ClientConnection):
 
     def _send_during_handshake(self, kind: str, message: AsgiMessage) -> None:
         if kind == "websocket.accept":
-            headers = tuple(
-                (name.decode("latin-1").lower(), value.decode("latin-1"))
-                for name, value in message.get("headers") or ()
-            )
             self._phase = _Phase.OPEN
-            self.events.put_nowait(Accepted(message.get("subprotocol"), headers))
+            self.events.put_nowait(
+                Accepted(message.get("subprotocol"), decode_headers(message.get("headers")))
+            )
         elif kind == "websocket.close":
             # ASGI www spec, "Close - send event": before accept the server answers HTTP 403.
             self._disconnect = {"type": "websocket.disconnect", "code": 1006, "reason": ""}
@@ -238,7 +236,9 @@ def websocket_scope(path: str, headers: Headers, subprotocols: Sequence[str]) ->
     ]
     if subprotocols:
         raw_headers.append((b"sec-websocket-protocol", ", ".join(subprotocols).encode()))
-    raw_headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    raw_headers += [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
+    ]
     return {
         "type": "websocket",
         "asgi": {"version": "3.0", "spec_version": "2.4"},

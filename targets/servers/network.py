@@ -48,5 +48,3 @@ def wait_until(condition: Callable[[], bool], bound: float) -> bool:
             return True
         ticker.wait(0.02)
     return condition()
-
-

@@ -25,6 +25,7 @@ from conformance.vocabulary import (
     Denied,
     Headers,
     Message,
+    decode_headers,
 )
 from targets.puppet import registry_of
 from targets.servers.base import (
@@ -49,7 +50,7 @@ def run_bounded(action: Callable[[], object], bound: float) -> bool:
     def target() -> None:
         try:
             action()
-        except BaseException:  # noqa: BLE001 - teardown of a broken session may raise anything
+        except BaseException:
             pass
         finally:
             finished.set()
@@ -90,23 +91,20 @@ class TestClientConnection(ClientConnection):
         """Worker thread: the handshake, then every message until the session ends."""
         try:
             self._session.__enter__()
-        except BaseException as exc:  # noqa: BLE001 - each failure is an observation
+        except BaseException as exc:
             self._report(_event_for_handshake_error(exc))
             return
         self._entered = True
         self._report(
             Accepted(
                 self._session.accepted_subprotocol,
-                tuple(
-                    (name.decode("latin-1").lower(), value.decode("latin-1"))
-                    for name, value in self._session.extra_headers or ()
-                ),
+                decode_headers(self._session.extra_headers),
             )
         )
         while True:
             try:
                 message = self._session.receive()
-            except BaseException as exc:  # noqa: BLE001 - the app ended under the client
+            except BaseException as exc:
                 if not self._gone:
                     self._report(ClientRaised(type(exc).__name__, str(exc)))
                 return
@@ -129,7 +127,13 @@ class TestClientConnection(ClientConnection):
 
     async def close(self, code: int | None, reason: str = "") -> None:
         # No frames here: a close without a code is what a server reports for one (ASGI: 1005).
-        self._send({"type": "websocket.disconnect", "code": 1005 if code is None else code, "reason": reason})
+        self._send(
+            {
+                "type": "websocket.disconnect",
+                "code": 1005 if code is None else code,
+                "reason": reason,
+            }
+        )
         self._gone = True
 
     async def drop(self) -> None:

@@ -83,10 +83,9 @@ class _Rewriting:
 
         async def rewritten_send(message: AsgiMessage) -> None:
             rewritten = self.to_client(message)
-            outgoing: list[AsgiMessage] = (
-                [rewritten] if isinstance(rewritten, dict) else rewritten or []
-            )
-            for each in outgoing:
+            if rewritten is None:
+                return
+            for each in rewritten if isinstance(rewritten, list) else [rewritten]:
                 await send(each)
 
         await self.app(scope, rewritten_receive, rewritten_send)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import copy
+import sys
 import threading
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -51,12 +52,27 @@ try:  # WebSocketException arrived in Starlette 0.24; older releases report it u
 except ImportError:  # pragma: no cover - exercised by the compat matrix
     WebSocketException = None  # type: ignore[assignment,misc]
 
+T = TypeVar("T")
+
 # A puppet never waits longer than this for its next instruction or for a client message, so a
 # test that lost track of a session cannot leave a handler (and its server) hanging.
 PUPPET_STEP_BOUND_S = 10.0
 
 # Longest a control request waits for a step's outcome; the test asks again if it needs to.
 CONTROL_WAIT_LIMIT_S = 5.0
+
+
+if sys.version_info >= (3, 11):
+
+    async def within(awaitable: Awaitable[T], seconds: float) -> T:
+        """Await with a bound; cheaper than wait_for, which wraps the awaitable in a task."""
+        async with asyncio.timeout(seconds):
+            return await awaitable
+
+else:  # pragma: no cover - Python 3.10
+
+    async def within(awaitable: Awaitable[T], seconds: float) -> T:
+        return await asyncio.wait_for(awaitable, seconds)
 
 
 class Unsupported(Exception):
@@ -98,7 +114,10 @@ class PuppetSession:
             self.record.steps.append((step, None))
             self._pending.append((index, step))
             if self._loop is not None and self._wakeup is not None and not self._loop.is_closed():
-                self._loop.call_soon_threadsafe(self._wakeup.set)
+                if _running_loop() is self._loop:
+                    self._wakeup.set()  # same thread: no need to wake the loop's selector
+                else:
+                    self._loop.call_soon_threadsafe(self._wakeup.set)
         return index
 
     def outcome_future(self, index: int) -> concurrent.futures.Future[StepOutcome]:
@@ -108,8 +127,13 @@ class PuppetSession:
             return self._outcomes[index]
 
     def snapshot(self) -> ServerRecord:
+        """A copy safe to read while the session goes on (steps and outcomes are immutable)."""
         with self._lock:
-            return copy.deepcopy(self.record)
+            return ServerRecord(
+                steps=list(self.record.steps),
+                asgi=[(direction, dict(message)) for direction, message in self.record.asgi],
+                ended=self.record.ended,
+            )
 
     def log_asgi(self, direction: str, message: AsgiMessage) -> None:
         with self._lock:
@@ -140,7 +164,7 @@ class PuppetSession:
                     return self._pending.pop(0)
                 wakeup.clear()
             try:
-                await asyncio.wait_for(wakeup.wait(), PUPPET_STEP_BOUND_S)
+                await within(wakeup.wait(), PUPPET_STEP_BOUND_S)
             except asyncio.TimeoutError:
                 return None
 
@@ -200,7 +224,7 @@ async def execute_step(websocket: WebSocket, step: ServerStep) -> Any:
         await websocket.send_json(step.data)
         return None
     if isinstance(step, ReceiveText | ReceiveBytes | ReceiveJson):
-        return await asyncio.wait_for(_receive(websocket, step), PUPPET_STEP_BOUND_S)
+        return await within(_receive(websocket, step), PUPPET_STEP_BOUND_S)
     if isinstance(step, Close):
         if step.reason:
             await websocket.close(code=step.code, reason=step.reason)
@@ -227,6 +251,13 @@ async def _send_denial(websocket: WebSocket, step: SendDenialResponse) -> None:
     if "websocket.http.response" not in websocket.scope.get("extensions", {}):
         raise Unsupported("the server does not offer the websocket.http.response extension")
     await websocket.send_denial_response(response)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class PuppetRegistry:

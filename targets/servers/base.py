@@ -8,6 +8,7 @@ server is adding one module.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -39,13 +40,21 @@ STARTUP_BOUND_S = 20.0
 SHUTDOWN_BOUND_S = 10.0
 
 
+AnyFuture = asyncio.Future[Any] | concurrent.futures.Future[Any]
+
+
 class Waiter(Protocol):
-    async def __call__(self, future: asyncio.Future[Any], bound: float) -> bool: ...
+    async def __call__(self, future: AnyFuture, bound: float) -> bool: ...
 
 
-async def wall_clock_wait(future: asyncio.Future[Any], bound: float) -> bool:
+async def wall_clock_wait(future: AnyFuture, bound: float) -> bool:
     """Wait up to `bound` seconds without cancelling `future` (it may complete later)."""
-    done, _ = await asyncio.wait({future}, timeout=bound)
+    if future.done():
+        return True
+    waitable = (
+        asyncio.wrap_future(future) if isinstance(future, concurrent.futures.Future) else future
+    )
+    done, _ = await asyncio.wait({waitable}, timeout=bound)
     return bool(done)
 
 
@@ -115,7 +124,7 @@ class DirectControl(PuppetControl):
 
     async def outcome(self, session: str, index: int, bound: float) -> StepOutcome | None:
         future = self.registry.session(session).outcome_future(index)
-        if not future.done() and not await self._waiter(asyncio.wrap_future(future), bound):
+        if not await self._waiter(future, bound):
             return None
         return future.result()
 

@@ -13,7 +13,7 @@ import asyncio
 import base64
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from typing import Any
 
@@ -21,9 +21,20 @@ from starlette.types import ASGIApp
 from starlette.types import Message as AsgiMessage
 
 from conformance.rfc6455 import MAX_CLOSE_REASON_BYTES, is_valid_wire_close_code
-from conformance.vocabulary import Accepted, Closed, Denied, Headers, Message, decode_headers
+from conformance.vocabulary import (
+    Accepted,
+    ClientEvent,
+    Closed,
+    Denied,
+    Headers,
+    Message,
+    NoEvent,
+    decode_headers,
+)
 from targets.puppet import PuppetRegistry, registry_of
 from targets.servers.base import (
+    EXPECT_BOUND_S,
+    AnyFuture,
     ClientConnection,
     DirectControl,
     Transport,
@@ -48,14 +59,18 @@ class _Phase(Enum):
     CLOSED = "closed"
 
 
-async def spin_wait(future: asyncio.Future[Any], bound: float) -> bool:
-    """Run the loop until `future` is done or nothing is left to run; `bound` is ignored because
-    with no I/O an idle loop cannot make progress later."""
+async def spin_until(ready: Callable[[], bool]) -> bool:
+    """Run the loop until `ready()` or until nothing is left to run: with no I/O and no threads,
+    an idle loop cannot make progress later, so no wall-clock bound is needed."""
     for _ in range(SPIN_LIMIT):
-        if future.done():
+        if ready():
             return True
         await asyncio.sleep(0)
-    return future.done()
+    return ready()
+
+
+async def spin_wait(future: AnyFuture, bound: float) -> bool:
+    return await spin_until(future.done)
 
 
 class InMemoryConnection(ClientConnection):
@@ -163,6 +178,11 @@ class InMemoryConnection(ClientConnection):
             raise RuntimeError(f"Expected 'websocket.send' or 'websocket.close', but got {kind!r}")
 
     # --- the client side ------------------------------------------------------------------------
+
+    async def next_event(self, bound: float = EXPECT_BOUND_S) -> ClientEvent:
+        if await spin_until(lambda: not self.events.empty()):
+            return self.events.get_nowait()
+        return NoEvent(after_s=bound)
 
     async def send_text(self, data: str) -> None:
         self._client_sends({"type": "websocket.receive", "text": data})

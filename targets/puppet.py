@@ -269,7 +269,10 @@ class PuppetRegistry:
 
     def session(self, session_id: str) -> PuppetSession:
         with self._lock:
-            return self._sessions.setdefault(session_id, PuppetSession())
+            session = self._sessions.get(session_id)
+            if session is None:
+                session = self._sessions[session_id] = PuppetSession()
+            return session
 
     def forget(self, session_id: str) -> None:
         with self._lock:

@@ -1,0 +1,315 @@
+"""The lifecycle model on its own: no transport, no app, just actions, outcomes and events in,
+judgements and plans out."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.websockets import WebSocketDisconnect
+
+from conformance.checks import Verdict
+from conformance.model import Judgement, LifecycleModel, Listen, Plan
+from conformance.rfc6455 import is_valid_wire_close_code
+from conformance.vocabulary import (
+    Accept,
+    Accepted,
+    ClientClose,
+    ClientDrop,
+    ClientEvent,
+    ClientListen,
+    ClientSendBytes,
+    ClientSendJson,
+    ClientSendText,
+    Close,
+    Closed,
+    Connect,
+    Denied,
+    Message,
+    NoEvent,
+    RaiseWebSocketException,
+    ReceiveBytes,
+    ReceiveText,
+    SendText,
+    StepOutcome,
+)
+from targets.puppet import Unsupported
+
+
+class ServerSpecificGone(OSError):
+    """What ASGI 2.4 lets a server raise for a send to a gone client: any OSError subclass."""
+
+
+def handshaking() -> LifecycleModel:
+    model = LifecycleModel()
+    model.judge_client(Connect(), None, None)
+    return model
+
+
+def connected() -> LifecycleModel:
+    model = handshaking()
+    model.judge_server(Accept(), StepOutcome(), Accepted(subprotocol=None))
+    return model
+
+
+def after_client_close(code: int | None = 1000, reason: str = "") -> LifecycleModel:
+    model = connected()
+    model.judge_client(ClientClose(code, reason), None, NoEvent(after_s=0.2))
+    return model
+
+
+def verdicts(judgements: list[Judgement]) -> list[tuple[str, Verdict]]:
+    return [(judgement.check_id, judgement.verdict) for judgement in judgements]
+
+
+def verdicts_of(check_id: str, judgements: list[Judgement]) -> list[Verdict]:
+    return [judgement.verdict for judgement in judgements if judgement.check_id == check_id]
+
+
+# --- plans ----------------------------------------------------------------------------------------
+
+
+def test_receive_with_an_empty_inbox_waits_for_the_client() -> None:
+    assert connected().plan_server(ReceiveText()) == Plan(Listen.NOTHING, completes=False)
+
+
+def test_receive_with_a_message_in_the_inbox_completes() -> None:
+    model = connected()
+    model.judge_client(ClientSendText("hi"), None, None)
+    assert model.plan_server(ReceiveText()) == Plan(Listen.NOTHING, completes=True)
+
+
+def test_client_send_resolves_a_waiting_receive() -> None:
+    model = connected()
+    model.judge_server(ReceiveText(), None, None)
+    assert model.plan_client(ClientSendText("hi")) == Plan(Listen.NOTHING, resolves_pending=True)
+
+
+def test_accept_during_the_handshake_expects_a_client_event() -> None:
+    assert handshaking().plan_server(Accept()) == Plan(Listen.EVENT)
+
+
+# --- close before accept ----------------------------------------------------------------------
+
+
+def test_close_before_accept_denied_with_403_passes() -> None:
+    judgements = handshaking().judge_server(Close(), StepOutcome(), Denied(status=403))
+    assert verdicts(judgements) == [("handshake.close-before-accept-403", Verdict.PASS)]
+
+
+def test_close_before_accept_seen_as_a_closed_connection_fails() -> None:
+    # TestClient's report of a close before accept: WebSocketDisconnect(1000), no HTTP status.
+    event = Closed(code=1000, close_frame_seen=False)
+    judgements = handshaking().judge_server(Close(), StepOutcome(), event)
+    assert verdicts(judgements) == [("handshake.close-before-accept-403", Verdict.FAIL)]
+
+
+def test_close_before_accept_denied_with_another_status_fails() -> None:
+    judgements = handshaking().judge_server(Close(), StepOutcome(), Denied(status=500))
+    assert verdicts(judgements) == [("handshake.close-before-accept-403", Verdict.FAIL)]
+
+
+# --- verdicts by grade ----------------------------------------------------------------------------
+
+
+def test_drop_reported_with_1005_is_a_should_failure() -> None:
+    model = connected()
+    model.judge_server(ReceiveText(), None, None)
+    outcome = StepOutcome.from_exception(WebSocketDisconnect(code=1005))
+    judgements = model.judge_client(ClientDrop(), outcome, None)
+    assert verdicts(judgements) == [
+        ("disconnect.drop-reaches-app", Verdict.PASS),
+        ("disconnect.drop-code-1006", Verdict.NON_STRICT),
+    ]
+
+
+def test_drop_reported_with_1006_passes() -> None:
+    model = connected()
+    model.judge_server(ReceiveText(), None, None)
+    outcome = StepOutcome.from_exception(WebSocketDisconnect(code=1006))
+    judgements = model.judge_client(ClientDrop(), outcome, None)
+    assert verdicts(judgements) == [
+        ("disconnect.drop-reaches-app", Verdict.PASS),
+        ("disconnect.drop-code-1006", Verdict.PASS),
+    ]
+
+
+def test_client_close_code_lost_on_the_way_to_the_app_is_a_must_failure() -> None:
+    model = connected()
+    model.judge_server(ReceiveText(), None, None)
+    outcome = StepOutcome.from_exception(WebSocketDisconnect(code=1000, reason="bye"))
+    judgements = model.judge_client(ClientClose(4000, "bye"), outcome, NoEvent(after_s=0.2))
+    assert verdicts(judgements) == [
+        ("disconnect.receive-after-client-close", Verdict.PASS),
+        ("close.client-code-reaches-app", Verdict.FAIL),
+        ("close.client-reason-reaches-app", Verdict.PASS),
+    ]
+
+
+def test_client_close_without_a_code_must_reach_the_app_as_1005() -> None:
+    model = connected()
+    model.judge_server(ReceiveText(), None, None)
+    outcome = StepOutcome.from_exception(WebSocketDisconnect(code=1000))
+    judgements = model.judge_client(ClientClose(None), outcome, NoEvent(after_s=0.2))
+    assert verdicts(judgements) == [
+        ("disconnect.receive-after-client-close", Verdict.PASS),
+        ("close.client-no-code-gives-1005", Verdict.FAIL),
+    ]
+
+
+def test_a_feature_the_stack_lacks_is_judged_unimplemented() -> None:
+    outcome = StepOutcome.from_exception(Unsupported("WebSocketException needs Starlette >= 0.24"))
+    judgements = connected().judge_server(RaiseWebSocketException(4000), outcome, None)
+    assert verdicts(judgements) == [
+        ("app-error.websocket-exception-after-accept", Verdict.UNIMPLEMENTED)
+    ]
+
+
+# --- what the app may receive -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first_sent", "kinds"),
+    [
+        (ClientSendText("t"), {"text"}),
+        (ClientSendBytes(b"b"), {"bytes"}),
+        (ClientSendJson({"j": 1}), {"text", "json"}),
+    ],
+    ids=["text", "bytes", "json"],
+)
+def test_receivable_kinds_follow_the_oldest_unread_message(
+    first_sent: ClientSendText | ClientSendBytes | ClientSendJson, kinds: set[str]
+) -> None:
+    model = connected()
+    model.judge_client(first_sent, None, None)
+    model.judge_client(ClientSendBytes(b"later"), None, None)
+    assert model.receivable_kinds() == kinds
+
+
+def test_receivable_kinds_move_on_once_the_head_is_read() -> None:
+    model = connected()
+    model.judge_client(ClientSendBytes(b"first"), None, None)
+    model.judge_client(ClientSendText("second"), None, None)
+    model.judge_server(ReceiveBytes(), StepOutcome(value=b"first"), None)
+    assert model.receivable_kinds() == {"text"}
+
+
+def test_any_receive_is_allowed_with_an_empty_inbox() -> None:
+    assert connected().receivable_kinds() == {"text", "bytes", "json"}
+
+
+# --- derailing ----------------------------------------------------------------------------------
+
+
+def test_model_derails_after_a_failed_judgement() -> None:
+    model = handshaking()
+    model.judge_server(Close(), StepOutcome(), Closed(code=1000, close_frame_seen=False))
+    assert (model.derailed, model.finished, model.may_step()) == (True, True, False)
+
+
+def test_model_stays_on_track_after_passing_judgements() -> None:
+    model = connected()
+    model.judge_server(SendText("hi"), StepOutcome(), Message("hi"))
+    assert model.derailed is False
+
+
+# --- send after the client left -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("outcome", "verdict"),
+    [
+        (StepOutcome.from_exception(WebSocketDisconnect(code=1000)), Verdict.PASS),
+        (StepOutcome.from_exception(ServerSpecificGone("client gone")), Verdict.PASS),
+        (StepOutcome.from_exception(ConnectionResetError("reset")), Verdict.PASS),
+        (StepOutcome.from_exception(RuntimeError("unexpected message")), Verdict.FAIL),
+        (StepOutcome(), Verdict.PASS),
+        (None, Verdict.FAIL),
+    ],
+    ids=[
+        "websocket-disconnect",
+        "oserror-subclass",
+        "connection-reset",
+        "runtime-error",
+        "silent-before-the-app-noticed",
+        "no-outcome",
+    ],
+)
+def test_send_after_the_client_closed(outcome: StepOutcome | None, verdict: Verdict) -> None:
+    judgements = after_client_close().judge_server(SendText("late"), outcome, None)
+    assert verdicts(judgements) == [("disconnect.send-after-client-gone", verdict)]
+
+
+def test_silent_send_after_the_app_saw_the_disconnect_is_non_strict() -> None:
+    model = after_client_close()
+    disconnect = StepOutcome.from_exception(WebSocketDisconnect(code=1000))
+    model.judge_server(ReceiveText(), disconnect, None)
+    judgements = model.judge_server(SendText("late"), StepOutcome(), None)
+    assert verdicts(judgements) == [("disconnect.send-after-client-gone", Verdict.NON_STRICT)]
+
+
+def test_send_after_a_drop_raising_an_oserror_passes() -> None:
+    model = connected()
+    model.judge_client(ClientDrop(), None, None)
+    outcome = StepOutcome.from_exception(ServerSpecificGone("client gone"))
+    judgements = model.judge_server(SendText("late"), outcome, None)
+    assert verdicts(judgements) == [("disconnect.send-after-client-gone", Verdict.PASS)]
+
+
+# --- close codes on the wire --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [1005, 1006, 401])
+def test_close_frame_with_a_forbidden_code_fails_wire_code_valid(code: int) -> None:
+    judgements = connected().judge_client(ClientListen(), None, Closed(code=code))
+    assert verdicts_of("close.wire-code-valid", judgements) == [Verdict.FAIL]
+
+
+@pytest.mark.parametrize(
+    ("event", "wire_verdicts"),
+    [
+        # RFC 6455 7.1.5: a close frame without a code is reported as 1005 but carries none.
+        (Closed(code=None), []),
+        # A TCP drop's 1006 is what the client reports, never what the server sent.
+        (Closed(code=1006, close_frame_seen=False), []),
+        (Closed(code=4000, reason="x"), [Verdict.PASS]),
+    ],
+    ids=["frame-without-code", "tcp-drop", "application-code"],
+)
+def test_close_without_a_forbidden_code_on_the_wire_is_not_graded_invalid(
+    event: ClientEvent, wire_verdicts: list[Verdict]
+) -> None:
+    judgements = connected().judge_client(ClientListen(), None, event)
+    assert verdicts_of("close.wire-code-valid", judgements) == wire_verdicts
+
+
+def test_app_close_with_a_forbidden_code_fails_when_it_reaches_the_wire() -> None:
+    judgements = connected().judge_server(Close(1006), StepOutcome(), Closed(code=1006))
+    assert set(verdicts(judgements)) == {("close.wire-code-valid", Verdict.FAIL)}
+
+
+def test_app_close_with_a_forbidden_code_passes_when_the_server_refuses_it() -> None:
+    outcome = StepOutcome.from_exception(ValueError("close code 1006 may not be sent"))
+    judgements = connected().judge_server(Close(1006), outcome, NoEvent(after_s=2.0))
+    assert verdicts(judgements) == [("close.wire-code-valid", Verdict.PASS)]
+
+
+@pytest.mark.parametrize(
+    ("code", "valid"),
+    [
+        (999, False),
+        (1000, True),
+        (1004, False),
+        (1005, False),
+        (1006, False),
+        (1011, True),
+        (1012, True),
+        (1014, True),
+        (1015, False),
+        (1016, False),
+        (2999, False),
+        (3000, True),
+        (4999, True),
+        (5000, False),
+    ],
+)
+def test_is_valid_wire_close_code_at_the_boundaries(code: int, valid: bool) -> None:
+    assert is_valid_wire_close_code(code) is valid

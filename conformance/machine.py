@@ -118,14 +118,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._act(action)
 
     @precondition(lambda self: self._live(lambda m: m.may_client_act()))
-    @rule(close=strategies.client_closes)
-    def client_closes(self, close: ClientAction) -> None:
-        self._act(close)
-
-    @precondition(lambda self: self._live(lambda m: m.may_drop()))
-    @rule()
-    def client_drops(self) -> None:
-        self._act(ClientDrop())
+    @rule(data=st.data())
+    def client_leaves(self, data: st.DataObject) -> None:
+        """A close frame (with or without code) or, once nothing is in flight, a TCP drop."""
+        ways: list[st.SearchStrategy[ClientAction]] = [strategies.client_closes]
+        if self.model.may_drop():
+            ways.append(st.just(ClientDrop()))
+        self._act(data.draw(st.one_of(ways), label="leave"))
 
     @precondition(lambda self: self._live(lambda m: m.may_client_act()))
     @rule()
@@ -156,24 +155,18 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._act(close)
 
     @precondition(lambda self: self._live(lambda m: m.may_raise()))
-    @rule(exception=strategies.app_websocket_exceptions)
-    def app_raises_websocket_exception(self, exception: ServerStep) -> None:
-        self._act(exception)
-
-    @precondition(lambda self: self._live(lambda m: m.may_raise()))
-    @rule()
-    def app_raises(self) -> None:
-        self._act(RaiseError())
-
-    @precondition(lambda self: self._live(lambda m: m.may_raise()))
-    @rule()
-    def app_returns(self) -> None:
-        self._act(Return())
-
-    @precondition(lambda self: self._live(lambda m: m.may_deny()))
-    @rule(denial=strategies.app_denials)
-    def app_denies(self, denial: ServerStep) -> None:
-        self._act(denial)
+    @rule(data=st.data())
+    def app_ends(self, data: st.DataObject) -> None:
+        """Raise WebSocketException or another exception, return, or send a denial response.
+        One rule for all of them, so that sessions are not mostly cut short before accept."""
+        ways: list[st.SearchStrategy[ServerStep]] = [
+            strategies.app_websocket_exceptions,
+            st.just(RaiseError()),
+            st.just(Return()),
+        ]
+        if self.model.may_deny():
+            ways.append(strategies.app_denials)
+        self._act(data.draw(st.one_of(ways), label="end"))
 
     # --- session end ---------------------------------------------------------------------------
 

@@ -37,12 +37,12 @@ json_values: st.SearchStrategy[Any] = st.recursive(
 )
 
 
-def _fits_close_frame(reason: str) -> bool:
-    return len(reason.encode()) <= MAX_CLOSE_REASON_BYTES
-
-
-close_reasons = st.text(st.characters(exclude_categories=["Cs"]), max_size=123).filter(
-    _fits_close_frame
+# Close reasons fit a close frame by construction (RFC 6455 5.5: 123 UTF-8 bytes at most), so no
+# example is thrown away: up to 30 code points of any width, or long ASCII up to the very limit.
+close_reasons = st.text(st.characters(exclude_categories=["Cs"]), max_size=30) | st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+    min_size=100,
+    max_size=MAX_CLOSE_REASON_BYTES,
 )
 
 # Codes an endpoint may put in a close frame (RFC 6455 7.4), weighted towards the common ones.
@@ -55,8 +55,10 @@ invalid_close_codes = st.sampled_from(sorted(NEVER_ON_THE_WIRE)) | st.sampled_fr
 )
 
 _token_chars = string.ascii_lowercase + string.digits + "-."
-tokens = st.text(st.sampled_from(_token_chars), min_size=1, max_size=12).filter(
-    lambda t: t[0].isalnum()
+tokens = st.builds(
+    str.__add__,
+    st.sampled_from(string.ascii_lowercase + string.digits),
+    st.text(st.sampled_from(_token_chars), max_size=11),
 )
 subprotocol_offers = st.lists(tokens, max_size=3, unique=True).map(tuple)
 

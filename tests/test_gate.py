@@ -1,0 +1,73 @@
+"""The baseline gate: a changed verdict fails the run in both directions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conformance.checks import Verdict
+from conformance.gate import Gate
+from conformance.model import Judgement
+from conformance.results import Baseline, ResultsRecorder, gate_differences
+
+FAIL = Judgement("close.code-and-reason-delivered", False, "reason dropped")
+PASS = Judgement("close.code-and-reason-delivered", True, "delivered")
+SHOULD_FAIL = Judgement("disconnect.drop-code-1006", False, "code 1005")
+
+
+def _recorded(*judgements: Judgement) -> ResultsRecorder:
+    recorder = ResultsRecorder()
+    recorder.add("server-x", judgements, dict)
+    return recorder
+
+
+def test_must_failure_without_baseline_fails_the_gate(tmp_path: Path) -> None:
+    differences = gate_differences(_recorded(FAIL, SHOULD_FAIL), tmp_path)
+    assert differences == ["server-x: close.code-and-reason-delivered fails (no baseline recorded)"]
+
+
+def test_recorded_failure_is_not_a_difference(tmp_path: Path) -> None:
+    Baseline.write("server-x", {FAIL.check_id: Verdict.FAIL}, tmp_path)
+    assert gate_differences(_recorded(FAIL), tmp_path) == []
+
+
+def test_recorded_failure_that_now_passes_is_a_difference(tmp_path: Path) -> None:
+    Baseline.write("server-x", {FAIL.check_id: Verdict.FAIL}, tmp_path)
+    differences = gate_differences(_recorded(PASS), tmp_path)
+    assert differences == ["server-x: close.code-and-reason-delivered fail -> pass (now passes)"]
+
+
+def test_new_failure_is_listed_before_what_now_passes(tmp_path: Path) -> None:
+    Baseline.write(
+        "server-x",
+        {
+            FAIL.check_id: Verdict.PASS,
+            SHOULD_FAIL.check_id: Verdict.NON_STRICT,
+            "data.text-exact": Verdict.FAIL,
+        },
+        tmp_path,
+    )
+    recorder = _recorded(
+        FAIL,
+        Judgement("disconnect.drop-code-1006", True, ""),
+        Judgement("data.text-exact", True, ""),
+    )
+    assert [line.split(" (")[-1] for line in gate_differences(recorder, tmp_path)] == [
+        "new failure)",
+        "now passes)",
+        "now passes)",
+    ]
+
+
+def test_worst_judgement_decides_the_verdict() -> None:
+    recorder = _recorded(PASS, FAIL, PASS)
+    assert recorder.verdicts("server-x") == {FAIL.check_id: Verdict.FAIL}
+
+
+def test_gate_treats_only_unrecorded_failures_as_findings(tmp_path: Path) -> None:
+    Baseline.write("server-x", {FAIL.check_id: Verdict.FAIL}, tmp_path)
+    gate = Gate(directory=tmp_path)
+    assert gate.findings("server-x", [FAIL, SHOULD_FAIL, PASS]) == [SHOULD_FAIL]
+
+
+def test_recording_gate_finds_nothing(tmp_path: Path) -> None:
+    assert Gate(recording=True, directory=tmp_path).findings("server-x", [FAIL]) == []

@@ -1,0 +1,67 @@
+"""TestClient can block forever; the transport must turn that into a bounded NoEvent and still
+release every thread it started."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from conformance.engine import LoopRunner, run_actions
+from conformance.pytest_plugin import PUPPET_APP
+from conformance.vocabulary import (
+    ClientEvent,
+    Close,
+    Closed,
+    Connect,
+    Denied,
+    NoEvent,
+    Return,
+    SendDenialResponse,
+    ServerStep,
+)
+from targets.servers import all_transports
+from targets.servers.base import Transport
+
+
+@pytest.fixture(scope="module")
+def testclient(loop_runner: LoopRunner) -> Iterator[Transport]:
+    with all_transports()["testclient"].serve(PUPPET_APP) as transport:
+        yield transport
+        loop_runner.run(transport.aclose())
+
+
+def _client_events(
+    transport: Transport, runner: LoopRunner, *steps: ServerStep
+) -> list[ClientEvent]:
+    session = runner.run(run_actions(transport, [Connect(), *steps], "testclient"))
+    return [line.event for line in session.transcript if line.event is not None]
+
+
+def _testclient_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("testclient")}
+
+
+def test_return_before_accept_is_a_bounded_no_event(
+    testclient: Transport, loop_runner: LoopRunner
+) -> None:
+    before = _testclient_threads()
+    events = _client_events(testclient, loop_runner, Return())
+    for thread in _testclient_threads() - before:
+        thread.join(5.0)
+    assert (events, _testclient_threads() - before) == ([NoEvent(after_s=2.0)], set())
+
+
+def test_close_before_accept_is_reported_as_testclient_sees_it(
+    testclient: Transport, loop_runner: LoopRunner
+) -> None:
+    events = _client_events(testclient, loop_runner, Close(4003, "no"))
+    assert events == [Closed(code=4003, reason="no", close_frame_seen=False)]
+
+
+def test_denial_response_keeps_its_status_and_body(
+    testclient: Transport, loop_runner: LoopRunner
+) -> None:
+    events = _client_events(testclient, loop_runner, SendDenialResponse(451, b"legal"))
+    assert events == [Denied(status=451, body=b"legal")]

@@ -455,7 +455,7 @@ class LifecycleModel:
             return [
                 _expect(
                     "handshake.close-before-accept-403",
-                    isinstance(event, Denied) and event.status == 403,
+                    _denied_with(event, 403),
                     f"close({step.code}) before accept: client saw {event!r}",
                 )
             ]
@@ -478,11 +478,7 @@ class LifecycleModel:
                     f"app closed with {step.code}, the server kept it off the wire: {event!r}",
                 )
             ]
-        delivered = (
-            isinstance(event, Closed)
-            and event.close_frame_seen
-            and (event.code, event.reason) == (step.code, step.reason)
-        )
+        delivered = _closed_with(event, step.code, step.reason)
         return [
             _expect(
                 "close.code-and-reason-delivered",
@@ -504,23 +500,17 @@ class LifecycleModel:
             return [Judgement(check_id, None, outcome.exc_message)]
         self.app, self.client = App.ENDED, Client.ENDED
         if before_accept:
-            ok = isinstance(event, Denied) and event.status == 403
             return [
                 _expect(
                     check_id,
-                    ok,
+                    _denied_with(event, 403),
                     f"WebSocketException({step.code}) before accept: client saw {event!r}",
                 )
             ]
-        ok = (
-            isinstance(event, Closed)
-            and event.close_frame_seen
-            and (event.code, event.reason) == (step.code, step.reason)
-        )
         return [
             _expect(
                 check_id,
-                ok,
+                _closed_with(event, step.code, step.reason),
                 f"WebSocketException({step.code}, {step.reason!r}): client saw {event!r}",
             )
         ]
@@ -540,7 +530,7 @@ class LifecycleModel:
                 _expect("app-error.exception-before-accept-denies", ok, f"client saw {event!r}")
             ]
         closed = isinstance(event, Closed)
-        with_1011 = isinstance(event, Closed) and event.close_frame_seen and event.code == 1011
+        with_1011 = _closed_with(event, 1011)
         return [
             _expect("app-error.exception-after-accept-closes", closed, f"client saw {event!r}"),
             _expect("app-error.exception-after-accept-1011", with_1011, f"client saw {event!r}"),
@@ -648,6 +638,19 @@ class LifecycleModel:
                 )
             ]
         return []
+
+
+def _closed_with(event: ClientEvent | None, code: int, reason: str = "") -> bool:
+    """A close frame carrying exactly this code and reason reached the client."""
+    return (
+        isinstance(event, Closed)
+        and event.close_frame_seen
+        and (event.code, event.reason) == (code, reason)
+    )
+
+
+def _denied_with(event: ClientEvent | None, status: int) -> bool:
+    return isinstance(event, Denied) and event.status == status
 
 
 def _expect(check_id: str, ok: bool, detail: str) -> Judgement:

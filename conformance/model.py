@@ -640,12 +640,13 @@ class LifecycleModel:
         return []
 
 
-def _closed_with(event: ClientEvent | None, code: int, reason: str = "") -> bool:
-    """A close frame carrying exactly this code and reason reached the client."""
+def _closed_with(event: ClientEvent | None, code: int, reason: str | None = None) -> bool:
+    """A close frame with this code (and this reason, unless None: any) reached the client."""
     return (
         isinstance(event, Closed)
         and event.close_frame_seen
-        and (event.code, event.reason) == (code, reason)
+        and event.code == code
+        and (reason is None or event.reason == reason)
     )
 
 

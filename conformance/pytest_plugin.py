@@ -9,7 +9,7 @@ import pytest
 
 from conformance.engine import LoopRunner
 from conformance.gate import Gate
-from conformance.results import Baseline, ResultsRecorder, gate_differences
+from conformance.results import EXPECTED_DIR, Baseline, ResultsRecorder, gate_differences
 from targets.servers import all_transports
 from targets.servers.base import Transport
 
@@ -40,10 +40,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "instead of gating on them",
     )
     group.addoption(
+        "--baselines",
+        default=str(EXPECTED_DIR),
+        help="directory of the per-server expected-results files (default: conformance/expected)",
+    )
+    group.addoption(
         "--no-baseline-gate",
         action="store_true",
         help="report verdicts without failing on differences from the baselines",
     )
+
+
+def baselines_dir(config: pytest.Config) -> Path:
+    return Path(config.getoption("baselines"))
 
 
 def selected_transports(config: pytest.Config) -> list[str]:
@@ -80,7 +89,10 @@ def recorder(request: pytest.FixtureRequest) -> ResultsRecorder:
 
 @pytest.fixture(scope="session")
 def gate(request: pytest.FixtureRequest) -> Gate:
-    return Gate(recording=request.config.getoption("record_baseline"))
+    return Gate(
+        recording=request.config.getoption("record_baseline"),
+        directory=baselines_dir(request.config),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -105,9 +117,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     recorder.write(Path(config.getoption("results")))
     if config.getoption("record_baseline"):
         for name in recorder.transports():
-            Baseline.write(name, recorder.verdicts(name))
+            Baseline.write(name, recorder.verdicts(name), baselines_dir(config))
         return
-    differences = gate_differences(recorder)
+    differences = gate_differences(recorder, baselines_dir(config))
     config.stash[differences_key] = differences
     if differences and not config.getoption("no_baseline_gate") and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -123,10 +135,8 @@ def pytest_terminal_summary(
     reporter.section("wsconform")
     reporter.line(f"results: {config.getoption('results')} ({len(recorder.pairs)} verdicts)")
     if config.getoption("record_baseline"):
-        reporter.line(
-            "baselines re-recorded in conformance/expected/ for: "
-            + ", ".join(recorder.transports())
-        )
+        where, names = baselines_dir(config), ", ".join(recorder.transports())
+        reporter.line(f"baselines re-recorded in {where} for: {names}")
         return
     differences = config.stash.get(differences_key, [])
     if not differences:

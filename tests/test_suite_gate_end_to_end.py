@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conformance.checks import Verdict
 from conformance.results import Baseline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,9 +29,7 @@ def test_a_recorded_failure_that_now_passes_fails_the_run(tmp_path: Path) -> Non
     baseline = Baseline.load("inmemory")
     assert baseline is not None
     verdicts = dict(baseline.verdicts)
-    verdicts["handshake.close-before-accept-403"] = type(
-        verdicts["handshake.close-before-accept-403"]
-    )("fail")
+    verdicts["handshake.close-before-accept-403"] = Verdict.FAIL
     Baseline.write("inmemory", verdicts, tmp_path)
     run = run_suite(tmp_path, tmp_path / "results.json")
     assert (

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from conformance.model import Judgement, LifecycleModel, Listen, Plan
 from conformance.vocabulary import (
+    Action,
     ClientAction,
     ClientClose,
     ClientDrop,
@@ -85,7 +86,7 @@ class LifecycleSession:
         self._connection: ClientConnection | None = None
         self._pending_index: int | None = None
 
-    async def act(self, action: ServerStep | ClientAction) -> list[Judgement]:
+    async def act(self, action: Action) -> list[Judgement]:
         if isinstance(action, _CLIENT_ACTIONS):
             return await self._client(action)
         return await self._server(action)
@@ -179,7 +180,7 @@ class LifecycleSession:
 
 
 async def run_actions(
-    transport: Transport, actions: Iterable[ServerStep | ClientAction], label: str
+    transport: Transport, actions: Iterable[Action], label: str
 ) -> LifecycleSession:
     """A directed scenario: every action in order (those the model rules out once it derails
     are skipped), then teardown."""

@@ -19,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from conformance.engine import LifecycleSession, LoopRunner
 from conformance.model import App, Judgement
 from conformance.vocabulary import (
+    Action,
     ClientAction,
     ClientDrop,
     ClientListen,
@@ -77,7 +78,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def _live(self, predicate: Callable[[Any], bool]) -> bool:
         return self.session is not None and predicate(self.session.model)
 
-    def _act(self, action: ServerStep | ClientAction) -> None:
+    def _act(self, action: Action) -> None:
         assert self.session is not None
         judgements = self.runner.run(self.session.act(action))
         findings = self.sink(self.session, judgements)

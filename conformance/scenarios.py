@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from conformance.vocabulary import (
     Accept,
-    ClientAction,
+    Action,
     ClientClose,
     ClientDrop,
     ClientListen,
@@ -30,7 +30,6 @@ from conformance.vocabulary import (
     SendDenialResponse,
     SendJson,
     SendText,
-    ServerStep,
 )
 
 # The longest reason a close frame can carry (RFC 6455 5.5): 61 two-byte characters and one more.
@@ -41,7 +40,7 @@ LONGEST_REASON = "é" * 61 + "!"
 class Scenario:
     name: str
     checks: tuple[str, ...]
-    actions: tuple[ServerStep | ClientAction, ...]
+    actions: tuple[Action, ...]
 
 
 SCENARIOS: tuple[Scenario, ...] = (

@@ -180,9 +180,6 @@ STEP_TYPES: dict[str, type[Any]] = {
     )
 }
 
-RECEIVE_STEPS = (ReceiveText, ReceiveBytes, ReceiveJson)
-SEND_STEPS = (SendText, SendBytes, SendJson)
-
 
 # --- client-side actions -------------------------------------------------------------------------
 
@@ -238,7 +235,7 @@ ClientAction: TypeAlias = (
     | ClientDrop
     | ClientListen
 )
-Action: TypeAlias = "ServerStep | ClientAction"
+Action: TypeAlias = ServerStep | ClientAction  # what a scenario is a sequence of
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,10 @@ import pytest
 from conformance.engine import LoopRunner, run_actions
 from conformance.vocabulary import (
     Accept,
-    ClientAction,
+    Action,
     ClientClose,
     Connect,
     ReceiveText,
-    ServerStep,
 )
 from targets.servers.network import accepts_connections, serve_in_subprocess
 
@@ -27,7 +26,7 @@ def uvicorn_command(port: int) -> list[str]:
 
 
 def test_record_of_a_server_in_another_process_reaches_the_test(loop_runner: LoopRunner) -> None:
-    actions: list[ServerStep | ClientAction] = [
+    actions: list[Action] = [
         Connect(),
         Accept(),
         ClientClose(4000, "bye"),

@@ -13,14 +13,13 @@ from conformance.engine import LoopRunner, run_actions
 from conformance.vocabulary import (
     Accept,
     Accepted,
-    ClientAction,
+    Action,
     ClientEvent,
     Close,
     Closed,
     Connect,
     Message,
     SendText,
-    ServerStep,
 )
 from targets.servers import all_transports
 from targets.servers.base import EXPECT_BOUND_S
@@ -125,7 +124,7 @@ def test_puppet_conversation_over_uvicorn_and_no_server_left_behind(
     reason = spec.unavailable_reason()
     if reason is not None:
         pytest.skip(f"{spec.name}: {reason}")
-    actions: list[ServerStep | ClientAction] = [
+    actions: list[Action] = [
         Connect(),
         Accept(),
         SendText("hi"),

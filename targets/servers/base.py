@@ -172,8 +172,6 @@ class Transport(ABC):
 
     name: str
     control: PuppetControl
-    # Grades that differ by nature of the transport (e.g. TestClient has no HTTP statuses).
-    in_process: bool = False
 
     @abstractmethod
     async def connect(

@@ -227,7 +227,6 @@ class InMemoryConnection(ClientConnection):
 
 class InMemoryTransport(Transport):
     name = "inmemory"
-    in_process = True
 
     # The self-tests substitute a deliberately broken server here.
     connection_class: type[InMemoryConnection] = InMemoryConnection

@@ -160,7 +160,6 @@ class TestClientConnection(ClientConnection):
 class TestClientTransport(Transport):
     __test__ = False
     name = "testclient"
-    in_process = True
 
     def __init__(self, app: Any) -> None:
         # Imported here: starlette.testclient needs an HTTP client package (httpx2, httpx or,

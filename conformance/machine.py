@@ -11,13 +11,12 @@ transcript.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from conformance.engine import LifecycleSession, LoopRunner
-from conformance.model import App, Judgement
+from conformance.model import Judgement, LifecycleModel
 from conformance.vocabulary import (
     Action,
     ClientAction,
@@ -68,14 +67,14 @@ class LifecycleMachine(RuleBasedStateMachine):
     # --- plumbing --------------------------------------------------------------------------------
 
     @property
-    def model(self) -> Any:
+    def model(self) -> LifecycleModel:
         assert self.session is not None
         return self.session.model
 
     def _idle(self) -> bool:
         return self.session is None
 
-    def _live(self, predicate: Callable[[Any], bool]) -> bool:
+    def _live(self, predicate: Callable[[LifecycleModel], bool]) -> bool:
         return self.session is not None and predicate(self.session.model)
 
     def _act(self, action: Action) -> None:
@@ -171,9 +170,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     # --- session end ---------------------------------------------------------------------------
 
-    @precondition(
-        lambda self: self._live(lambda m: m.finished or (m.app is App.ENDED and m.pending is None))
-    )
+    @precondition(lambda self: self._live(lambda m: m.finished))
     @rule()
     def session_ends(self) -> None:
         assert self.session is not None

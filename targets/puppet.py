@@ -98,6 +98,9 @@ class PuppetSession:
         self._outcomes: list[concurrent.futures.Future[StepOutcome]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._deadline = 0.0
+        self._idle = False
 
     def submit(self, step: ServerStep) -> int:
         future: concurrent.futures.Future[StepOutcome] = concurrent.futures.Future()
@@ -152,21 +155,36 @@ class PuppetSession:
                 self.record.ended = how
 
     async def next_instruction(self) -> tuple[int, ServerStep] | None:
+        """The next step, or None when none came within PUPPET_STEP_BOUND_S."""
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.get_running_loop()
                 self._wakeup = asyncio.Event()
-            wakeup = self._wakeup
+            loop, wakeup = self._loop, self._wakeup
         assert wakeup is not None
+        # One long-lived watchdog per session instead of a timeout per wait: moving the deadline
+        # is a float assignment, which keeps the in-memory driver's sessions cheap.
+        self._deadline = loop.time() + PUPPET_STEP_BOUND_S
+        self._idle = False
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(self._deadline, self._check_idle)
         while True:
             with self._lock:
                 if self._pending:
                     return self._pending.pop(0)
+                if self._idle:
+                    return None
                 wakeup.clear()
-            try:
-                await within(wakeup.wait(), PUPPET_STEP_BOUND_S)
-            except asyncio.TimeoutError:
-                return None
+            await wakeup.wait()
+
+    def _check_idle(self) -> None:
+        assert self._loop is not None and self._wakeup is not None
+        if self._loop.time() < self._deadline:
+            self._watchdog = self._loop.call_at(self._deadline, self._check_idle)
+            return
+        self._watchdog = None
+        self._idle = True
+        self._wakeup.set()
 
     async def run(self, websocket: WebSocket) -> None:
         try:
@@ -201,6 +219,9 @@ class PuppetSession:
         except asyncio.CancelledError:
             self.end("cancelled by the server")
             raise
+        finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
 
 
 async def execute_step(websocket: WebSocket, step: ServerStep) -> Any:

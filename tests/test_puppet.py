@@ -1,0 +1,82 @@
+"""The puppet app: steps cross threads and processes as JSON, and an abandoned puppet ends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from conformance.engine import LoopRunner
+from conformance.vocabulary import (
+    Accept,
+    Close,
+    RaiseWebSocketException,
+    Return,
+    SendBytes,
+    SendDenialResponse,
+    SendJson,
+    ServerStep,
+    step_from_json,
+    step_to_json,
+)
+from targets import puppet
+from targets.servers.inmemory import InMemoryTransport
+
+STEPS: list[ServerStep] = [
+    Accept("chat", (("x-a", "1"),)),
+    SendBytes(b"\x00\xff"),
+    SendJson({"k": [1, None]}),
+    Close(4000, "bye"),
+    RaiseWebSocketException(1008, "policy"),
+    SendDenialResponse(401, b"no"),
+]
+
+
+@pytest.mark.parametrize("step", STEPS, ids=lambda step: type(step).__name__)
+def test_steps_survive_the_json_round_trip(step: ServerStep) -> None:
+    assert step_from_json(step_to_json(step)) == step
+
+
+def test_unknown_step_kind_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown puppet step 'Dance'"):
+        step_from_json({"kind": "Dance"})
+
+
+def test_abandoned_puppet_ends_itself(
+    loop_runner: LoopRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(puppet, "PUPPET_STEP_BOUND_S", 0.05)
+    registry = puppet.PuppetRegistry()
+    transport = InMemoryTransport(puppet.build_puppet_app(registry))
+
+    async def ended() -> str | None:
+        session = registry.session("abandoned")
+        while session.record.ended is None:
+            await asyncio.sleep(0.01)  # the puppet's own timer must fire: real time must pass
+        return session.record.ended
+
+    async def connect_and_wait_for_the_end() -> str | None:
+        connection = await transport.connect("/puppet/abandoned")
+        how = await asyncio.wait_for(ended(), 5.0)  # bounded: the test fails rather than hangs
+        await connection.release()
+        return how
+
+    assert loop_runner.run(connect_and_wait_for_the_end()) == "idle-timeout"
+
+
+def test_steps_after_the_app_ended_are_answered_at_once(loop_runner: LoopRunner) -> None:
+    registry = puppet.PuppetRegistry()
+    transport = InMemoryTransport(puppet.build_puppet_app(registry))
+
+    async def scenario() -> str | None:
+        connection = await transport.connect("/puppet/ended")
+        await transport.control.submit("ended", Close(1008))
+        await connection.next_event()
+        returned = await transport.control.submit("ended", Return())
+        await transport.control.outcome("ended", returned, 1.0)
+        index = await transport.control.submit("ended", SendBytes(b"late"))
+        outcome = await transport.control.outcome("ended", index, 0.0)
+        await connection.release()
+        return None if outcome is None else outcome.exc_type
+
+    assert loop_runner.run(scenario()) == "AppGone"

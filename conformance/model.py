@@ -515,15 +515,19 @@ class LifecycleModel:
             )
         ]
 
-    def _raise_error(self, event: ClientEvent | None) -> list[Judgement]:
-        before_accept, client_there = (
-            self.app is App.CONNECTING,
-            self.client in (Client.HANDSHAKING, Client.OPEN),
-        )
+    def _end_app(self) -> tuple[bool, bool]:
+        """The app returned or raised: was it before accept, and was a client there to see it?"""
+        before_accept = self.app is App.CONNECTING
+        client_there = self.client in (Client.HANDSHAKING, Client.OPEN)
         self.app = App.ENDED
+        if client_there:
+            self.client = Client.ENDED
+        return before_accept, client_there
+
+    def _raise_error(self, event: ClientEvent | None) -> list[Judgement]:
+        before_accept, client_there = self._end_app()
         if not client_there:
             return []
-        self.client = Client.ENDED
         if before_accept:
             ok = isinstance(event, Denied) and event.status is not None and event.status >= 400
             return [
@@ -537,14 +541,9 @@ class LifecycleModel:
         ]
 
     def _return(self, event: ClientEvent | None) -> list[Judgement]:
-        before_accept, client_there = (
-            self.app is App.CONNECTING,
-            self.client in (Client.HANDSHAKING, Client.OPEN),
-        )
-        self.app = App.ENDED
+        before_accept, client_there = self._end_app()
         if not client_there:
             return []
-        self.client = Client.ENDED
         if before_accept:
             return [
                 _expect(

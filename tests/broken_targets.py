@@ -95,6 +95,13 @@ def when(kind: str, change: MessageRewrite) -> MessageRewrite:
     return lambda message: change(message) if message["type"] == kind else message
 
 
+def disconnect_code_replaced(reported: int, instead: int) -> MessageRewrite:
+    def replace(message: AsgiMessage) -> AsgiMessage:
+        return {**message, "code": instead} if message["code"] == reported else message
+
+    return when("websocket.disconnect", replace)
+
+
 # --- broken servers ---------------------------------------------------------------------------
 
 
@@ -299,12 +306,7 @@ BREAKAGES: tuple[Breakage, ...] = (
     Breakage(
         "close.client-no-code-gives-1005",
         "reports a close without code as 1000",
-        broken_middleware(
-            to_app=when(
-                "websocket.disconnect",
-                lambda m: {**m, "code": 1000 if m["code"] == 1005 else m["code"]},
-            )
-        ),
+        broken_middleware(to_app=disconnect_code_replaced(1005, 1000)),
     ),
     Breakage(
         "disconnect.receive-after-client-close",
@@ -321,12 +323,7 @@ BREAKAGES: tuple[Breakage, ...] = (
     Breakage(
         "disconnect.drop-code-1006",
         "reports a drop as 1005",
-        broken_middleware(
-            to_app=when(
-                "websocket.disconnect",
-                lambda m: {**m, "code": 1005 if m["code"] == 1006 else m["code"]},
-            )
-        ),
+        broken_middleware(to_app=disconnect_code_replaced(1006, 1005)),
     ),
     Breakage(
         "disconnect.send-after-client-gone",

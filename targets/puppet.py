@@ -379,13 +379,10 @@ def build_puppet_app(
     return app
 
 
-def registry_of(app: Any) -> PuppetRegistry:
-    """The registry of a puppet app built by `build_puppet_app`."""
-    state = getattr(app, "state", None)
-    registry = getattr(state, "puppet_registry", None)
-    if not isinstance(registry, PuppetRegistry):
-        raise TypeError(f"{app!r} is not a puppet app (see targets.puppet.build_puppet_app)")
-    return registry
+def find_registry(app: Any) -> PuppetRegistry | None:
+    """The registry of a puppet app built by `build_puppet_app`; None for any other app."""
+    registry = getattr(getattr(app, "state", None), "puppet_registry", None)
+    return registry if isinstance(registry, PuppetRegistry) else None
 
 
 # The import string servers load in their own process (`targets.puppet:app`).

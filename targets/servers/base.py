@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from conformance.vocabulary import (
     record_from_json,
     step_to_json,
 )
-from targets.puppet import PuppetRegistry
+from targets.puppet import PuppetRegistry, find_registry
 
 # Bounds, in seconds. An expected event normally arrives in milliseconds; the bound only decides
 # when its absence becomes a `NoEvent` observation. A quiet bound is how long we listen to be
@@ -139,16 +140,17 @@ class HttpControl(PuppetControl):
     """Control over the puppet app's HTTP routes: works for a server in any process."""
 
     def __init__(self, base_url: str) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=EXPECT_BOUND_S + 5.0)
+        # Also used for the app's own HTTP routes (the transport's `request`).
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=EXPECT_BOUND_S + 5.0)
 
     async def submit(self, session: str, step: ServerStep) -> int:
-        response = await self._http.post(f"/_puppet/{session}/steps", json=step_to_json(step))
+        response = await self.http.post(f"/_puppet/{session}/steps", json=step_to_json(step))
         response.raise_for_status()
         index: int = response.json()["index"]
         return index
 
     async def outcome(self, session: str, index: int, bound: float) -> StepOutcome | None:
-        response = await self._http.get(
+        response = await self.http.get(
             f"/_puppet/{session}/steps/{index}", params={"wait": str(bound)}
         )
         response.raise_for_status()
@@ -156,15 +158,68 @@ class HttpControl(PuppetControl):
         return outcome_from_json(payload["outcome"]) if payload["done"] else None
 
     async def record(self, session: str) -> ServerRecord:
-        response = await self._http.get(f"/_puppet/{session}/record")
+        response = await self.http.get(f"/_puppet/{session}/record")
         response.raise_for_status()
         return record_from_json(response.json())
 
     async def forget(self, session: str) -> None:
-        await self._http.delete(f"/_puppet/{session}")
+        await self.http.delete(f"/_puppet/{session}")
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self.http.aclose()
+
+
+class NoPuppet(PuppetControl):
+    """The control of an app without the puppet route: any use is a clear error."""
+
+    def _refuse(self) -> RuntimeError:
+        return RuntimeError(
+            "this app is not the puppet app (targets.puppet:app): no steps to dictate"
+        )
+
+    async def submit(self, session: str, step: ServerStep) -> int:
+        raise self._refuse()
+
+    async def outcome(self, session: str, index: int, bound: float) -> StepOutcome | None:
+        raise self._refuse()
+
+    async def record(self, session: str) -> ServerRecord:
+        raise self._refuse()
+
+    async def forget(self, session: str) -> None:
+        raise self._refuse()
+
+
+def control_for(app: Any, waiter: Waiter) -> PuppetControl:
+    registry = find_registry(app)
+    return NoPuppet() if registry is None else DirectControl(registry, waiter)
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class AppErrorWitness:
+    """Wraps the served app to note every exception that escapes it (what a server logs as
+    "Exception in ASGI application"), then re-raises it so the server behaves as it would."""
+
+    def __init__(self, app: Any, report: Callable[[str], None]) -> None:
+        self.app = app
+        self.report = report
+        # Starlette's TestClient and httpx look for these on the app object.
+        self.state = getattr(app, "state", None)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            self.report(f"{scope.get('type')} {scope.get('path')}: {type(exc).__name__}: {exc}")
+            raise
 
 
 class Transport(ABC):
@@ -173,11 +228,25 @@ class Transport(ABC):
     name: str
     control: PuppetControl
 
+    def __init__(self) -> None:
+        # Failures the server saw escape the app ("Exception in ASGI application"), in order.
+        self.app_errors: list[str] = []
+
     @abstractmethod
     async def connect(
         self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()
     ) -> ClientConnection:
         """Start a handshake and return at once; its result arrives as the first event."""
+
+    @abstractmethod
+    async def request(
+        self, method: str, path: str, *, data: dict[str, str] | None = None
+    ) -> HttpReply:
+        """A plain HTTP request to the served app (e.g. POST /token, GET /chatroom/stats)."""
+
+    def drain_app_errors(self) -> list[str]:
+        errors, self.app_errors = self.app_errors, []
+        return errors
 
     async def aclose(self) -> None:  # noqa: B027 - most transports hold nothing per loop
         """Release per-loop resources (HTTP clients) before the event loop closes."""

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from typing import Any
 
+import httpx
 from starlette.types import ASGIApp
 from starlette.types import Message as AsgiMessage
 
@@ -31,14 +32,17 @@ from conformance.vocabulary import (
     NoEvent,
     decode_headers,
 )
-from targets.puppet import PuppetRegistry, registry_of
+from targets.puppet import PuppetRegistry
 from targets.servers.base import (
     EXPECT_BOUND_S,
     AnyFuture,
+    AppErrorWitness,
     ClientConnection,
     DirectControl,
+    HttpReply,
     Transport,
     TransportSpec,
+    control_for,
     load_app,
 )
 
@@ -233,13 +237,26 @@ class InMemoryTransport(Transport):
 
     def __init__(self, app: ASGIApp, registry: PuppetRegistry | None = None) -> None:
         """`registry` is the puppet's, when `app` wraps the puppet app in middleware."""
-        self.app = app
-        self.control = DirectControl(registry or registry_of(app), spin_wait)
+        super().__init__()
+        self.app = AppErrorWitness(app, self.app_errors.append)
+        self.control = (
+            DirectControl(registry, spin_wait) if registry else control_for(app, spin_wait)
+        )
 
     async def connect(
         self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()
     ) -> ClientConnection:
-        return self.connection_class(self.app, websocket_scope(path, headers, subprotocols))
+        scope = websocket_scope(path, headers, subprotocols)
+        return self.connection_class(self.app, scope)
+
+    async def request(
+        self, method: str, path: str, *, data: dict[str, str] | None = None
+    ) -> HttpReply:
+        # httpx drives the app in-process on this loop, like the websocket driver.
+        transport = httpx.ASGITransport(app=self.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://inmemory") as client:
+            response = await client.request(method, path, data=data)
+        return HttpReply(response.status_code, response.content)
 
 
 def websocket_scope(path: str, headers: Headers, subprotocols: Sequence[str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from targets.servers.base import (
     STARTUP_BOUND_S,
     ClientConnection,
     HttpControl,
+    HttpReply,
     Transport,
 )
 from targets.wsclient import WireClientConnection
@@ -26,6 +27,7 @@ class SocketTransport(Transport):
     """A server listening on 127.0.0.1:`port`, reached by the raw wire client."""
 
     def __init__(self, name: str, port: int) -> None:
+        super().__init__()
         self.name = name
         self.port = port
         self._http_control = HttpControl(f"http://127.0.0.1:{port}")
@@ -35,6 +37,12 @@ class SocketTransport(Transport):
         self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()
     ) -> ClientConnection:
         return WireClientConnection("127.0.0.1", self.port, path, headers, subprotocols)
+
+    async def request(
+        self, method: str, path: str, *, data: dict[str, str] | None = None
+    ) -> HttpReply:
+        response = await self._http_control.http.request(method, path, data=data)
+        return HttpReply(response.status_code, response.content)
 
     async def aclose(self) -> None:
         await self._http_control.aclose()

@@ -27,13 +27,14 @@ from conformance.vocabulary import (
     Message,
     decode_headers,
 )
-from targets.puppet import registry_of
 from targets.servers.base import (
     EXPECT_BOUND_S,
+    AppErrorWitness,
     ClientConnection,
-    DirectControl,
+    HttpReply,
     Transport,
     TransportSpec,
+    control_for,
     load_app,
     wall_clock_wait,
 )
@@ -73,7 +74,11 @@ class TestClientConnection(ClientConnection):
     __test__ = False  # not a pytest test class despite the name
 
     def __init__(
-        self, client: TestClient, path: str, headers: Headers, subprotocols: Sequence[str]
+        self,
+        client: TestClient,
+        path: str,
+        headers: Headers,
+        subprotocols: Sequence[str],
     ) -> None:
         super().__init__(wall_clock_wait)
         self._loop = asyncio.get_running_loop()
@@ -140,13 +145,15 @@ class TestClientConnection(ClientConnection):
         self._send({"type": "websocket.disconnect", "code": 1006, "reason": ""})
         self._gone = True
 
+    def _leave_session(self) -> None:
+        # Re-raises what the app raised; the witness around the app has already reported it.
+        self._session.__exit__(None, None, None)
+
     async def release(self) -> None:
         self._gone = True
         session = self._session
         if self._entered:
-            finished = await asyncio.to_thread(
-                run_bounded, lambda: session.__exit__(None, None, None), EXPECT_BOUND_S
-            )
+            finished = await asyncio.to_thread(run_bounded, self._leave_session, EXPECT_BOUND_S)
             if finished:
                 return
         portal = getattr(session, "portal", None)
@@ -166,13 +173,23 @@ class TestClientTransport(Transport):
         # before Starlette 0.21, requests) that only this transport uses.
         from starlette.testclient import TestClient
 
-        self.client = TestClient(app)
-        self.control = DirectControl(registry_of(app), wall_clock_wait)
+        super().__init__()
+        # Server exceptions reach the test as what the app did, not as a TestClient crash.
+        self.client = TestClient(
+            AppErrorWitness(app, self.app_errors.append), raise_server_exceptions=False
+        )
+        self.control = control_for(app, wall_clock_wait)
 
     async def connect(
         self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()
     ) -> ClientConnection:
         return TestClientConnection(self.client, path, headers, subprotocols)
+
+    async def request(
+        self, method: str, path: str, *, data: dict[str, str] | None = None
+    ) -> HttpReply:
+        response = await asyncio.to_thread(self.client.request, method, path, data=data)
+        return HttpReply(response.status_code, response.content)
 
 
 @contextlib.contextmanager

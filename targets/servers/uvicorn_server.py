@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterator
 from targets.servers.base import (
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
+    AppErrorWitness,
     Transport,
     TransportSpec,
+    load_app,
     missing_module,
 )
 from targets.servers.network import SocketTransport, loopback_socket, wait_until
@@ -46,9 +48,10 @@ def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[
         import uvicorn
 
         sock = loopback_socket()
-        config = uvicorn.Config(
-            import_string, ws=ws, lifespan="off", log_level="warning", access_log=False
-        )
+        transport = SocketTransport(f"uvicorn-{_short_name(ws)}", sock.getsockname()[1])
+        # In this process uvicorn can take the app object, wrapped to witness its errors.
+        app = AppErrorWitness(load_app(import_string), transport.app_errors.append)
+        config = uvicorn.Config(app, ws=ws, lifespan="off", log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{ws}", daemon=True
@@ -58,7 +61,7 @@ def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[
             started = wait_until(lambda: server.started or not thread.is_alive(), STARTUP_BOUND_S)
             if not (started and server.started):
                 raise RuntimeError(f"uvicorn --ws {ws} did not start within {STARTUP_BOUND_S}s")
-            yield SocketTransport(f"uvicorn-{_short_name(ws)}", sock.getsockname()[1])
+            yield transport
         finally:
             server.should_exit = True
             thread.join(SHUTDOWN_BOUND_S)

@@ -1,0 +1,336 @@
+"""The reference app: the endpoints the seed documents teach, written correctly.
+
+Routes and messages are part of the suite's interface (`conformance/contracts.py` checks them):
+a user can point `--app module:attr` at another app implementing the same routes and run the
+same contracts against it. Where a seed gets something wrong, the comment says what and why.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, FastAPI, HTTPException, Query, WebSocket, WebSocketDisconnect, status
+from fastapi.security import OAuth2PasswordRequestForm
+from starlette.exceptions import WebSocketException
+
+WELCOME = "Welcome to the chat room!"
+
+# Tokens accepted by /secure/header and /secure/query.
+VALID_TOKENS = frozenset({"wsconform-token-alice", "wsconform-token-bob"})
+
+# Users of POST /token (the seeds' OAuth2 example); passwords are test fixtures, not secrets.
+USERS = {"johndoe": "secret-john", "janedoe": "secret-jane"}
+
+# /secure/jwt: HS256 tokens with these claims; `exp`, `aud`, `iss` and `sub` are required.
+JWT_SECRET = "wsconform-reference-jwt-secret-0123456789"
+JWT_AUDIENCE = "wsconform"
+JWT_ISSUER = "wsconform-reference"
+
+# RFC 6455 7.4.1: 1008 is "policy violation", the close code for a rejected credential. The
+# seeds' OAuth2 example closes with 401, an HTTP status, which is not a valid close code.
+POLICY_VIOLATION = 1008
+
+app = FastAPI(title="wsconform reference endpoints")
+
+
+@app.websocket("/welcome")
+async def welcome(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text(WELCOME)
+    await websocket.close(code=1000)
+
+
+@app.websocket("/echo")
+async def echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            text = await websocket.receive_text()
+            await websocket.send_text(f"Message text was: {text}")
+    except WebSocketDisconnect:
+        return  # the client left: a normal end, nothing to log
+
+
+@app.websocket("/count")
+async def count(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        for _ in range(3):
+            await websocket.receive_text()
+    except WebSocketDisconnect:
+        return
+    await websocket.send_text("Messages received: 3")
+    await websocket.close(code=1000)
+
+
+@app.websocket("/json")
+async def json_endpoint(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            text = await websocket.receive_text()
+            try:
+                original = json.loads(text)
+            except ValueError:
+                # RFC 6455 7.4.1: 1007 is for data inconsistent with the message's type.
+                await websocket.close(code=1007, reason="Invalid JSON")
+                return
+            await websocket.send_json(
+                {
+                    "type": "response",
+                    "original_message": original,
+                    "timestamp": datetime.now(timezone.utc).isoformat(),
+                }
+            )
+    except WebSocketDisconnect:
+        return
+
+
+def safe_reply(text: str) -> dict[str, Any]:
+    """The three shapes /safe answers with; bad input is answered, never a reason to close."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return {"error": "Invalid JSON format"}
+    if not isinstance(message, dict) or "action" not in message:
+        return {"error": "Missing 'action' field"}
+    return {"success": True, "action": message["action"], "data": message.get("data")}
+
+
+@app.websocket("/safe")
+async def safe(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_json(safe_reply(await websocket.receive_text()))
+    except WebSocketDisconnect:
+        return
+
+
+@app.websocket("/custom-close")
+async def custom_close(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            text = await websocket.receive_text()
+            if text == "close":
+                await websocket.close(code=1000, reason="Client requested close")
+                return
+            if text == "error":
+                await websocket.close(code=1011, reason="Server error occurred")
+                return
+            await websocket.send_text(f"Received: {text}")
+    except WebSocketDisconnect:
+        return
+
+
+@app.websocket("/moderated")
+async def moderated(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text(WELCOME)
+    try:
+        while True:
+            text = await websocket.receive_text()
+            if text == "disconnect":
+                await websocket.close(code=1000, reason="Disconnecting...")
+                return
+            if "bad message" in text:
+                raise WebSocketException(code=POLICY_VIOLATION, reason="Inappropriate message")
+            await websocket.send_text("Message received!")
+    except WebSocketDisconnect:
+        return
+
+
+@app.websocket("/rooms")
+async def rooms(
+    websocket: WebSocket, room: Annotated[str, Query(min_length=1)], user_id: int
+) -> None:
+    # FastAPI validates `room` and `user_id` before this runs and closes with 1008 otherwise.
+    await websocket.accept()
+    await websocket.send_text(f"Welcome to room {room}, user {user_id}!")
+    try:
+        while True:
+            text = await websocket.receive_text()
+            await websocket.send_text(f"[{room}] User {user_id}: {text}")
+    except WebSocketDisconnect:
+        return
+
+
+# --- chat with a connection manager ------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Member:
+    """One connection, not one name: two tabs with the same name are two members."""
+
+    username: str
+    websocket: WebSocket
+
+
+class ConnectionManager:
+    def __init__(self) -> None:
+        self.members: list[Member] = []
+
+    async def join(self, member: Member) -> None:
+        await member.websocket.accept()
+        self.members.append(member)
+        notice = {"sender": "system", "message": f"{member.username} joined the chat"}
+        await self.send_to(self.others(member), notice)
+
+    async def leave(self, member: Member) -> None:
+        if member in self.members:
+            self.members.remove(member)
+            notice = {"sender": "system", "message": f"Client #{member.username} left the chat"}
+            await self.send_to(self.members, notice)
+
+    def others(self, member: Member) -> list[Member]:
+        return [other for other in self.members if other is not member]
+
+    async def say(self, member: Member, text: str) -> None:
+        await self.send_to([member], {"sender": "You", "message": text})
+        await self.send_to(self.others(member), {"sender": member.username, "message": text})
+
+    async def send_to(self, members: Iterable[Member], payload: dict[str, str]) -> None:
+        """Deliver to each in turn; a connection that fails is dropped, the others still get it."""
+        dead = []
+        for member in list(members):
+            try:
+                await member.websocket.send_json(payload)
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                dead.append(member)
+        for member in dead:
+            if member in self.members:
+                self.members.remove(member)
+
+
+manager = ConnectionManager()
+
+
+@app.get("/chatroom/stats")
+async def chatroom_stats() -> dict[str, int]:
+    return {"connections": len(manager.members)}
+
+
+@app.websocket("/chatroom/{username}")
+async def chatroom(websocket: WebSocket, username: str) -> None:
+    member = Member(username, websocket)
+    await manager.join(member)
+    try:
+        while True:
+            await manager.say(member, await websocket.receive_text())
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await manager.leave(member)
+
+
+# --- secured endpoints -------------------------------------------------------------------------
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """`Bearer <token>`, scheme case-insensitive (RFC 7235 2.1), exactly one space, no padding."""
+    if authorization is None:
+        return None
+    parts = authorization.split(" ")
+    if len(parts) != 2 or parts[0].lower() != "bearer" or not parts[1]:
+        return None
+    return parts[1]
+
+
+async def echo_after(websocket: WebSocket, greeting: str, reply: str) -> None:
+    await websocket.accept()
+    await websocket.send_text(greeting)
+    try:
+        while True:
+            text = await websocket.receive_text()
+            await websocket.send_text(reply.format(text=text))
+    except WebSocketDisconnect:
+        return
+
+
+@app.websocket("/secure/header")
+async def secure_header(websocket: WebSocket) -> None:
+    if bearer_token(websocket.headers.get("authorization")) not in VALID_TOKENS:
+        await websocket.close(code=POLICY_VIOLATION)  # before accept: the client gets HTTP 403
+        return
+    await echo_after(websocket, "Welcome!", "Message text was: {text}")
+
+
+@app.websocket("/secure/query")
+async def secure_query(websocket: WebSocket) -> None:
+    # Browsers cannot set headers on a websocket, so the token travels in the query string.
+    if websocket.query_params.get("token") not in VALID_TOKENS:
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    await echo_after(websocket, "Welcome!", "Message text was: {text}")
+
+
+issued_tokens: dict[str, str] = {}
+
+
+@app.post("/token")
+async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, str]:
+    if USERS.get(form.username) != form.password:
+        raise HTTPException(
+            status_code=status.HTTP_400_BAD_REQUEST, detail="Incorrect username or password"
+        )
+    access_token = secrets.token_urlsafe(24)
+    issued_tokens[access_token] = form.username
+    return {"access_token": access_token, "token_type": "bearer"}
+
+
+@app.websocket("/secure/oauth2")
+async def secure_oauth2(websocket: WebSocket) -> None:
+    username = issued_tokens.get(bearer_token(websocket.headers.get("authorization")) or "")
+    if username is None:
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    await echo_after(websocket, f"Welcome {username}!", "You wrote: {text}")
+
+
+def jwt_subject(token: str | None) -> str | None:
+    if not token:
+        return None
+    try:
+        claims = jwt.decode(
+            token,
+            JWT_SECRET,
+            algorithms=["HS256"],  # never from the token's header: `alg: none` is refused
+            audience=JWT_AUDIENCE,
+            issuer=JWT_ISSUER,
+            options={"require": ["exp", "aud", "iss", "sub"]},
+        )
+    except jwt.PyJWTError:
+        return None
+    subject = claims.get("sub")
+    return subject if isinstance(subject, str) else None
+
+
+@app.websocket("/secure/jwt")
+async def secure_jwt(websocket: WebSocket) -> None:
+    header_token = bearer_token(websocket.headers.get("authorization"))
+    subject = jwt_subject(header_token or websocket.query_params.get("token"))
+    if subject is None:
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    await echo_after(websocket, f"Welcome {subject}!", "You wrote: {text}")
+
+
+def issue_jwt(subject: str, *, lifetime_s: float = 300.0, **overrides: Any) -> str:
+    """A token /secure/jwt accepts (tests and users' token commands call this)."""
+    now = datetime.now(timezone.utc).timestamp()
+    claims = {
+        "sub": subject,
+        "aud": JWT_AUDIENCE,
+        "iss": JWT_ISSUER,
+        "iat": int(now),
+        "exp": int(now + lifetime_s),
+    }
+    claims.update(overrides)
+    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")

@@ -36,7 +36,8 @@ class Check:
 ASGI = "ASGI HTTP & WebSocket spec (www), version 2.5"
 STARLETTE = "Starlette WebSocket state machine (starlette.websockets.WebSocket)"
 
-CATALOGUE: tuple[Check, ...] = (
+# --- the lifecycle checks, judged by conformance.model on the puppet app -----------------------
+LIFECYCLE_CHECKS: tuple[Check, ...] = (
     # --- handshake ----------------------------------------------------------------------------
     Check(
         "handshake.accept-completes",
@@ -250,6 +251,55 @@ CATALOGUE: tuple[Check, ...] = (
     ),
 )
 
+SEEDS = "the seed documents' endpoint, as targets/reference.py specifies it"
+
+# --- reference endpoint contracts (targets/reference.py; any app with the same routes) -------
+CONTRACTS: tuple[Check, ...] = (
+    Check("contract.welcome", Grade.MUST, "/welcome greets, then closes 1000", SEEDS),
+    Check("contract.echo.exact", Grade.MUST, "/echo answers every text exactly", SEEDS),
+    Check("contract.echo.order", Grade.MUST, "/echo keeps the order of many messages", SEEDS),
+    Check("contract.count", Grade.MUST, "/count answers the third message, then closes", SEEDS),
+    Check("contract.json.original", Grade.MUST, "/json returns every JSON value unchanged", SEEDS),
+    Check(
+        "contract.safe.shapes", Grade.MUST, "/safe answers one of three shapes, stays open", SEEDS
+    ),
+    Check(
+        "contract.custom-close",
+        Grade.MUST,
+        "/custom-close closes with its codes and reasons",
+        SEEDS,
+    ),
+    Check(
+        "contract.moderated", Grade.MUST, "/moderated welcomes, closes 1000 or 1008 as told", SEEDS
+    ),
+    Check(
+        "contract.rooms", Grade.MUST, "/rooms greets valid members, refuses bad parameters", SEEDS
+    ),
+    Check(
+        "contract.chat", Grade.MUST, "/chatroom delivers every message once to each member", SEEDS
+    ),
+    Check(
+        "contract.auth.rejects-before-accept",
+        Grade.MUST,
+        "secured routes refuse every bad credential before accept, without data",
+        f"{SEEDS}; ASGI www 'Close - send event': a close before accept is an HTTP 403.",
+    ),
+    Check(
+        "contract.auth.accepts-valid",
+        Grade.MUST,
+        "secured routes accept every valid credential and greet",
+        SEEDS,
+    ),
+    Check(
+        "contract.no-server-error",
+        Grade.MUST,
+        "no input and no client disconnect makes the app raise",
+        "ASGI core spec 'Error Handling': an exception escaping the app is a server error; "
+        "a client's input or departure must never cause one.",
+    ),
+)
+
+CATALOGUE: tuple[Check, ...] = LIFECYCLE_CHECKS + CONTRACTS
 CHECKS: dict[str, Check] = {check.id: check for check in CATALOGUE}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,9 +13,10 @@ from conformance.engine import LoopRunner
 from conformance.gate import Gate
 from conformance.results import EXPECTED_DIR, Baseline, ResultsRecorder, gate_differences
 from targets.servers import all_transports
-from targets.servers.base import Transport
+from targets.servers.base import Transport, load_app
 
 PUPPET_APP = "targets.puppet:app"
+REFERENCE_APP = "targets.reference:app"
 DEFAULT_RESULTS = Path("reports/out/results.json")
 
 recorder_key = pytest.StashKey[ResultsRecorder]()
@@ -27,6 +30,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="",
         help="comma-separated transports to run on (default: every installed one); "
         f"known: {', '.join(all_transports())}",
+    )
+    group.addoption(
+        "--app",
+        default=REFERENCE_APP,
+        help="module:attr of the app whose reference routes the contracts check "
+        "(default: %(default)s)",
+    )
+    group.addoption(
+        "--app-path",
+        default="",
+        help="directory to import --app from (prepended to sys.path)",
     )
     group.addoption(
         "--results",
@@ -66,13 +80,25 @@ def selected_transports(config: pytest.Config) -> list[str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     selected_transports(config)  # fail fast on a typo, before collection
+    app_path = config.getoption("app_path")
+    if app_path:
+        sys.path.insert(0, str(Path(app_path).resolve()))
+        # Servers in other processes import the app too.
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [app_path, os.environ.get("PYTHONPATH")])
+        )
+    try:
+        load_app(config.getoption("app"))
+    except (ImportError, ValueError) as exc:
+        raise pytest.UsageError(f"--app {config.getoption('app')}: {exc}") from exc
     config.stash[recorder_key] = ResultsRecorder()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "transport" in metafunc.fixturenames:
-        names = selected_transports(metafunc.config)
-        metafunc.parametrize("transport", names, indirect=True, scope="session")
+    for fixture in ("transport", "app_transport"):
+        if fixture in metafunc.fixturenames:
+            names = selected_transports(metafunc.config)
+            metafunc.parametrize(fixture, names, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -95,18 +121,28 @@ def gate(request: pytest.FixtureRequest) -> Gate:
     )
 
 
-@pytest.fixture(scope="session")
-def transport(request: pytest.FixtureRequest, loop_runner: LoopRunner) -> Iterator[Transport]:
-    """One served puppet app per transport and session, always stopped afterwards."""
-    spec = all_transports()[request.param]
+def _serve(name: str, import_string: str, loop_runner: LoopRunner) -> Iterator[Transport]:
+    spec = all_transports()[name]
     reason = spec.unavailable_reason()
     if reason is not None:
         pytest.skip(f"{spec.name}: {reason}")
-    with spec.serve(PUPPET_APP) as served:
+    with spec.serve(import_string) as served:
         try:
             yield served
         finally:
             loop_runner.run(served.aclose())
+
+
+@pytest.fixture(scope="session")
+def transport(request: pytest.FixtureRequest, loop_runner: LoopRunner) -> Iterator[Transport]:
+    """One served puppet app per transport and session, always stopped afterwards."""
+    yield from _serve(request.param, PUPPET_APP, loop_runner)
+
+
+@pytest.fixture(scope="session")
+def app_transport(request: pytest.FixtureRequest, loop_runner: LoopRunner) -> Iterator[Transport]:
+    """The app under contract (--app, default the reference app) on one transport."""
+    yield from _serve(request.param, request.config.getoption("app"), loop_runner)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

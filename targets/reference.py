@@ -28,7 +28,8 @@ VALID_TOKENS = frozenset({"wsconform-token-alice", "wsconform-token-bob"})
 USERS = {"johndoe": "secret-john", "janedoe": "secret-jane"}
 
 # /secure/jwt: HS256 tokens with these claims; `exp`, `aud`, `iss` and `sub` are required.
-JWT_SECRET = "wsconform-reference-jwt-secret-0123456789"
+# 64 bytes or more, so that HS512-signed test tokens (which the route must refuse) are valid JWTs.
+JWT_SECRET = "wsconform-reference-jwt-secret-" + "0123456789abcdef" * 3
 JWT_AUDIENCE = "wsconform"
 JWT_ISSUER = "wsconform-reference"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks import CATALOGUE, Verdict
+from conformance.checks import LIFECYCLE_CHECKS, Verdict
 from conformance.engine import LoopRunner, run_actions
 from conformance.model import Judgement
 from conformance.scenarios import SCENARIOS
@@ -25,7 +25,7 @@ def verdicts_for(check_id: str, transport: Transport, runner: LoopRunner) -> set
 
 
 def test_every_check_has_a_breakage() -> None:
-    assert {check.id for check in CATALOGUE} == {breakage.check_id for breakage in BREAKAGES}
+    assert {check.id for check in LIFECYCLE_CHECKS} == {breakage.check_id for breakage in BREAKAGES}
 
 
 @pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda breakage: breakage.check_id)
@@ -34,7 +34,7 @@ def test_check_catches_its_breakage(breakage: Breakage, loop_runner: LoopRunner)
     assert verdicts & {Verdict.FAIL, Verdict.NON_STRICT}, f"{breakage.what}: judged {verdicts}"
 
 
-@pytest.mark.parametrize("check_id", [check.id for check in CATALOGUE])
+@pytest.mark.parametrize("check_id", [check.id for check in LIFECYCLE_CHECKS])
 def test_check_passes_on_the_sound_target(check_id: str, loop_runner: LoopRunner) -> None:
     verdicts = verdicts_for(check_id, InMemoryTransport(build_puppet_app()), loop_runner)
     assert verdicts == {Verdict.PASS}

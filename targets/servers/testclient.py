@@ -83,7 +83,10 @@ class TestClientConnection(ClientConnection):
         super().__init__(wall_clock_wait)
         self._loop = asyncio.get_running_loop()
         self._session = client.websocket_connect(
-            path, subprotocols=list(subprotocols) or None, headers=dict(headers)
+            path,
+            subprotocols=list(subprotocols) or None,
+            # Latin-1 bytes: httpx would refuse a non-ASCII str (RFC 9110 allows obs-text).
+            headers={name: value.encode("latin-1") for name, value in headers},
         )
         self._entered = False
         self._gone = False

@@ -1,0 +1,209 @@
+"""Contracts of the reference endpoints (or of `--app`) on every transport, with properties
+over generated input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance import contracts
+from conformance.engine import LoopRunner
+from conformance.gate import Gate
+from conformance.model import Judgement
+from conformance.results import ResultsRecorder
+from strategies import lifecycle, tokens
+from targets.reference import JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, issue_jwt
+from targets.servers.base import Transport
+
+T = TypeVar("T")
+
+
+class Judge:
+    """Runs contract functions on one transport: records every judgement (with the app errors
+    the run caused), fails on findings so Hypothesis can shrink, and settles the test."""
+
+    def __init__(
+        self, transport: Transport, runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
+    ) -> None:
+        self.transport, self.runner, self.recorder, self.gate = transport, runner, recorder, gate
+        self.judgements: list[Judgement] = []
+
+    def __call__(self, contract: Callable[..., Awaitable[list[Judgement]]], *args: Any) -> None:
+        judgements = self.runner.run(contract(self.transport, *args))
+        what = f"{contract.__name__}{args!r}"[:200]
+        judgements += self.runner.run(contracts.server_errors(self.transport, what))
+        self.recorder.add(self.transport.name, judgements, lambda: {"source": f"contract {what}"})
+        self.judgements += judgements
+        findings = self.gate.findings(self.transport.name, judgements)
+        assert not findings, "\n".join(f"[{j.check_id}] {j.detail}" for j in findings)
+
+    def settle(self) -> None:
+        self.gate.settle(self.transport.name, self.judgements, "")
+
+
+@pytest.fixture
+def judge(
+    app_transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
+) -> Judge:
+    app_transport.drain_app_errors()  # what earlier tests left behind is theirs
+    return Judge(app_transport, loop_runner, recorder, gate)
+
+
+def test_welcome(judge: Judge) -> None:
+    judge(contracts.welcome)
+    judge.settle()
+
+
+def test_echo_answers_every_text_exactly(judge: Judge) -> None:
+    @given(
+        st.lists(
+            lifecycle.texts | st.sampled_from(["", " ", "\t\n", "𝄞🌍", "x" * 65536]),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    def echo(texts: list[str]) -> None:
+        judge(contracts.echo_each, texts)
+
+    echo()
+    judge.settle()
+
+
+def test_echo_keeps_order(judge: Judge) -> None:
+    judge(contracts.echo_in_order, [f"message {n}" for n in range(200)])
+    judge.settle()
+
+
+def test_count(judge: Judge) -> None:
+    judge(contracts.count)
+    judge.settle()
+
+
+def test_json_returns_every_value(judge: Judge) -> None:
+    @given(lifecycle.json_values)
+    def json_round_trip(value: Any) -> None:
+        judge(contracts.json_original, value)
+
+    json_round_trip()
+    judge.settle()
+
+
+def test_safe_answers_one_of_three_shapes(judge: Judge) -> None:
+    shaped = st.one_of(
+        lifecycle.texts,
+        lifecycle.json_values.map(json.dumps),
+        st.builds(
+            lambda a, d: json.dumps({"action": a, "data": d}),
+            lifecycle.json_values,
+            lifecycle.json_values,
+        ),
+    )
+
+    @given(shaped)
+    def safe(text: str) -> None:
+        judge(contracts.safe, text)
+
+    safe()
+    judge.settle()
+
+
+def test_custom_close(judge: Judge) -> None:
+    judge(contracts.custom_close)
+    judge.settle()
+
+
+def test_moderated(judge: Judge) -> None:
+    judge(contracts.moderated)
+    judge.settle()
+
+
+room_names = st.text(st.characters(exclude_categories=["Cs", "Cc"]), max_size=20)
+user_ids = st.integers(-(2**31), 2**31).map(str) | st.sampled_from(["", "abc", "1.5", "seven"])
+
+
+def test_rooms_greet_valid_members_and_refuse_bad_parameters(judge: Judge) -> None:
+    @given(st.fixed_dictionaries({}, optional={"room": room_names, "user_id": user_ids}))
+    def rooms(query: dict[str, str]) -> None:
+        judge(contracts.rooms, query)
+
+    rooms()
+    judge.settle()
+
+
+# --- secured routes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["header", "query"])
+def test_static_tokens(judge: Judge, kind: str) -> None:
+    valid = contracts.VALID_TOKENS[0]
+    bad = (
+        tokens.bad_authorization_values(valid)
+        if kind == "header"
+        else tokens.bad_query_tokens(valid)
+    )
+    good = (
+        tokens.valid_authorization_values(valid)
+        if kind == "header"
+        else st.sampled_from(contracts.VALID_TOKENS)
+    )
+
+    @given(good)
+    def accepted(credential: str) -> None:
+        judge(contracts.secured_accepts, kind, credential, "Welcome!")
+
+    @given(bad)
+    def refused(credential: str | None) -> None:
+        judge(contracts.secured_rejects, kind, credential)
+
+    accepted()
+    refused()
+    judge.settle()
+
+
+def test_oauth2(judge: Judge) -> None:
+    access = {
+        user: judge.runner.run(contracts.oauth2_token(judge.transport, user))
+        for user in contracts.OAUTH2_USERS
+    }
+
+    @given(st.sampled_from(sorted(access)))
+    def accepted(user: str) -> None:
+        judge(contracts.secured_accepts, "oauth2", f"Bearer {access[user]}", f"Welcome {user}!")
+
+    @given(tokens.bad_authorization_values(access["johndoe"]))
+    def refused(credential: str | None) -> None:
+        judge(contracts.secured_rejects, "oauth2", credential)
+
+    accepted()
+    refused()
+    judge.settle()
+
+
+@pytest.mark.parametrize("kind", ["jwt-header", "jwt-query"])
+def test_jwt(judge: Judge, kind: str) -> None:
+    def credential(token: str) -> str:
+        return f"Bearer {token}" if kind == "jwt-header" else token
+
+    @given(st.sampled_from(["alice", "bob", "ünïcode"]))
+    def accepted(subject: str) -> None:
+        judge(
+            contracts.secured_accepts, kind, credential(issue_jwt(subject)), f"Welcome {subject}!"
+        )
+
+    wrong: st.SearchStrategy[str | None]
+    wrong = tokens.bad_jwts(JWT_SECRET, JWT_AUDIENCE, JWT_ISSUER).map(credential)
+    if kind == "jwt-header":
+        wrong = wrong | tokens.bad_authorization_values(issue_jwt("alice"))
+
+    @given(wrong)
+    def refused(token: str | None) -> None:
+        judge(contracts.secured_rejects, kind, token)
+
+    accepted()
+    refused()
+    judge.settle()

@@ -138,7 +138,7 @@ class WireClientConnection(ClientConnection):
         """Send the upgrade request; report Accepted or Denied; on 101, where frames start."""
         assert self._writer is not None
         http = h11.Connection(our_role=h11.CLIENT)
-        request_headers: list[tuple[str, str | bytes]] = [
+        standard = [
             ("Host", f"{host}:{port}"),
             ("Upgrade", "websocket"),
             ("Connection", "Upgrade"),
@@ -146,9 +146,11 @@ class WireClientConnection(ClientConnection):
             ("Sec-WebSocket-Version", "13"),
         ]
         if subprotocols:
-            request_headers.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
+            standard.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
         # HTTP header values are Latin-1 text (RFC 9110 5.5); h11 would insist on ASCII.
-        request_headers += [(name, value.encode("latin-1")) for name, value in headers]
+        request_headers = [
+            (name.encode("ascii"), value.encode("latin-1")) for name, value in [*standard, *headers]
+        ]
         self._writer.write(
             http.send(h11.Request(method="GET", target=path, headers=request_headers))
         )

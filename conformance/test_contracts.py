@@ -60,13 +60,8 @@ def test_welcome(judge: Judge) -> None:
 
 
 def test_echo_answers_every_text_exactly(judge: Judge) -> None:
-    @given(
-        st.lists(
-            lifecycle.texts | st.sampled_from(["", " ", "\t\n", "𝄞🌍", "x" * 65536]),
-            min_size=1,
-            max_size=5,
-        )
-    )
+    # 64 KiB on top of the usual edge cases: the largest message a default server accepts.
+    @given(st.lists(lifecycle.texts | st.just("x" * 65536), min_size=1, max_size=5))
     def echo(texts: list[str]) -> None:
         judge(contracts.echo_each, texts)
 

@@ -23,7 +23,11 @@ from conformance.vocabulary import (
 
 # Text that exercises UTF-8 encoding: any code point a str may hold except lone surrogates,
 # which cannot be encoded (the astral plane included).
-texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=200)
+# Texts that break careless code, drawn often: emptiness, surrounding whitespace, astral plane.
+EDGE_TEXTS = ("", " ", "  padded  ", "\t\n", "\r\n", "𝄞🌍", "\x00", "\u200b", "é" * 64)
+texts = st.sampled_from(EDGE_TEXTS) | st.text(
+    st.characters(exclude_categories=["Cs"]), max_size=200
+)
 binaries = st.binary(max_size=2048)
 
 json_values: st.SearchStrategy[Any] = st.recursive(

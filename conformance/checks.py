@@ -15,6 +15,9 @@ class Grade(enum.Enum):
     MUST = "MUST"  # a failure is a `fail`
     SHOULD = "SHOULD"  # a failure is `non-strict`
     INFO = "informational"  # unspecified behaviour: recorded, never a failure
+    # A seed document's statement: `pass` where it holds, `fail` where it does not. Gated on
+    # change like everything else, but a claim that does not hold is not a server's failure.
+    CLAIM = "claim"
 
 
 class Verdict(str, enum.Enum):
@@ -299,7 +302,14 @@ CONTRACTS: tuple[Check, ...] = (
     ),
 )
 
-CATALOGUE: tuple[Check, ...] = LIFECYCLE_CHECKS + CONTRACTS
+
+def _claim_checks() -> tuple[Check, ...]:
+    from conformance.claims import CLAIMS  # claims are scenarios; the catalogue lists their IDs
+
+    return tuple(claim.check() for claim in CLAIMS)
+
+
+CATALOGUE: tuple[Check, ...] = LIFECYCLE_CHECKS + CONTRACTS + _claim_checks()
 CHECKS: dict[str, Check] = {check.id: check for check in CATALOGUE}
 
 

@@ -180,14 +180,14 @@ class LifecycleSession:
 
 
 async def run_actions(
-    transport: Transport, actions: Iterable[Action], label: str
+    transport: Transport, actions: Iterable[Action], label: str, *, to_the_end: bool = False
 ) -> LifecycleSession:
-    """A directed scenario: every action in order (those the model rules out once it derails
-    are skipped), then teardown."""
+    """A directed scenario: every action in order, then teardown. Once the model derails the
+    rest is skipped, unless `to_the_end` (seed claims are decided on everything that happened)."""
     session = LifecycleSession(transport, label)
     try:
         for action in actions:
-            if session.model.derailed:
+            if session.model.derailed and not to_the_end:
                 break
             await session.act(action)
     finally:

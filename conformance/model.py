@@ -74,7 +74,7 @@ class Judgement:
             return Verdict.INFORMATIONAL
         if self.ok:
             return Verdict.PASS
-        return Verdict.FAIL if grade is Grade.MUST else Verdict.NON_STRICT
+        return Verdict.NON_STRICT if grade is Grade.SHOULD else Verdict.FAIL
 
 
 class Listen(enum.Enum):

@@ -175,7 +175,7 @@ def is_finding(judgement: Judgement, baseline: Baseline | None) -> bool:
     if verdict not in _FAILING:
         return False
     if baseline is None:
-        return verdict is Verdict.FAIL
+        return verdict is Verdict.FAIL and CHECKS[judgement.check_id].grade is Grade.MUST
     return not baseline.expects_failure(judgement.check_id, verdict)
 
 

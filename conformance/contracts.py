@@ -7,6 +7,7 @@ so the same functions serve the conformance run, the self-tests and users' own h
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -311,3 +312,71 @@ async def secured_rejects(transport: Transport, kind: str, token: str | None) ->
             f"{kind} credential {shown!r}: client saw {chat.seen!r}",
         )
     ]
+
+
+# --- chat -------------------------------------------------------------------------------------
+
+
+def chat_message(sender: str, message: str) -> Message:
+    """What a chat member receives, as the wire carries it (compact JSON, like send_json)."""
+    return Message(json.dumps({"sender": sender, "message": message}, separators=(",", ":")))
+
+
+def _same_json(event: ClientEvent, expected: Message) -> bool:
+    return _json(event) == _json(expected) and _json(event) is not None
+
+
+async def chat(transport: Transport) -> list[Judgement]:
+    """Two tabs with the same name, a drop, a clean leave: every member hears exactly what the
+    contract says, once, and the manager is empty at the end."""
+    checks: list[tuple[str, bool]] = []
+
+    async def expect(who: Conversation, label: str, expected: Message) -> None:
+        checks.append((label, _same_json(await who.hear(), expected)))
+
+    alice = await Conversation.open(transport, "/chatroom/alice")
+    bob = await Conversation.open(transport, "/chatroom/bob")
+    await expect(alice, "alice hears bob join", chat_message("system", "bob joined the chat"))
+    bob_tab = await Conversation.open(transport, "/chatroom/bob")
+    await expect(alice, "alice hears the second bob", chat_message("system", "bob joined the chat"))
+    await expect(bob, "bob hears his second tab", chat_message("system", "bob joined the chat"))
+
+    await bob.connection.send_text("hi")
+    await expect(bob, "bob hears himself as You", chat_message("You", "hi"))
+    await expect(alice, "alice hears bob", chat_message("bob", "hi"))
+    await expect(bob_tab, "bob's tab hears bob", chat_message("bob", "hi"))
+
+    await bob_tab.connection.drop()  # abruptly: the manager must notice and carry on
+    await expect(
+        alice, "alice hears the tab leave", chat_message("system", "Client #bob left the chat")
+    )
+    await expect(
+        bob, "bob hears the tab leave", chat_message("system", "Client #bob left the chat")
+    )
+    await alice.connection.send_text("still there?")
+    await expect(alice, "alice hears herself", chat_message("You", "still there?"))
+    await expect(bob, "bob hears alice after the drop", chat_message("alice", "still there?"))
+
+    await alice.leave()
+    await expect(
+        bob, "bob hears alice leave", chat_message("system", "Client #alice left the chat")
+    )
+    checks.append(("nothing more for bob", isinstance(await bob.hear(QUIET_BOUND_S), NoEvent)))
+    await bob.leave()
+    await bob_tab.connection.release()
+    checks.append(("stats return to 0", await _eventually_no_connections(transport)))
+    failed = [label for label, ok in checks if not ok]
+    return [judge("contract.chat", not failed, f"failed: {failed}" if failed else "all delivered")]
+
+
+async def _eventually_no_connections(transport: Transport) -> bool:
+    """Leaving is processed by the server after the client is gone; nothing tells the client
+    when, so ask GET /chatroom/stats until it says 0, for at most EXPECT_BOUND_S."""
+    for _ in range(int(EXPECT_BOUND_S / STATS_POLL_S)):
+        if (await transport.request("GET", "/chatroom/stats")).json() == {"connections": 0}:
+            return True
+        await asyncio.sleep(STATS_POLL_S)
+    return False
+
+
+STATS_POLL_S = 0.05

@@ -107,6 +107,11 @@ def test_safe_answers_one_of_three_shapes(judge: Judge) -> None:
     judge.settle()
 
 
+def test_chat(judge: Judge) -> None:
+    judge(contracts.chat)
+    judge.settle()
+
+
 def test_custom_close(judge: Judge) -> None:
     judge(contracts.custom_close)
     judge.settle()

@@ -79,8 +79,10 @@ class TestClientConnection(ClientConnection):
         path: str,
         headers: Headers,
         subprotocols: Sequence[str],
+        reset_client: Callable[[], None],
     ) -> None:
         super().__init__(wall_clock_wait)
+        self._reset_client = reset_client
         self._loop = asyncio.get_running_loop()
         self._session = client.websocket_connect(
             path,
@@ -90,7 +92,10 @@ class TestClientConnection(ClientConnection):
         )
         self._entered = False
         self._gone = False
-        threading.Thread(target=self._serve_client_side, name="testclient-ws", daemon=True).start()
+        self._worker = threading.Thread(
+            target=self._serve_client_side, name="testclient-ws", daemon=True
+        )
+        self._worker.start()
 
     def _report(self, event: ClientEvent) -> None:
         self._loop.call_soon_threadsafe(self.events.put_nowait, event)
@@ -154,17 +159,12 @@ class TestClientConnection(ClientConnection):
 
     async def release(self) -> None:
         self._gone = True
-        session = self._session
-        if self._entered:
-            finished = await asyncio.to_thread(run_bounded, self._leave_session, EXPECT_BOUND_S)
-            if finished:
-                return
-        portal = getattr(session, "portal", None)
-        if portal is not None:
-            # The handshake (or a receive) is blocked for good: stopping the portal cancels it.
-            await asyncio.to_thread(
-                run_bounded, lambda: portal.call(portal.stop, True), EXPECT_BOUND_S
-            )
+        if self._entered and await asyncio.to_thread(
+            run_bounded, self._leave_session, EXPECT_BOUND_S
+        ):
+            return
+        if self._worker.is_alive():  # blocked for good, in the handshake or in a receive
+            await asyncio.to_thread(self._reset_client)
 
 
 class TestClientTransport(Transport):
@@ -172,21 +172,39 @@ class TestClientTransport(Transport):
     name = "testclient"
 
     def __init__(self, app: Any) -> None:
+        super().__init__()
+        self._app = AppErrorWitness(app, self.app_errors.append)
+        self.client = self._open_client()
+        self.control = control_for(app, wall_clock_wait)
+
+    def _open_client(self) -> TestClient:
         # Imported here: starlette.testclient needs an HTTP client package (httpx2, httpx or,
         # before Starlette 0.21, requests) that only this transport uses.
         from starlette.testclient import TestClient
 
-        super().__init__()
         # Server exceptions reach the test as what the app did, not as a TestClient crash.
-        self.client = TestClient(
-            AppErrorWitness(app, self.app_errors.append), raise_server_exceptions=False
-        )
-        self.control = control_for(app, wall_clock_wait)
+        client = TestClient(self._app, raise_server_exceptions=False)
+        # One portal (event loop thread) for every connection, as `with TestClient(app)` gives:
+        # the members of a chat must share the loop their manager broadcasts on.
+        client.__enter__()
+        return client
+
+    def reset(self) -> None:
+        """A session blocked inside TestClient cannot be cancelled alone: stop the whole portal
+        (which cancels what it runs) and carry on with a fresh client."""
+        stuck, self.client = self.client, self._open_client()
+        portal = getattr(stuck, "portal", None)
+        if portal is not None:
+            run_bounded(lambda: portal.call(portal.stop, True), EXPECT_BOUND_S)
+        run_bounded(lambda: stuck.__exit__(None, None, None), EXPECT_BOUND_S)
+
+    def close(self) -> None:
+        run_bounded(lambda: self.client.__exit__(None, None, None), EXPECT_BOUND_S)
 
     async def connect(
         self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()
     ) -> ClientConnection:
-        return TestClientConnection(self.client, path, headers, subprotocols)
+        return TestClientConnection(self.client, path, headers, subprotocols, self.reset)
 
     async def request(
         self, method: str, path: str, *, data: dict[str, str] | None = None
@@ -201,7 +219,7 @@ def serve(import_string: str) -> Iterator[Transport]:
     try:
         yield transport
     finally:
-        transport.client.close()
+        transport.close()
 
 
 TRANSPORTS = (TransportSpec("testclient", lambda: None, serve),)

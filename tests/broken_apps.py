@@ -1,0 +1,186 @@
+"""Broken implementations of the reference routes, one mistake each, the kind the seeds make or
+invite. Each app is the reference app with one route shadowed by a broken one (Starlette matches
+routes in order), so `--app tests.broken_apps:<name>` serves it like any user's app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+
+from targets import reference
+
+Endpoint = Callable[[WebSocket], Any]
+
+
+def shadowing(path: str, endpoint: Endpoint) -> FastAPI:
+    app = FastAPI()
+    app.add_api_websocket_route(path, endpoint)
+    app.router.routes.extend(reference.app.router.routes)
+    return app
+
+
+async def _echo_stripping_whitespace(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            text = (await websocket.receive_text()).strip()
+            await websocket.send_text(f"Message text was: {text}")
+    except WebSocketDisconnect:
+        return
+
+
+async def _echo_raising_on_disconnect(websocket: WebSocket) -> None:
+    await websocket.accept()
+    while True:  # the seeds' loop without `except WebSocketDisconnect`
+        await websocket.send_text(f"Message text was: {await websocket.receive_text()}")
+
+
+async def _welcome_going_away(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text(reference.WELCOME)
+    await websocket.close(code=1001)
+
+
+async def _count_off_by_one(websocket: WebSocket) -> None:
+    await websocket.accept()
+    for _ in range(2):
+        await websocket.receive_text()
+    await websocket.send_text("Messages received: 3")
+    await websocket.close()
+
+
+async def _json_stringifying(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            text = await websocket.receive_text()
+            await websocket.send_json(
+                {"type": "response", "original_message": text, "timestamp": "now"}
+            )
+    except WebSocketDisconnect:
+        return
+
+
+async def _safe_closing_on_bad_json(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            text = await websocket.receive_text()
+            reply = reference.safe_reply(text)
+            if reply.get("error") == "Invalid JSON format":
+                await websocket.close(code=1003)
+                return
+            await websocket.send_json(reply)
+    except WebSocketDisconnect:
+        return
+
+
+async def _custom_close_always_1000(websocket: WebSocket) -> None:
+    await websocket.accept()
+    text = await websocket.receive_text()
+    while text not in {"close", "error"}:
+        await websocket.send_text(f"Received: {text}")
+        text = await websocket.receive_text()
+    await websocket.close(code=1000, reason="Client requested close")
+
+
+async def _moderated_crashing(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text(reference.WELCOME)
+    while True:
+        text = await websocket.receive_text()
+        if text == "disconnect":
+            await websocket.close(code=1000, reason="Disconnecting...")
+            return
+        if "bad message" in text:
+            raise ValueError("Inappropriate message")  # not a WebSocketException: a 1011 or a drop
+        await websocket.send_text("Message received!")
+
+
+async def _rooms_without_validation(websocket: WebSocket) -> None:
+    room, user_id = websocket.query_params.get("room"), websocket.query_params.get("user_id")
+    await websocket.accept()
+    await websocket.send_text(f"Welcome to room {room}, user {user_id}!")
+    try:
+        while True:
+            await websocket.send_text(f"[{room}] User {user_id}: {await websocket.receive_text()}")
+    except WebSocketDisconnect:
+        return
+
+
+class NameKeyedManager:
+    """The seeds' manager keyed by user name: a second tab replaces the first."""
+
+    def __init__(self) -> None:
+        self.connections: dict[str, WebSocket] = {}
+
+    async def broadcast(self, payload: dict[str, str], *, skip: str | None = None) -> None:
+        for name, websocket in list(self.connections.items()):
+            if name != skip:
+                await websocket.send_json(payload)
+
+
+name_keyed = NameKeyedManager()
+
+
+async def _chat_keyed_by_name(websocket: WebSocket) -> None:
+    username = websocket.path_params["username"]
+    await websocket.accept()
+    await name_keyed.broadcast(
+        {"sender": "system", "message": f"{username} joined the chat"}, skip=username
+    )
+    name_keyed.connections[username] = websocket
+    try:
+        while True:
+            text = await websocket.receive_text()
+            await websocket.send_json({"sender": "You", "message": text})
+            await name_keyed.broadcast({"sender": username, "message": text}, skip=username)
+    except WebSocketDisconnect:
+        name_keyed.connections.pop(username, None)
+        await name_keyed.broadcast(
+            {"sender": "system", "message": f"Client #{username} left the chat"}
+        )
+
+
+async def _header_check_with_startswith(websocket: WebSocket) -> None:
+    authorization = websocket.headers.get("authorization", "")
+    if not authorization.startswith("Bearer wsconform-token"):
+        await websocket.close(code=1008)
+        return
+    await reference.echo_after(websocket, "Welcome!", "Message text was: {text}")
+
+
+async def _header_auth_accepting_then_closing(websocket: WebSocket) -> None:
+    await websocket.accept()
+    if reference.bearer_token(websocket.headers.get("authorization")) not in reference.VALID_TOKENS:
+        await websocket.close(code=1008)
+        return
+    await websocket.send_text("Welcome!")
+    await websocket.close()
+
+
+async def _header_scheme_case_sensitive(websocket: WebSocket) -> None:
+    authorization = websocket.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme != "Bearer" or token not in reference.VALID_TOKENS:
+        await websocket.close(code=1008)
+        return
+    await reference.echo_after(websocket, "Welcome!", "Message text was: {text}")
+
+
+echo_strips_whitespace = shadowing("/echo", _echo_stripping_whitespace)
+echo_raises_on_disconnect = shadowing("/echo", _echo_raising_on_disconnect)
+welcome_going_away = shadowing("/welcome", _welcome_going_away)
+count_off_by_one = shadowing("/count", _count_off_by_one)
+json_stringifies = shadowing("/json", _json_stringifying)
+safe_closes_on_bad_json = shadowing("/safe", _safe_closing_on_bad_json)
+custom_close_always_1000 = shadowing("/custom-close", _custom_close_always_1000)
+moderated_crashes = shadowing("/moderated", _moderated_crashing)
+rooms_unvalidated = shadowing("/rooms", _rooms_without_validation)
+chat_keyed_by_name = shadowing("/chatroom/{username}", _chat_keyed_by_name)
+header_startswith = shadowing("/secure/header", _header_check_with_startswith)
+header_accepts_then_closes = shadowing("/secure/header", _header_auth_accepting_then_closing)
+header_scheme_case_sensitive = shadowing("/secure/header", _header_scheme_case_sensitive)

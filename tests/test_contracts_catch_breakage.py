@@ -1,0 +1,119 @@
+"""Every contract catches a broken implementation of its route, and passes on the reference."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import contracts
+from conformance.checks import CONTRACTS
+from conformance.engine import LoopRunner
+from conformance.model import Judgement
+from targets import reference
+from targets.servers.base import Transport
+from targets.servers.inmemory import InMemoryTransport
+from tests import broken_apps
+
+ROOT = Path(__file__).resolve().parents[1]
+Contract = Callable[[Transport], Awaitable[list[Judgement]]]
+
+
+@dataclass(frozen=True)
+class Case:
+    check_id: str
+    broken_app: str  # attribute of tests.broken_apps
+    contract: Contract
+
+
+def _with(contract: Callable[..., Awaitable[list[Judgement]]], *args: Any) -> Contract:
+    async def run(transport: Transport) -> list[Judgement]:
+        return await contract(transport, *args)
+
+    return run
+
+
+CASES = (
+    Case("contract.welcome", "welcome_going_away", contracts.welcome),
+    Case(
+        "contract.echo.exact", "echo_strips_whitespace", _with(contracts.echo_each, ["  padded  "])
+    ),
+    Case(
+        "contract.echo.order",
+        "echo_strips_whitespace",
+        _with(contracts.echo_in_order, [" a", "b "]),
+    ),
+    Case("contract.count", "count_off_by_one", contracts.count),
+    Case(
+        "contract.json.original",
+        "json_stringifies",
+        _with(contracts.json_original, [1, {"a": None}]),
+    ),
+    Case("contract.safe.shapes", "safe_closes_on_bad_json", _with(contracts.safe, "not json")),
+    Case("contract.custom-close", "custom_close_always_1000", contracts.custom_close),
+    Case("contract.moderated", "moderated_crashes", contracts.moderated),
+    Case(
+        "contract.rooms",
+        "rooms_unvalidated",
+        _with(contracts.rooms, {"room": "lobby", "user_id": "abc"}),
+    ),
+    Case("contract.chat", "chat_keyed_by_name", contracts.chat),
+    Case(
+        "contract.auth.rejects-before-accept",
+        "header_startswith",
+        _with(contracts.secured_rejects, "header", "Bearer wsconform-token-alicex"),
+    ),
+    Case(
+        "contract.auth.rejects-before-accept",
+        "header_accepts_then_closes",
+        _with(contracts.secured_rejects, "header", "Bearer wrong"),
+    ),
+    Case(
+        "contract.auth.accepts-valid",
+        "header_scheme_case_sensitive",
+        _with(contracts.secured_accepts, "header", "bearer wsconform-token-alice", "Welcome!"),
+    ),
+    Case(
+        "contract.no-server-error", "echo_raises_on_disconnect", _with(contracts.echo_each, ["hi"])
+    ),
+)
+
+
+def verdicts(transport: Transport, case: Case, runner: LoopRunner) -> dict[str, bool | None]:
+    judgements = runner.run(case.contract(transport))
+    judgements += runner.run(contracts.server_errors(transport, case.check_id))
+    return {j.check_id: j.ok for j in judgements if j.check_id == case.check_id}
+
+
+def test_every_contract_has_a_broken_implementation() -> None:
+    assert {case.check_id for case in CASES} == {check.id for check in CONTRACTS}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.check_id}-{case.broken_app}")
+def test_contract_catches_the_broken_route(case: Case, loop_runner: LoopRunner) -> None:
+    transport = InMemoryTransport(getattr(broken_apps, case.broken_app))
+    assert verdicts(transport, case, loop_runner) == {case.check_id: False}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.check_id}-{case.broken_app}")
+def test_contract_passes_on_the_reference_route(case: Case, loop_runner: LoopRunner) -> None:
+    transport = InMemoryTransport(reference.app)
+    assert verdicts(transport, case, loop_runner) == {case.check_id: True}
+
+
+def test_a_broken_app_given_with_app_fails_the_suite(tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-m", "pytest", "conformance/test_contracts.py", "-q",
+        "-p", "no:cacheprovider", "--server", "inmemory", "-k", "echo_answers",
+        "--app", "tests.broken_apps:echo_strips_whitespace",
+        "--results", str(tmp_path / "results.json"), "--baselines", str(tmp_path),
+    ]  # fmt: skip
+    run = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert (run.returncode, "[contract.echo.exact]" in run.stdout) == (1, True)

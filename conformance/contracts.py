@@ -238,6 +238,22 @@ def _is_int(text: str) -> bool:
     return True
 
 
+async def leave_midway(
+    transport: Transport, route: str, texts: Sequence[str], how: str
+) -> list[Judgement]:
+    """Send some texts without reading, then close or drop: only `server_errors` judges this."""
+    connection = await transport.connect(route)
+    await connection.next_event()
+    for text in texts:
+        await connection.send_text(text)
+    if how == "drop":
+        await connection.drop()
+    else:
+        await connection.close(1001)
+    await connection.release()
+    return []
+
+
 async def server_errors(transport: Transport, what: str) -> list[Judgement]:
     """Whatever ran before: did any exception escape the app?"""
     errors = transport.drain_app_errors()

@@ -50,7 +50,6 @@ class Judge:
 def judge(
     app_transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
 ) -> Judge:
-    app_transport.drain_app_errors()  # what earlier tests left behind is theirs
     return Judge(app_transport, loop_runner, recorder, gate)
 
 
@@ -109,6 +108,33 @@ def test_safe_answers_one_of_three_shapes(judge: Judge) -> None:
 
 def test_chat(judge: Judge) -> None:
     judge(contracts.chat)
+    judge.settle()
+
+
+ROUTES = (
+    "/welcome",
+    "/echo",
+    "/count",
+    "/json",
+    "/safe",
+    "/custom-close",
+    "/moderated",
+    "/rooms?room=lobby&user_id=1",
+    "/chatroom/zed",
+    "/secure/query?token=wsconform-token-alice",
+)
+
+
+def test_client_leaving_at_any_point_causes_no_server_error(judge: Judge) -> None:
+    @given(
+        st.sampled_from(ROUTES),
+        st.lists(lifecycle.texts, max_size=3),
+        st.sampled_from(["close", "drop"]),
+    )
+    def leave(route: str, texts: list[str], how: str) -> None:
+        judge(contracts.leave_midway, route, texts, how)
+
+    leave()
     judge.settle()
 
 

@@ -130,7 +130,7 @@ async def json_original(transport: Transport, value: Any) -> list[Judgement]:
     chat = await Conversation.open(transport, "/json")
     reply = await chat.say(json.dumps(value))
     await chat.leave()
-    parsed = _json(reply)
+    parsed = json_of(reply)
     ok = (
         isinstance(parsed, dict)
         and set(parsed) == {"type", "original_message", "timestamp"}
@@ -141,7 +141,7 @@ async def json_original(transport: Transport, value: Any) -> list[Judgement]:
     return [judge("contract.json.original", ok, f"sent {value!r}, got {reply!r}")]
 
 
-def _json(event: ClientEvent) -> Any:
+def json_of(event: ClientEvent) -> Any:
     if not isinstance(event, Message) or not isinstance(event.data, str):
         return None
     try:
@@ -171,8 +171,8 @@ def safe_shape(text: str) -> dict[str, Any]:
 
 async def safe(transport: Transport, text: str) -> list[Judgement]:
     chat = await Conversation.open(transport, "/safe")
-    reply = _json(await chat.say(text))
-    still_open = _json(await chat.say('{"action": "ping"}'))
+    reply = json_of(await chat.say(text))
+    still_open = json_of(await chat.say('{"action": "ping"}'))
     await chat.leave()
     ok = reply == safe_shape(text) and still_open == safe_shape('{"action": "ping"}')
     return [judge("contract.safe.shapes", ok, f"sent {text!r}, client saw {chat.seen!r}")]
@@ -339,7 +339,7 @@ def chat_message(sender: str, message: str) -> Message:
 
 
 def _same_json(event: ClientEvent, expected: Message) -> bool:
-    return _json(event) == _json(expected) and _json(event) is not None
+    return json_of(event) == json_of(expected) and json_of(event) is not None
 
 
 async def chat(transport: Transport) -> list[Judgement]:
@@ -380,12 +380,12 @@ async def chat(transport: Transport) -> list[Judgement]:
     checks.append(("nothing more for bob", isinstance(await bob.hear(QUIET_BOUND_S), NoEvent)))
     await bob.leave()
     await bob_tab.connection.release()
-    checks.append(("stats return to 0", await _eventually_no_connections(transport)))
+    checks.append(("stats return to 0", await eventually_no_connections(transport)))
     failed = [label for label, ok in checks if not ok]
     return [judge("contract.chat", not failed, f"failed: {failed}" if failed else "all delivered")]
 
 
-async def _eventually_no_connections(transport: Transport) -> bool:
+async def eventually_no_connections(transport: Transport) -> bool:
     """Leaving is processed by the server after the client is gone; nothing tells the client
     when, so ask GET /chatroom/stats until it says 0, for at most EXPECT_BOUND_S."""
     for _ in range(int(EXPECT_BOUND_S / STATS_POLL_S)):

@@ -10,8 +10,10 @@ from typing import Any, TypeVar
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.stateful import run_state_machine_as_test
 
 from conformance import contracts
+from conformance.chat_machine import chat_machine_for
 from conformance.engine import LoopRunner
 from conformance.gate import Gate
 from conformance.model import Judgement
@@ -37,10 +39,14 @@ class Judge:
         judgements = self.runner.run(contract(self.transport, *args))
         what = f"{contract.__name__}{args!r}"[:200]
         judgements += self.runner.run(contracts.server_errors(self.transport, what))
+        findings = self.record(judgements, what)
+        assert not findings, "\n".join(f"[{j.check_id}] {j.detail}" for j in findings)
+
+    def record(self, judgements: list[Judgement], what: str = "chat machine") -> list[Judgement]:
+        """Keep the judgements; return the findings among them."""
         self.recorder.add(self.transport.name, judgements, lambda: {"source": f"contract {what}"})
         self.judgements += judgements
-        findings = self.gate.findings(self.transport.name, judgements)
-        assert not findings, "\n".join(f"[{j.check_id}] {j.detail}" for j in findings)
+        return self.gate.findings(self.transport.name, judgements)
 
     def settle(self) -> None:
         self.gate.settle(self.transport.name, self.judgements, "")
@@ -135,6 +141,11 @@ def test_client_leaving_at_any_point_causes_no_server_error(judge: Judge) -> Non
         judge(contracts.leave_midway, route, texts, how)
 
     leave()
+    judge.settle()
+
+
+def test_chat_machine(judge: Judge) -> None:
+    run_state_machine_as_test(chat_machine_for(judge.transport, judge.runner, judge.record))
     judge.settle()
 
 

@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+from hypothesis.stateful import run_state_machine_as_test
 
 from conformance import contracts
+from conformance.chat_machine import ChatFinding, chat_machine_for
 from conformance.checks import CONTRACTS
 from conformance.engine import LoopRunner
 from conformance.model import Judgement
@@ -117,3 +120,16 @@ def test_a_broken_app_given_with_app_fails_the_suite(tmp_path: Path) -> None:
         command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
     assert (run.returncode, "[contract.echo.exact]" in run.stdout) == (1, True)
+
+
+def test_chat_machine_catches_a_manager_keyed_by_name(loop_runner: LoopRunner) -> None:
+    transport = InMemoryTransport(broken_apps.chat_keyed_by_name)
+
+    def findings(judgements: list[Judgement]) -> list[Judgement]:
+        return [j for j in judgements if j.ok is False]
+
+    search = settings(max_examples=200, derandomize=True, database=None, deadline=None)
+    with pytest.raises(ChatFinding):
+        run_state_machine_as_test(
+            chat_machine_for(transport, loop_runner, findings), settings=search
+        )

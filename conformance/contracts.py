@@ -265,10 +265,18 @@ async def server_errors(transport: Transport, what: str) -> list[Judgement]:
 
 @dataclass(frozen=True)
 class Credential:
-    """Where a credential travels for one secured route, and the greeting that proves it worked."""
+    """Where the credential travels for one secured route: Authorization header or ?token=."""
 
     route: str
     in_query: bool = False
+
+    def request(self, token: str | None) -> tuple[str, Headers]:
+        """Path and headers carrying `token` (the whole header value; None sends nothing)."""
+        if token is None:
+            return self.route, ()
+        if self.in_query:
+            return f"{self.route}?{urlencode({'token': token})}", ()
+        return self.route, (("authorization", token),)
 
 
 SECURED = {
@@ -278,16 +286,6 @@ SECURED = {
     "jwt-header": Credential("/secure/jwt"),
     "jwt-query": Credential("/secure/jwt", in_query=True),
 }
-
-
-def credential_path_and_headers(
-    route: str, credential: Credential, token: str | None
-) -> tuple[str, Headers]:
-    if token is None:
-        return route, ()
-    if credential.in_query:
-        return f"{route}?{urlencode({'token': token})}", ()
-    return route, (("authorization", token),)
 
 
 async def oauth2_token(transport: Transport, username: str) -> str:
@@ -303,7 +301,7 @@ async def secured_accepts(
 ) -> list[Judgement]:
     """`token` is the full credential: the Authorization value, or the query token."""
     credential = SECURED[kind]
-    path, headers = credential_path_and_headers(credential.route, credential, token)
+    path, headers = credential.request(token)
     chat = await Conversation.open(transport, path, headers)
     hello = await chat.hear()
     await chat.leave()
@@ -315,7 +313,7 @@ async def secured_accepts(
 
 async def secured_rejects(transport: Transport, kind: str, token: str | None) -> list[Judgement]:
     credential = SECURED[kind]
-    path, headers = credential_path_and_headers(credential.route, credential, token)
+    path, headers = credential.request(token)
     chat = await Conversation.open(transport, path, headers)
     if chat.accepted:
         await chat.hear(QUIET_BOUND_S)  # what an accepted bad credential is sent is evidence

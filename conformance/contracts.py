@@ -56,10 +56,6 @@ class Conversation:
         await self.connection.release()
 
 
-def judge(check_id: str, ok: bool, detail: str) -> Judgement:
-    return Judgement(check_id, ok, detail)
-
-
 def closed_with(event: ClientEvent, code: int, reason: str | None = None) -> bool:
     return (
         isinstance(event, Closed)
@@ -84,7 +80,7 @@ async def welcome(transport: Transport) -> list[Judgement]:
     greeting, end = await chat.hear(), await chat.hear()
     await chat.connection.release()
     ok = chat.accepted and greeting == Message(WELCOME) and closed_with(end, 1000)
-    return [judge("contract.welcome", ok, f"client saw {chat.seen!r}")]
+    return [Judgement("contract.welcome", ok, f"client saw {chat.seen!r}")]
 
 
 async def echo_each(transport: Transport, texts: Sequence[str]) -> list[Judgement]:
@@ -93,7 +89,7 @@ async def echo_each(transport: Transport, texts: Sequence[str]) -> list[Judgemen
     await chat.leave()
     expected = [Message(f"Message text was: {text}") for text in texts]
     ok = chat.accepted and replies == expected
-    return [judge("contract.echo.exact", ok, f"sent {list(texts)!r}, client saw {chat.seen!r}")]
+    return [Judgement("contract.echo.exact", ok, f"sent {list(texts)!r}, client saw {chat.seen!r}")]
 
 
 async def echo_in_order(transport: Transport, texts: Sequence[str]) -> list[Judgement]:
@@ -103,7 +99,9 @@ async def echo_in_order(transport: Transport, texts: Sequence[str]) -> list[Judg
     replies = [await chat.hear() for _ in texts]
     await chat.leave()
     ok = replies == [Message(f"Message text was: {text}") for text in texts]
-    return [judge("contract.echo.order", ok, f"{len(texts)} messages; replies {replies[:5]!r}...")]
+    return [
+        Judgement("contract.echo.order", ok, f"{len(texts)} messages; replies {replies[:5]!r}...")
+    ]
 
 
 async def count(transport: Transport) -> list[Judgement]:
@@ -118,7 +116,7 @@ async def count(transport: Transport) -> list[Judgement]:
         and answer == Message("Messages received: 3")
         and closed_with(end, 1000)
     )
-    return [judge("contract.count", ok, f"client saw {chat.seen!r}")]
+    return [Judgement("contract.count", ok, f"client saw {chat.seen!r}")]
 
 
 async def _say_quietly(chat: Conversation, text: str) -> ClientEvent:
@@ -138,7 +136,7 @@ async def json_original(transport: Transport, value: Any) -> list[Judgement]:
         and parsed["original_message"] == value
         and _is_utc_iso8601(parsed["timestamp"])
     )
-    return [judge("contract.json.original", ok, f"sent {value!r}, got {reply!r}")]
+    return [Judgement("contract.json.original", ok, f"sent {value!r}, got {reply!r}")]
 
 
 def json_of(event: ClientEvent) -> Any:
@@ -175,7 +173,7 @@ async def safe(transport: Transport, text: str) -> list[Judgement]:
     still_open = json_of(await chat.say('{"action": "ping"}'))
     await chat.leave()
     ok = reply == safe_shape(text) and still_open == safe_shape('{"action": "ping"}')
-    return [judge("contract.safe.shapes", ok, f"sent {text!r}, client saw {chat.seen!r}")]
+    return [Judgement("contract.safe.shapes", ok, f"sent {text!r}, client saw {chat.seen!r}")]
 
 
 async def custom_close(transport: Transport) -> list[Judgement]:
@@ -189,7 +187,7 @@ async def custom_close(transport: Transport) -> list[Judgement]:
         end = await chat.say(command)
         await chat.connection.release()
         outcomes.append(other == Message("Received: hello") and closed_with(end, *expected))
-    return [judge("contract.custom-close", all(outcomes), f"close/error handled: {outcomes}")]
+    return [Judgement("contract.custom-close", all(outcomes), f"close/error handled: {outcomes}")]
 
 
 async def moderated(transport: Transport) -> list[Judgement]:
@@ -208,7 +206,9 @@ async def moderated(transport: Transport) -> list[Judgement]:
             and ordinary == Message("Message received!")
             and closed_with(end, *expected)
         )
-    return [judge("contract.moderated", all(results), f"disconnect/bad message handled: {results}")]
+    return [
+        Judgement("contract.moderated", all(results), f"disconnect/bad message handled: {results}")
+    ]
 
 
 async def rooms(transport: Transport, query: dict[str, str]) -> list[Judgement]:
@@ -227,7 +227,7 @@ async def rooms(transport: Transport, query: dict[str, str]) -> list[Judgement]:
     else:
         ok = rejected_before_accept(chat.seen)
     await chat.leave()
-    return [judge("contract.rooms", ok, f"query {query!r}: client saw {chat.seen!r}")]
+    return [Judgement("contract.rooms", ok, f"query {query!r}: client saw {chat.seen!r}")]
 
 
 def _is_int(text: str) -> bool:
@@ -257,7 +257,7 @@ async def leave_midway(
 async def server_errors(transport: Transport, what: str) -> list[Judgement]:
     """Whatever ran before: did any exception escape the app?"""
     errors = transport.drain_app_errors()
-    return [judge("contract.no-server-error", not errors, f"{what}: app errors {errors!r}")]
+    return [Judgement("contract.no-server-error", not errors, f"{what}: app errors {errors!r}")]
 
 
 # --- secured routes -------------------------------------------------------------------------
@@ -307,7 +307,9 @@ async def secured_accepts(
     await chat.leave()
     ok = chat.accepted and hello == Message(greeting)
     return [
-        judge("contract.auth.accepts-valid", ok, f"{kind} {token[:40]!r}: client saw {chat.seen!r}")
+        Judgement(
+            "contract.auth.accepts-valid", ok, f"{kind} {token[:40]!r}: client saw {chat.seen!r}"
+        )
     ]
 
 
@@ -320,7 +322,7 @@ async def secured_rejects(transport: Transport, kind: str, token: str | None) ->
     await chat.leave()
     shown = None if token is None else token[:60]
     return [
-        judge(
+        Judgement(
             "contract.auth.rejects-before-accept",
             rejected_before_accept(chat.seen),
             f"{kind} credential {shown!r}: client saw {chat.seen!r}",
@@ -380,7 +382,9 @@ async def chat(transport: Transport) -> list[Judgement]:
     await bob_tab.connection.release()
     checks.append(("stats return to 0", await eventually_no_connections(transport)))
     failed = [label for label, ok in checks if not ok]
-    return [judge("contract.chat", not failed, f"failed: {failed}" if failed else "all delivered")]
+    return [
+        Judgement("contract.chat", not failed, f"failed: {failed}" if failed else "all delivered")
+    ]
 
 
 async def eventually_no_connections(transport: Transport) -> bool:

@@ -243,7 +243,7 @@ class LifecycleModel:
         if self.app is App.CONNECTED:
             quiet = isinstance(event, NoEvent | None)
             return [
-                _expect(
+                Judgement(
                     "order.duplicate-accept",
                     _raised(outcome, "RuntimeError") and quiet,
                     f"second accept: outcome {_show(outcome)}, client saw {event!r}",
@@ -256,7 +256,7 @@ class LifecycleModel:
             return []
         completed = isinstance(event, Accepted) and outcome is not None and not outcome.raised
         judgements = [
-            _expect(
+            Judgement(
                 "handshake.accept-completes",
                 completed,
                 f"accept -> {_show(outcome)}, client saw {event!r}",
@@ -265,7 +265,7 @@ class LifecycleModel:
         if isinstance(event, Accepted):
             if step.subprotocol is not None:
                 judgements.append(
-                    _expect(
+                    Judgement(
                         "handshake.subprotocol-negotiated",
                         event.subprotocol == step.subprotocol,
                         f"app chose {step.subprotocol!r} from {self.offered!r}, "
@@ -275,7 +275,7 @@ class LifecycleModel:
             if step.headers:
                 missing = [h for h in step.headers if (h[0].lower(), h[1]) not in event.headers]
                 judgements.append(
-                    _expect(
+                    Judgement(
                         "handshake.accept-headers",
                         not missing,
                         f"headers missing from the 101 response: {missing!r}"
@@ -295,7 +295,7 @@ class LifecycleModel:
         if self.app is App.CONNECTING:
             quiet = isinstance(event, NoEvent | None)
             return [
-                _expect(
+                Judgement(
                     "order.send-before-accept",
                     _raised(outcome, "RuntimeError") and quiet,
                     f"send before accept: outcome {_show(outcome)}, client saw {event!r}",
@@ -307,7 +307,7 @@ class LifecycleModel:
             check_id, expected = _data_check(step)
             ok = outcome is not None and not outcome.raised and _same_message(step, event)
             return [
-                _expect(
+                Judgement(
                     check_id, ok, f"app sent {expected!r} ({_show(outcome)}), client saw {event!r}"
                 )
             ]
@@ -317,14 +317,14 @@ class LifecycleModel:
     def _send_after_client_left(self, outcome: StepOutcome | None) -> list[Judgement]:
         check_id = "disconnect.send-after-client-gone"
         if outcome is None:
-            return [_expect(check_id, False, "send to a gone client did not return")]
+            return [Judgement(check_id, False, "send to a gone client did not return")]
         if outcome.raised_any("WebSocketDisconnect"):
             self.app = App.CLOSED  # Starlette moves to DISCONNECTED when it converts OSError
-            return [_expect(check_id, True, f"raised {outcome.exc_type}")]
+            return [Judgement(check_id, True, f"raised {outcome.exc_type}")]
         if outcome.raised_any("OSError"):
-            return [_expect(check_id, True, f"raised {outcome.exc_type} (an OSError)")]
+            return [Judgement(check_id, True, f"raised {outcome.exc_type} (an OSError)")]
         if outcome.raised:
-            return [_expect(check_id, False, f"raised {outcome.exc_type}: {outcome.exc_message}")]
+            return [Judgement(check_id, False, f"raised {outcome.exc_type}: {outcome.exc_message}")]
         if self.app_saw_disconnect:
             return [
                 Judgement(
@@ -334,7 +334,9 @@ class LifecycleModel:
                     Grade.SHOULD,
                 )
             ]
-        return [_expect(check_id, True, "send returned before the server noticed the client left")]
+        return [
+            Judgement(check_id, True, "send returned before the server noticed the client left")
+        ]
 
     def _receive(
         self, step: ReceiveText | ReceiveBytes | ReceiveJson, outcome: StepOutcome | None
@@ -357,7 +359,7 @@ class LifecycleModel:
             self.pending = step
             if outcome is not None:
                 return [
-                    _expect(
+                    Judgement(
                         "session.no-unexpected-event",
                         False,
                         f"receive returned {_show(outcome)} with nothing sent",
@@ -377,13 +379,13 @@ class LifecycleModel:
         else:
             expected = data
         ok = outcome is not None and not outcome.raised and outcome.value == expected
-        return [_expect(check_id, ok, f"client sent {expected!r}, app received {_show(outcome)}")]
+        return [Judgement(check_id, ok, f"client sent {expected!r}, app received {_show(outcome)}")]
 
     def _judge_disconnect(self, outcome: StepOutcome | None) -> list[Judgement]:
         """A receive after the client closed or dropped."""
         if self.app_saw_disconnect:
             return [
-                _expect(
+                Judgement(
                     "disconnect.receive-after-client-close",
                     _raised(outcome, "RuntimeError")
                     and not _raised(outcome, "WebSocketDisconnect"),
@@ -396,7 +398,7 @@ class LifecycleModel:
             code, reason = outcome.value.get("code"), outcome.value.get("reason")
         if self.client is Client.DROPPED:
             judgements = [
-                _expect(
+                Judgement(
                     "disconnect.drop-reaches-app",
                     got_disconnect,
                     f"receive after a drop: {_show(outcome)}",
@@ -404,13 +406,13 @@ class LifecycleModel:
             ]
             if got_disconnect:
                 judgements.append(
-                    _expect("disconnect.drop-code-1006", code == 1006, f"code {code!r}")
+                    Judgement("disconnect.drop-code-1006", code == 1006, f"code {code!r}")
                 )
         else:
             assert self.client_close is not None
             sent_code, sent_reason = self.client_close
             judgements = [
-                _expect(
+                Judgement(
                     "disconnect.receive-after-client-close",
                     got_disconnect,
                     f"first receive after the client's close: {_show(outcome)}",
@@ -418,13 +420,13 @@ class LifecycleModel:
             ]
             if got_disconnect and sent_code is None:
                 judgements.append(
-                    _expect(
+                    Judgement(
                         "close.client-no-code-gives-1005", code == 1005, f"app got code {code!r}"
                     )
                 )
             elif got_disconnect:
                 judgements.append(
-                    _expect(
+                    Judgement(
                         "close.client-code-reaches-app",
                         code == sent_code,
                         f"client sent {sent_code}, app got {code!r}",
@@ -432,7 +434,7 @@ class LifecycleModel:
                 )
             if got_disconnect and sent_reason:
                 judgements.append(
-                    _expect(
+                    Judgement(
                         "close.client-reason-reaches-app",
                         reason == sent_reason,
                         f"client sent {sent_reason!r}, app got {reason!r}",
@@ -453,7 +455,7 @@ class LifecycleModel:
                 return []
             self.client = Client.ENDED
             return [
-                _expect(
+                Judgement(
                     "handshake.close-before-accept-403",
                     _denied_with(event, 403),
                     f"close({step.code}) before accept: client saw {event!r}",
@@ -472,7 +474,7 @@ class LifecycleModel:
             if isinstance(event, Closed) and event.close_frame_seen and event.code is not None:
                 return []  # the frame was judged by the wire invariant
             return [
-                _expect(
+                Judgement(
                     "close.wire-code-valid",
                     True,
                     f"app closed with {step.code}, the server kept it off the wire: {event!r}",
@@ -480,7 +482,7 @@ class LifecycleModel:
             ]
         delivered = _closed_with(event, step.code, step.reason)
         return [
-            _expect(
+            Judgement(
                 "close.code-and-reason-delivered",
                 delivered and outcome is not None and not outcome.raised,
                 f"close({step.code}, {step.reason!r}) -> {_show(outcome)}, client saw {event!r}",
@@ -501,14 +503,14 @@ class LifecycleModel:
         self.app, self.client = App.ENDED, Client.ENDED
         if before_accept:
             return [
-                _expect(
+                Judgement(
                     check_id,
                     _denied_with(event, 403),
                     f"WebSocketException({step.code}) before accept: client saw {event!r}",
                 )
             ]
         return [
-            _expect(
+            Judgement(
                 check_id,
                 _closed_with(event, step.code, step.reason),
                 f"WebSocketException({step.code}, {step.reason!r}): client saw {event!r}",
@@ -531,13 +533,13 @@ class LifecycleModel:
         if before_accept:
             ok = isinstance(event, Denied) and event.status is not None and event.status >= 400
             return [
-                _expect("app-error.exception-before-accept-denies", ok, f"client saw {event!r}")
+                Judgement("app-error.exception-before-accept-denies", ok, f"client saw {event!r}")
             ]
         closed = isinstance(event, Closed)
         with_1011 = _closed_with(event, 1011)
         return [
-            _expect("app-error.exception-after-accept-closes", closed, f"client saw {event!r}"),
-            _expect("app-error.exception-after-accept-1011", with_1011, f"client saw {event!r}"),
+            Judgement("app-error.exception-after-accept-closes", closed, f"client saw {event!r}"),
+            Judgement("app-error.exception-after-accept-1011", with_1011, f"client saw {event!r}"),
         ]
 
     def _return(self, event: ClientEvent | None) -> list[Judgement]:
@@ -546,14 +548,14 @@ class LifecycleModel:
             return []
         if before_accept:
             return [
-                _expect(
+                Judgement(
                     "app-return.before-accept-denies",
                     isinstance(event, Denied),
                     f"client saw {event!r}",
                 )
             ]
         return [
-            _expect(
+            Judgement(
                 "app-return.after-accept-closes", isinstance(event, Closed), f"client saw {event!r}"
             )
         ]
@@ -566,7 +568,7 @@ class LifecycleModel:
         self.app, self.client = App.CLOSED, Client.ENDED
         ok = isinstance(event, Denied) and (event.status, event.body) == (step.status, step.body)
         return [
-            _expect(
+            Judgement(
                 "handshake.denial-response",
                 ok and outcome is not None and not outcome.raised,
                 f"denial {step.status} {step.body!r} -> {_show(outcome)}, client saw {event!r}",
@@ -604,7 +606,7 @@ class LifecycleModel:
             self.client, self.client_close = Client.CLOSED_IT, (action.code, action.reason)
             if isinstance(event, Message):
                 judgements.append(
-                    _expect(
+                    Judgement(
                         "session.no-unexpected-event", False, f"after the client's close: {event!r}"
                     )
                 )
@@ -612,7 +614,7 @@ class LifecycleModel:
             self.client = Client.DROPPED
         elif isinstance(action, ClientListen):
             judgements.append(
-                _expect(
+                Judgement(
                     "session.no-unexpected-event",
                     isinstance(event, NoEvent),
                     f"client listened and saw {event!r}",
@@ -630,7 +632,7 @@ class LifecycleModel:
     def _judge_event_invariants(self, event: ClientEvent | None) -> list[Judgement]:
         if isinstance(event, Closed) and event.close_frame_seen and event.code is not None:
             return [
-                _expect(
+                Judgement(
                     "close.wire-code-valid",
                     is_valid_wire_close_code(event.code),
                     f"close frame with code {event.code}",
@@ -653,16 +655,12 @@ def _denied_with(event: ClientEvent | None, status: int) -> bool:
     return isinstance(event, Denied) and event.status == status
 
 
-def _expect(check_id: str, ok: bool, detail: str) -> Judgement:
-    return Judgement(check_id, ok, detail)
-
-
 def _raised(outcome: StepOutcome | None, name: str) -> bool:
     return outcome is not None and outcome.raised_any(name)
 
 
 def _raises_runtime_error(check_id: str, what: str, outcome: StepOutcome | None) -> Judgement:
-    return _expect(check_id, _raised(outcome, "RuntimeError"), f"{what}: {_show(outcome)}")
+    return Judgement(check_id, _raised(outcome, "RuntimeError"), f"{what}: {_show(outcome)}")
 
 
 def _show(outcome: StepOutcome | None) -> str:

@@ -11,7 +11,7 @@ import base64
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, get_args
 
 Headers: TypeAlias = tuple[tuple[str, str], ...]
 JSON: TypeAlias = Any
@@ -162,23 +162,8 @@ ServerStep: TypeAlias = (
     | SendDenialResponse
 )
 
-STEP_TYPES: dict[str, type[Any]] = {
-    cls.__name__: cls
-    for cls in (
-        Accept,
-        SendText,
-        SendBytes,
-        SendJson,
-        ReceiveText,
-        ReceiveBytes,
-        ReceiveJson,
-        Close,
-        RaiseWebSocketException,
-        RaiseError,
-        Return,
-        SendDenialResponse,
-    )
-}
+# By name, for the JSON codec: the same classes as the ServerStep union, listed once.
+STEP_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(ServerStep)}
 
 
 # --- client-side actions -------------------------------------------------------------------------

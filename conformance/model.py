@@ -241,13 +241,8 @@ class LifecycleModel:
         self, step: Accept, outcome: StepOutcome | None, event: ClientEvent | None
     ) -> list[Judgement]:
         if self.app is App.CONNECTED:
-            quiet = isinstance(event, NoEvent | None)
             return [
-                Judgement(
-                    "order.duplicate-accept",
-                    _raised(outcome, "RuntimeError") and quiet,
-                    f"second accept: outcome {_show(outcome)}, client saw {event!r}",
-                )
+                _raises_runtime_error("order.duplicate-accept", "second accept", outcome, event)
             ]
         if self.app is not App.CONNECTING:
             return [_raises_runtime_error("order.send-after-close", "accept after close", outcome)]
@@ -293,12 +288,9 @@ class LifecycleModel:
         event: ClientEvent | None,
     ) -> list[Judgement]:
         if self.app is App.CONNECTING:
-            quiet = isinstance(event, NoEvent | None)
             return [
-                Judgement(
-                    "order.send-before-accept",
-                    _raised(outcome, "RuntimeError") and quiet,
-                    f"send before accept: outcome {_show(outcome)}, client saw {event!r}",
+                _raises_runtime_error(
+                    "order.send-before-accept", "send before accept", outcome, event
                 )
             ]
         if self.app is App.CLOSED:
@@ -659,8 +651,15 @@ def _raised(outcome: StepOutcome | None, name: str) -> bool:
     return outcome is not None and outcome.raised_any(name)
 
 
-def _raises_runtime_error(check_id: str, what: str, outcome: StepOutcome | None) -> Judgement:
-    return Judgement(check_id, _raised(outcome, "RuntimeError"), f"{what}: {_show(outcome)}")
+def _raises_runtime_error(
+    check_id: str, what: str, outcome: StepOutcome | None, event: ClientEvent | None = None
+) -> Judgement:
+    """The step raised RuntimeError and, if the client listened, nothing reached it."""
+    quiet = isinstance(event, NoEvent | None)
+    seen = "" if event is None else f", client saw {event!r}"
+    return Judgement(
+        check_id, _raised(outcome, "RuntimeError") and quiet, f"{what}: {_show(outcome)}{seen}"
+    )
 
 
 def _show(outcome: StepOutcome | None) -> str:

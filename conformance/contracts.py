@@ -256,7 +256,7 @@ async def leave_midway(
 
 async def server_errors(transport: Transport, what: str) -> list[Judgement]:
     """Whatever ran before: did any exception escape the app?"""
-    errors = transport.drain_app_errors()
+    errors = await transport.drain_app_errors()
     return [Judgement("contract.no-server-error", not errors, f"{what}: app errors {errors!r}")]
 
 

@@ -87,7 +87,7 @@ def bad_jwts(secret: str, audience: str, issuer: str) -> st.SearchStrategy[str]:
         signed({**good, "iss": "evil-issuer"}),  # other issuer
         signed(without_exp),  # no exp
         signed(good, key="not-the-secret-" + "fedcba9876543210" * 4),  # forged signature
-        jwt.encode(good, None, algorithm="none"),  # unsigned, alg: none
+        jwt.encode(good, "", algorithm="none"),  # unsigned, alg: none ("" means no key)
         signed(good, key=secret, algorithm="HS512"),  # an algorithm the route does not allow
         "not.a.jwt",
         "eyJhbGciOiJIUzI1NiJ9",

@@ -244,7 +244,9 @@ class Transport(ABC):
     ) -> HttpReply:
         """A plain HTTP request to the served app (e.g. POST /token, GET /chatroom/stats)."""
 
-    def drain_app_errors(self) -> list[str]:
+    async def drain_app_errors(self) -> list[str]:
+        """The app errors seen since the last drain (async: a server in another process is
+        asked over HTTP)."""
         errors, self.app_errors = self.app_errors, []
         return errors
 

@@ -3,10 +3,15 @@ server is gone afterwards."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from conformance.contracts import leave_midway
 from conformance.engine import LoopRunner, run_actions
 from conformance.vocabulary import (
     Accept,
@@ -15,12 +20,20 @@ from conformance.vocabulary import (
     Connect,
     ReceiveText,
 )
-from targets.servers.network import accepts_connections, serve_in_subprocess
+from targets.servers.base import WITNESSED_APP_ENV
+from targets.servers.network import (
+    PROJECT_ROOT,
+    WITNESS_APP,
+    SubprocessTransport,
+    accepts_connections,
+    serve_in_subprocess,
+    wait_until,
+)
 
 
-def uvicorn_command(port: int) -> list[str]:
+def uvicorn_command(app: str, port: int) -> list[str]:
     return [
-        sys.executable, "-m", "uvicorn", "targets.puppet:app",
+        sys.executable, "-m", "uvicorn", app,
         "--host", "127.0.0.1", "--port", str(port), "--ws", "wsproto", "--log-level", "warning",
     ]  # fmt: skip
 
@@ -32,7 +45,9 @@ def test_record_of_a_server_in_another_process_reaches_the_test(loop_runner: Loo
         ClientClose(4000, "bye"),
         ReceiveText(),
     ]
-    with serve_in_subprocess("uvicorn-subprocess", uvicorn_command) as transport:
+    with serve_in_subprocess(
+        "uvicorn-subprocess", "targets.puppet:app", uvicorn_command
+    ) as transport:
         session = loop_runner.run(run_actions(transport, actions, "subprocess"))
         loop_runner.run(transport.aclose())
     assert session.record is not None
@@ -49,7 +64,9 @@ def test_record_of_a_server_in_another_process_reaches_the_test(loop_runner: Loo
 
 
 def test_the_server_process_is_gone_after_the_session(loop_runner: LoopRunner) -> None:
-    with serve_in_subprocess("uvicorn-subprocess", uvicorn_command) as transport:
+    with serve_in_subprocess(
+        "uvicorn-subprocess", "targets.puppet:app", uvicorn_command
+    ) as transport:
         port = transport.port
         loop_runner.run(transport.aclose())
         serving = accepts_connections(port)
@@ -60,6 +77,78 @@ def test_a_server_that_cannot_start_is_reported_not_waited_on() -> None:
     failing = [sys.executable, "-c", "raise SystemExit('no server here')"]
     with (
         pytest.raises(RuntimeError, match="no server here"),
-        serve_in_subprocess("broken", lambda port: failing),
+        serve_in_subprocess("broken", "targets.puppet:app", lambda app, port: failing),
     ):
         pass
+
+
+def test_app_errors_in_the_server_process_reach_the_test(loop_runner: LoopRunner) -> None:
+    async def leave_and_ask(transport: SubprocessTransport) -> tuple[list[str], list[str]]:
+        await leave_midway(transport, "/echo", ["hello"], "close")
+        first = await wait_for_app_errors(transport)
+        return first, await transport.drain_app_errors()
+
+    with serve_in_subprocess(
+        "uvicorn-subprocess", "tests.broken_apps:echo_raises_on_disconnect", uvicorn_command
+    ) as transport:
+        try:
+            first, second = loop_runner.run(leave_and_ask(transport))
+        finally:
+            loop_runner.run(transport.aclose())
+    assert len(first) == 1 and "WebSocketDisconnect" in first[0], first
+    assert second == []  # drained: each error is reported once
+
+
+async def wait_for_app_errors(transport: SubprocessTransport) -> list[str]:
+    """The app raises after the client left, a moment after `leave_midway` returns."""
+    for _ in range(50):
+        errors = await transport.drain_app_errors()
+        if errors:
+            return errors
+        await asyncio.sleep(0.05)
+    return []
+
+
+# A "server" that starts a worker process, as granian does, then serves HTTP on the given port.
+SPAWNS_A_WORKER = """
+import http.server, pathlib, subprocess, sys
+worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+pathlib.Path(sys.argv[2]).write_text(str(worker.pid))
+server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), http.server.BaseHTTPRequestHandler)
+server.serve_forever()
+"""
+
+
+def test_workers_the_server_started_are_stopped_with_it(tmp_path: Path) -> None:
+    pid_file = tmp_path / "worker-pid"
+
+    def command(app: str, port: int) -> list[str]:
+        return [sys.executable, "-c", SPAWNS_A_WORKER, str(port), str(pid_file)]
+
+    with serve_in_subprocess("spawner", "targets.puppet:app", command):
+        worker = int(pid_file.read_text())
+        assert process_exists(worker)
+    assert wait_until(lambda: not process_exists(worker), 5.0)
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers signal 0; it has stopped all the same.
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
+
+
+def test_the_witness_app_says_which_variable_it_needs() -> None:
+    env = {key: value for key, value in os.environ.items() if key != WITNESSED_APP_ENV}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {WITNESS_APP.partition(':')[0]}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and WITNESSED_APP_ENV in result.stderr

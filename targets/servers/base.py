@@ -204,6 +204,12 @@ class HttpReply:
         return json.loads(self.body)
 
 
+# A server in another process serves `targets.witness_app:app`, which wraps the app named in this
+# variable and answers its app errors at this path.
+WITNESSED_APP_ENV = "WSCONFORM_WITNESSED_APP"
+APP_ERRORS_PATH = "/_wsconform/app-errors"
+
+
 class AppErrorWitness:
     """Wraps the served app to note every exception that escapes it (what a server logs as
     "Exception in ASGI application"), then re-raises it so the server behaves as it would."""

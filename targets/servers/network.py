@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -13,12 +14,16 @@ from pathlib import Path
 
 from conformance.vocabulary import Headers
 from targets.servers.base import (
+    APP_ERRORS_PATH,
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
+    WITNESSED_APP_ENV,
     ClientConnection,
     HttpControl,
     HttpReply,
     Transport,
+    TransportSpec,
+    missing_module,
 )
 from targets.wsclient import WireClientConnection
 
@@ -85,23 +90,38 @@ def free_loopback_port() -> int:
 
 # The project root, so a server process can import the app by its import string.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+WITNESS_APP = "targets.witness_app:app"
+
+
+class SubprocessTransport(SocketTransport):
+    """A server in another process. It serves `targets.witness_app:app`, which wraps the app
+    under test and answers the app errors it saw over HTTP, so they are asked for, not shared."""
+
+    async def drain_app_errors(self) -> list[str]:
+        response = await self._http_control.http.get(APP_ERRORS_PATH)
+        response.raise_for_status()
+        errors: list[str] = response.json()
+        return errors
 
 
 @contextlib.contextmanager
 def serve_in_subprocess(
-    name: str, argv_for_port: Callable[[int], list[str]]
-) -> Iterator[SocketTransport]:
-    """Run a server command on a free loopback port; always stop it (terminate, then kill)."""
+    name: str, import_string: str, argv_for: Callable[[str, int], list[str]]
+) -> Iterator[SubprocessTransport]:
+    """Run a server command, given the witness app's import string and a free loopback port,
+    serving `import_string`; always stop it and every process it started."""
     port = free_loopback_port()
     env = {
         **os.environ,
+        WITNESSED_APP_ENV: import_string,
         "PYTHONPATH": os.pathsep.join(
             filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
         ),
     }
     with tempfile.TemporaryFile() as log:
+        # A session of its own, so the server's workers can be stopped as one process group.
         process = subprocess.Popen(
-            argv_for_port(port),
+            argv_for(WITNESS_APP, port),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -115,11 +135,32 @@ def serve_in_subprocess(
                 log.seek(0)
                 output = log.read().decode(errors="replace")[-2000:]
                 raise RuntimeError(f"{name} did not start within {STARTUP_BOUND_S}s:\n{output}")
-            yield SocketTransport(name, port)
+            yield SubprocessTransport(name, port)
         finally:
-            process.terminate()
-            try:
-                process.wait(SHUTDOWN_BOUND_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(SHUTDOWN_BOUND_S)
+            stop_process_group(process)
+
+
+def subprocess_transport(
+    name: str, argv_for: Callable[[str, int], list[str]], *required_modules: str
+) -> TransportSpec:
+    """The spec of a server that runs as `argv_for(app import string, port)`."""
+
+    def serve(import_string: str) -> contextlib.AbstractContextManager[Transport]:
+        return serve_in_subprocess(name, import_string, argv_for)
+
+    return TransportSpec(name, missing_module(*required_modules), serve)
+
+
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the group (a server's workers too), then SIGKILL what is left after the bound."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(SHUTDOWN_BOUND_S)
+        except subprocess.TimeoutExpired:
+            continue
+        # The leader is gone; workers it did not reap still get the stronger signal.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        return

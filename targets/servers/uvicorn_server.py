@@ -24,19 +24,30 @@ from targets.servers.base import (
 )
 from targets.servers.network import SocketTransport, loopback_socket, wait_until
 
+# uvicorn's module for each `--ws` choice, and the library it drives.
+WS_IMPLEMENTATIONS = {
+    "websockets-sansio": ("uvicorn.protocols.websockets.websockets_sansio_impl", "websockets"),
+    # The legacy implementation is built on websockets.legacy, which websockets may drop.
+    "websockets": ("uvicorn.protocols.websockets.websockets_impl", "websockets.legacy"),
+    "wsproto": ("uvicorn.protocols.websockets.wsproto_impl", "wsproto"),
+}
+
 
 def uvicorn_ws_available(ws: str) -> Callable[[], str | None]:
-    modules = {"wsproto": ("uvicorn", "wsproto"), "websockets-sansio": ("uvicorn", "websockets")}
-    base_reason = missing_module(*modules[ws])
+    implementation, library = WS_IMPLEMENTATIONS[ws]
+    base_reason = missing_module("uvicorn", library.partition(".")[0])
 
     def reason() -> str | None:
         missing = base_reason()
-        if missing or ws != "websockets-sansio":
+        if missing:
             return missing
-        # The sans-I/O implementation arrived in uvicorn 0.35.
-        if importlib.util.find_spec("uvicorn.protocols.websockets.websockets_sansio_impl") is None:
-            version = importlib.metadata.version("uvicorn")
-            return f"uvicorn {version} has no --ws websockets-sansio"
+        # uvicorn added websockets-sansio in 0.35 and may retire the legacy one; websockets
+        # may retire `legacy`. Each is then a --ws implementation this install lacks.
+        for module in (implementation, library):
+            if importlib.util.find_spec(module) is None:
+                return f"uvicorn {importlib.metadata.version('uvicorn')} with this " + (
+                    f"websockets has no --ws {ws} ({module} is missing)"
+                )
         return None
 
     return reason
@@ -79,5 +90,5 @@ def _short_name(ws: str) -> str:
 
 TRANSPORTS = tuple(
     TransportSpec(f"uvicorn-{_short_name(ws)}", uvicorn_ws_available(ws), serve_uvicorn(ws))
-    for ws in ("websockets-sansio", "wsproto")
+    for ws in WS_IMPLEMENTATIONS
 )

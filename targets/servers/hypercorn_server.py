@@ -1,0 +1,79 @@
+"""`hypercorn`: the h11/h2/wsproto server, in a thread of this process on its own event loop.
+
+Hypercorn's `serve` takes a shutdown trigger and then installs no signal handlers, so it can run
+off the main thread; the app object is wrapped to witness its errors, as for uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
+
+from targets.servers.base import (
+    SHUTDOWN_BOUND_S,
+    STARTUP_BOUND_S,
+    AppErrorWitness,
+    Transport,
+    TransportSpec,
+    load_app,
+    missing_module,
+)
+from targets.servers.network import (
+    SocketTransport,
+    accepts_connections,
+    free_loopback_port,
+    wait_until,
+)
+
+
+@contextlib.contextmanager
+def serve_hypercorn(import_string: str) -> Iterator[Transport]:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    # Hypercorn binds by address (its `fd://` bind takes ownership of the descriptor, which would
+    # leave two owners of one socket), hence a free port rather than a pre-bound socket.
+    port = free_loopback_port()
+    transport = SocketTransport("hypercorn", port)
+    app = AppErrorWitness(load_app(import_string), transport.app_errors.append)
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.loglevel = "WARNING"
+    # Connections still open at shutdown get this long to finish before they are cut.
+    config.graceful_timeout = 1.0
+
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(serve(app, config, shutdown_trigger=stop.wait))
+        except BaseException as exc:  # reported by the starting thread, not lost in this one
+            failure.append(exc)
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run, name="hypercorn", daemon=True)
+    thread.start()
+    try:
+        started = wait_until(
+            lambda: accepts_connections(port) or not thread.is_alive(), STARTUP_BOUND_S
+        )
+        if not (started and thread.is_alive()):
+            raise RuntimeError(
+                f"hypercorn did not start within {STARTUP_BOUND_S}s: {failure or 'no error'}"
+            )
+        yield transport
+    finally:
+        if thread.is_alive():
+            loop.call_soon_threadsafe(stop.set)
+        thread.join(SHUTDOWN_BOUND_S)
+        if thread.is_alive():
+            raise RuntimeError(f"hypercorn did not stop within {SHUTDOWN_BOUND_S}s")
+
+
+TRANSPORTS = (TransportSpec("hypercorn", missing_module("hypercorn", "wsproto"), serve_hypercorn),)

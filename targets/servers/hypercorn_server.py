@@ -45,17 +45,20 @@ def serve_hypercorn(import_string: str) -> Iterator[Transport]:
     # Connections still open at shutdown get this long to finish before they are cut.
     config.graceful_timeout = 1.0
 
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
     failure: list[BaseException] = []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        running.append((asyncio.get_running_loop(), stop))
+        await serve(app, config, shutdown_trigger=stop.wait)
 
     def run() -> None:
         try:
-            loop.run_until_complete(serve(app, config, shutdown_trigger=stop.wait))
+            # asyncio.run cancels what hypercorn leaves behind (older releases leave tasks).
+            asyncio.run(main())
         except BaseException as exc:  # reported by the starting thread, not lost in this one
             failure.append(exc)
-        finally:
-            loop.close()
 
     thread = threading.Thread(target=run, name="hypercorn", daemon=True)
     thread.start()
@@ -69,8 +72,9 @@ def serve_hypercorn(import_string: str) -> Iterator[Transport]:
             )
         yield transport
     finally:
-        if thread.is_alive():
-            loop.call_soon_threadsafe(stop.set)
+        for loop, stop in running:
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                loop.call_soon_threadsafe(stop.set)
         thread.join(SHUTDOWN_BOUND_S)
         if thread.is_alive():
             raise RuntimeError(f"hypercorn did not stop within {SHUTDOWN_BOUND_S}s")

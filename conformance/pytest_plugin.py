@@ -121,10 +121,13 @@ def gate(request: pytest.FixtureRequest) -> Gate:
     )
 
 
-def _serve(name: str, import_string: str, loop_runner: LoopRunner) -> Iterator[Transport]:
-    spec = all_transports()[name]
+def _serve(
+    request: pytest.FixtureRequest, import_string: str, loop_runner: LoopRunner
+) -> Iterator[Transport]:
+    spec = all_transports()[request.param]
     reason = spec.unavailable_reason()
     if reason is not None:
+        request.config.stash[recorder_key].add_unavailable(spec.name, reason)
         pytest.skip(f"{spec.name}: {reason}")
     with spec.serve(import_string) as served:
         try:
@@ -136,19 +139,19 @@ def _serve(name: str, import_string: str, loop_runner: LoopRunner) -> Iterator[T
 @pytest.fixture(scope="session")
 def transport(request: pytest.FixtureRequest, loop_runner: LoopRunner) -> Iterator[Transport]:
     """One served puppet app per transport and session, always stopped afterwards."""
-    yield from _serve(request.param, PUPPET_APP, loop_runner)
+    yield from _serve(request, PUPPET_APP, loop_runner)
 
 
 @pytest.fixture(scope="session")
 def app_transport(request: pytest.FixtureRequest, loop_runner: LoopRunner) -> Iterator[Transport]:
     """The app under contract (--app, default the reference app) on one transport."""
-    yield from _serve(request.param, request.config.getoption("app"), loop_runner)
+    yield from _serve(request, request.config.getoption("app"), loop_runner)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     recorder = config.stash[recorder_key]
-    if not recorder.pairs:
+    if not (recorder.pairs or recorder.unavailable):
         return
     recorder.write(Path(config.getoption("results")))
     if config.getoption("record_baseline"):

@@ -74,6 +74,12 @@ class PairResult:
 class ResultsRecorder:
     def __init__(self) -> None:
         self.pairs: dict[tuple[str, str], PairResult] = {}
+        # Transports asked for but not usable here (e.g. a --ws implementation an old uvicorn
+        # lacks), with the reason: every check on them is `unimplemented`, none is gated.
+        self.unavailable: dict[str, str] = {}
+
+    def add_unavailable(self, transport: str, reason: str) -> None:
+        self.unavailable[transport] = reason
 
     def add(
         self,
@@ -113,9 +119,20 @@ class ResultsRecorder:
         return sorted({name for _, name in self.pairs})
 
     def to_json(self) -> dict[str, Any]:
+        unimplemented = [
+            {
+                "check": check.id,
+                "server": transport,
+                "verdict": Verdict.UNIMPLEMENTED.value,
+                "evidence": {"details": [f"{transport} is not available here: {reason}"]},
+            }
+            for transport, reason in sorted(self.unavailable.items())
+            for check in CATALOGUE
+        ]
         return {
             "environment": environment(),
             "servers": self.transports(),
+            "unavailable_servers": self.unavailable,
             "checks": [
                 {"id": c.id, "grade": c.grade.value, "title": c.title, "requirement": c.requirement}
                 for c in CATALOGUE
@@ -128,7 +145,8 @@ class ResultsRecorder:
                     "evidence": {"details": pair.details, **(pair.evidence or {})},
                 }
                 for (check, transport), pair in sorted(self.pairs.items())
-            ],
+            ]
+            + unimplemented,
         }
 
     def write(self, path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.checks import Verdict
+from conformance.checks import CATALOGUE, Verdict
 from conformance.gate import Gate
 from conformance.model import Judgement
 from conformance.results import Baseline, ResultsRecorder, gate_differences
@@ -71,3 +71,13 @@ def test_gate_treats_only_unrecorded_failures_as_findings(tmp_path: Path) -> Non
 
 def test_recording_gate_finds_nothing(tmp_path: Path) -> None:
     assert Gate(recording=True, directory=tmp_path).findings("server-x", [FAIL]) == []
+
+
+def test_an_unavailable_server_is_reported_unimplemented_and_not_gated(tmp_path: Path) -> None:
+    recorder = ResultsRecorder()
+    recorder.add_unavailable("uvicorn-sansio", "uvicorn 0.15.0 has no --ws websockets-sansio")
+    rows = [row for row in recorder.to_json()["results"] if row["server"] == "uvicorn-sansio"]
+    assert {row["check"] for row in rows} == {check.id for check in CATALOGUE}
+    assert {row["verdict"] for row in rows} == {"unimplemented"}
+    assert "0.15.0" in rows[0]["evidence"]["details"][0]
+    assert gate_differences(recorder, tmp_path) == []

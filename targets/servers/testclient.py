@@ -66,7 +66,9 @@ def _event_for_handshake_error(exc: BaseException) -> ClientEvent:
         return Denied(status=exc.status_code, body=exc.content)  # type: ignore[attr-defined]
     if isinstance(exc, WebSocketDisconnect):
         # TestClient's signal for a close before accept: the app's code, where a server says 403.
-        return Closed(code=exc.code, reason=exc.reason or "", close_frame_seen=False)
+        # Starlette < 0.18's WebSocketDisconnect has no reason.
+        reason = getattr(exc, "reason", None) or ""
+        return Closed(code=exc.code, reason=reason, close_frame_seen=False)
     return ClientRaised(type(exc).__name__, str(exc))
 
 
@@ -108,12 +110,9 @@ class TestClientConnection(ClientConnection):
             self._report(_event_for_handshake_error(exc))
             return
         self._entered = True
-        self._report(
-            Accepted(
-                self._session.accepted_subprotocol,
-                decode_headers(self._session.extra_headers),
-            )
-        )
+        # Starlette < 0.18's test session keeps no accept headers (its accept() sent none).
+        headers = getattr(self._session, "extra_headers", None)
+        self._report(Accepted(self._session.accepted_subprotocol, decode_headers(headers)))
         while True:
             try:
                 message = self._session.receive()

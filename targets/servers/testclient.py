@@ -221,4 +221,22 @@ def serve(import_string: str) -> Iterator[Transport]:
         transport.close()
 
 
-TRANSPORTS = (TransportSpec("testclient", lambda: None, serve),)
+async def _no_app(scope: Any, receive: Any, send: Any) -> None:
+    """Never called: building a TestClient is enough to learn whether it works here."""
+
+
+def unusable_reason() -> str | None:
+    """Why Starlette's TestClient cannot run with the installed packages, or None."""
+    try:
+        from starlette.testclient import TestClient
+    except ImportError as exc:  # before Starlette 0.21 it needs `requests`
+        return f"starlette.testclient cannot be imported: {exc}"
+    try:
+        TestClient(_no_app)
+    except TypeError as exc:
+        # Starlette 0.21 to 0.36 pass `app=` to httpx.Client, which httpx 0.28 removed.
+        return f"this Starlette's TestClient does not work with this httpx (pin httpx<0.28): {exc}"
+    return None
+
+
+TRANSPORTS = (TransportSpec("testclient", unusable_reason, serve),)

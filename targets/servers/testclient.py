@@ -72,6 +72,14 @@ def _event_for_handshake_error(exc: BaseException) -> ClientEvent:
     return ClientRaised(type(exc).__name__, str(exc))
 
 
+def _header_values(client: TestClient, headers: Headers) -> dict[str, Any]:
+    if any(klass.__module__.startswith("requests") for klass in type(client).__mro__):
+        # Starlette < 0.21's TestClient is a requests.Session and encodes str values itself.
+        return dict(headers)
+    # Latin-1 bytes: httpx would refuse a non-ASCII str (RFC 9110 allows obs-text).
+    return {name: value.encode("latin-1") for name, value in headers}
+
+
 class TestClientConnection(ClientConnection):
     __test__ = False  # not a pytest test class despite the name
 
@@ -86,14 +94,20 @@ class TestClientConnection(ClientConnection):
         super().__init__(wall_clock_wait)
         self._reset_client = reset_client
         self._loop = asyncio.get_running_loop()
-        self._session = client.websocket_connect(
-            path,
-            subprotocols=list(subprotocols) or None,
-            # Latin-1 bytes: httpx would refuse a non-ASCII str (RFC 9110 allows obs-text).
-            headers={name: value.encode("latin-1") for name, value in headers},
-        )
         self._entered = False
         self._gone = False
+        self._worker: threading.Thread | None = None
+        try:
+            self._session = client.websocket_connect(
+                path,
+                subprotocols=list(subprotocols) or None,
+                headers=_header_values(client, headers),
+            )
+        except Exception as exc:
+            # The client library refused to send the request (requests, under Starlette < 0.21,
+            # rejects header values with leading whitespace): nothing reached the app.
+            self.events.put_nowait(ClientRaised(type(exc).__name__, str(exc)))
+            return
         self._worker = threading.Thread(
             target=self._serve_client_side, name="testclient-ws", daemon=True
         )
@@ -162,7 +176,7 @@ class TestClientConnection(ClientConnection):
             run_bounded, self._leave_session, EXPECT_BOUND_S
         ):
             return
-        if self._worker.is_alive():  # blocked for good, in the handshake or in a receive
+        if self._worker is not None and self._worker.is_alive():  # blocked for good
             await asyncio.to_thread(self._reset_client)
 
 

@@ -281,6 +281,8 @@ class Credential:
 
 SECURED = {
     "header": Credential("/secure/header"),
+    # The same check as /secure/header, made by a dependency declared on the route's router.
+    "router": Credential("/secure/router"),
     "query": Credential("/secure/query", in_query=True),
     "oauth2": Credential("/secure/oauth2"),
     "jwt-header": Credential("/secure/jwt"),

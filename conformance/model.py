@@ -267,7 +267,10 @@ class LifecycleModel:
                         f"client saw {event.subprotocol!r}",
                     )
                 )
-            if step.headers:
+            unsupported = outcome.unsupported_part if outcome is not None else None
+            if step.headers and unsupported:
+                judgements.append(Judgement("handshake.accept-headers", None, unsupported))
+            elif step.headers:
                 missing = [h for h in step.headers if (h[0].lower(), h[1]) not in event.headers]
                 judgements.append(
                     Judgement(
@@ -472,12 +475,21 @@ class LifecycleModel:
                     f"app closed with {step.code}, the server kept it off the wire: {event!r}",
                 )
             ]
+        shown = f"close({step.code}, {step.reason!r}) -> {_show(outcome)}, client saw {event!r}"
+        if outcome is not None and outcome.unsupported_part:
+            # Closed without the reason: the code is still graded, the reason is unimplemented.
+            code_delivered = _closed_with(event, step.code)
+            return [
+                Judgement(
+                    "close.code-and-reason-delivered", None if code_delivered else False, shown
+                )
+            ]
         delivered = _closed_with(event, step.code, step.reason)
         return [
             Judgement(
                 "close.code-and-reason-delivered",
                 delivered and outcome is not None and not outcome.raised,
-                f"close({step.code}, {step.reason!r}) -> {_show(outcome)}, client saw {event!r}",
+                shown,
             )
         ]
 

@@ -175,18 +175,15 @@ def test_rooms_greet_valid_members_and_refuse_bad_parameters(judge: Judge) -> No
 # --- secured routes ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["header", "query"])
+@pytest.mark.parametrize("kind", ["header", "router", "query"])
 def test_static_tokens(judge: Judge, kind: str) -> None:
     valid = contracts.VALID_TOKENS[0]
-    bad = (
-        tokens.bad_authorization_values(valid)
-        if kind == "header"
-        else tokens.bad_query_tokens(valid)
-    )
+    in_query = contracts.SECURED[kind].in_query
+    bad = tokens.bad_query_tokens(valid) if in_query else tokens.bad_authorization_values(valid)
     good = (
-        tokens.valid_authorization_values(valid)
-        if kind == "header"
-        else st.sampled_from(contracts.VALID_TOKENS)
+        st.sampled_from(contracts.VALID_TOKENS)
+        if in_query
+        else tokens.valid_authorization_values(valid)
     )
 
     @given(good)

@@ -223,6 +223,10 @@ ClientAction: TypeAlias = (
 Action: TypeAlias = ServerStep | ClientAction  # what a scenario is a sequence of
 
 
+# The key of a partly unsupported step's outcome value (see `StepOutcome.partly_unsupported`).
+UNSUPPORTED_PART = "unsupported_part"
+
+
 @dataclass(frozen=True)
 class StepOutcome:
     """What a step did inside the app: returned `value`, or raised `exc_type(exc_message)`.
@@ -239,6 +243,19 @@ class StepOutcome:
     @property
     def raised(self) -> bool:
         return self.exc_type is not None
+
+    @classmethod
+    def partly_unsupported(cls, why: str) -> StepOutcome:
+        """The step was done without a part the installed release lacks (e.g. a close reason):
+        the model grades what was done and reports the missing part as unimplemented."""
+        return cls(value={UNSUPPORTED_PART: why})
+
+    @property
+    def unsupported_part(self) -> str | None:
+        if self.raised or not isinstance(self.value, dict):
+            return None
+        why = self.value.get(UNSUPPORTED_PART)
+        return why if isinstance(why, str) else None
 
     def raised_any(self, *names: str) -> bool:
         return self.raised and any(name in self.exc_bases for name in names)

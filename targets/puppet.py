@@ -46,11 +46,7 @@ from conformance.vocabulary import (
     record_to_json,
     step_from_json,
 )
-
-try:  # WebSocketException arrived in Starlette 0.24; older releases report it unimplemented.
-    from starlette.exceptions import WebSocketException
-except ImportError:  # pragma: no cover - exercised by the compat matrix
-    WebSocketException = None  # type: ignore[assignment,misc]
+from targets import compat
 
 T = TypeVar("T")
 
@@ -203,19 +199,21 @@ class PuppetSession:
                     self.end("raised PuppetError")
                     raise PuppetError(step.message)
                 if isinstance(step, RaiseWebSocketException):
-                    if WebSocketException is None:
-                        missing = Unsupported("WebSocketException needs Starlette >= 0.24")
+                    # The stand-in of older releases is not Starlette's: nothing would close.
+                    if not compat.HAS_WEBSOCKET_EXCEPTION:
+                        missing = Unsupported("WebSocketException needs Starlette >= 0.21")
                         self._finish(index, StepOutcome.from_exception(missing))
                         continue
                     self._finish(index, StepOutcome(value="raising"))
                     self.end("raised WebSocketException")
-                    raise WebSocketException(code=step.code, reason=step.reason or None)
+                    raise compat.WebSocketException(code=step.code, reason=step.reason or None)
                 try:
                     value = await execute_step(websocket, step)
                 except Exception as exc:  # the outcome is the observation, whatever it is
                     self._finish(index, StepOutcome.from_exception(exc))
                 else:
-                    self._finish(index, StepOutcome(value=value))
+                    done = value if isinstance(value, StepOutcome) else StepOutcome(value=value)
+                    self._finish(index, done)
         except asyncio.CancelledError:
             self.end("cancelled by the server")
             raise
@@ -225,15 +223,20 @@ class PuppetSession:
 
 
 async def execute_step(websocket: WebSocket, step: ServerStep) -> Any:
-    """Perform one instruction through Starlette's public WebSocket API."""
+    """Perform one instruction through Starlette's public WebSocket API. A part of it the
+    installed release lacks (accept headers, a close reason) is left out and reported, so the
+    rest of the lifecycle is still exercised."""
     if isinstance(step, Accept):
         headers = [
             (name.encode("latin-1"), value.encode("latin-1")) for name, value in step.headers
         ]
-        if headers:
-            await websocket.accept(subprotocol=step.subprotocol, headers=headers)
-        else:  # Starlette < 0.19 has no `headers` parameter
+        if not headers:
             await websocket.accept(subprotocol=step.subprotocol)
+            return None
+        if not compat.ACCEPT_TAKES_HEADERS:
+            await websocket.accept(subprotocol=step.subprotocol)
+            return StepOutcome.partly_unsupported("accept(headers=...) needs Starlette >= 0.18")
+        await websocket.accept(subprotocol=step.subprotocol, headers=headers)
         return None
     if isinstance(step, SendText):
         await websocket.send_text(step.data)
@@ -247,10 +250,13 @@ async def execute_step(websocket: WebSocket, step: ServerStep) -> Any:
     if isinstance(step, ReceiveText | ReceiveBytes | ReceiveJson):
         return await within(_receive(websocket, step), PUPPET_STEP_BOUND_S)
     if isinstance(step, Close):
-        if step.reason:
-            await websocket.close(code=step.code, reason=step.reason)
-        else:  # Starlette < 0.17.1 has no `reason` parameter
+        if not step.reason:
             await websocket.close(code=step.code)
+            return None
+        if not compat.CLOSE_TAKES_REASON:
+            await websocket.close(code=step.code)
+            return StepOutcome.partly_unsupported("close(reason=...) needs Starlette >= 0.18")
+        await websocket.close(code=step.code, reason=step.reason)
         return None
     if isinstance(step, SendDenialResponse):
         return await _send_denial(websocket, step)

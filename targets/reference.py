@@ -12,12 +12,22 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Any
 
 import jwt
-from fastapi import Depends, FastAPI, HTTPException, Query, WebSocket, WebSocketDisconnect, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    HTTPException,
+    Query,
+    WebSocket,
+    WebSocketDisconnect,
+    status,
+)
 from fastapi.security import OAuth2PasswordRequestForm
-from starlette.exceptions import WebSocketException
+
+from targets.compat import WebSocketException, handle_websocket_exceptions
 
 WELCOME = "Welcome to the chat room!"
 
@@ -38,6 +48,7 @@ JWT_ISSUER = "wsconform-reference"
 POLICY_VIOLATION = 1008
 
 app = FastAPI(title="wsconform reference endpoints")
+handle_websocket_exceptions(app)
 
 
 @app.websocket("/welcome")
@@ -148,10 +159,11 @@ async def moderated(websocket: WebSocket) -> None:
         return
 
 
+# Parameters are declared with defaults rather than `Annotated`, which FastAPI < 0.95 ignores.
+
+
 @app.websocket("/rooms")
-async def rooms(
-    websocket: WebSocket, room: Annotated[str, Query(min_length=1)], user_id: int
-) -> None:
+async def rooms(websocket: WebSocket, user_id: int, room: str = Query(..., min_length=1)) -> None:
     # FastAPI validates `room` and `user_id` before this runs and closes with 1008 otherwise.
     await websocket.accept()
     await websocket.send_text(f"Welcome to room {room}, user {user_id}!")
@@ -263,6 +275,26 @@ async def secure_header(websocket: WebSocket) -> None:
     await echo_after(websocket, "Welcome!", "Message text was: {text}")
 
 
+async def verify_authorization(websocket: WebSocket) -> None:
+    """A router-level dependency: it runs before the endpoint, so refusing here is before accept
+    (the client gets HTTP 403 from a server, a close 1008 from TestClient)."""
+    if bearer_token(websocket.headers.get("authorization")) not in VALID_TOKENS:
+        raise WebSocketException(code=POLICY_VIOLATION)
+
+
+# The dependency is declared on the router, not the route: FastAPI < 0.97 skipped router- and
+# app-level dependencies for websocket routes, so a bad token got in.
+secured_router = APIRouter(dependencies=[Depends(verify_authorization)])
+
+
+@secured_router.websocket("/secure/router")
+async def secure_router(websocket: WebSocket) -> None:
+    await echo_after(websocket, "Welcome!", "Message text was: {text}")
+
+
+app.include_router(secured_router)
+
+
 @app.websocket("/secure/query")
 async def secure_query(websocket: WebSocket) -> None:
     # Browsers cannot set headers on a websocket, so the token travels in the query string.
@@ -276,7 +308,7 @@ issued_tokens: dict[str, str] = {}
 
 
 @app.post("/token")
-async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, str]:
+async def token(form: OAuth2PasswordRequestForm = Depends()) -> dict[str, str]:
     if USERS.get(form.username) != form.password:
         raise HTTPException(
             status_code=status.HTTP_400_BAD_REQUEST, detail="Incorrect username or password"

@@ -184,3 +184,5 @@ chat_keyed_by_name = shadowing("/chatroom/{username}", _chat_keyed_by_name)
 header_startswith = shadowing("/secure/header", _header_check_with_startswith)
 header_accepts_then_closes = shadowing("/secure/header", _header_auth_accepting_then_closing)
 header_scheme_case_sensitive = shadowing("/secure/header", _header_scheme_case_sensitive)
+# /secure/router as FastAPI < 0.97 served it: the endpoint without its router's dependency.
+router_dependency_skipped = shadowing("/secure/router", reference.secure_router)

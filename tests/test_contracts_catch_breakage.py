@@ -77,6 +77,11 @@ CASES = (
         _with(contracts.secured_rejects, "header", "Bearer wrong"),
     ),
     Case(
+        "contract.auth.rejects-before-accept",
+        "router_dependency_skipped",
+        _with(contracts.secured_rejects, "router", "Bearer wrong"),
+    ),
+    Case(
         "contract.auth.accepts-valid",
         "header_scheme_case_sensitive",
         _with(contracts.secured_accepts, "header", "bearer wsconform-token-alice", "Welcome!"),

@@ -156,11 +156,37 @@ def test_client_close_without_a_code_must_reach_the_app_as_1005() -> None:
 
 
 def test_a_feature_the_stack_lacks_is_judged_unimplemented() -> None:
-    outcome = StepOutcome.from_exception(Unsupported("WebSocketException needs Starlette >= 0.24"))
+    outcome = StepOutcome.from_exception(Unsupported("WebSocketException needs Starlette >= 0.21"))
     judgements = connected().judge_server(RaiseWebSocketException(4000), outcome, None)
     assert verdicts(judgements) == [
         ("app-error.websocket-exception-after-accept", Verdict.UNIMPLEMENTED)
     ]
+
+
+def test_accept_without_the_headers_the_stack_cannot_send_is_unimplemented() -> None:
+    model = handshaking()
+    outcome = StepOutcome.partly_unsupported("accept(headers=...) needs Starlette >= 0.18")
+    step = Accept(headers=(("x-conformance", "accepted"),))
+    judgements = model.judge_server(step, outcome, Accepted(subprotocol=None))
+    assert (verdicts(judgements), model.client.value) == (
+        [
+            ("handshake.accept-completes", Verdict.PASS),
+            ("handshake.accept-headers", Verdict.UNIMPLEMENTED),
+        ],
+        "open",
+    )
+
+
+@pytest.mark.parametrize(
+    ("code_seen", "verdict"), [(4000, Verdict.UNIMPLEMENTED), (1000, Verdict.FAIL)]
+)
+def test_close_without_the_reason_the_stack_cannot_send_still_grades_the_code(
+    code_seen: int, verdict: Verdict
+) -> None:
+    outcome = StepOutcome.partly_unsupported("close(reason=...) needs Starlette >= 0.18")
+    event = Closed(code=code_seen, reason="", close_frame_seen=True)
+    judgements = connected().judge_server(Close(4000, "bye"), outcome, event)
+    assert verdicts_of("close.code-and-reason-delivered", judgements) == [verdict]
 
 
 # --- what the app may receive -----------------------------------------------------------------

@@ -9,7 +9,9 @@ import pytest
 from conformance.engine import LoopRunner
 from conformance.vocabulary import (
     Accept,
+    ClientEvent,
     Close,
+    Closed,
     RaiseWebSocketException,
     Return,
     SendBytes,
@@ -19,7 +21,7 @@ from conformance.vocabulary import (
     step_from_json,
     step_to_json,
 )
-from targets import puppet
+from targets import compat, puppet
 from targets.servers.inmemory import InMemoryTransport
 
 STEPS: list[ServerStep] = [
@@ -80,3 +82,25 @@ def test_steps_after_the_app_ended_are_answered_at_once(loop_runner: LoopRunner)
         return None if outcome is None else outcome.exc_type
 
     assert loop_runner.run(scenario()) == "AppGone"
+
+
+def test_a_close_reason_the_release_cannot_send_is_left_out_and_reported(
+    loop_runner: LoopRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compat, "CLOSE_TAKES_REASON", False)  # as on Starlette < 0.18
+    transport = InMemoryTransport(puppet.build_puppet_app())
+
+    async def scenario() -> tuple[str | None, ClientEvent]:
+        connection = await transport.connect("/puppet/no-reason")
+        await transport.control.submit("no-reason", Accept())
+        await connection.next_event()
+        index = await transport.control.submit("no-reason", Close(4000, "bye"))
+        outcome = await transport.control.outcome("no-reason", index, 1.0)
+        event = await connection.next_event()
+        await connection.release()
+        return (None if outcome is None else outcome.unsupported_part), event
+
+    assert loop_runner.run(scenario()) == (
+        "close(reason=...) needs Starlette >= 0.18",
+        Closed(code=4000, reason=""),
+    )

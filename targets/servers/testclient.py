@@ -66,8 +66,18 @@ def _event_for_handshake_error(exc: BaseException) -> ClientEvent:
         return Denied(status=exc.status_code, body=exc.content)  # type: ignore[attr-defined]
     if isinstance(exc, WebSocketDisconnect):
         # TestClient's signal for a close before accept: the app's code, where a server says 403.
-        return Closed(code=exc.code, reason=exc.reason or "", close_frame_seen=False)
+        # Starlette < 0.18's WebSocketDisconnect has no reason.
+        reason = getattr(exc, "reason", None) or ""
+        return Closed(code=exc.code, reason=reason, close_frame_seen=False)
     return ClientRaised(type(exc).__name__, str(exc))
+
+
+def _header_values(client: TestClient, headers: Headers) -> dict[str, Any]:
+    if any(klass.__module__.startswith("requests") for klass in type(client).__mro__):
+        # Starlette < 0.21's TestClient is a requests.Session and encodes str values itself.
+        return dict(headers)
+    # Latin-1 bytes: httpx would refuse a non-ASCII str (RFC 9110 allows obs-text).
+    return {name: value.encode("latin-1") for name, value in headers}
 
 
 class TestClientConnection(ClientConnection):
@@ -84,14 +94,20 @@ class TestClientConnection(ClientConnection):
         super().__init__(wall_clock_wait)
         self._reset_client = reset_client
         self._loop = asyncio.get_running_loop()
-        self._session = client.websocket_connect(
-            path,
-            subprotocols=list(subprotocols) or None,
-            # Latin-1 bytes: httpx would refuse a non-ASCII str (RFC 9110 allows obs-text).
-            headers={name: value.encode("latin-1") for name, value in headers},
-        )
         self._entered = False
         self._gone = False
+        self._worker: threading.Thread | None = None
+        try:
+            self._session = client.websocket_connect(
+                path,
+                subprotocols=list(subprotocols) or None,
+                headers=_header_values(client, headers),
+            )
+        except Exception as exc:
+            # The client library refused to send the request (requests, under Starlette < 0.21,
+            # rejects header values with leading whitespace): nothing reached the app.
+            self.events.put_nowait(ClientRaised(type(exc).__name__, str(exc)))
+            return
         self._worker = threading.Thread(
             target=self._serve_client_side, name="testclient-ws", daemon=True
         )
@@ -108,12 +124,9 @@ class TestClientConnection(ClientConnection):
             self._report(_event_for_handshake_error(exc))
             return
         self._entered = True
-        self._report(
-            Accepted(
-                self._session.accepted_subprotocol,
-                decode_headers(self._session.extra_headers),
-            )
-        )
+        # Starlette < 0.18's test session keeps no accept headers (its accept() sent none).
+        headers = getattr(self._session, "extra_headers", None)
+        self._report(Accepted(self._session.accepted_subprotocol, decode_headers(headers)))
         while True:
             try:
                 message = self._session.receive()
@@ -163,7 +176,7 @@ class TestClientConnection(ClientConnection):
             run_bounded, self._leave_session, EXPECT_BOUND_S
         ):
             return
-        if self._worker.is_alive():  # blocked for good, in the handshake or in a receive
+        if self._worker is not None and self._worker.is_alive():  # blocked for good
             await asyncio.to_thread(self._reset_client)
 
 
@@ -222,4 +235,22 @@ def serve(import_string: str) -> Iterator[Transport]:
         transport.close()
 
 
-TRANSPORTS = (TransportSpec("testclient", lambda: None, serve),)
+async def _no_app(scope: Any, receive: Any, send: Any) -> None:
+    """Never called: building a TestClient is enough to learn whether it works here."""
+
+
+def unusable_reason() -> str | None:
+    """Why Starlette's TestClient cannot run with the installed packages, or None."""
+    try:
+        from starlette.testclient import TestClient
+    except ImportError as exc:  # before Starlette 0.21 it needs `requests`
+        return f"starlette.testclient cannot be imported: {exc}"
+    try:
+        TestClient(_no_app)
+    except TypeError as exc:
+        # Starlette 0.21 to 0.36 pass `app=` to httpx.Client, which httpx 0.28 removed.
+        return f"this Starlette's TestClient does not work with this httpx (pin httpx<0.28): {exc}"
+    return None
+
+
+TRANSPORTS = (TransportSpec("testclient", unusable_reason, serve),)

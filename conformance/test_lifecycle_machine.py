@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import reporting
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -13,6 +14,10 @@ from conformance.results import ResultsRecorder
 from targets.servers.base import Transport
 
 
+# Generation is bounded by the profile's examples; after a finding Hypothesis shrinks for up to
+# 300 s by itself, and on a real server each candidate program costs real waits. The project-wide
+# 300 s would cut a shrink short and lose the minimal program, so this test gets three times that.
+@pytest.mark.timeout(900)
 def test_lifecycle_machine(
     transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
 ) -> None:

@@ -46,7 +46,7 @@ def test_results_json_has_the_documented_schema(loop_runner: LoopRunner, tmp_pat
     data = json.loads((tmp_path / "results.json").read_text())
     first = data["results"][0]
     assert (sorted(data), sorted(data["checks"][0]), sorted(first)) == (
-        ["checks", "environment", "results", "servers"],
+        ["checks", "environment", "results", "servers", "unavailable_servers"],
         ["grade", "id", "requirement", "title"],
         ["check", "evidence", "server", "verdict"],
     )

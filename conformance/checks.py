@@ -206,6 +206,13 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
         "status other than 101 refuses the upgrade (servers answer 500).",
     ),
     Check(
+        "app-error.exception-before-accept-5xx",
+        Grade.SHOULD,
+        "an exception before accept is answered as a server error (HTTP 5xx), not a refusal",
+        "RFC 9110 15.6.1: 500 means the server met an unexpected condition; 403 (15.5.4) tells "
+        "the client it was understood and refused, which sends it looking for a fault of its own.",
+    ),
+    Check(
         "app-error.websocket-exception-before-accept",
         Grade.MUST,
         "WebSocketException before accept denies the handshake (HTTP 403)",

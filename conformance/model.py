@@ -537,7 +537,12 @@ class LifecycleModel:
         if before_accept:
             ok = isinstance(event, Denied) and event.status is not None and event.status >= 400
             return [
-                Judgement("app-error.exception-before-accept-denies", ok, f"client saw {event!r}")
+                Judgement("app-error.exception-before-accept-denies", ok, f"client saw {event!r}"),
+                Judgement(
+                    "app-error.exception-before-accept-5xx",
+                    _server_error_status(event),
+                    f"client saw {event!r}",
+                ),
             ]
         closed = isinstance(event, Closed)
         with_1011 = _closed_with(event, 1011)
@@ -643,6 +648,13 @@ class LifecycleModel:
                 )
             ]
         return []
+
+
+def _server_error_status(event: ClientEvent | None) -> bool | None:
+    """Was the handshake answered with a 5xx? None where the transport cannot see HTTP."""
+    if isinstance(event, Denied) and event.status is None:
+        return None
+    return isinstance(event, Denied) and event.status is not None and 500 <= event.status < 600
 
 
 def _closed_with(event: ClientEvent | None, code: int, reason: str | None = None) -> bool:

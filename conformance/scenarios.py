@@ -150,7 +150,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "exception-before-accept",
-        ("app-error.exception-before-accept-denies",),
+        ("app-error.exception-before-accept-denies", "app-error.exception-before-accept-5xx"),
         (Connect(), RaiseError()),
     ),
     Scenario(

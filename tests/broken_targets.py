@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from conformance.vocabulary import Closed, Denied
+from conformance.vocabulary import Accepted, Closed, Denied
 from targets.puppet import PuppetRegistry, build_puppet_app
 from targets.servers.inmemory import InMemoryConnection, InMemoryTransport
 
@@ -140,6 +140,19 @@ class ForgetsAppThatEnds(InMemoryConnection):
 class ClosesWith1000OnAppError(InMemoryConnection):
     def _app_ended(self, *, raised: bool) -> None:
         super()._app_ended(raised=False)
+
+
+class RefusesAfterAppError(InMemoryConnection):
+    """Answers an app that crashed before accept with 403, as if the app had refused."""
+
+    crashed = False
+
+    def _app_ended(self, *, raised: bool) -> None:
+        self.crashed = raised
+        super()._app_ended(raised=raised)
+
+    def _finish(self, event: Accepted | Denied | Closed) -> None:
+        super()._finish(Denied(status=403) if self.crashed and isinstance(event, Denied) else event)
 
 
 # --- broken frameworks ------------------------------------------------------------------------
@@ -344,6 +357,11 @@ BREAKAGES: tuple[Breakage, ...] = (
         "app-error.exception-before-accept-denies",
         "leaves the handshake hanging",
         broken_server(ForgetsAppThatEnds),
+    ),
+    Breakage(
+        "app-error.exception-before-accept-5xx",
+        "answers 403 when the app crashed before accept",
+        broken_server(RefusesAfterAppError),
     ),
     Breakage(
         "app-error.websocket-exception-before-accept",

@@ -195,6 +195,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             Connect(),
             Accept(),
             SendBytes(b"\x00\xff\x80binary"),
+            SendBytes(b""),  # an empty message is still a message (a falsy-check drops it)
             SendBytes(bytes(range(256)) * 300),
             ClientSendBytes(b""),
             ClientSendBytes(b"\x00\x01\x02"),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,8 +80,16 @@ def selected_transports(config: pytest.Config) -> list[str]:
     return requested or list(known)
 
 
+def _interrupt_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     selected_transports(config)  # fail fast on a typo, before collection
+    # A terminated run (CI cancelling a job, `kill`) must stop the servers it started, as Ctrl-C
+    # does: pytest tears fixtures down on KeyboardInterrupt but not on a bare SIGTERM.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     app_path = config.getoption("app_path")
     if app_path:
         sys.path.insert(0, str(Path(app_path).resolve()))

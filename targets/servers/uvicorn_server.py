@@ -45,9 +45,8 @@ def uvicorn_ws_available(ws: str) -> Callable[[], str | None]:
         # may retire `legacy`. Each is then a --ws implementation this install lacks.
         for module in (implementation, library):
             if importlib.util.find_spec(module) is None:
-                return f"uvicorn {importlib.metadata.version('uvicorn')} with this " + (
-                    f"websockets has no --ws {ws} ({module} is missing)"
-                )
+                version = importlib.metadata.version("uvicorn")
+                return f"uvicorn {version} has no --ws {ws} here ({module} is missing)"
         return None
 
     return reason

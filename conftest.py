@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
-pytest_plugins = ["conformance.pytest_plugin"]
+pytest_plugins = ["conformance.pytest_plugin", "conformance.bench.plugin"]
 
 # Real servers make every step cost real milliseconds; examples are few but each is a whole
 # conversation. `ci` is derandomized so that a CI run is repeatable and its baseline stable.

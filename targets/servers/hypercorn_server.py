@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -78,6 +79,15 @@ def serve_hypercorn(import_string: str) -> Iterator[Transport]:
         thread.join(SHUTDOWN_BOUND_S)
         if thread.is_alive():
             raise RuntimeError(f"hypercorn did not stop within {SHUTDOWN_BOUND_S}s")
+
+
+def hypercorn_command(app: str, port: int) -> list[str]:
+    """hypercorn in a process of its own (for benchmarks, where the server's memory is measured)."""
+    return [
+        sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}",
+        "--log-level", "WARNING",
+        app,
+    ]  # fmt: skip
 
 
 TRANSPORTS = (TransportSpec("hypercorn", missing_module("hypercorn", "wsproto"), serve_hypercorn),)

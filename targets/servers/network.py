@@ -9,7 +9,7 @@ import socket
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from conformance.vocabulary import Headers
@@ -110,19 +110,24 @@ def serve_in_subprocess(
 ) -> Iterator[SubprocessTransport]:
     """Run a server command, given the witness app's import string and a free loopback port,
     serving `import_string`; always stop it and every process it started."""
+    with server_process(
+        name, lambda port: argv_for(WITNESS_APP, port), {WITNESSED_APP_ENV: import_string}
+    ) as (_, port):
+        yield SubprocessTransport(name, port)
+
+
+@contextlib.contextmanager
+def server_process(
+    name: str, argv_for_port: Callable[[int], list[str]], extra_env: Mapping[str, str]
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """Start `argv_for_port(free loopback port)` with the project importable, wait until it
+    accepts connections, and always stop it and every process it started."""
     port = free_loopback_port()
-    env = {
-        **os.environ,
-        WITNESSED_APP_ENV: import_string,
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
-        ),
-    }
     with tempfile.TemporaryFile() as log:
         # A session of its own, so the server's workers can be stopped as one process group.
         process = subprocess.Popen(
-            argv_for(WITNESS_APP, port),
-            env=env,
+            argv_for_port(port),
+            env=project_env(extra_env),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -135,9 +140,15 @@ def serve_in_subprocess(
                 log.seek(0)
                 output = log.read().decode(errors="replace")[-2000:]
                 raise RuntimeError(f"{name} did not start within {STARTUP_BOUND_S}s:\n{output}")
-            yield SubprocessTransport(name, port)
+            yield process, port
         finally:
             stop_process_group(process)
+
+
+def project_env(extra_env: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment plus `extra_env`, with the project root importable."""
+    python_path = [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]
+    return {**os.environ, **extra_env, "PYTHONPATH": os.pathsep.join(filter(None, python_path))}
 
 
 def subprocess_transport(

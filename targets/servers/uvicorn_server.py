@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import importlib.util
+import sys
 import threading
 from collections.abc import Callable, Iterator
 
@@ -81,6 +82,20 @@ def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[
             sock.close()
 
     return serve
+
+
+def uvicorn_command(ws: str) -> Callable[[str, int], list[str]]:
+    """uvicorn in a process of its own (for benchmarks, where the server's memory is measured)."""
+
+    def command(app: str, port: int) -> list[str]:
+        return [
+            sys.executable, "-m", "uvicorn", "--ws", ws, "--lifespan", "off",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning", "--no-access-log",
+            app,
+        ]  # fmt: skip
+
+    return command
 
 
 def _short_name(ws: str) -> str:

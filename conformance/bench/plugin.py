@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +32,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --benchmark-compare: fail when a server's ratio to the baseline is worse than"
         " in the compared run by more than PERCENT (see README, Benchmarks)",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-benchmark writes --benchmark-json into an existing folder only; reports/out/ is
+    # not in a fresh clone.
+    json_path: Path | None = config.getoption("benchmark_json", None)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _benchmark_session(config: pytest.Config) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 from targets.bare_echo import ECHO_PREFIX
 
 CHATROOM_PREFIX = "/chatroom/"
+ECHO_PREFIX_BYTES = ECHO_PREFIX.encode()
 
 
 def chat_message(sender: str, message: str) -> str:
@@ -92,8 +93,8 @@ async def serve_picows(port: int) -> None:
     class Echo(WSListener):
         def on_ws_frame(self, transport: WSTransport, frame: Any) -> None:
             if frame.msg_type == WSMsgType.TEXT:
-                reply = ECHO_PREFIX + frame.get_payload_as_utf8_text()
-                transport.send(WSMsgType.TEXT, reply.encode())
+                # Bytes in, bytes out: a ceiling skips the decoding that every ASGI server does.
+                transport.send(WSMsgType.TEXT, ECHO_PREFIX_BYTES + frame.get_payload_as_bytes())
             elif frame.msg_type == WSMsgType.CLOSE:
                 transport.send_close(frame.get_close_code())
                 transport.disconnect()

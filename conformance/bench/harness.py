@@ -80,6 +80,11 @@ class BenchTarget:
     app: str
 
     @property
+    def run_order(self) -> int:
+        """Baseline, then ceiling, then the servers: their ratios need the references first."""
+        return ("baseline", "ceiling", "server").index(self.server.role)
+
+    @property
     def id(self) -> str:
         if self.server.role != "server":
             return self.server.name.split(" ")[0]

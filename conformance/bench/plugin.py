@@ -42,6 +42,19 @@ def pytest_configure(config: pytest.Config) -> None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """References first: after pytest has grouped the benchmarks by server (so each server
+    process starts once), move the groups of the baseline and the ceiling to the front, so every
+    progress line can show its ratios. The sort is stable: the groups stay together."""
+
+    def run_order(item: pytest.Item) -> int:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        return min((getattr(value, "run_order", 2) for value in params.values()), default=2)
+
+    items.sort(key=run_order)
+
+
 def _benchmark_session(config: pytest.Config) -> Any:
     return getattr(config, "_benchmarksession", None)
 

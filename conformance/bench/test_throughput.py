@@ -31,14 +31,14 @@ pytestmark = pytest.mark.bench
 
 # Rounds per benchmark, after one warm-up round: enough for a stable median, few enough that
 # the whole run stays within ten minutes on two cores.
-ROUNDS = 15
+ROUNDS = 20
 # The bound of one round: a server that cannot do a round in this long fails the benchmark.
 ROUND_BOUND_S = 30.0
 ECHO_SIZES = {"32B": 32, "1KiB": 1024, "64KiB": 64 * 1024}
-# Round trips per round, per size: each round takes tens of milliseconds on a fast server.
-ECHO_BATCH = {"32B": 600, "1KiB": 600, "64KiB": 150}
-HANDSHAKE_BATCH = 50
-FANOUT_BATCH = {8: 150, 32: 50}
+# Operations per round: each round takes about 50 to 100 ms on a fast server.
+ECHO_BATCH = {"32B": 1000, "1KiB": 1000, "64KiB": 250}
+HANDSHAKE_BATCH = 100
+FANOUT_BATCH = {8: 250, 32: 80}
 IDLE_CONNECTIONS = 1000
 # Handshakes in flight while opening the idle connections: under every server's listen backlog.
 IDLE_CONCURRENCY = 50

@@ -14,6 +14,7 @@ import pytest
 from conformance.engine import LoopRunner
 from conformance.gate import Gate
 from conformance.results import EXPECTED_DIR, Baseline, ResultsRecorder, gate_differences
+from reports.html import write_report
 from targets.servers import all_transports
 from targets.servers.base import Transport, load_app
 
@@ -23,6 +24,7 @@ DEFAULT_RESULTS = Path("reports/out/results.json")
 
 recorder_key = pytest.StashKey[ResultsRecorder]()
 differences_key = pytest.StashKey[list[str]]()
+report_key = pytest.StashKey[list[Path]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -163,10 +165,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     recorder = config.stash[recorder_key]
     if not (recorder.pairs or recorder.unavailable):
         return
-    recorder.write(Path(config.getoption("results")))
-    if config.getoption("record_baseline"):
+    results_path = Path(config.getoption("results"))
+    recorder.write(results_path)
+    recording = config.getoption("record_baseline")
+    if recording:
         for name in recorder.transports():
             Baseline.write(name, recorder.verdicts(name), baselines_dir(config))
+    # The report beside results.json, so that every suite run leaves one to read.
+    config.stash[report_key] = write_report(results_path, expected_dir=baselines_dir(config))
+    if recording:
         return
     differences = gate_differences(recorder, baselines_dir(config))
     config.stash[differences_key] = differences
@@ -183,6 +190,8 @@ def pytest_terminal_summary(
     reporter = terminalreporter
     reporter.section("wsconform")
     reporter.line(f"results: {config.getoption('results')} ({len(recorder.pairs)} verdicts)")
+    for path in config.stash.get(report_key, []):
+        reporter.line(f"report: {path}")
     if config.getoption("record_baseline"):
         where, names = baselines_dir(config), ", ".join(recorder.transports())
         reporter.line(f"baselines re-recorded in {where} for: {names}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import platform
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,10 +205,18 @@ def is_finding(judgement: Judgement, baseline: Baseline | None) -> bool:
 def gate_differences(recorder: ResultsRecorder, directory: Path = EXPECTED_DIR) -> list[str]:
     """Every pair whose verdict differs from its baseline (both directions), or, for a
     transport with no baseline, every MUST failure."""
+    verdicts = {transport: recorder.verdicts(transport) for transport in recorder.transports()}
+    return baseline_differences(verdicts, directory)
+
+
+def baseline_differences(
+    verdicts: Mapping[str, Mapping[str, Verdict]], directory: Path = EXPECTED_DIR
+) -> list[str]:
+    """`gate_differences` for verdicts by transport and check, e.g. read back from results.json."""
     differences = []
-    for transport in recorder.transports():
+    for transport, transport_verdicts in verdicts.items():
         baseline = Baseline.load(transport, directory)
-        for check_id, verdict in recorder.verdicts(transport).items():
+        for check_id, verdict in transport_verdicts.items():
             if baseline is None:
                 if verdict is Verdict.FAIL and CHECKS[check_id].grade is Grade.MUST:
                     differences.append(f"{transport}: {check_id} fails (no baseline recorded)")

@@ -22,9 +22,13 @@ def test_lifecycle_machine(
     transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
 ) -> None:
 
+    reproduce = f"tox -e suite -- --server {transport.name} -k test_lifecycle_machine"
+
     def sink(session: LifecycleSession, judgements: list[Judgement]) -> list[Judgement]:
         recorder.add(
-            transport.name, judgements, lambda: {"source": "state machine", **session.evidence()}
+            transport.name,
+            judgements,
+            lambda: {"source": "state machine", "reproduce": reproduce, **session.evidence()},
         )
         return gate.findings(transport.name, judgements)
 
@@ -39,7 +43,6 @@ def test_lifecycle_machine(
             finding.check_ids,
             {
                 "hypothesis_program": "\n".join(program),
-                "reproduce": f"tox -e suite -- --server {transport.name} -k test_lifecycle_machine",
             },
         )
         raise

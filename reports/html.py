@@ -60,11 +60,10 @@ def load_inputs(results_path: Path, storage: Path) -> ReportInputs:
     results = _read_json(results_path)
     bench_path = results_path.parent / "bench.json"
     bench = _bench_run(_read_json(bench_path), "this run") if bench_path.exists() else None
-    history = [_bench_run(_read_json(path), path.stem) for path in sorted(storage.glob("*/*.json"))]
-    history.sort(key=lambda run: run.label)
-    if bench is not None:
-        history.append(bench)
-    return ReportInputs(results, bench, history)
+    saved = [_bench_run(_read_json(path), path.stem) for path in sorted(storage.glob("*/*.json"))]
+    # A run saved with --benchmark-autosave is usually bench.json too: count it once.
+    runs = {run.label: run for run in [*saved, *([bench] if bench else [])]}
+    return ReportInputs(results, bench, [runs[label] for label in sorted(runs)])
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -105,6 +104,10 @@ def build_index(inputs: ReportInputs, expected_dir: Path = EXPECTED_DIR) -> dict
         "environment": results.get("environment", {}),
         "servers": results["servers"],
         "unavailable_servers": results.get("unavailable_servers") or {},
+        "checks": [
+            {"id": check["id"], "grade": check["grade"], "title": check["title"]}
+            for check in results["checks"]
+        ],
         "counts": _counts(rows),
         "differences": differences(results, expected_dir),
         "results": [

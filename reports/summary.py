@@ -1,0 +1,73 @@
+"""A Markdown summary of index.json, for a CI job summary or a pull-request comment.
+
+python -m reports.summary [reports/out/index.json] >> "$GITHUB_STEP_SUMMARY"
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+INDEX = Path("reports/out/index.json")
+
+
+def markdown(index: Mapping[str, Any]) -> str:
+    verdicts = ["pass", "fail", "non-strict", "informational", "unimplemented"]
+    per_server = Counter((row["server"], row["verdict"]) for row in index["results"])
+    servers = index["servers"] + sorted(index["unavailable_servers"])
+    lines = [
+        "## wsconform",
+        "",
+        "| server | " + " | ".join(verdicts) + " |",
+        "|---" * (len(verdicts) + 1) + "|",
+    ]
+    for server in servers:
+        counts = " | ".join(str(per_server[(server, v)] or "") for v in verdicts)
+        lines.append(f"| `{server}` | {counts} |")
+    lines += ["", f"**Differences against the baseline:** {len(index['differences'])}"]
+    lines += [f"- {line}" for line in index["differences"]]
+    if index["benchmarks"]:
+        lines += ["", "**Benchmarks** (ratio to baseline / to ceiling)", ""]
+        lines += _ratio_table(index["benchmarks"])
+    lines += ["", "The full report is `reports/out/index.html` in the run's artifact."]
+    return "\n".join(lines) + "\n"
+
+
+def _ratio_table(benchmarks: Sequence[Mapping[str, Any]]) -> list[str]:
+    figures = list(dict.fromkeys(b["figure"] for b in benchmarks))
+    servers = list(dict.fromkeys(b["server"] for b in benchmarks))
+    cells = {(b["server"], b["figure"]): b for b in benchmarks}
+
+    def ratio(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    lines = ["| server | " + " | ".join(figures) + " |", "|---" * (len(figures) + 1) + "|"]
+    for server in servers:
+        row = [
+            f"{ratio(cell['ratio_to_baseline'])} / {ratio(cell['ratio_to_ceiling'])}"
+            if (cell := cells.get((server, figure)))
+            else ""
+            for figure in figures
+        ]
+        lines.append(f"| `{server}` | " + " | ".join(row) + " |")
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    path = Path(arguments[0]) if arguments else INDEX
+    try:
+        index = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        print(f"reports.summary: cannot read {path}: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(markdown(index))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

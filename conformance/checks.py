@@ -310,13 +310,59 @@ CONTRACTS: tuple[Check, ...] = (
 )
 
 
+# --- generic checks, judged on any app's routes (`--app`, `--url`; conformance.generic) ------
+GENERIC_CHECKS: tuple[Check, ...] = (
+    Check(
+        "generic.no-unhandled-exception",
+        Grade.MUST,
+        "no input and no disconnect point makes a route raise",
+        "ASGI core spec 'Error Handling': an exception escaping the app is a server error; "
+        "what a client sends, or when it leaves, must never cause one.",
+    ),
+    Check(
+        "generic.no-server-error",
+        Grade.MUST,
+        "client input never causes an HTTP 5xx or a close 1011",
+        "RFC 9110 15.6 (5xx: the server failed) and RFC 6455 7.4.1 (1011: an unexpected "
+        "condition in the server): neither may be the answer to a client's input.",
+    ),
+    Check(
+        "generic.close-code-valid",
+        Grade.MUST,
+        "every close code a route sends is valid on the wire",
+        "RFC 6455 7.4: 1000-1003, 1007-1011 (and IANA's 1012-1014), 3000-4999; never 1005, "
+        "1006, 1015, an HTTP status or a code out of range.",
+    ),
+    Check(
+        "generic.no-data-before-denial",
+        Grade.MUST,
+        "a refused connection carries no message",
+        f"{ASGI}, 'Close - send event': a close before accept refuses the handshake (HTTP 403) "
+        "and nothing the app sent before reaches the client.",
+    ),
+    Check(
+        "generic.auth.rejects-bad-tokens",
+        Grade.MUST,
+        "an authenticated route refuses every bad token before accept",
+        "the route's [tool.wsconform] auth declaration; ASGI www 'Close - send event': "
+        "refusing before accept is an HTTP 403 without data.",
+    ),
+    Check(
+        "generic.auth.accepts-valid-token",
+        Grade.MUST,
+        "an authenticated route accepts a valid token",
+        "the route's [tool.wsconform] auth declaration (valid-token or valid-token-command).",
+    ),
+)
+
+
 def _claim_checks() -> tuple[Check, ...]:
     from conformance.claims import CLAIMS  # claims are scenarios; the catalogue lists their IDs
 
     return tuple(claim.check() for claim in CLAIMS)
 
 
-CATALOGUE: tuple[Check, ...] = LIFECYCLE_CHECKS + CONTRACTS + _claim_checks()
+CATALOGUE: tuple[Check, ...] = LIFECYCLE_CHECKS + CONTRACTS + GENERIC_CHECKS + _claim_checks()
 CHECKS: dict[str, Check] = {check.id: check for check in CATALOGUE}
 
 

@@ -7,12 +7,16 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from conformance.discovery import WebSocketEndpoint, describe_routes, discover
 from conformance.engine import LoopRunner
 from conformance.gate import Gate
+from conformance.generic import AuthRoute, ConfigError, find_config, load_auth_routes
 from conformance.results import EXPECTED_DIR, Baseline, ResultsRecorder, gate_differences
 from reports.html import write_report
 from targets.servers import all_transports
@@ -24,6 +28,9 @@ DEFAULT_RESULTS = Path("reports/out/results.json")
 
 recorder_key = pytest.StashKey[ResultsRecorder]()
 differences_key = pytest.StashKey[list[str]]()
+endpoints_key = pytest.StashKey[list[WebSocketEndpoint]]()
+auth_routes_key = pytest.StashKey[list[AuthRoute]]()
+url_key = pytest.StashKey["LiveUrl | None"]()
 report_key = pytest.StashKey[list[Path]]()
 
 
@@ -45,6 +52,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--app-path",
         default="",
         help="directory to import --app from (prepended to sys.path)",
+    )
+    group.addoption(
+        "--routes",
+        action="store_true",
+        help="list the WebSocket routes discovered in --app (with their parameters) and exit",
+    )
+    group.addoption(
+        "--url",
+        default="",
+        help="ws://127.0.0.1:PORT/PATH of a running server: run the generic checks that need no"
+        " app access against it, over the wire only",
+    )
+    group.addoption(
+        "--wsconform-config",
+        default="",
+        help="a pyproject.toml with a [tool.wsconform] table (default: the nearest one above"
+        " --app's module)",
     )
     group.addoption(
         "--results",
@@ -100,10 +124,81 @@ def pytest_configure(config: pytest.Config) -> None:
             filter(None, [app_path, os.environ.get("PYTHONPATH")])
         )
     try:
-        load_app(config.getoption("app"))
-    except (ImportError, ValueError) as exc:
+        app = load_app(config.getoption("app"))
+        endpoints = discover(app)
+    except (ImportError, ValueError, TypeError) as exc:
         raise pytest.UsageError(f"--app {config.getoption('app')}: {exc}") from exc
+    if config.getoption("routes"):
+        print(f"WebSocket routes of {config.getoption('app')}:\n{describe_routes(endpoints)}")
+        pytest.exit("routes listed", returncode=0)
+    config.stash[endpoints_key] = endpoints
+    config.stash[auth_routes_key] = _auth_routes(config)
+    config.stash[url_key] = parse_live_url(config.getoption("url"))
     config.stash[recorder_key] = ResultsRecorder()
+
+
+def user_app_given(config: pytest.Config) -> bool:
+    """Is the suite pointed at the user's app (not the reference app)?"""
+    return bool(config.getoption("app") != REFERENCE_APP)
+
+
+def _auth_routes(config: pytest.Config) -> list[AuthRoute]:
+    given = config.getoption("wsconform_config")
+    path: Path | None = None
+    if given:
+        path = Path(given)
+        if not path.exists():
+            raise pytest.UsageError(f"--wsconform-config {given}: no such file")
+    elif user_app_given(config):
+        module = sys.modules[config.getoption("app").partition(":")[0]]
+        path = find_config(Path(module.__file__ or ".").resolve().parent)
+    try:
+        return load_auth_routes(path) if path else []
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class LiveUrl:
+    port: int
+    target: str  # path and query
+
+
+def parse_live_url(url: str) -> LiveUrl | None:
+    """`--url`, refused unless it is a ws:// URL on this machine's loopback."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme != "ws" or parts.hostname not in ("127.0.0.1", "localhost") or not parts.port:
+        raise pytest.UsageError(
+            f"--url {url}: give ws://127.0.0.1:PORT/PATH (a server on this machine's loopback)"
+        )
+    return LiveUrl(parts.port, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Three modes. Default: the server suite (puppet and reference app); generic tests are
+    left out. `--app`: the user's app, so the puppet's tests (which never touch it) are left
+    out. `--url`: only the over-the-wire tests."""
+    if config.stash[url_key] is not None:
+        keep = [item for item in items if item.get_closest_marker("url")]
+    elif user_app_given(config):
+        keep = [
+            item
+            for item in items
+            if "transport" not in getattr(item, "fixturenames", ())
+            and not item.get_closest_marker("url")
+        ]
+    else:
+        keep = [
+            item
+            for item in items
+            if not item.get_closest_marker("generic") and not item.get_closest_marker("url")
+        ]
+    deselected = [item for item in items if item not in keep]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = keep
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

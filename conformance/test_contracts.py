@@ -14,9 +14,11 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from conformance import contracts
 from conformance.chat_machine import chat_machine_for
+from conformance.discovery import serves
 from conformance.engine import LoopRunner
 from conformance.gate import Gate
 from conformance.model import Judgement
+from conformance.pytest_plugin import endpoints_key
 from conformance.results import ResultsRecorder
 from strategies import lifecycle, tokens
 from targets.reference import JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, issue_jwt
@@ -52,6 +54,21 @@ class Judge:
         self.gate.settle(self.transport.name, self.judgements, "")
 
 
+@pytest.fixture(autouse=True)
+def _skip_unless_the_app_serves(request: pytest.FixtureRequest) -> None:
+    """With --app, a contract runs only where the user's app has the reference routes it needs
+    (a secured-token test names its route through its `kind`)."""
+    marker = request.node.get_closest_marker("routes")
+    paths = list(marker.args) if marker else []
+    kind = getattr(getattr(request.node, "callspec", None), "params", {}).get("kind")
+    if kind is not None:
+        paths.append(contracts.SECURED[kind].route)
+    endpoints = request.config.stash[endpoints_key]
+    missing = [path for path in paths if not serves(endpoints, path)]
+    if missing:
+        pytest.skip(f"{request.config.getoption('app')} has no route for {', '.join(missing)}")
+
+
 @pytest.fixture
 def judge(
     app_transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
@@ -59,11 +76,13 @@ def judge(
     return Judge(app_transport, loop_runner, recorder, gate)
 
 
+@pytest.mark.routes("/welcome")
 def test_welcome(judge: Judge) -> None:
     judge(contracts.welcome)
     judge.settle()
 
 
+@pytest.mark.routes("/echo")
 def test_echo_answers_every_text_exactly(judge: Judge) -> None:
     # 64 KiB on top of the usual edge cases: the largest message a default server accepts.
     @given(st.lists(lifecycle.texts | st.just("x" * 65536), min_size=1, max_size=5))
@@ -74,16 +93,19 @@ def test_echo_answers_every_text_exactly(judge: Judge) -> None:
     judge.settle()
 
 
+@pytest.mark.routes("/echo")
 def test_echo_keeps_order(judge: Judge) -> None:
     judge(contracts.echo_in_order, [f"message {n}" for n in range(200)])
     judge.settle()
 
 
+@pytest.mark.routes("/count")
 def test_count(judge: Judge) -> None:
     judge(contracts.count)
     judge.settle()
 
 
+@pytest.mark.routes("/json")
 def test_json_returns_every_value(judge: Judge) -> None:
     @given(lifecycle.json_values)
     def json_round_trip(value: Any) -> None:
@@ -93,6 +115,7 @@ def test_json_returns_every_value(judge: Judge) -> None:
     judge.settle()
 
 
+@pytest.mark.routes("/safe")
 def test_safe_answers_one_of_three_shapes(judge: Judge) -> None:
     shaped = st.one_of(
         lifecycle.texts,
@@ -112,6 +135,7 @@ def test_safe_answers_one_of_three_shapes(judge: Judge) -> None:
     judge.settle()
 
 
+@pytest.mark.routes("/chatroom/zed")
 def test_chat(judge: Judge) -> None:
     judge(contracts.chat)
     judge.settle()
@@ -131,6 +155,7 @@ ROUTES = (
 )
 
 
+@pytest.mark.routes(*ROUTES)
 def test_client_leaving_at_any_point_causes_no_server_error(judge: Judge) -> None:
     @given(
         st.sampled_from(ROUTES),
@@ -144,16 +169,19 @@ def test_client_leaving_at_any_point_causes_no_server_error(judge: Judge) -> Non
     judge.settle()
 
 
+@pytest.mark.routes("/chatroom/zed")
 def test_chat_machine(judge: Judge) -> None:
     run_state_machine_as_test(chat_machine_for(judge.transport, judge.runner, judge.record))
     judge.settle()
 
 
+@pytest.mark.routes("/custom-close")
 def test_custom_close(judge: Judge) -> None:
     judge(contracts.custom_close)
     judge.settle()
 
 
+@pytest.mark.routes("/moderated")
 def test_moderated(judge: Judge) -> None:
     judge(contracts.moderated)
     judge.settle()
@@ -163,6 +191,7 @@ room_names = st.text(st.characters(exclude_categories=["Cs", "Cc"]), max_size=20
 user_ids = st.integers(-(2**31), 2**31).map(str) | st.sampled_from(["", "abc", "1.5", "seven"])
 
 
+@pytest.mark.routes("/rooms")
 def test_rooms_greet_valid_members_and_refuse_bad_parameters(judge: Judge) -> None:
     @given(st.fixed_dictionaries({}, optional={"room": room_names, "user_id": user_ids}))
     def rooms(query: dict[str, str]) -> None:
@@ -199,6 +228,7 @@ def test_static_tokens(judge: Judge, kind: str) -> None:
     judge.settle()
 
 
+@pytest.mark.routes("/secure/oauth2")
 def test_oauth2(judge: Judge) -> None:
     access = {
         user: judge.runner.run(contracts.oauth2_token(judge.transport, user))

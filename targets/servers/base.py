@@ -253,7 +253,9 @@ class Transport(ABC):
     async def drain_app_errors(self) -> list[str]:
         """The app errors seen since the last drain (async: a server in another process is
         asked over HTTP)."""
-        errors, self.app_errors = self.app_errors, []
+        # Emptied in place: the app's witness holds this very list's `append`.
+        errors = list(self.app_errors)
+        self.app_errors.clear()
         return errors
 
     async def aclose(self) -> None:  # noqa: B027 - most transports hold nothing per loop

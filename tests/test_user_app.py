@@ -1,0 +1,80 @@
+"""Pointing the suite at a user's app (`--app`, `--routes`) or a running server (`--url`), run
+as a user runs it: the example app's real bugs must come out, with a minimal reproduction."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from targets.servers.network import server_process
+from targets.servers.uvicorn_server import uvicorn_command
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = "examples.shop:app"
+
+
+def suite(*options: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable, "-m", "pytest", "conformance", "--ignore=conformance/bench", "-q",
+        "-p", "no:cacheprovider", "--hypothesis-profile", "ci", *options,
+    ]  # fmt: skip
+    return subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def verdicts(results: Path) -> dict[str, dict[str, Any]]:
+    rows = json.loads(results.read_text())["results"]
+    return {row["check"]: row for row in rows if row["check"].startswith("generic.")}
+
+
+def test_routes_lists_what_discovery_found() -> None:
+    run = suite("--app", EXAMPLE, "--routes")
+    assert run.returncode == 0, run.stderr
+    assert "/support/tickets/{ticket:int}  [starlette: support_ticket]" in run.stdout
+    assert "query:currency?: str" in run.stdout
+
+
+def test_url_must_be_on_this_machine() -> None:
+    run = suite("--url", "ws://192.0.2.7:8000/ws")
+    assert (run.returncode, "a server on this machine's loopback" in run.stderr) == (4, True)
+
+
+def test_the_example_apps_bugs_are_reported_with_a_minimal_plan(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    run = suite("--app", EXAMPLE, "--server", "inmemory", "--results", str(results))
+    found = verdicts(results)
+    crash = found["generic.no-unhandled-exception"]
+    assert run.returncode == 1, run.stdout[-3000:]
+    assert (crash["verdict"], found["generic.auth.rejects-bad-tokens"]["verdict"]) == (
+        "fail",
+        "fail",
+    )
+    # Shrunk to the smallest connection that shows the bug: one text that is not JSON.
+    assert crash["evidence"]["plan"] == "connect '/orders/0/track'\n  send_text('')"
+    assert "JSONDecodeError" in crash["evidence"]["app_errors"][0]
+    assert "--app examples.shop:app --server inmemory" in crash["evidence"]["reproduce"]
+    assert "plan=ConnectionPlan(" in crash["evidence"]["hypothesis_program"]
+    assert "connect &#39;/orders/0/track&#39;" in (tmp_path / "index.html").read_text()
+    # The routes without bugs pass what they are judged on.
+    assert found["generic.close-code-valid"]["verdict"] == "pass"
+
+
+@pytest.mark.timeout(600)
+def test_a_running_server_is_checked_over_the_wire(tmp_path: Path) -> None:
+    with server_process("uvicorn", lambda port: uvicorn_command("wsproto")(EXAMPLE, port), {}) as (
+        _,
+        port,
+    ):
+        run = suite(
+            "--url", f"ws://127.0.0.1:{port}/orders/1/track", "--results", str(tmp_path / "r.json")
+        )
+    found = verdicts(tmp_path / "r.json")
+    # uvicorn drops the connection when the route raises: over the wire, a server error.
+    assert (run.returncode, found["generic.no-server-error"]["verdict"]) == (1, "fail")
+    assert "generic.no-unhandled-exception" not in found  # not observable over the wire

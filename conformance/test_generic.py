@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import pytest
 from hypothesis import given, reporting, settings
-from hypothesis import strategies as st
 
 from conformance.discovery import WebSocketEndpoint
 from conformance.engine import LoopRunner
@@ -89,6 +88,16 @@ class GenericRun:
             self.last_finding = {"ids": [j.check_id for j in findings], "evidence": evidence}
         assert not findings, "\n".join(f"[{j.check_id}] {j.detail}" for j in findings)
 
+    def explore_plans(self, endpoint: WebSocketEndpoint) -> None:
+        """Generated connections to `endpoint`, until a finding (shrunk) or the examples run out."""
+
+        @settings(max_examples=MAX_EXAMPLES)
+        @given(plans_for(endpoint))
+        def connection(plan: ConnectionPlan) -> None:
+            self.connection(plan)
+
+        self.explore(connection)
+
     def explore(self, test: Callable[[], None]) -> None:
         report: list[object] = []
         try:
@@ -123,13 +132,7 @@ def test_generic_route(
     gate: Gate,
 ) -> None:
     run = GenericRun(app_transport, loop_runner, recorder, gate, _reproduce(request, app_transport))
-
-    @settings(max_examples=MAX_EXAMPLES)
-    @given(plans_for(endpoint))
-    def connection(plan: ConnectionPlan) -> None:
-        run.connection(plan)
-
-    run.explore(connection)
+    run.explore_plans(endpoint)
 
 
 @pytest.mark.generic
@@ -147,7 +150,7 @@ def test_authenticated_route(
     accepted = [judge_valid_credential(auth_route, seen)]
 
     @settings(max_examples=MAX_EXAMPLES)
-    @given(auth_route.bad_tokens(valid) | st.none())
+    @given(auth_route.bad_tokens(valid))
     def bad_token(token: str | None) -> None:
         seen = loop_runner.run(try_credential(app_transport, auth_route, token))
         path, headers = auth_route.request(token)
@@ -174,14 +177,7 @@ def test_live_url(
     transport = SocketTransport("url", live.port)
     reproduce = f"tox -e suite -- --url {request.config.getoption('url')}"
     run = GenericRun(transport, loop_runner, recorder, gate, reproduce, over_the_wire_only=True)
-    endpoint = WebSocketEndpoint(live.target, "url", ())
-
-    @settings(max_examples=MAX_EXAMPLES)
-    @given(plans_for(endpoint))
-    def connection(plan: ConnectionPlan) -> None:
-        run.connection(plan)
-
     try:
-        run.explore(connection)
+        run.explore_plans(WebSocketEndpoint(live.target, "url", ()))
     finally:
         loop_runner.run(transport.aclose())

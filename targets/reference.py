@@ -235,7 +235,9 @@ async def chatroom(websocket: WebSocket, username: str) -> None:
     member = Member(username, websocket)
     await manager.join(member)
     try:
-        while True:
+        # A member whose own delivery failed has been dropped by the manager: its socket is
+        # closed, and receiving on it again would raise.
+        while member in manager.members:
             await manager.say(member, await websocket.receive_text())
     except WebSocketDisconnect:
         pass

@@ -145,7 +145,12 @@ INVALID_VALUES: dict[str, st.SearchStrategy[str]] = {
 def _value(draw: st.DrawFn, parameter: Parameter) -> str | None:
     """A valid value mostly, sometimes a wrong one, and for a header, query or cookie
     parameter sometimes none at all (None)."""
-    kind = draw(st.sampled_from(["valid", "valid", "valid", "invalid", "absent"]))
+    # The first choice is what a failure shrinks to: an optional parameter left out, a
+    # required one given a valid value.
+    kinds = ["valid", "valid", "valid", "invalid", "absent"]
+    if not parameter.required:
+        kinds = ["absent", *kinds[:-1]]
+    kind = draw(st.sampled_from(kinds))
     if kind == "absent" and parameter.location is not Location.PATH:
         return None
     if kind == "invalid":
@@ -203,6 +208,12 @@ def _header_safe(value: str) -> bool:
 class Observation:
     seen: list[ClientEvent]
     app_errors: list[str]
+    # How many events had arrived when the client sent its close: what follows is the
+    # server's answer to it (which echoes the client's code), not the server's own doing.
+    client_closed_at: int | None = None
+
+    def before_client_close(self) -> list[ClientEvent]:
+        return self.seen if self.client_closed_at is None else self.seen[: self.client_closed_at]
 
 
 def _ended(event: ClientEvent) -> bool:
@@ -213,34 +224,38 @@ async def run_plan(transport: Transport, plan: ConnectionPlan) -> Observation:
     """Connect, do the plan's steps while listening, end politely if the plan did not, and
     collect what the app raised meanwhile."""
     connection = await transport.connect(plan.target, plan.headers)
-    seen = [await connection.next_event()]
+    observation = Observation([await connection.next_event()], [])
     try:
-        if isinstance(seen[0], Accepted):
+        if isinstance(observation.seen[0], Accepted):
             ended = False
             for step in plan.steps:
-                ended = await _do(connection, step, seen) or ended
-                if ended or isinstance(step, Drop):
+                ended = await _do(connection, step, observation)
+                if ended:
                     break
-            if not ended and not any(isinstance(step, Drop) for step in plan.steps):
-                if not any(isinstance(step, CloseWith) for step in plan.steps):
-                    await connection.close(1000)
-                await _listen(connection, seen, EXPECT_BOUND_S, until_end=True)
+            if not ended:
+                observation.client_closed_at = len(observation.seen)
+                await connection.close(1000)
+                await _listen(connection, observation.seen, EXPECT_BOUND_S, until_end=True)
     finally:
         await connection.release()
     await asyncio.sleep(APP_ERROR_SETTLE_S)
-    return Observation(seen, await transport.drain_app_errors())
+    observation.app_errors = await transport.drain_app_errors()
+    return observation
 
 
-async def _do(connection: Any, step: ClientStep, seen: list[ClientEvent]) -> bool:
-    """One step, then what it caused; True once the connection has ended."""
+async def _do(connection: Any, step: ClientStep, observation: Observation) -> bool:
+    """One step, then what it caused; True once the connection has ended (or was dropped)."""
+    seen = observation.seen
     try:
         if isinstance(step, SendText):
             await connection.send_text(step.text)
         elif isinstance(step, SendBytes):
             await connection.send_bytes(step.data)
         elif isinstance(step, CloseWith):
+            observation.client_closed_at = len(seen)
             await connection.close(step.code, step.reason)
-            return await _listen(connection, seen, EXPECT_BOUND_S, until_end=True)
+            await _listen(connection, seen, EXPECT_BOUND_S, until_end=True)
+            return True
         else:
             await connection.drop()
             return True
@@ -271,13 +286,15 @@ def judge(observation: Observation, over_the_wire_only: bool = False) -> list[Ju
     exceptions cannot be seen, so that check is not judged."""
     seen = observation.seen
     shown = ", ".join(repr(event) for event in seen)[:600]
-    # A 5xx, a close 1011, or the server dropping the connection (the client never drops
-    # before it stops listening, so a drop seen here is the server's).
+    accepted = bool(seen) and isinstance(seen[0], Accepted)
+    # The server's own doing, before any close of the client's: a 5xx, a close 1011, or
+    # dropping an accepted connection (the client never drops before it stops listening).
     server_errors = [
         event
-        for event in seen
+        for event in observation.before_client_close()
         if (isinstance(event, Denied) and (event.status or 0) >= 500)
-        or (isinstance(event, Closed) and (event.code == 1011 or not event.close_frame_seen))
+        or (isinstance(event, Closed) and event.code == 1011)
+        or (isinstance(event, Closed) and accepted and not event.close_frame_seen)
     ]
     bad_codes = [
         event.code
@@ -287,7 +304,6 @@ def judge(observation: Observation, over_the_wire_only: bool = False) -> list[Ju
         and event.code is not None
         and not is_valid_wire_close_code(event.code)
     ]
-    accepted = bool(seen) and isinstance(seen[0], Accepted)
     data_before_denial = not accepted and any(isinstance(event, Message) for event in seen)
     judgements = [
         Judgement("generic.no-server-error", not server_errors, f"client saw {shown}"),

@@ -13,6 +13,7 @@ from hypothesis.errors import NoSuchExample
 from conformance.discovery import discover
 from conformance.engine import LoopRunner
 from conformance.generic import (
+    CloseWith,
     ConfigError,
     ConnectionPlan,
     SendBytes,
@@ -71,6 +72,8 @@ def run(runner: LoopRunner, target: str, *steps: object, server: type | None = N
         ("/closes-401", (SendText("hi"),), PutsAnyCloseCodeOnTheWire, {"generic.close-code-valid"}),
         ("/greets-then-refuses/", (), DeliversDataBeforeAccept, {"generic.no-data-before-denial"}),
         ("/correct/1", (SendText("hi"), SendBytes(b"x")), None, set()),
+        # The server's answer to the client's own close 1011 echoes it: not a server error.
+        ("/correct/1", (CloseWith(1011),), None, set()),
     ],
 )
 def test_each_check_catches_its_broken_route(

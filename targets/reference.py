@@ -54,8 +54,11 @@ handle_websocket_exceptions(app)
 @app.websocket("/welcome")
 async def welcome(websocket: WebSocket) -> None:
     await websocket.accept()
-    await websocket.send_text(WELCOME)
-    await websocket.close(code=1000)
+    try:
+        await websocket.send_text(WELCOME)
+        await websocket.close(code=1000)
+    except WebSocketDisconnect:
+        return  # the client left before its greeting: nothing more to do
 
 
 @app.websocket("/echo")
@@ -75,10 +78,10 @@ async def count(websocket: WebSocket) -> None:
     try:
         for _ in range(3):
             await websocket.receive_text()
+        await websocket.send_text("Messages received: 3")
+        await websocket.close(code=1000)
     except WebSocketDisconnect:
         return
-    await websocket.send_text("Messages received: 3")
-    await websocket.close(code=1000)
 
 
 @app.websocket("/json")
@@ -145,8 +148,8 @@ async def custom_close(websocket: WebSocket) -> None:
 @app.websocket("/moderated")
 async def moderated(websocket: WebSocket) -> None:
     await websocket.accept()
-    await websocket.send_text(WELCOME)
     try:
+        await websocket.send_text(WELCOME)
         while True:
             text = await websocket.receive_text()
             if text == "disconnect":
@@ -166,8 +169,8 @@ async def moderated(websocket: WebSocket) -> None:
 async def rooms(websocket: WebSocket, user_id: int, room: str = Query(..., min_length=1)) -> None:
     # FastAPI validates `room` and `user_id` before this runs and closes with 1008 otherwise.
     await websocket.accept()
-    await websocket.send_text(f"Welcome to room {room}, user {user_id}!")
     try:
+        await websocket.send_text(f"Welcome to room {room}, user {user_id}!")
         while True:
             text = await websocket.receive_text()
             await websocket.send_text(f"[{room}] User {user_id}: {text}")
@@ -260,8 +263,8 @@ def bearer_token(authorization: str | None) -> str | None:
 
 async def echo_after(websocket: WebSocket, greeting: str, reply: str) -> None:
     await websocket.accept()
-    await websocket.send_text(greeting)
     try:
+        await websocket.send_text(greeting)
         while True:
             text = await websocket.receive_text()
             await websocket.send_text(reply.format(text=text))

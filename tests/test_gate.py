@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conformance.checks import CATALOGUE, Verdict
 from conformance.gate import Gate
 from conformance.model import Judgement
-from conformance.results import Baseline, ResultsRecorder, gate_differences
+from conformance.results import Baseline, ResultsRecorder, baseline_differences, gate_differences
 
 FAIL = Judgement("close.code-and-reason-delivered", False, "reason dropped")
 PASS = Judgement("close.code-and-reason-delivered", True, "delivered")
@@ -81,3 +82,22 @@ def test_an_unavailable_server_is_reported_unimplemented_and_not_gated(tmp_path:
     assert {row["verdict"] for row in rows} == {"unimplemented"}
     assert "0.15.0" in rows[0]["evidence"]["details"][0]
     assert gate_differences(recorder, tmp_path) == []
+
+
+def test_an_unstable_check_accepts_each_verdict_it_lists(tmp_path: Path) -> None:
+    """A timing-dependent verdict, listed in the baseline's "unstable" table, gates on neither
+    of its verdicts, and re-recording keeps the table."""
+    check = "app-error.websocket-exception-before-accept"
+    Baseline.write("daphne", {check: Verdict.FAIL}, tmp_path)
+    path = tmp_path / "daphne.json"
+    data = json.loads(path.read_text())
+    data["unstable"] = {check: {"verdicts": ["fail", "pass"], "why": "timing"}}
+    path.write_text(json.dumps(data))
+    accepted = [
+        baseline_differences({"daphne": {check: verdict}}, tmp_path)
+        for verdict in (Verdict.PASS, Verdict.FAIL, Verdict.NON_STRICT)
+    ]
+    Baseline.write("daphne", {check: Verdict.PASS}, tmp_path)
+    kept = Baseline.load("daphne", tmp_path)
+    assert accepted[:2] == [[], []] and len(accepted[2]) == 1
+    assert kept is not None and check in kept.unstable

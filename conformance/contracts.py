@@ -315,19 +315,23 @@ async def secured_accepts(
     ]
 
 
-async def secured_rejects(transport: Transport, kind: str, token: str | None) -> list[Judgement]:
-    credential = SECURED[kind]
-    path, headers = credential.request(token)
+async def try_credential(transport: Transport, path: str, headers: Headers) -> list[ClientEvent]:
+    """Connect with one credential and leave; what the client saw."""
     chat = await Conversation.open(transport, path, headers)
     if chat.accepted:
         await chat.hear(QUIET_BOUND_S)  # what an accepted bad credential is sent is evidence
     await chat.leave()
+    return chat.seen
+
+
+async def secured_rejects(transport: Transport, kind: str, token: str | None) -> list[Judgement]:
+    seen = await try_credential(transport, *SECURED[kind].request(token))
     shown = None if token is None else token[:60]
     return [
         Judgement(
             "contract.auth.rejects-before-accept",
-            rejected_before_accept(chat.seen),
-            f"{kind} credential {shown!r}: client saw {chat.seen!r}",
+            rejected_before_accept(seen),
+            f"{kind} credential {shown!r}: client saw {seen!r}",
         )
     ]
 

@@ -7,7 +7,6 @@ No pytest here: plans, how one runs, how it is judged, and the `[tool.wsconform]
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import json
 import re
@@ -36,8 +35,8 @@ from conformance.vocabulary import (
     Message,
     NoEvent,
 )
-from strategies import lifecycle, tokens
-from targets.servers.base import EXPECT_BOUND_S, QUIET_BOUND_S, Transport
+from strategies import lifecycle
+from targets.servers.base import EXPECT_BOUND_S, Transport
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -349,10 +348,6 @@ class AuthRoute:
             return self.path, (("cookie", f"{self.name}={quote(value)}"),)
         return self.path, ((self.name.lower(), value),)
 
-    def bad_tokens(self, valid: str) -> st.SearchStrategy[str | None]:
-        """Bad credentials, as tokens to put in `format` (None: the credential is missing)."""
-        return st.none() | tokens.token_mutations(valid)
-
 
 def find_config(start: Path) -> Path | None:
     """The nearest pyproject.toml with a [tool.wsconform] table, from `start` upwards."""
@@ -420,22 +415,6 @@ def _token_source(entry: dict[str, Any], where: str, config_path: Path) -> Calla
 
         return from_command
     raise ConfigError(f'{where}: give valid-token = "module:function" or valid-token-command')
-
-
-async def try_credential(
-    transport: Transport, route: AuthRoute, token: str | None
-) -> list[ClientEvent]:
-    """Connect with one credential; what the client saw (listening a little if accepted)."""
-    path, headers = route.request(token)
-    connection = await transport.connect(path, headers)
-    seen = [await connection.next_event()]
-    if isinstance(seen[0], Accepted):
-        with contextlib.suppress(Exception):
-            await _listen(connection, seen, QUIET_BOUND_S, until_end=False)
-        with contextlib.suppress(Exception):
-            await connection.close(1000)
-    await connection.release()
-    return seen
 
 
 def judge_bad_credential(

@@ -195,7 +195,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             for item in items
             if not item.get_closest_marker("generic") and not item.get_closest_marker("url")
         ]
-    deselected = [item for item in items if item not in keep]
+    kept = {id(item) for item in keep}
+    deselected = [item for item in items if id(item) not in kept]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep

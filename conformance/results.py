@@ -184,9 +184,6 @@ class Baseline:
         unstable = self.unstable.get(check_id, {}).get("verdicts", [])
         return self.verdicts.get(check_id) == verdict or verdict.value in unstable
 
-    def expects_failure(self, check_id: str, verdict: Verdict) -> bool:
-        return self.accepts(check_id, verdict)
-
     @staticmethod
     def write(transport: str, verdicts: dict[str, Verdict], directory: Path = EXPECTED_DIR) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -211,7 +208,7 @@ def is_finding(judgement: Judgement, baseline: Baseline | None) -> bool:
         return False
     if baseline is None:
         return verdict is Verdict.FAIL and CHECKS[judgement.check_id].grade is Grade.MUST
-    return not baseline.expects_failure(judgement.check_id, verdict)
+    return not baseline.accepts(judgement.check_id, verdict)
 
 
 def gate_differences(recorder: ResultsRecorder, directory: Path = EXPECTED_DIR) -> list[str]:

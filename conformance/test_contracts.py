@@ -208,7 +208,7 @@ def test_rooms_greet_valid_members_and_refuse_bad_parameters(judge: Judge) -> No
 def test_static_tokens(judge: Judge, kind: str) -> None:
     valid = contracts.VALID_TOKENS[0]
     in_query = contracts.SECURED[kind].in_query
-    bad = tokens.bad_query_tokens(valid) if in_query else tokens.bad_authorization_values(valid)
+    bad = tokens.bad_tokens(valid) if in_query else tokens.bad_authorization_values(valid)
     good = (
         st.sampled_from(contracts.VALID_TOKENS)
         if in_query

@@ -9,10 +9,12 @@ into the report as the evidence, with the command that reproduces it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, reporting, settings
 
+from conformance.contracts import try_credential
 from conformance.discovery import WebSocketEndpoint
 from conformance.engine import LoopRunner
 from conformance.gate import Gate
@@ -25,11 +27,12 @@ from conformance.generic import (
     judge_valid_credential,
     plans_for,
     run_plan,
-    try_credential,
 )
 from conformance.model import Judgement
 from conformance.pytest_plugin import auth_routes_key, endpoints_key, url_key
 from conformance.results import ResultsRecorder
+from conformance.vocabulary import ClientEvent
+from strategies import tokens
 from targets.servers.base import Transport
 from targets.servers.network import SocketTransport
 
@@ -64,7 +67,9 @@ class GenericRun:
         self.reproduce = reproduce
         self.over_the_wire_only = over_the_wire_only
         self.judgements: list[Judgement] = []
-        self.last_finding: dict[str, object] = {}
+        # The check IDs and evidence of the latest finding: Hypothesis replays the minimal
+        # example last, so after a failure this is the minimal plan.
+        self.last_finding: tuple[list[str], dict[str, Any]] | None = None
 
     def connection(self, plan: ConnectionPlan) -> None:
         observation = self.runner.run(run_plan(self.transport, plan))
@@ -73,19 +78,22 @@ class GenericRun:
     def keep(
         self, judgements: list[Judgement], plan: object, observation: Observation | None = None
     ) -> None:
-        evidence = {
-            "source": f"generic checks, {plan!r}".splitlines()[0][:120],
-            "plan": plan if isinstance(plan, str) else repr(plan),
-            "client_events": [repr(event) for event in observation.seen] if observation else [],
-            "app_errors": observation.app_errors if observation else [],
-            "reproduce": self.reproduce,
-        }
-        self.recorder.add(self.transport.name, judgements, lambda: evidence)
+
+        def evidence() -> dict[str, Any]:
+            # Built only where it is kept: most examples' evidence never is.
+            return {
+                "source": f"generic checks, {plan!r}".splitlines()[0][:120],
+                "plan": plan if isinstance(plan, str) else repr(plan),
+                "client_events": [repr(event) for event in observation.seen] if observation else [],
+                "app_errors": observation.app_errors if observation else [],
+                "reproduce": self.reproduce,
+            }
+
+        self.recorder.add(self.transport.name, judgements, evidence)
         self.judgements += judgements
         findings = self.gate.findings(self.transport.name, judgements)
         if findings:
-            # Hypothesis replays the minimal example last: this ends as the minimal plan.
-            self.last_finding = {"ids": [j.check_id for j in findings], "evidence": evidence}
+            self.last_finding = ([j.check_id for j in findings], evidence())
         assert not findings, "\n".join(f"[{j.check_id}] {j.detail}" for j in findings)
 
     def explore_plans(self, endpoint: WebSocketEndpoint) -> None:
@@ -104,12 +112,10 @@ class GenericRun:
             with reporting.with_reporter(report.append):
                 test()
         except AssertionError as failure:
-            if self.last_finding:
+            if self.last_finding is not None:
                 notes = getattr(failure, "__notes__", [])
                 program = "\n".join(str(line) for line in [*report, *notes])
-                ids = self.last_finding["ids"]
-                evidence = self.last_finding["evidence"]
-                assert isinstance(ids, list) and isinstance(evidence, dict)
+                ids, evidence = self.last_finding
                 self.recorder.attach(
                     self.transport.name, ids, {**evidence, "hypothesis_program": program}
                 )
@@ -145,21 +151,25 @@ def test_authenticated_route(
     gate: Gate,
 ) -> None:
     run = GenericRun(app_transport, loop_runner, recorder, gate, _reproduce(request, app_transport))
+
+    def attempt(token: str | None) -> tuple[list[ClientEvent], str]:
+        """What the client saw with `token`, and the connection as the report shows it."""
+        path, headers = auth_route.request(token)
+        seen = loop_runner.run(try_credential(app_transport, path, headers))
+        return seen, f"connect {path!r} headers {list(headers)!r}"
+
     valid = auth_route.valid_token()
-    seen = loop_runner.run(try_credential(app_transport, auth_route, valid))
+    seen, valid_plan = attempt(valid)
     accepted = [judge_valid_credential(auth_route, seen)]
 
     @settings(max_examples=MAX_EXAMPLES)
-    @given(auth_route.bad_tokens(valid))
+    @given(tokens.bad_tokens(valid))
     def bad_token(token: str | None) -> None:
-        seen = loop_runner.run(try_credential(app_transport, auth_route, token))
-        path, headers = auth_route.request(token)
-        plan = f"connect {path!r} headers {list(headers)!r}  # bad token {token!r}"
-        run.keep([judge_bad_credential(auth_route, token, seen)], plan)
+        seen, plan = attempt(token)
+        run.keep([judge_bad_credential(auth_route, token, seen)], f"{plan}  # bad token {token!r}")
 
     def both() -> None:
-        path, headers = auth_route.request(valid)
-        run.keep(accepted, f"connect {path!r} headers {list(headers)!r}  # the valid token")
+        run.keep(accepted, f"{valid_plan}  # the valid token")
         bad_token()
 
     run.explore(both)

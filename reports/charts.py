@@ -34,13 +34,17 @@ class Run(Protocol):
     benchmarks: list[dict[str, Any]]
 
 
-def by_figure(benchmarks: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The `extra_info` of each benchmark, grouped by figure, in the order first seen."""
-    figures: dict[str, list[dict[str, Any]]] = {}
-    for benchmark in benchmarks:
-        info = dict(benchmark["extra_info"])
-        figures.setdefault(info[FIGURE], []).append(info)
+def by_figure(records: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """Benchmark records (their `extra_info`, or index.json's rows) by figure, in order."""
+    figures: dict[str, list[Mapping[str, Any]]] = {}
+    for record in records:
+        figures.setdefault(record[FIGURE], []).append(record)
     return figures
+
+
+def records(benchmarks: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The records of pytest-benchmark's benchmarks: their `extra_info`."""
+    return [benchmark["extra_info"] for benchmark in benchmarks]
 
 
 def bar_chart(figure: str, records: Sequence[Mapping[str, Any]]) -> str:
@@ -72,17 +76,18 @@ def bar_chart(figure: str, records: Sequence[Mapping[str, Any]]) -> str:
             f"{record[VALUE]:,.0f}{escape(note)}</text>"
         )
     unit = rows[0][UNIT] if rows else ""
-    direction = "higher is better" if not rows or rows[0].get(HIGHER_IS_BETTER, True) else "lower"
+    higher = not rows or rows[0].get(HIGHER_IS_BETTER, True)
+    direction = "higher is better" if higher else "lower is better"
     parts.append(
-        f'<text x="{_LABEL_WIDTH}" y="{height - 4}" class="axis">{escape(unit)},'
-        f" {direction}{' is better' if direction == 'lower' else ''}</text></svg>"
+        f'<text x="{_LABEL_WIDTH}" y="{height - 4}" class="axis">{escape(unit)}, {direction}</text>'
+        "</svg>"
     )
     return "".join(parts)
 
 
-def ratio_table(benchmarks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def ratio_table(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Servers x figures, each cell (ratio to baseline, ratio to ceiling)."""
-    figures = by_figure(benchmarks)
+    figures = by_figure(records)
     servers: list[str] = []
     cells: dict[tuple[str, str], tuple[float | None, float | None]] = {}
     for figure, records in figures.items():
@@ -103,8 +108,8 @@ def history_charts(runs: Sequence[Run]) -> dict[str, str]:
         return {}
     series: dict[str, dict[str, list[float | None]]] = {}
     for position, run in enumerate(runs):
-        for figure, records in by_figure(run.benchmarks).items():
-            for record in records:
+        for figure, figure_records in by_figure(records(run.benchmarks)).items():
+            for record in figure_records:
                 if record[ROLE] != "server":
                     continue
                 line = series.setdefault(figure, {}).setdefault(record[SERVER], [None] * len(runs))

@@ -159,7 +159,7 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
     by_pair = {(row["check"], row["server"]): row for row in results["results"]}
     checks = [c for c in results["checks"] if c["grade"] != "claim"]
     claims = [c for c in results["checks"] if c["grade"] == "claim"]
-    runs = inputs.bench.benchmarks if inputs.bench else []
+    measured = charts.records(inputs.bench.benchmarks) if inputs.bench else []
     return environment.get_template("index.html.j2").render(
         generated=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         index=index,
@@ -173,10 +173,10 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
             for server in servers
         },
         figure_charts=[
-            (figure, Markup(charts.bar_chart(figure, records)))
-            for figure, records in charts.by_figure(runs).items()
+            (figure, Markup(charts.bar_chart(figure, figure_records)))
+            for figure, figure_records in charts.by_figure(measured).items()
         ],
-        ratio_table=charts.ratio_table(runs),
+        ratio_table=charts.ratio_table(measured),
         history_charts=[
             (figure, Markup(svg)) for figure, svg in charts.history_charts(inputs.history).items()
         ],

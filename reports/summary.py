@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reports import charts
+
 INDEX = Path("reports/out/index.json")
 
 
@@ -38,20 +40,21 @@ def markdown(index: Mapping[str, Any]) -> str:
 
 
 def _ratio_table(benchmarks: Sequence[Mapping[str, Any]]) -> list[str]:
-    figures = list(dict.fromkeys(b["figure"] for b in benchmarks))
-    servers = list(dict.fromkeys(b["server"] for b in benchmarks))
-    cells = {(b["server"], b["figure"]): b for b in benchmarks}
+    table = charts.ratio_table(benchmarks)
 
     def ratio(value: float | None) -> str:
         return "-" if value is None else f"{value:.2f}"
 
-    lines = ["| server | " + " | ".join(figures) + " |", "|---" * (len(figures) + 1) + "|"]
-    for server in servers:
+    lines = [
+        "| server | " + " | ".join(table["figures"]) + " |",
+        "|---" * (len(table["figures"]) + 1) + "|",
+    ]
+    for server in table["servers"]:
         row = [
-            f"{ratio(cell['ratio_to_baseline'])} / {ratio(cell['ratio_to_ceiling'])}"
-            if (cell := cells.get((server, figure)))
+            f"{ratio(cell[0])} / {ratio(cell[1])}"
+            if (cell := table["cells"].get((server, figure)))
             else ""
-            for figure in figures
+            for figure in table["figures"]
         ]
         lines.append(f"| `{server}` | " + " | ".join(row) + " |")
     return lines

@@ -68,7 +68,8 @@ def valid_authorization_values(valid: str) -> st.SearchStrategy[str]:
     )
 
 
-def bad_query_tokens(valid: str) -> st.SearchStrategy[str | None]:
+def bad_tokens(valid: str) -> st.SearchStrategy[str | None]:
+    """A bare token a route taking `valid` must refuse: none at all, or one that looks like it."""
     return st.none() | token_mutations(valid)
 
 

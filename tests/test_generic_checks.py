@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
 
+from conformance.contracts import try_credential
 from conformance.discovery import discover
 from conformance.engine import LoopRunner
 from conformance.generic import (
@@ -24,7 +25,6 @@ from conformance.generic import (
     load_auth_routes,
     plans_for,
     run_plan,
-    try_credential,
 )
 from conformance.model import Judgement
 from targets.servers.inmemory import InMemoryTransport
@@ -135,11 +135,13 @@ def test_auth_checks_catch_routes_that_let_bad_tokens_in_or_keep_good_ones_out(
     valid = auth.valid_token()
     bad = [None, "", valid[:-1], valid.upper()]
     bad_judgements = [
-        judge_bad_credential(auth, token, runner.run(try_credential(transport, auth, token)))
+        judge_bad_credential(
+            auth, token, runner.run(try_credential(transport, *auth.request(token)))
+        )
         for token in bad
     ]
     valid_judgement = judge_valid_credential(
-        auth, runner.run(try_credential(transport, auth, valid))
+        auth, runner.run(try_credential(transport, *auth.request(valid)))
     )
     assert (all(j.ok for j in bad_judgements), valid_judgement.ok) == (
         bad_rejected,

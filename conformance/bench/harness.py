@@ -21,7 +21,11 @@ from targets.servers.daphne_server import daphne_command
 from targets.servers.granian_server import granian_command
 from targets.servers.hypercorn_server import hypercorn_command
 from targets.servers.network import project_env, server_process, stop_process_group
-from targets.servers.uvicorn_server import WS_IMPLEMENTATIONS, uvicorn_command
+from targets.servers.uvicorn_server import (
+    WS_IMPLEMENTATIONS,
+    uvicorn_command,
+    uvicorn_transport_name,
+)
 
 Role = Literal["baseline", "ceiling", "server"]
 
@@ -48,27 +52,25 @@ def _reference_server(name: str, role: Role, *modules: str) -> BenchServer:
     return BenchServer(f"{name} ({role})", role, argv_for, missing_module(*modules))
 
 
-def _asgi_server(name: str, argv_for: Callable[[str, int], list[str]]) -> BenchServer:
-    # Run only where the conformance suite would run it, so "every installed server" means
-    # the same in both; a transport name that is unknown here would be a typo, loudly.
-    return BenchServer(name, "server", argv_for, all_transports()[name].unavailable_reason)
-
-
 def bench_servers() -> list[BenchServer]:
     """Baseline and ceiling first, so each server's progress line can show its ratios."""
-    uvicorns = [
-        _asgi_server(
-            f"uvicorn-{'sansio' if ws == 'websockets-sansio' else ws}", uvicorn_command(ws)
-        )
-        for ws in WS_IMPLEMENTATIONS
-    ]
+    transports = all_transports()
+
+    def asgi_server(name: str, argv_for: Callable[[str, int], list[str]]) -> BenchServer:
+        # Run only where the conformance suite would run it, so "every installed server" means
+        # the same in both; a transport name unknown here would be a typo, loudly.
+        return BenchServer(name, "server", argv_for, transports[name].unavailable_reason)
+
     return [
         _reference_server("websockets", "baseline", "websockets"),
         _reference_server("picows", "ceiling", "picows", "uvloop"),
-        *uvicorns,
-        _asgi_server("hypercorn", hypercorn_command),
-        _asgi_server("daphne", daphne_command),
-        _asgi_server("granian", granian_command),
+        *(
+            asgi_server(uvicorn_transport_name(ws), uvicorn_command(ws))
+            for ws in WS_IMPLEMENTATIONS
+        ),
+        asgi_server("hypercorn", hypercorn_command),
+        asgi_server("daphne", daphne_command),
+        asgi_server("granian", granian_command),
     ]
 
 

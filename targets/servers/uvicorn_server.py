@@ -59,7 +59,7 @@ def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[
         import uvicorn
 
         sock = loopback_socket()
-        transport = SocketTransport(f"uvicorn-{_short_name(ws)}", sock.getsockname()[1])
+        transport = SocketTransport(uvicorn_transport_name(ws), sock.getsockname()[1])
         # In this process uvicorn can take the app object, wrapped to witness its errors.
         app = AppErrorWitness(load_app(import_string), transport.app_errors.append)
         config = uvicorn.Config(app, ws=ws, lifespan="off", log_level="warning", access_log=False)
@@ -98,11 +98,12 @@ def uvicorn_command(ws: str) -> Callable[[str, int], list[str]]:
     return command
 
 
-def _short_name(ws: str) -> str:
-    return "sansio" if ws == "websockets-sansio" else ws
+def uvicorn_transport_name(ws: str) -> str:
+    """The transport's name for a `--ws` choice: `uvicorn-sansio` for websockets-sansio."""
+    return f"uvicorn-{'sansio' if ws == 'websockets-sansio' else ws}"
 
 
 TRANSPORTS = tuple(
-    TransportSpec(f"uvicorn-{_short_name(ws)}", uvicorn_ws_available(ws), serve_uvicorn(ws))
+    TransportSpec(uvicorn_transport_name(ws), uvicorn_ws_available(ws), serve_uvicorn(ws))
     for ws in WS_IMPLEMENTATIONS
 )

@@ -14,6 +14,10 @@ from targets.servers.network import subprocess_transport
 def daphne_command(app: str, port: int) -> list[str]:
     return [
         sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(port),
+        # Daphne drops a handshake the app has not answered in 5 s. A generated program can
+        # spend longer than that before accepting (each unanswered step waits its bound), which
+        # made verdicts depend on how many waits came first; a minute is beyond any program.
+        "--websocket_connect_timeout", "60",
         # Quiet: errors reach the test through the witness app, not the server's log.
         "--verbosity", "0",
         app,

@@ -1,8 +1,14 @@
-"""The checks catalogue: one stable ID per requirement, its grade and where it comes from.
+"""The checks catalogue: one stable ID per requirement, its grade, the layer it judges and where it
+comes from.
 
 IDs are dotted by topic and never reused; reports, baselines and users' `--checks` filters all
-refer to them. A check is judged by the lifecycle model (`conformance.model`), which names the
-check in every judgement it makes.
+refer to them. A check that is split or renamed keeps its old ID in `RETIRED`, so baselines and
+`reports.compare` can say "renamed" instead of "new failure". A check is judged by the lifecycle
+model (`conformance.model`), which names the check in every judgement it makes.
+
+Grades follow the source's own keyword: MUST where it says MUST/must, SHOULD where it says
+should, INFO where it only defines a meaning (a best practice), POLICY where the rule is this
+suite's own (each says why in its requirement).
 """
 
 from __future__ import annotations
@@ -12,11 +18,15 @@ from dataclasses import dataclass
 
 
 class Grade(enum.Enum):
-    MUST = "MUST"  # a failure is a `fail`
+    MUST = "MUST"  # a failure is `fail`
     SHOULD = "SHOULD"  # a failure is `non-strict`
-    INFO = "informational"  # unspecified behaviour: recorded, never a failure
-    # A seed document's statement: `pass` where it holds, `fail` where it does not. Gated on
-    # change like everything else, but a claim that does not hold is not a server's failure.
+    # The suite's own rule, no quoted requirement behind it: a failure is `non-strict`, and with
+    # no baseline to compare with (a user's app) it is still a finding.
+    POLICY = "policy"
+    # A definition with no keyword, i.e. a best practice: `pass` where followed, `informational`
+    # where not. Never a failure, but gated on change like every verdict.
+    INFO = "informational"
+    # A seed document's statement: `pass` where it holds, `informational` where it does not.
     CLAIM = "claim"
 
 
@@ -28,16 +38,34 @@ class Verdict(str, enum.Enum):
     UNIMPLEMENTED = "unimplemented"
 
 
+class Layer(enum.Enum):
+    """Who a verdict is about. A framework check is decided inside Starlette before the server
+    sees a message, so on one Starlette release it is the same on every server."""
+
+    FRAMEWORK = "framework"
+    SERVER = "server"
+    APP = "app"
+
+
 @dataclass(frozen=True)
 class Check:
     id: str
     grade: Grade
     title: str
-    requirement: str
+    requirement: str  # what is required, paraphrased
+    source: str  # where: document, section and its keyword
+    layer: Layer
+    # The ASGI www spec version that introduced the feature: on a server that advertises an
+    # older one (scope["asgi"]["spec_version"], default "2.0") the check is `unimplemented`.
+    since: str | None = None
+    # The ASGI extension the feature belongs to: judged only where scope["extensions"] has it.
+    extension: str | None = None
 
 
-ASGI = "ASGI HTTP & WebSocket spec (www), version 2.5"
-STARLETTE = "Starlette WebSocket state machine (starlette.websockets.WebSocket)"
+WWW = "ASGI www spec 2.5"
+CORE = "ASGI core spec"
+DENIAL_EXTENSION = "websocket.http.response"
+STARLETTE = "Starlette websockets.py, WebSocket state machine (raises RuntimeError)"
 
 # --- the lifecycle checks, judged by conformance.model on the puppet app -----------------------
 LIFECYCLE_CHECKS: tuple[Check, ...] = (
@@ -46,266 +74,406 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
         "handshake.accept-completes",
         Grade.MUST,
         "accept() completes the handshake",
-        f"{ASGI}, 'Accept - send event': the server completes the handshake (HTTP 101) when the "
-        "app accepts.",
+        "A server that accepts the connection answers the upgrade with HTTP 101.",
+        "RFC 6455 4.2.2, 'If the server chooses to accept': MUST reply with a 101 response",
+        Layer.SERVER,
     ),
     Check(
         "handshake.subprotocol-negotiated",
         Grade.MUST,
-        "the subprotocol the app picks from the client's offer reaches the client",
-        f"{ASGI}, 'Accept - send event' (subprotocol); RFC 6455 4.2.2: the server's choice is "
-        "one of the client's values and is sent in Sec-WebSocket-Protocol.",
+        "the client sees exactly the subprotocol the app picked, and none when it picked none",
+        "The 101 carries the app's chosen subprotocol in Sec-WebSocket-Protocol; when the app "
+        "chose none, the header is absent.",
+        "RFC 6455 4.2.2: the 101 MUST carry /subprotocol/ as selected; MUST NOT send the header "
+        "when not agreeing to one; ASGI www 'Accept - send event' (subprotocol)",
+        Layer.SERVER,
     ),
     Check(
         "handshake.accept-headers",
         Grade.MUST,
-        "headers given to accept() appear in the 101 response",
-        f"{ASGI} 2.1, 'Accept - send event': `headers` are added to the handshake response.",
+        "headers given to accept() appear in the 101 response, in order, duplicates kept",
+        "The accept message's headers are added to the handshake response in the given order.",
+        f"{WWW}, 'Accept - send event' (headers, added in 2.1): order must be preserved",
+        Layer.SERVER,
+        since="2.1",
     ),
     Check(
         "handshake.close-before-accept-403",
         Grade.MUST,
         "close before accept denies the handshake with HTTP 403 and no data",
-        f"{ASGI}, 'Close - send event': before accept the server refuses the handshake with "
-        "HTTP 403 and does not complete it.",
+        "A close sent before accept refuses the upgrade with HTTP 403; the handshake is not "
+        "completed.",
+        f"{WWW}, 'Close - send event': the server must close with HTTP 403",
+        Layer.SERVER,
     ),
     Check(
         "handshake.denial-response",
         Grade.MUST,
         "a denial response reaches the client with its status and body",
-        "ASGI extension 'Websocket Denial Response': `websocket.http.response.start/body` before "
-        "accept are sent as the HTTP response to the upgrade request.",
+        "A server that advertises the denial-response extension sends the app's "
+        "websocket.http.response.start/body as the HTTP answer to the upgrade (the extension "
+        "says should; advertising it is the server's claim to implement it).",
+        "ASGI extensions, 'Websocket Denial Response': the server should send the HTTP response",
+        Layer.SERVER,
+        extension=DENIAL_EXTENSION,
     ),
-    # --- ordering errors ----------------------------------------------------------------------
+    # --- ordering errors: decided by Starlette before the server sees a message ----------------
     Check(
         "order.send-before-accept",
         Grade.MUST,
         "send before accept raises RuntimeError and nothing reaches the client",
-        f"{STARLETTE}: in state CONNECTING only accept/close/denial may be sent, anything else "
-        "raises RuntimeError; ASGI core spec 'Error Handling': a server raises on invalid events.",
+        "In state CONNECTING only accept, close or a denial response may be sent.",
+        f"{STARLETTE}; {WWW}, 'Connect - receive event': answered by accept or close first",
+        Layer.FRAMEWORK,
     ),
     Check(
         "order.receive-before-accept",
         Grade.MUST,
         "receive_* before accept raises RuntimeError",
-        f"{STARLETTE}: receive_text/bytes/json need application state CONNECTED.",
+        "receive_text/bytes/json need the application state CONNECTED.",
+        STARLETTE,
+        Layer.FRAMEWORK,
     ),
     Check(
         "order.duplicate-accept",
         Grade.MUST,
         "a second accept raises RuntimeError and leaves the connection as it was",
-        f"{STARLETTE}: in state CONNECTED only send and close may be sent.",
+        "In state CONNECTED only send and close may be sent.",
+        STARLETTE,
+        Layer.FRAMEWORK,
     ),
     Check(
         "order.duplicate-close",
         Grade.MUST,
         "a second close raises RuntimeError",
-        f"{STARLETTE}: after a close message the application state is DISCONNECTED and every "
-        "send raises; RFC 6455 5.5.1: nothing follows a close frame.",
+        "After a close the application state is DISCONNECTED, where every send raises.",
+        f"{STARLETTE}; RFC 6455 5.5.1: MUST NOT send data after a Close frame",
+        Layer.FRAMEWORK,
     ),
     Check(
         "order.send-after-close",
         Grade.MUST,
         "send after the app closed raises RuntimeError and nothing reaches the client",
-        f"{STARLETTE}: after close every send raises; RFC 6455 5.5.1: an endpoint sends no data "
-        "frame after its close frame.",
+        "After close every send raises; no data frame follows a close frame.",
+        f"{STARLETTE}; RFC 6455 5.5.1: MUST NOT send data after a Close frame",
+        Layer.FRAMEWORK,
+    ),
+    Check(
+        "order.send-after-denial",
+        Grade.MUST,
+        "send after a denial response raises RuntimeError and nothing reaches the client",
+        "After the denial response's last body message the application state is DISCONNECTED; "
+        "no websocket message may follow the response.",
+        f"{STARLETTE} (state RESPONSE); ASGI extensions, 'Websocket Denial Response': the "
+        "response cannot be followed by other websocket messages",
+        Layer.FRAMEWORK,
     ),
     Check(
         "order.receive-after-app-close",
         Grade.MUST,
         "receive_* after the app closed raises RuntimeError instead of waiting",
-        f"{STARLETTE}: receive_* need application state CONNECTED, which close leaves.",
+        "receive_* need the application state CONNECTED, which close leaves.",
+        STARLETTE,
+        Layer.FRAMEWORK,
     ),
     Check(
         "session.no-unexpected-event",
-        Grade.MUST,
+        Grade.POLICY,
         "the client sees nothing the app did not send",
-        f"{ASGI}: the server relays the app's messages; it adds no data frames and does not end "
-        "a connection the app keeps open.",
+        "Suite policy: no spec sentence forbids a server to invent traffic, but a data message "
+        "the app never sent, or the end of a connection the app keeps open, corrupts every app "
+        "protocol. A server's own close for a reason of its own (1001 going away, 1011 after a "
+        "keepalive timeout, 1012 restart) is legitimate and not flagged.",
+        "wsconform policy",
+        Layer.SERVER,
     ),
     # --- close ---------------------------------------------------------------------------------
     Check(
-        "close.code-and-reason-delivered",
+        "close.code-delivered",
         Grade.MUST,
-        "close after accept delivers exactly the app's code and reason",
-        f"{ASGI} 2.3, 'Close - send event': the server closes with the given code (default 1000) "
-        "and reason; RFC 6455 5.5: reasons up to 123 UTF-8 bytes fit a close frame.",
+        "close after accept delivers the app's code",
+        "After accept the server closes the socket with the close code of the app's message "
+        "(1000 when it has none).",
+        f"{WWW}, 'Close - send event': the server must close with the code passed",
+        Layer.SERVER,
+    ),
+    Check(
+        "close.reason-delivered",
+        Grade.INFO,
+        "close after accept delivers the app's reason (up to 123 UTF-8 bytes)",
+        "The close message's reason is the reason of the close frame; 123 UTF-8 bytes fit a "
+        "close frame. The spec defines the key with no keyword of its own.",
+        f"{WWW}, 'Close - send event' (reason, added in 2.3); RFC 6455 5.5 (125-byte control "
+        "payload)",
+        Layer.SERVER,
+        since="2.3",
     ),
     Check(
         "close.wire-code-valid",
         Grade.MUST,
-        "every close frame on the wire carries a code an endpoint may send",
-        "RFC 6455 7.4: 1004, 1005, 1006, 1015, codes below 1000, unassigned 1016-2999 and codes "
-        "from 5000 up never appear in a close frame.",
+        "every close frame the server chose carries a code an endpoint may send",
+        "1005, 1006 and 1015 never appear in a close frame, nor a code outside 1000-4999 "
+        "(MUST); 1004 and the unassigned 1016-2999 are reserved (graded SHOULD).",
+        "RFC 6455 7.4.1: 1005/1006/1015 MUST NOT be set in a Close frame; 7.4.2: ranges",
+        Layer.SERVER,
+    ),
+    Check(
+        "close.invalid-app-code-refused",
+        Grade.SHOULD,
+        "a close code the app may not send is refused, not relayed to the wire",
+        "The app broke the rule first: ASGI's close `code` is a WebSocket close code as RFC 6455 "
+        "defines them. A server handed an invalid event should raise out of send(); relaying "
+        "the code puts the app's mistake on the wire. Silence with the socket left open while "
+        "send() returned is a failure too.",
+        f"{CORE}, 'Error Handling': on an invalid event the server should raise; RFC 6455 7.4",
+        Layer.SERVER,
+    ),
+    Check(
+        "close.server-answers-client-close",
+        Grade.MUST,
+        "the server answers the client's close frame with a close frame",
+        "An endpoint that receives a close frame without having sent one sends one back.",
+        "RFC 6455 5.5.1: MUST send a Close frame in response",
+        Layer.SERVER,
     ),
     Check(
         "close.client-code-reaches-app",
         Grade.MUST,
         "the client's close code reaches the app in WebSocketDisconnect",
-        f"{ASGI}, 'Disconnect - receive event': `code` is the client's close code.",
+        "The disconnect event's `code` is the close code of the client's close frame.",
+        f"{WWW}, 'Disconnect - receive event' (code); RFC 6455 7.1.5 defines the close code",
+        Layer.SERVER,
     ),
     Check(
         "close.client-reason-reaches-app",
-        Grade.MUST,
+        Grade.INFO,
         "the client's close reason reaches the app in WebSocketDisconnect",
-        f"{ASGI} 2.5, 'Disconnect - receive event': `reason` is the client's close reason.",
+        "The disconnect event's `reason` is the reason of the client's close frame; the spec "
+        "defines the key with no keyword of its own.",
+        f"{WWW}, 'Disconnect - receive event' (reason, added in 2.5)",
+        Layer.SERVER,
+        since="2.5",
     ),
     Check(
         "close.client-no-code-gives-1005",
-        Grade.MUST,
+        Grade.SHOULD,
         "a client close frame without a code reaches the app as 1005",
-        f"{ASGI}, 'Disconnect - receive event' and RFC 6455 7.1.5: no status code means 1005.",
+        "With no status code in the client's close frame the disconnect code is 1005.",
+        f"{WWW}, 'Disconnect - receive event': the server should set 1005",
+        Layer.SERVER,
     ),
     # --- disconnect ----------------------------------------------------------------------------
     Check(
         "disconnect.receive-after-client-close",
         Grade.MUST,
         "after a client close, receive raises WebSocketDisconnect once, then RuntimeError",
-        f"{STARLETTE}: the disconnect message raises WebSocketDisconnect and moves the client "
-        "state to DISCONNECTED, where receive raises RuntimeError.",
+        "The disconnect message raises WebSocketDisconnect and moves Starlette's client state "
+        "to DISCONNECTED, where receive raises RuntimeError.",
+        f"{WWW}, 'Disconnect - receive event' (sent when the client closes); {STARLETTE}",
+        Layer.SERVER,
     ),
     Check(
         "disconnect.drop-reaches-app",
         Grade.MUST,
         "a dropped TCP connection reaches an app blocked in receive as WebSocketDisconnect",
-        f"{ASGI}, 'Disconnect - receive event': sent when the connection is lost for any reason.",
+        "The disconnect event is sent when the connection is lost for any reason; an app "
+        "blocked in receive must learn of it.",
+        f"{WWW}, 'Websocket Connection Scope' and 'Disconnect - receive event'",
+        Layer.SERVER,
     ),
     Check(
         "disconnect.drop-code-1006",
-        Grade.SHOULD,
+        Grade.INFO,
         "a dropped connection is reported to the app with code 1006",
-        "RFC 6455 7.1.5: a connection closed without a close frame has close code 1006.",
+        "RFC 6455 defines 1006 as the close code of a connection closed without a close frame; "
+        "ASGI does not say which code a drop gets.",
+        "RFC 6455 7.1.5 and 7.4.1 (definition of 1006)",
+        Layer.SERVER,
     ),
     Check(
         "disconnect.send-after-client-gone",
-        Grade.MUST,
-        "send after the client left raises WebSocketDisconnect or an OSError subclass",
-        f"{ASGI} 2.4, 'Disconnected Client - send exception': send to a closed connection should "
-        "raise a server-specific OSError subclass (Starlette turns it into WebSocketDisconnect); "
-        "any other exception is a bug, silence is only a SHOULD failure.",
+        Grade.SHOULD,
+        "send after the client left raises an OSError subclass (spec 2.4), or is a no-op before",
+        "From spec 2.4 a send on a closed connection should raise a server-specific OSError "
+        "subclass (Starlette turns it into WebSocketDisconnect); below 2.4 a send with no "
+        "specified error condition should be a no-op. Any other exception fails the should.",
+        f"{WWW}, 'Disconnected Client - send exception' (2.4, should); {CORE}, 'Error "
+        "Handling' (send should act as a no-op)",
+        Layer.SERVER,
     ),
     # --- app errors and returns ----------------------------------------------------------------
     Check(
         "app-error.exception-after-accept-closes",
         Grade.MUST,
         "an exception after accept ends the connection",
-        "ASGI core spec 'Error Handling': the server terminates the app's connection when the "
-        "app raises.",
+        "When the app raises, the server terminates the app instance and its connection.",
+        f"{CORE}, 'Error Handling': the server must terminate the connection",
+        Layer.SERVER,
     ),
     Check(
         "app-error.exception-after-accept-1011",
-        Grade.SHOULD,
-        "an exception after accept closes with 1011",
-        "RFC 6455 7.4.1: 1011 reports that the server met an unexpected condition.",
+        Grade.INFO,
+        "an exception after accept closes with 1011 (best practice)",
+        "RFC 6455 defines 1011 as the server meeting an unexpected condition; no text says a "
+        "crash must be reported with it.",
+        "RFC 6455 7.4.1 (definition of 1011)",
+        Layer.SERVER,
     ),
     Check(
-        "app-error.exception-before-accept-denies",
+        "app-error.crash-not-normal-closure",
+        Grade.POLICY,
+        "an exception after accept never closes with 1000 (normal closure)",
+        "Suite policy: 1000 tells the client the connection's purpose was fulfilled, the "
+        "opposite of a crash, so a client would not retry or report it; that misleads more than "
+        "a drop.",
+        "wsconform policy, from RFC 6455 7.4.1 (definition of 1000)",
+        Layer.SERVER,
+    ),
+    Check(
+        "app-error.exception-before-accept-no-upgrade",
         Grade.MUST,
-        "an exception before accept denies the handshake with an HTTP error",
-        "ASGI core spec 'Error Handling' with RFC 6455 4.1: the connection is terminated; any "
-        "status other than 101 refuses the upgrade (servers answer 500).",
+        "an exception before accept never completes the handshake and ends the connection",
+        "When the app raises the server terminates its connection: no 101, nothing left open.",
+        f"{CORE}, 'Error Handling': the server must terminate the connection",
+        Layer.SERVER,
+    ),
+    Check(
+        "app-error.exception-before-accept-http-error",
+        Grade.SHOULD,
+        "an exception before accept is answered with an HTTP error status",
+        "A refused upgrade should be told to the client with an HTTP status of 400 or more.",
+        "RFC 6455 4.2.2: a server not accepting the connection should return an HTTP error",
+        Layer.SERVER,
     ),
     Check(
         "app-error.exception-before-accept-5xx",
-        Grade.SHOULD,
-        "an exception before accept is answered as a server error (HTTP 5xx), not a refusal",
-        "RFC 9110 15.6.1: 500 means the server met an unexpected condition; 403 (15.5.4) tells "
-        "the client it was understood and refused, which sends it looking for a fault of its own.",
+        Grade.INFO,
+        "an exception before accept is answered as a server error (HTTP 5xx) (best practice)",
+        "RFC 9110 defines 500 as the server meeting an unexpected condition and 403 as a "
+        "refusal; no text says which a crash gets.",
+        "RFC 9110 15.6.1 and 15.5.4 (definitions)",
+        Layer.SERVER,
     ),
     Check(
         "app-error.websocket-exception-before-accept",
         Grade.MUST,
         "WebSocketException before accept denies the handshake (HTTP 403)",
-        "Starlette docs, WebSocketException: the app's handler closes the websocket, which "
-        f"before accept is a 403 ({ASGI}, 'Close - send event').",
+        "Starlette's handler closes the websocket with the exception's code, which before "
+        "accept the server must answer with HTTP 403.",
+        f"Starlette docs, WebSocketException; {WWW}, 'Close - send event': must close with 403",
+        Layer.SERVER,
     ),
     Check(
         "app-error.websocket-exception-after-accept",
         Grade.MUST,
-        "WebSocketException after accept closes with its code and reason",
-        "Starlette docs, WebSocketException: the handler closes with the exception's code and "
-        "reason.",
+        "WebSocketException after accept closes with its code",
+        "Starlette's handler closes with the exception's code; after accept the server must "
+        "close with that code.",
+        f"Starlette docs, WebSocketException; {WWW}, 'Close - send event': must close with "
+        "the code passed",
+        Layer.SERVER,
     ),
     Check(
         "app-return.after-accept-closes",
-        Grade.MUST,
+        Grade.SHOULD,
         "an app that returns after accept without closing gets its connection closed",
-        f"{ASGI}, 'Websocket Connection Scope': the connection lives as long as the app; the "
-        "server closes it when the app is done.",
+        "The socket lives as long as the app: when the app ends the socket should be closed.",
+        f"{WWW}, 'Websocket Connection Scope': if the application dies the socket should be closed",
+        Layer.SERVER,
     ),
     Check(
         "app-return.before-accept-denies",
-        Grade.MUST,
+        Grade.SHOULD,
         "an app that returns before accept gets the client denied, not left hanging",
-        f"{ASGI}, 'Connect - receive event': the handshake waits for the app's answer; an app "
-        "that ends without one must not leave the client waiting.",
+        "The socket should be closed when the app ends; nothing says which answer a "
+        "never-answered handshake gets, so any refusal passes.",
+        f"{WWW}, 'Websocket Connection Scope': if the application dies the socket should be closed",
+        Layer.SERVER,
     ),
     # --- data ----------------------------------------------------------------------------------
     Check(
         "data.text-exact",
         Grade.MUST,
         "text messages arrive exactly and in order, both ways",
-        f"{ASGI}, 'Send/Receive event' (text) and RFC 6455 5.6 (UTF-8 text frames).",
+        "Exactly one of text and bytes is set in a send/receive event; the content is the "
+        "message, carried in UTF-8 text frames.",
+        f"{WWW}, 'Send/Receive event': exactly one of bytes or text must be non-None; RFC 6455 5.6",
+        Layer.SERVER,
     ),
     Check(
         "data.bytes-exact",
         Grade.MUST,
         "binary messages arrive exactly and in order, both ways",
-        f"{ASGI}, 'Send/Receive event' (bytes) and RFC 6455 5.6 (binary frames).",
+        "Exactly one of text and bytes is set in a send/receive event; the content is the "
+        "message, carried in binary frames.",
+        f"{WWW}, 'Send/Receive event': exactly one of bytes or text must be non-None; RFC 6455 5.6",
+        Layer.SERVER,
     ),
     Check(
         "data.json-exact",
         Grade.MUST,
         "JSON values survive send_json/receive_json exactly",
-        "Starlette docs: send_json/receive_json encode and decode JSON text messages.",
+        "send_json/receive_json encode and decode JSON text messages.",
+        f"Starlette docs, send_json/receive_json; {WWW}, 'Send/Receive event'",
+        Layer.SERVER,
+    ),
+    # --- what the server advertises ------------------------------------------------------------
+    Check(
+        "asgi.implements-advertised-version",
+        Grade.POLICY,
+        "the server implements every feature of the spec version it advertises",
+        "Suite policy: apps decide what to send from scope['asgi']['spec_version'] (a 2.0 "
+        "server must not be sent accept headers), so a server that advertises a version is "
+        "held to each feature that version introduced (2.1 accept headers, 2.3 close reason, "
+        "2.4 OSError on a send after disconnect, 2.5 disconnect reason).",
+        f"wsconform policy, from {WWW}, 'Spec Versions'",
+        Layer.SERVER,
     ),
 )
 
 SEEDS = "the seed documents' endpoint, as targets/reference.py specifies it"
+REFERENCE = "the reference app's contract (targets/reference.py)"
 
 # --- reference endpoint contracts (targets/reference.py; any app with the same routes) -------
+
+
+def _contract(check_id: str, title: str, source: str = SEEDS) -> Check:
+    return Check(
+        check_id,
+        Grade.MUST,
+        title,
+        f"The route behaves as {REFERENCE} specifies.",
+        source,
+        Layer.APP,
+    )
+
+
 CONTRACTS: tuple[Check, ...] = (
-    Check("contract.welcome", Grade.MUST, "/welcome greets, then closes 1000", SEEDS),
-    Check("contract.echo.exact", Grade.MUST, "/echo answers every text exactly", SEEDS),
-    Check("contract.echo.order", Grade.MUST, "/echo keeps the order of many messages", SEEDS),
-    Check("contract.count", Grade.MUST, "/count answers the third message, then closes", SEEDS),
-    Check("contract.json.original", Grade.MUST, "/json returns every JSON value unchanged", SEEDS),
-    Check(
-        "contract.safe.shapes", Grade.MUST, "/safe answers one of three shapes, stays open", SEEDS
-    ),
-    Check(
-        "contract.custom-close",
-        Grade.MUST,
-        "/custom-close closes with its codes and reasons",
-        SEEDS,
-    ),
-    Check(
-        "contract.moderated", Grade.MUST, "/moderated welcomes, closes 1000 or 1008 as told", SEEDS
-    ),
-    Check(
-        "contract.rooms", Grade.MUST, "/rooms greets valid members, refuses bad parameters", SEEDS
-    ),
-    Check(
-        "contract.chat", Grade.MUST, "/chatroom delivers every message once to each member", SEEDS
-    ),
-    Check(
+    _contract("contract.welcome", "/welcome greets, then closes 1000"),
+    _contract("contract.echo.exact", "/echo answers every text exactly"),
+    _contract("contract.echo.order", "/echo keeps the order of many messages"),
+    _contract("contract.count", "/count answers the third message, then closes"),
+    _contract("contract.json.original", "/json returns every JSON value unchanged"),
+    _contract("contract.safe.shapes", "/safe answers one of three shapes, stays open"),
+    _contract("contract.custom-close", "/custom-close closes with its codes and reasons"),
+    _contract("contract.moderated", "/moderated welcomes, closes 1000 or 1008 as told"),
+    _contract("contract.rooms", "/rooms greets valid members, refuses bad parameters"),
+    _contract("contract.chat", "/chatroom delivers every message once to each member"),
+    _contract(
         "contract.auth.rejects-before-accept",
-        Grade.MUST,
         "secured routes refuse every bad credential before accept, without data",
-        f"{SEEDS}; ASGI www 'Close - send event': a close before accept is an HTTP 403.",
+        f"{SEEDS}; {WWW}, 'Close - send event': a close before accept must be an HTTP 403",
     ),
-    Check(
-        "contract.auth.accepts-valid",
-        Grade.MUST,
-        "secured routes accept every valid credential and greet",
-        SEEDS,
-    ),
+    _contract("contract.auth.accepts-valid", "secured routes accept every valid credential"),
     Check(
         "contract.no-server-error",
-        Grade.MUST,
+        Grade.POLICY,
         "no input and no client disconnect makes the app raise",
-        "ASGI core spec 'Error Handling': an exception escaping the app is a server error; "
-        "a client's input or departure must never cause one.",
+        "Suite policy: ASGI leaves errors escaping an app to the server (it must end the "
+        "connection); the suite holds that nothing a client sends, and no moment it leaves at, "
+        "may cause one, since each is a crash a client can trigger at will.",
+        f"wsconform policy, from {CORE}, 'Error Handling'",
+        Layer.APP,
     ),
 )
 
@@ -314,46 +482,66 @@ CONTRACTS: tuple[Check, ...] = (
 GENERIC_CHECKS: tuple[Check, ...] = (
     Check(
         "generic.no-unhandled-exception",
-        Grade.MUST,
+        Grade.POLICY,
         "no input and no disconnect point makes a route raise",
-        "ASGI core spec 'Error Handling': an exception escaping the app is a server error; "
-        "what a client sends, or when it leaves, must never cause one.",
+        "Suite policy: an exception escaping the app is a crash a client can trigger at will; "
+        "ASGI only says the server must then end the connection.",
+        f"wsconform policy, from {CORE}, 'Error Handling'",
+        Layer.APP,
     ),
     Check(
         "generic.no-server-error",
-        Grade.MUST,
+        Grade.POLICY,
         "client input never causes an HTTP 5xx or a close 1011",
-        "RFC 9110 15.6 (5xx: the server failed) and RFC 6455 7.4.1 (1011: an unexpected "
-        "condition in the server): neither may be the answer to a client's input.",
+        "Suite policy: 5xx and 1011 say the server failed, so neither should be the answer to "
+        "what a client sends; a client's bad input deserves a 4xx or a 1003/1007/1008 close.",
+        "wsconform policy, from RFC 9110 15.6 and RFC 6455 7.4.1 (definitions)",
+        Layer.APP,
     ),
     Check(
         "generic.close-code-valid",
         Grade.MUST,
         "every close code a route sends is valid on the wire",
-        "RFC 6455 7.4: 1000-1003, 1007-1011 (and IANA's 1012-1014), 3000-4999; never 1005, "
-        "1006, 1015, an HTTP status or a code out of range.",
+        "1000-1003, 1007-1014 and 3000-4999 only; never 1005, 1006, 1015, an HTTP status or a "
+        "code out of range.",
+        "RFC 6455 7.4.1: 1005/1006/1015 MUST NOT be set in a Close frame; 7.4.2: ranges",
+        Layer.APP,
     ),
     Check(
         "generic.no-data-before-denial",
         Grade.MUST,
         "a refused connection carries no message",
-        f"{ASGI}, 'Close - send event': a close before accept refuses the handshake (HTTP 403) "
-        "and nothing the app sent before reaches the client.",
+        "A close before accept refuses the handshake with HTTP 403; nothing the app sent "
+        "before reaches the client.",
+        f"{WWW}, 'Close - send event': must close with 403 and not complete the handshake",
+        Layer.APP,
     ),
     Check(
         "generic.auth.rejects-bad-tokens",
         Grade.MUST,
         "an authenticated route refuses every bad token before accept",
-        "the route's [tool.wsconform] auth declaration; ASGI www 'Close - send event': "
-        "refusing before accept is an HTTP 403 without data.",
+        "The route is declared authenticated: every bad credential is refused before accept.",
+        "the route's [tool.wsconform] auth declaration",
+        Layer.APP,
     ),
     Check(
         "generic.auth.accepts-valid-token",
         Grade.MUST,
         "an authenticated route accepts a valid token",
-        "the route's [tool.wsconform] auth declaration (valid-token or valid-token-command).",
+        "The route is declared authenticated: a valid credential is accepted.",
+        "the route's [tool.wsconform] auth declaration (valid-token or valid-token-command)",
+        Layer.APP,
     ),
 )
+
+# Check IDs that were split or renamed, with the IDs that replaced them. Never reused.
+RETIRED: dict[str, tuple[str, ...]] = {
+    "close.code-and-reason-delivered": ("close.code-delivered", "close.reason-delivered"),
+    "app-error.exception-before-accept-denies": (
+        "app-error.exception-before-accept-no-upgrade",
+        "app-error.exception-before-accept-http-error",
+    ),
+}
 
 
 def _claim_checks() -> tuple[Check, ...]:
@@ -371,3 +559,25 @@ def check(check_id: str) -> Check:
         return CHECKS[check_id]
     except KeyError:
         raise KeyError(f"unknown check {check_id!r}") from None
+
+
+def renamed_to(check_id: str) -> str | None:
+    """The retired ID that `check_id` replaced, if any."""
+    return next((old for old, new in RETIRED.items() if check_id in new), None)
+
+
+def catalogue_json() -> list[dict[str, str | None]]:
+    """The catalogue as results.json and index.json list it."""
+    return [
+        {
+            "id": c.id,
+            "grade": c.grade.value,
+            "layer": c.layer.value,
+            "title": c.title,
+            "requirement": c.requirement,
+            "source": c.source,
+            "since": c.since,
+            "extension": c.extension,
+        }
+        for c in CATALOGUE
+    ]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from conformance.checks import Check, Grade
+from conformance.checks import Check, Grade, Layer
 from conformance.vocabulary import (
     Accept,
     Accepted,
@@ -45,9 +45,18 @@ class Claim:
     statement: str
     actions: tuple[Action, ...]
     holds: Callable[[Transcript], bool]
+    # Claims about ordering errors are decided inside Starlette, the rest by the server.
+    layer: Layer = Layer.SERVER
 
     def check(self) -> Check:
-        return Check(self.id, Grade.CLAIM, self.statement, f"seed document(s) {self.seeds}")
+        return Check(
+            self.id,
+            Grade.CLAIM,
+            self.statement,
+            f"A seed document states it: {self.statement}.",
+            f"seed document(s) {self.seeds}",
+            self.layer,
+        )
 
 
 def events(transcript: Transcript) -> list[ClientEvent]:
@@ -111,6 +120,7 @@ CLAIMS: tuple[Claim, ...] = (
         "sending before accept() raises RuntimeError in the app",
         (Connect(), SendText("Welcome!")),
         lambda t: raised(t, SendText, "RuntimeError"),
+        layer=Layer.FRAMEWORK,
     ),
     Claim(
         "claim.order.receive-before-accept-raises-runtimeerror",
@@ -118,6 +128,7 @@ CLAIMS: tuple[Claim, ...] = (
         "receiving before accept() raises RuntimeError in the app",
         (Connect(), ReceiveText()),
         lambda t: raised(t, ReceiveText, "RuntimeError"),
+        layer=Layer.FRAMEWORK,
     ),
     Claim(
         "claim.order.receive-after-close-raises-runtimeerror",
@@ -125,6 +136,7 @@ CLAIMS: tuple[Claim, ...] = (
         "receive_text() after the app closed raises RuntimeError",
         (Connect(), Accept(), Close(), ReceiveText()),
         lambda t: raised(t, ReceiveText, "RuntimeError"),
+        layer=Layer.FRAMEWORK,
     ),
     Claim(
         "claim.close.default-code-1000",

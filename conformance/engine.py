@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 
 from conformance.model import Judgement, LifecycleModel, Listen, Plan
 from conformance.vocabulary import (
+    Accept,
     Action,
+    Advertised,
     ClientAction,
     ClientClose,
     ClientDrop,
@@ -106,6 +108,9 @@ class LifecycleSession:
         return judgements
 
     async def _client(self, action: ClientAction) -> list[Judgement]:
+        if isinstance(action, Connect):
+            self.model.advertised = await advertised_by(self.transport)
+            self.model.visibility = self.transport.visibility
         plan = self.model.plan_client(action)
         await self._perform(action)
         pending_outcome = None
@@ -177,6 +182,27 @@ class LifecycleSession:
             lines += [f"  {direction:>7} {message!r}" for direction, message in self.record.asgi]
             lines.append(f"  app ended: {self.record.ended}")
         return "\n".join(lines)
+
+
+async def advertised_by(transport: Transport) -> Advertised:
+    """What the server behind `transport` advertises in the websocket scope, learnt once from
+    a probe connection to the puppet and kept on the transport. An app without the puppet
+    cannot tell: the spec's default ("2.0", no extensions) is assumed and marked unreported."""
+    if transport.advertised is not None:
+        return transport.advertised
+    session = f"advertised-probe-{next(_session_numbers)}"
+    control = transport.control
+    connection = await transport.connect(f"{PUPPET_ROUTE}/{session}")
+    try:
+        index = await control.submit(session, Accept())
+        await control.outcome(session, index, EXPECT_BOUND_S)
+        record = await control.record(session)
+        await control.submit(session, Return())
+    finally:
+        await connection.release()
+    await control.forget(session)
+    transport.advertised = record.advertised or Advertised(reported=False)
+    return transport.advertised
 
 
 async def run_actions(

@@ -16,19 +16,23 @@ from __future__ import annotations
 import enum
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.checks import CHECKS, Grade, Verdict
-from conformance.rfc6455 import is_valid_wire_close_code
+from conformance.rfc6455 import is_reserved_close_code, is_valid_wire_close_code
 from conformance.vocabulary import (
+    LATEST_SPEC,
     Accept,
     Accepted,
+    Advertised,
     ClientAction,
     ClientClose,
     ClientDrop,
     ClientEvent,
     ClientListen,
+    ClientRaised,
     ClientSendBytes,
     ClientSendJson,
     ClientSendText,
@@ -50,6 +54,7 @@ from conformance.vocabulary import (
     SendText,
     ServerStep,
     StepOutcome,
+    Visibility,
 )
 
 UNSUPPORTED = "Unsupported"  # exc_type of a step the installed stack cannot perform
@@ -67,14 +72,25 @@ class Judgement:
 
     @property
     def verdict(self) -> Verdict:
-        grade = self.level or CHECKS[self.check_id].grade
         if self.ok is None:
             return Verdict.UNIMPLEMENTED
-        if grade is Grade.INFO:
-            return Verdict.INFORMATIONAL
         if self.ok:
             return Verdict.PASS
-        return Verdict.NON_STRICT if grade is Grade.SHOULD else Verdict.FAIL
+        return FAILURE_VERDICT[self.level or CHECKS[self.check_id].grade]
+
+
+# What a failed judgement counts as, by the grade it is judged at.
+FAILURE_VERDICT = {
+    Grade.MUST: Verdict.FAIL,
+    Grade.SHOULD: Verdict.NON_STRICT,
+    Grade.POLICY: Verdict.NON_STRICT,
+    Grade.INFO: Verdict.INFORMATIONAL,
+    Grade.CLAIM: Verdict.INFORMATIONAL,
+}
+
+# Close codes a server may send on its own account without the app asking (RFC 6455 7.4.1 and
+# IANA): going away on shutdown, an unexpected condition (keepalive timeouts), restart.
+SERVER_OWN_CLOSE_CODES = frozenset({1001, 1011, 1012})
 
 
 class Listen(enum.Enum):
@@ -91,11 +107,16 @@ class Plan:
 
 
 class App(enum.Enum):
-    """Starlette's application_state, plus ENDED once the puppet has returned or raised."""
+    """Starlette's application_state, plus ENDED once the puppet has returned or raised.
+
+    Starlette passes through RESPONSE to DISCONNECTED as the denial response's last body goes
+    out; the model stays in RESPONSE after a denial so that what follows is labelled as
+    following a denial, not a close."""
 
     CONNECTING = "connecting"
     CONNECTED = "connected"
-    CLOSED = "closed"
+    RESPONSE = "response"
+    DISCONNECTED = "disconnected"
     ENDED = "ended"
 
 
@@ -118,6 +139,12 @@ class LifecycleModel:
     pending: ReceiveText | ReceiveBytes | ReceiveJson | None = None
     app_saw_disconnect: bool = False
     derailed: bool = False
+    # What the server advertises decides which features it is judged on.
+    advertised: Advertised = LATEST_SPEC
+    visibility: Visibility = field(default_factory=Visibility)
+    # The code the app itself asked for in the step being judged (an invalid one is the app's
+    # mistake first; see close.invalid-app-code-refused).
+    _app_close_code: int | None = None
 
     # --- what may happen next (preconditions depend on this state only) -------------------------
 
@@ -211,6 +238,9 @@ class LifecycleModel:
     def judge_server(
         self, step: ServerStep, outcome: StepOutcome | None, event: ClientEvent | None
     ) -> list[Judgement]:
+        self._app_close_code = (
+            step.code if isinstance(step, Close | RaiseWebSocketException) else None
+        )
         judgements = self._judge_event_invariants(event)
         if outcome is not None and outcome.exc_type == APP_GONE:
             # The server (TestClient, after a close before accept) has already cancelled the
@@ -233,6 +263,7 @@ class LifecycleModel:
             judgements += self._return(event)
         elif isinstance(step, SendDenialResponse):
             judgements += self._deny(step, outcome, event)
+        judgements = self._as_advertised(judgements)
         if any(j.ok is False for j in judgements):
             self.derailed = True
         return judgements
@@ -245,7 +276,7 @@ class LifecycleModel:
                 _raises_runtime_error("order.duplicate-accept", "second accept", outcome, event)
             ]
         if self.app is not App.CONNECTING:
-            return [_raises_runtime_error("order.send-after-close", "accept after close", outcome)]
+            return [_raises_runtime_error(self._after_end_check(), "accept after close", outcome)]
         if self.client is not Client.HANDSHAKING:
             self.app = App.CONNECTED
             return []
@@ -258,7 +289,9 @@ class LifecycleModel:
             )
         ]
         if isinstance(event, Accepted):
-            if step.subprotocol is not None:
+            if step.subprotocol is not None or self.offered or event.subprotocol is not None:
+                # RFC 6455 4.2.2: the header carries the app's choice, and is absent when the
+                # app chose none.
                 judgements.append(
                     Judgement(
                         "handshake.subprotocol-negotiated",
@@ -271,16 +304,7 @@ class LifecycleModel:
             if step.headers and unsupported:
                 judgements.append(Judgement("handshake.accept-headers", None, unsupported))
             elif step.headers:
-                missing = [h for h in step.headers if (h[0].lower(), h[1]) not in event.headers]
-                judgements.append(
-                    Judgement(
-                        "handshake.accept-headers",
-                        not missing,
-                        f"headers missing from the 101 response: {missing!r}"
-                        if missing
-                        else "all present",
-                    )
-                )
+                judgements.append(_accept_headers_judgement(step, event))
             self.app, self.client = App.CONNECTED, Client.OPEN
         return judgements
 
@@ -296,8 +320,8 @@ class LifecycleModel:
                     "order.send-before-accept", "send before accept", outcome, event
                 )
             ]
-        if self.app is App.CLOSED:
-            return [_raises_runtime_error("order.send-after-close", "send after close", outcome)]
+        if self.app in (App.DISCONNECTED, App.RESPONSE):
+            return [_raises_runtime_error(self._after_end_check(), "send after close", outcome)]
         if self.client is Client.OPEN:
             check_id, expected = _data_check(step)
             ok = outcome is not None and not outcome.raised and _same_message(step, event)
@@ -309,29 +333,43 @@ class LifecycleModel:
         # The client has left: ASGI 2.4 lets the server raise an OSError subclass.
         return self._send_after_client_left(outcome)
 
+    def _after_end_check(self) -> str:
+        """The ordering check a step after the app's last message belongs to."""
+        return "order.send-after-denial" if self.app is App.RESPONSE else "order.send-after-close"
+
     def _send_after_client_left(self, outcome: StepOutcome | None) -> list[Judgement]:
+        """ASGI 2.4: a send on a closed connection should raise an OSError subclass; before 2.4
+        the core spec's rule applies: with no error condition specified, send is a no-op."""
         check_id = "disconnect.send-after-client-gone"
+        raises_oserror = self.advertised.at_least("2.4")
         if outcome is None:
             return [Judgement(check_id, False, "send to a gone client did not return")]
         if outcome.raised_any("WebSocketDisconnect"):
-            self.app = App.CLOSED  # Starlette moves to DISCONNECTED when it converts OSError
-            return [Judgement(check_id, True, f"raised {outcome.exc_type}")]
-        if outcome.raised_any("OSError"):
-            return [Judgement(check_id, True, f"raised {outcome.exc_type} (an OSError)")]
-        if outcome.raised:
-            return [Judgement(check_id, False, f"raised {outcome.exc_type}: {outcome.exc_message}")]
-        if self.app_saw_disconnect:
-            return [
-                Judgement(
-                    check_id,
-                    False,
-                    "send succeeded silently after the app saw the disconnect",
-                    Grade.SHOULD,
-                )
-            ]
-        return [
-            Judgement(check_id, True, "send returned before the server noticed the client left")
-        ]
+            self.app = App.DISCONNECTED  # Starlette moves there when it converts OSError
+            judgement = Judgement(check_id, True, f"raised {outcome.exc_type}")
+        elif outcome.raised_any("OSError"):
+            judgement = Judgement(check_id, True, f"raised {outcome.exc_type} (an OSError)")
+        elif outcome.raised:
+            wanted = "an OSError subclass" if raises_oserror else "a no-op (spec < 2.4)"
+            judgement = Judgement(
+                check_id,
+                False,
+                f"raised {outcome.exc_type}: {outcome.exc_message} (should be {wanted})",
+            )
+        elif self.app_saw_disconnect and raises_oserror:
+            judgement = Judgement(
+                check_id, False, "send succeeded silently after the app saw the disconnect"
+            )
+        elif self.app_saw_disconnect:
+            judgement = Judgement(check_id, True, "a no-op, as spec < 2.4 asks")
+        else:
+            judgement = Judgement(
+                check_id, True, "send returned before the server noticed the client left"
+            )
+        judgements = [judgement]
+        if raises_oserror:
+            judgements.append(self._advertised_feature(judgement, "2.4"))
+        return judgements
 
     def _receive(
         self, step: ReceiveText | ReceiveBytes | ReceiveJson, outcome: StepOutcome | None
@@ -342,7 +380,7 @@ class LifecycleModel:
                     "order.receive-before-accept", "receive before accept", outcome
                 )
             ]
-        if self.app is App.CLOSED:
+        if self.app is App.DISCONNECTED:
             return [
                 _raises_runtime_error(
                     "order.receive-after-app-close", "receive after close", outcome
@@ -352,15 +390,27 @@ class LifecycleModel:
             return self._deliver(step, outcome)
         if self.client is Client.OPEN:
             self.pending = step
-            if outcome is not None:
+            if outcome is None:
+                return []
+            self.pending = None
+            if _server_own_disconnect(outcome):
+                # The server ended the connection for a reason of its own (shutdown, keepalive
+                # timeout): legitimate, but nothing more can be learnt from this session.
+                self.app_saw_disconnect, self.client, self.derailed = True, Client.ENDED, True
                 return [
                     Judgement(
                         "session.no-unexpected-event",
-                        False,
-                        f"receive returned {_show(outcome)} with nothing sent",
+                        True,
+                        f"the server closed on its own account: {_show(outcome)}",
                     )
                 ]
-            return []
+            return [
+                Judgement(
+                    "session.no-unexpected-event",
+                    False,
+                    f"receive returned {_show(outcome)} with nothing sent",
+                )
+            ]
         return self._judge_disconnect(outcome)
 
     def _deliver(self, step: ServerStep, outcome: StepOutcome | None) -> list[Judgement]:
@@ -442,56 +492,49 @@ class LifecycleModel:
     def _close(
         self, step: Close, outcome: StepOutcome | None, event: ClientEvent | None
     ) -> list[Judgement]:
-        if self.app is App.CLOSED:
+        if self.app in (App.DISCONNECTED, App.RESPONSE):
             return [_raises_runtime_error("order.duplicate-close", "second close", outcome)]
         if self.app is App.CONNECTING:
-            self.app = App.CLOSED
+            self.app = App.DISCONNECTED
             if self.client is not Client.HANDSHAKING:
                 return []
             self.client = Client.ENDED
             return [
                 Judgement(
                     "handshake.close-before-accept-403",
-                    _denied_with(event, 403),
+                    self._refused_with(event, lambda status: status == 403),
                     f"close({step.code}) before accept: client saw {event!r}",
                 )
             ]
         if self.client is not Client.OPEN:
             # Starlette marks the app DISCONNECTED before handing the close to the server.
             judgements = self._send_after_client_left(outcome)
-            self.app = App.CLOSED
+            self.app = App.DISCONNECTED
             return judgements
-        self.app, self.client = App.CLOSED, Client.ENDED
+        self.app, self.client = App.DISCONNECTED, Client.ENDED
         if not is_valid_wire_close_code(step.code):
-            # The app asked for a code RFC 6455 forbids on the wire; the server may refuse it or
-            # replace it, but must not send it. What the session does next is anyone's guess.
+            # The app asked for a code RFC 6455 forbids on the wire: what the session does next
+            # is anyone's guess.
             self.derailed = True
-            if isinstance(event, Closed) and event.close_frame_seen and event.code is not None:
-                return []  # the frame was judged by the wire invariant
-            return [
-                Judgement(
-                    "close.wire-code-valid",
-                    True,
-                    f"app closed with {step.code}, the server kept it off the wire: {event!r}",
-                )
-            ]
+            return [_invalid_app_code_judgement(step.code, outcome, event)]
         shown = f"close({step.code}, {step.reason!r}) -> {_show(outcome)}, client saw {event!r}"
-        if outcome is not None and outcome.unsupported_part:
-            # Closed without the reason: the code is still graded, the reason is unimplemented.
-            code_delivered = _closed_with(event, step.code)
-            return [
-                Judgement(
-                    "close.code-and-reason-delivered", None if code_delivered else False, shown
-                )
-            ]
-        delivered = _closed_with(event, step.code, step.reason)
-        return [
+        judgements = [
             Judgement(
-                "close.code-and-reason-delivered",
-                delivered and outcome is not None and not outcome.raised,
+                "close.code-delivered",
+                _closed_with(event, step.code) and outcome is not None and not outcome.raised,
                 shown,
             )
         ]
+        if isinstance(event, Closed) and event.close_frame_seen and step.reason:
+            unsupported = outcome.unsupported_part if outcome is not None else None
+            judgements.append(
+                Judgement(
+                    "close.reason-delivered",
+                    None if unsupported else event.reason == step.reason,
+                    unsupported or f"app's reason {step.reason!r}, client saw {event.reason!r}",
+                )
+            )
+        return judgements
 
     def _raise_websocket_exception(
         self, step: RaiseWebSocketException, outcome: StepOutcome | None, event: ClientEvent | None
@@ -509,14 +552,14 @@ class LifecycleModel:
             return [
                 Judgement(
                     check_id,
-                    _denied_with(event, 403),
+                    self._refused_with(event, lambda status: status == 403),
                     f"WebSocketException({step.code}) before accept: client saw {event!r}",
                 )
             ]
         return [
             Judgement(
                 check_id,
-                _closed_with(event, step.code, step.reason),
+                _closed_with(event, step.code),
                 f"WebSocketException({step.code}, {step.reason!r}): client saw {event!r}",
             )
         ]
@@ -534,21 +577,29 @@ class LifecycleModel:
         before_accept, client_there = self._end_app()
         if not client_there:
             return []
+        seen = f"client saw {event!r}"
         if before_accept:
-            ok = isinstance(event, Denied) and event.status is not None and event.status >= 400
+            # TestClient re-raises the app's exception: no 101, and its session is over.
+            ended = isinstance(event, Denied | ClientRaised) or (
+                isinstance(event, Closed) and not event.close_frame_seen
+            )
             return [
-                Judgement("app-error.exception-before-accept-denies", ok, f"client saw {event!r}"),
+                Judgement("app-error.exception-before-accept-no-upgrade", ended, seen),
+                Judgement(
+                    "app-error.exception-before-accept-http-error",
+                    self._refused_with(event, lambda status: status >= 400),
+                    seen,
+                ),
                 Judgement(
                     "app-error.exception-before-accept-5xx",
-                    _server_error_status(event),
-                    f"client saw {event!r}",
+                    self._refused_with(event, lambda status: 500 <= status < 600),
+                    seen,
                 ),
             ]
-        closed = isinstance(event, Closed)
-        with_1011 = _closed_with(event, 1011)
         return [
-            Judgement("app-error.exception-after-accept-closes", closed, f"client saw {event!r}"),
-            Judgement("app-error.exception-after-accept-1011", with_1011, f"client saw {event!r}"),
+            Judgement("app-error.exception-after-accept-closes", isinstance(event, Closed), seen),
+            Judgement("app-error.exception-after-accept-1011", _closed_with(event, 1011), seen),
+            Judgement("app-error.crash-not-normal-closure", not _closed_with(event, 1000), seen),
         ]
 
     def _return(self, event: ClientEvent | None) -> list[Judgement]:
@@ -556,13 +607,9 @@ class LifecycleModel:
         if not client_there:
             return []
         if before_accept:
-            return [
-                Judgement(
-                    "app-return.before-accept-denies",
-                    isinstance(event, Denied),
-                    f"client saw {event!r}",
-                )
-            ]
+            # Nothing says which answer a handshake the app never answered gets: any refusal.
+            refused = isinstance(event, Denied | ClientRaised | Closed)
+            return [Judgement("app-return.before-accept-denies", refused, f"client saw {event!r}")]
         return [
             Judgement(
                 "app-return.after-accept-closes", isinstance(event, Closed), f"client saw {event!r}"
@@ -574,15 +621,71 @@ class LifecycleModel:
     ) -> list[Judgement]:
         if outcome is not None and outcome.exc_type == UNSUPPORTED:
             return [Judgement("handshake.denial-response", None, outcome.exc_message)]
-        self.app, self.client = App.CLOSED, Client.ENDED
+        self.app, self.client = App.RESPONSE, Client.ENDED
+        shown = f"denial {step.status} {step.body!r} -> {_show(outcome)}, client saw {event!r}"
+        if isinstance(event, Denied) and event.status is None:
+            return [Judgement("handshake.denial-response", None, f"no HTTP here: {shown}")]
         ok = isinstance(event, Denied) and (event.status, event.body) == (step.status, step.body)
         return [
             Judgement(
                 "handshake.denial-response",
                 ok and outcome is not None and not outcome.raised,
-                f"denial {step.status} {step.body!r} -> {_show(outcome)}, client saw {event!r}",
+                shown,
             )
         ]
+
+    def _refused_with(
+        self, event: ClientEvent | None, status_ok: Callable[[int], bool]
+    ) -> bool | None:
+        """Was the handshake refused with an HTTP status `status_ok` accepts? None where the
+        transport cannot see the HTTP answer; a completed handshake is a failure anywhere."""
+        if isinstance(event, Accepted | Message):
+            return False
+        if isinstance(event, Denied) and event.status is not None:
+            return status_ok(event.status)
+        if not self.visibility.http_status or isinstance(event, Denied):
+            return None
+        return False
+
+    # --- what the server advertises ------------------------------------------------------------
+
+    def _as_advertised(self, judgements: list[Judgement]) -> list[Judgement]:
+        """Grade each feature only where the server claims it: a check for a feature newer than
+        the advertised spec version (or of an extension not advertised) is `unimplemented`;
+        where it is advertised, the server is also held to its claim."""
+        graded: list[Judgement] = []
+        for judgement in judgements:
+            check = CHECKS[judgement.check_id]
+            if check.extension and check.extension not in self.advertised.extensions:
+                graded.append(
+                    Judgement(
+                        judgement.check_id,
+                        None,
+                        f"the server does not advertise {check.extension}: {judgement.detail}",
+                    )
+                )
+            elif check.since and not self.advertised.at_least(check.since):
+                graded.append(
+                    Judgement(
+                        judgement.check_id,
+                        None,
+                        f"the server advertises ASGI spec {self.advertised.spec_version}, the "
+                        f"feature needs {check.since}: {judgement.detail}",
+                    )
+                )
+            else:
+                graded.append(judgement)
+                if check.since and judgement.ok is not None:
+                    graded.append(self._advertised_feature(judgement, check.since))
+        return graded
+
+    def _advertised_feature(self, judgement: Judgement, since: str) -> Judgement:
+        return Judgement(
+            "asgi.implements-advertised-version",
+            judgement.ok,
+            f"advertises {self.advertised.spec_version}; {judgement.check_id} (since {since}): "
+            f"{judgement.detail}",
+        )
 
     # --- client actions ------------------------------------------------------------------------
 
@@ -590,7 +693,11 @@ class LifecycleModel:
         if isinstance(action, ClientListen):
             return Plan(Listen.QUIET)
         if isinstance(action, ClientClose):
-            return Plan(Listen.QUIET, resolves_pending=self.pending is not None)
+            # RFC 6455 5.5.1: the server answers with a close frame, unless it sent one first.
+            answer = self.client is Client.OPEN and self.visibility.close_frames
+            return Plan(
+                Listen.EVENT if answer else Listen.QUIET, resolves_pending=self.pending is not None
+            )
         if isinstance(action, ClientSendText | ClientSendBytes | ClientSendJson | ClientDrop):
             return Plan(Listen.NOTHING, resolves_pending=self.pending is not None)
         return Plan(Listen.NOTHING)
@@ -612,49 +719,109 @@ class LifecycleModel:
         elif isinstance(action, ClientSendJson):
             self.inbox.append(("json", action.data))
         elif isinstance(action, ClientClose):
+            judgements += self._client_closed(event)
             self.client, self.client_close = Client.CLOSED_IT, (action.code, action.reason)
-            if isinstance(event, Message):
-                judgements.append(
-                    Judgement(
-                        "session.no-unexpected-event", False, f"after the client's close: {event!r}"
-                    )
-                )
         elif isinstance(action, ClientDrop):
             self.client = Client.DROPPED
         elif isinstance(action, ClientListen):
-            judgements.append(
-                Judgement(
-                    "session.no-unexpected-event",
-                    isinstance(event, NoEvent),
-                    f"client listened and saw {event!r}",
-                )
-            )
+            judgements.append(self._listened(event))
         if self.pending is not None and not isinstance(action, ClientListen | Connect):
             step, self.pending = self.pending, None
             judgements += self._receive(step, pending_outcome)
+        judgements = self._as_advertised(judgements)
         if any(j.ok is False for j in judgements):
             self.derailed = True
         return judgements
 
+    def _client_closed(self, event: ClientEvent | None) -> list[Judgement]:
+        if isinstance(event, Message):
+            return [
+                Judgement(
+                    "session.no-unexpected-event", False, f"after the client's close: {event!r}"
+                )
+            ]
+        if self.client is not Client.OPEN:
+            return []
+        if not self.visibility.close_frames:
+            return [Judgement("close.server-answers-client-close", None, "no frames here")]
+        answered = isinstance(event, Closed) and event.close_frame_seen
+        return [
+            Judgement(
+                "close.server-answers-client-close",
+                answered,
+                f"after the client's close frame the client saw {event!r}",
+            )
+        ]
+
+    def _listened(self, event: ClientEvent | None) -> Judgement:
+        if (
+            isinstance(event, Closed)
+            and event.close_frame_seen
+            and event.code in SERVER_OWN_CLOSE_CODES
+        ):
+            # A close of the server's own (shutdown, keepalive timeout) is legitimate, and
+            # ends what this session can learn.
+            self.client, self.derailed = Client.ENDED, True
+            return Judgement(
+                "session.no-unexpected-event", True, f"the server closed on its own: {event!r}"
+            )
+        return Judgement(
+            "session.no-unexpected-event",
+            isinstance(event, NoEvent),
+            f"client listened and saw {event!r}",
+        )
+
     # --- invariants on every observation -------------------------------------------------------
 
     def _judge_event_invariants(self, event: ClientEvent | None) -> list[Judgement]:
-        if isinstance(event, Closed) and event.close_frame_seen and event.code is not None:
-            return [
-                Judgement(
-                    "close.wire-code-valid",
-                    is_valid_wire_close_code(event.code),
-                    f"close frame with code {event.code}",
-                )
-            ]
-        return []
+        if not (isinstance(event, Closed) and event.close_frame_seen and event.code is not None):
+            return []
+        if event.code == self._app_close_code and not is_valid_wire_close_code(event.code):
+            return []  # the server relayed the app's invalid code: judged as such by _close
+        valid = is_valid_wire_close_code(event.code)
+        # RFC 6455 7.4: only 1005/1006/1015 and codes outside 1000-4999 are MUST NOTs; 1004 and
+        # the unassigned 1016-2999 are reserved, without a keyword.
+        level = Grade.SHOULD if is_reserved_close_code(event.code) else None
+        return [
+            Judgement("close.wire-code-valid", valid, f"close frame with code {event.code}", level)
+        ]
 
 
-def _server_error_status(event: ClientEvent | None) -> bool | None:
-    """Was the handshake answered with a 5xx? None where the transport cannot see HTTP."""
-    if isinstance(event, Denied) and event.status is None:
-        return None
-    return isinstance(event, Denied) and event.status is not None and 500 <= event.status < 600
+def _server_own_disconnect(outcome: StepOutcome) -> bool:
+    """A receive that raised WebSocketDisconnect with a code a server closes with on its own."""
+    code = outcome.value.get("code") if isinstance(outcome.value, dict) else None
+    return outcome.raised_any("WebSocketDisconnect") and code in SERVER_OWN_CLOSE_CODES
+
+
+def _invalid_app_code_judgement(
+    code: int, outcome: StepOutcome | None, event: ClientEvent | None
+) -> Judgement:
+    """The app closed with a code no endpoint may send: the server should refuse it (raise
+    out of send) rather than relay it; a replacement code is judged by the wire invariant."""
+    shown = f"app closed with {code} -> {_show(outcome)}, client saw {event!r}"
+    if isinstance(event, Closed) and event.close_frame_seen and event.code == code:
+        return Judgement("close.invalid-app-code-refused", False, f"relayed to the wire: {shown}")
+    refused = outcome is not None and outcome.raised
+    if isinstance(event, NoEvent) and not refused:
+        return Judgement(
+            "close.invalid-app-code-refused",
+            False,
+            f"send() returned, nothing reached the wire, the socket stayed open: {shown}",
+        )
+    return Judgement("close.invalid-app-code-refused", True, shown)
+
+
+def _accept_headers_judgement(step: Accept, event: Accepted) -> Judgement:
+    """ASGI www 2.1: the accept headers appear in the 101 in the order given, duplicates kept;
+    headers the server adds under other names are ignored."""
+    wanted = [(name.lower(), value) for name, value in step.headers]
+    names = {name for name, _ in wanted}
+    seen = [header for header in event.headers if header[0] in names]
+    return Judgement(
+        "handshake.accept-headers",
+        seen == wanted,
+        f"app gave {wanted!r}, the 101 carried {seen!r}",
+    )
 
 
 def _closed_with(event: ClientEvent | None, code: int, reason: str | None = None) -> bool:
@@ -665,10 +832,6 @@ def _closed_with(event: ClientEvent | None, code: int, reason: str | None = None
         and event.code == code
         and (reason is None or event.reason == reason)
     )
-
-
-def _denied_with(event: ClientEvent | None, status: int) -> bool:
-    return isinstance(event, Denied) and event.status == status
 
 
 def _raised(outcome: StepOutcome | None, name: str) -> bool:

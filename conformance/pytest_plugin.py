@@ -14,10 +14,16 @@ from urllib.parse import urlsplit
 import pytest
 
 from conformance.discovery import WebSocketEndpoint, describe_routes, discover
-from conformance.engine import LoopRunner
+from conformance.engine import LoopRunner, advertised_by
 from conformance.gate import Gate
 from conformance.generic import AuthRoute, ConfigError, find_config, load_auth_routes
-from conformance.results import EXPECTED_DIR, Baseline, ResultsRecorder, gate_differences
+from conformance.results import (
+    EXPECTED_DIR,
+    Baseline,
+    ResultsRecorder,
+    baseline_renames,
+    gate_differences,
+)
 from reports.html import write_report
 from targets.servers import all_transports
 from targets.servers.base import Transport, load_app
@@ -247,7 +253,10 @@ def _serve(
 @pytest.fixture(scope="session")
 def transport(request: pytest.FixtureRequest, loop_runner: LoopRunner) -> Iterator[Transport]:
     """One served puppet app per transport and session, always stopped afterwards."""
-    yield from _serve(request, PUPPET_APP, loop_runner)
+    for served in _serve(request, PUPPET_APP, loop_runner):
+        advertised = loop_runner.run(advertised_by(served))
+        request.config.stash[recorder_key].add_advertised(served.name, advertised)
+        yield served
 
 
 @pytest.fixture(scope="session")
@@ -292,6 +301,9 @@ def pytest_terminal_summary(
         where, names = baselines_dir(config), ", ".join(recorder.transports())
         reporter.line(f"baselines re-recorded in {where} for: {names}")
         return
+    verdicts = {name: recorder.verdicts(name) for name in recorder.transports()}
+    for note in baseline_renames(verdicts, baselines_dir(config)):
+        reporter.line(f"renamed check: {note}")
     differences = config.stash.get(differences_key, [])
     if not differences:
         reporter.line("baseline gate: every verdict matches its baseline")

@@ -16,8 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.checks import CATALOGUE, CHECKS, Grade, Verdict
+from conformance.checks import (
+    CATALOGUE,
+    CHECKS,
+    RETIRED,
+    Grade,
+    Verdict,
+    catalogue_json,
+    renamed_to,
+)
 from conformance.model import Judgement
+from conformance.vocabulary import Advertised
 
 EXPECTED_DIR = Path(__file__).parent / "expected"
 _FAILING = (Verdict.FAIL, Verdict.NON_STRICT)
@@ -77,6 +86,11 @@ class ResultsRecorder:
         # Transports asked for but not usable here (e.g. a --ws implementation an old uvicorn
         # lacks), with the reason: every check on them is `unimplemented`, none is gated.
         self.unavailable: dict[str, str] = {}
+        # What each server put in scope["asgi"]["spec_version"] and scope["extensions"].
+        self.advertised: dict[str, Advertised] = {}
+
+    def add_advertised(self, transport: str, advertised: Advertised) -> None:
+        self.advertised[transport] = advertised
 
     def add_unavailable(self, transport: str, reason: str) -> None:
         self.unavailable[transport] = reason
@@ -133,10 +147,11 @@ class ResultsRecorder:
             "environment": environment(),
             "servers": self.transports(),
             "unavailable_servers": self.unavailable,
-            "checks": [
-                {"id": c.id, "grade": c.grade.value, "title": c.title, "requirement": c.requirement}
-                for c in CATALOGUE
-            ],
+            "advertised": {
+                name: advertised.to_json() for name, advertised in sorted(self.advertised.items())
+            },
+            "checks": catalogue_json(),
+            "retired_checks": {old: list(new) for old, new in RETIRED.items()},
             "results": [
                 {
                     "check": check,
@@ -200,14 +215,23 @@ class Baseline:
         return path
 
 
+def fails_without_baseline(check_id: str, verdict: Verdict) -> bool:
+    """With nothing to compare with (a user's app, a new server), MUST failures and failures of
+    the suite's own policies are findings; SHOULD failures and best practices are not."""
+    grade = CHECKS[check_id].grade
+    return (verdict is Verdict.FAIL and grade is Grade.MUST) or (
+        verdict is Verdict.NON_STRICT and grade is Grade.POLICY
+    )
+
+
 def is_finding(judgement: Judgement, baseline: Baseline | None) -> bool:
-    """Does this judgement fail the gate? Without a baseline only MUST failures do; with one,
-    any failure the baseline does not record with the same verdict."""
+    """Does this judgement fail the gate? Without a baseline see `fails_without_baseline`;
+    with one, any failure the baseline does not record with the same verdict."""
     verdict = judgement.verdict
     if verdict not in _FAILING:
         return False
     if baseline is None:
-        return verdict is Verdict.FAIL and CHECKS[judgement.check_id].grade is Grade.MUST
+        return fails_without_baseline(judgement.check_id, verdict)
     return not baseline.accepts(judgement.check_id, verdict)
 
 
@@ -216,6 +240,26 @@ def gate_differences(recorder: ResultsRecorder, directory: Path = EXPECTED_DIR) 
     transport with no baseline, every MUST failure."""
     verdicts = {transport: recorder.verdicts(transport) for transport in recorder.transports()}
     return baseline_differences(verdicts, directory)
+
+
+def baseline_renames(
+    verdicts: Mapping[str, Mapping[str, Verdict]], directory: Path = EXPECTED_DIR
+) -> list[str]:
+    """Checks a baseline still records under a retired ID: reported as renamed (never as new
+    failures) until the baseline is re-recorded."""
+    notes = []
+    for transport, transport_verdicts in verdicts.items():
+        baseline = Baseline.load(transport, directory)
+        if baseline is None:
+            continue
+        for check_id, verdict in sorted(transport_verdicts.items()):
+            retired = renamed_to(check_id)
+            if check_id not in baseline.verdicts and retired in baseline.verdicts:
+                notes.append(
+                    f"{transport}: {retired} ({baseline.verdicts[retired].value}) was renamed;"
+                    f" {check_id} is {verdict.value} (re-record the baseline)"
+                )
+    return notes
 
 
 def baseline_differences(
@@ -227,10 +271,15 @@ def baseline_differences(
         baseline = Baseline.load(transport, directory)
         for check_id, verdict in transport_verdicts.items():
             if baseline is None:
-                if verdict is Verdict.FAIL and CHECKS[check_id].grade is Grade.MUST:
+                if fails_without_baseline(check_id, verdict):
                     differences.append(f"{transport}: {check_id} fails (no baseline recorded)")
                 continue
             expected = baseline.verdicts.get(check_id)
+            retired = renamed_to(check_id)
+            if expected is None and retired in baseline.verdicts:
+                # A renamed or split check: not a new failure, but the baseline needs
+                # re-recording (`tox -e record-baseline`).
+                continue
             if expected is None:
                 if verdict in _FAILING:
                     differences.append(

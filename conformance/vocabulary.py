@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, get_args
 
@@ -22,6 +22,59 @@ def decode_headers(raw: Iterable[tuple[bytes, bytes]] | None) -> Headers:
     return tuple(
         (name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in raw or ()
     )
+
+
+# --- what a server says it implements -------------------------------------------------------
+
+DENIAL_RESPONSE_EXTENSION = "websocket.http.response"
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return (0,)  # an unreadable version claims nothing
+
+
+@dataclass(frozen=True)
+class Advertised:
+    """What a server put in the websocket scope about itself: `scope["asgi"]["spec_version"]`
+    (the ASGI www spec says to assume "2.0" when it is missing) and `scope["extensions"]`."""
+
+    spec_version: str = "2.0"
+    extensions: tuple[str, ...] = ()
+    reported: bool = True  # False when no connection told us (the default is assumed)
+
+    @classmethod
+    def from_scope(cls, scope: Mapping[str, Any]) -> Advertised:
+        asgi = scope.get("asgi") or {}
+        return cls(
+            spec_version=str(asgi.get("spec_version") or "2.0"),
+            extensions=tuple(sorted(scope.get("extensions") or {})),
+        )
+
+    def at_least(self, version: str) -> bool:
+        return _version_tuple(self.spec_version) >= _version_tuple(version)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "spec_version": self.spec_version,
+            "extensions": list(self.extensions),
+            "reported": self.reported,
+        }
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What the client side of a transport can observe. TestClient has no HTTP and no frames:
+    checks that need them are `unimplemented` there rather than failed."""
+
+    http_status: bool = True
+    close_frames: bool = True
+
+
+# The newest spec with the denial extension: what a model assumes when told nothing else.
+LATEST_SPEC = Advertised("2.5", (DENIAL_RESPONSE_EXTENSION,))
 
 
 # --- client-side events -------------------------------------------------------------------------
@@ -283,6 +336,7 @@ class ServerRecord:
     steps: list[tuple[ServerStep, StepOutcome | None]] = field(default_factory=list)
     asgi: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     ended: str | None = None
+    advertised: Advertised | None = None  # from the scope the app was called with
 
 
 # --- JSON codecs (the record and the steps cross process boundaries) ---------------------------
@@ -345,6 +399,7 @@ def record_to_json(record: ServerRecord) -> dict[str, Any]:
         ],
         "asgi": [[direction, _encode(message)] for direction, message in record.asgi],
         "ended": record.ended,
+        "advertised": None if record.advertised is None else record.advertised.to_json(),
     }
 
 
@@ -356,6 +411,17 @@ def record_from_json(payload: dict[str, Any]) -> ServerRecord:
         ],
         asgi=[(direction, _decode(message)) for direction, message in payload["asgi"]],
         ended=payload["ended"],
+        advertised=advertised_from_json(payload.get("advertised")),
+    )
+
+
+def advertised_from_json(payload: dict[str, Any] | None) -> Advertised | None:
+    if payload is None:
+        return None
+    return Advertised(
+        str(payload["spec_version"]),
+        tuple(payload.get("extensions", ())),
+        bool(payload.get("reported", True)),
     )
 
 

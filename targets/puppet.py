@@ -28,6 +28,7 @@ from starlette.websockets import WebSocket
 
 from conformance.vocabulary import (
     Accept,
+    Advertised,
     Close,
     RaiseError,
     RaiseWebSocketException,
@@ -132,7 +133,13 @@ class PuppetSession:
                 steps=list(self.record.steps),
                 asgi=[(direction, dict(message)) for direction, message in self.record.asgi],
                 ended=self.record.ended,
+                advertised=self.record.advertised,
             )
+
+    def note_scope(self, scope: Scope) -> None:
+        """Keep what the server advertises about itself in the scope of this connection."""
+        with self._lock:
+            self.record.advertised = Advertised.from_scope(scope)
 
     def log_asgi(self, direction: str, message: AsgiMessage) -> None:
         with self._lock:
@@ -236,6 +243,14 @@ async def execute_step(websocket: WebSocket, step: ServerStep) -> Any:
         if not compat.ACCEPT_TAKES_HEADERS:
             await websocket.accept(subprotocol=step.subprotocol)
             return StepOutcome.partly_unsupported("accept(headers=...) needs Starlette >= 0.18")
+        advertised = Advertised.from_scope(websocket.scope)
+        if not advertised.at_least("2.1"):
+            # ASGI www 'Spec Versions': accept headers sent to a 2.0 server are an error.
+            await websocket.accept(subprotocol=step.subprotocol)
+            return StepOutcome.partly_unsupported(
+                f"the server advertises ASGI spec {advertised.spec_version}; accept headers "
+                "need 2.1"
+            )
         await websocket.accept(subprotocol=step.subprotocol, headers=headers)
         return None
     if isinstance(step, SendText):
@@ -317,6 +332,7 @@ class PuppetEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         session = self.registry.session(scope["path_params"]["session_id"])
+        session.note_scope(scope)
 
         async def recording_receive() -> AsgiMessage:
             message = await receive()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conformance.checks import CATALOGUE, CHECKS, LIFECYCLE_CHECKS
+from conformance.checks import CATALOGUE, CHECKS, LIFECYCLE_CHECKS, RETIRED, Grade, Layer, Verdict
 from conformance.engine import LoopRunner, run_actions
+from conformance.model import Judgement
 from conformance.results import EXPECTED_DIR, Baseline, ResultsRecorder
 from conformance.scenarios import SCENARIOS
 from targets.puppet import build_puppet_app
@@ -46,8 +47,16 @@ def test_results_json_has_the_documented_schema(loop_runner: LoopRunner, tmp_pat
     data = json.loads((tmp_path / "results.json").read_text())
     first = data["results"][0]
     assert (sorted(data), sorted(data["checks"][0]), sorted(first)) == (
-        ["checks", "environment", "results", "servers", "unavailable_servers"],
-        ["grade", "id", "requirement", "title"],
+        [
+            "advertised",
+            "checks",
+            "environment",
+            "results",
+            "retired_checks",
+            "servers",
+            "unavailable_servers",
+        ],
+        ["extension", "grade", "id", "layer", "requirement", "since", "source", "title"],
         ["check", "evidence", "server", "verdict"],
     )
 
@@ -56,3 +65,38 @@ def test_baselines_name_only_known_checks() -> None:
     for path in sorted(EXPECTED_DIR.glob("*.json")):
         baseline = Baseline.load(path.stem)
         assert baseline is not None and set(baseline.verdicts) <= set(CHECKS), path.name
+
+
+def test_every_check_names_its_source() -> None:
+    assert [check.id for check in CATALOGUE if not check.source.strip()] == []
+
+
+def test_policies_say_they_are_the_suites_own() -> None:
+    unlabelled = [
+        check.id
+        for check in CATALOGUE
+        if check.grade is Grade.POLICY and not check.requirement.startswith("Suite policy:")
+    ]
+    assert unlabelled == []
+
+
+def test_only_a_must_check_can_fail() -> None:
+    failing = {check.grade: Judgement(check.id, False, "failed").verdict for check in CATALOGUE}
+    assert failing == {
+        Grade.MUST: Verdict.FAIL,
+        Grade.SHOULD: Verdict.NON_STRICT,
+        Grade.POLICY: Verdict.NON_STRICT,
+        Grade.INFO: Verdict.INFORMATIONAL,
+        Grade.CLAIM: Verdict.INFORMATIONAL,
+    }
+
+
+def test_ordering_checks_are_judged_as_the_frameworks() -> None:
+    layers = {check.layer for check in CATALOGUE if check.id.startswith("order.")}
+    assert layers == {Layer.FRAMEWORK}
+
+
+def test_retired_ids_are_never_reused() -> None:
+    reused = set(RETIRED) & set(CHECKS)
+    replacements_known = all(new in CHECKS for replaced in RETIRED.values() for new in replaced)
+    assert (reused, replacements_known) == (set(), True)

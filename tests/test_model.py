@@ -7,15 +7,17 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from conformance.checks import Verdict
-from conformance.model import Judgement, LifecycleModel, Listen, Plan
+from conformance.model import App, Judgement, LifecycleModel, Listen, Plan
 from conformance.rfc6455 import is_valid_wire_close_code
 from conformance.vocabulary import (
     Accept,
     Accepted,
+    Advertised,
     ClientClose,
     ClientDrop,
     ClientEvent,
     ClientListen,
+    ClientRaised,
     ClientSendBytes,
     ClientSendJson,
     ClientSendText,
@@ -25,11 +27,14 @@ from conformance.vocabulary import (
     Denied,
     Message,
     NoEvent,
+    RaiseError,
     RaiseWebSocketException,
     ReceiveBytes,
     ReceiveText,
+    SendDenialResponse,
     SendText,
     StepOutcome,
+    Visibility,
 )
 from targets.puppet import Unsupported
 
@@ -52,7 +57,7 @@ def connected() -> LifecycleModel:
 
 def after_client_close(code: int | None = 1000, reason: str = "") -> LifecycleModel:
     model = connected()
-    model.judge_client(ClientClose(code, reason), None, NoEvent(after_s=0.2))
+    model.judge_client(ClientClose(code, reason), None, Closed(code=code, reason=reason))
     return model
 
 
@@ -110,14 +115,15 @@ def test_close_before_accept_denied_with_another_status_fails() -> None:
 # --- verdicts by grade ----------------------------------------------------------------------------
 
 
-def test_drop_reported_with_1005_is_a_should_failure() -> None:
+def test_drop_reported_with_1005_is_informational() -> None:
+    # RFC 6455 only defines 1006; no text says a server must report a drop with it.
     model = connected()
     model.judge_server(ReceiveText(), None, None)
     outcome = StepOutcome.from_exception(WebSocketDisconnect(code=1005))
     judgements = model.judge_client(ClientDrop(), outcome, None)
     assert verdicts(judgements) == [
         ("disconnect.drop-reaches-app", Verdict.PASS),
-        ("disconnect.drop-code-1006", Verdict.NON_STRICT),
+        ("disconnect.drop-code-1006", Verdict.INFORMATIONAL),
     ]
 
 
@@ -136,23 +142,47 @@ def test_client_close_code_lost_on_the_way_to_the_app_is_a_must_failure() -> Non
     model = connected()
     model.judge_server(ReceiveText(), None, None)
     outcome = StepOutcome.from_exception(WebSocketDisconnect(code=1000, reason="bye"))
-    judgements = model.judge_client(ClientClose(4000, "bye"), outcome, NoEvent(after_s=0.2))
+    judgements = model.judge_client(ClientClose(4000, "bye"), outcome, Closed(4000, "bye"))
     assert verdicts(judgements) == [
+        ("close.wire-code-valid", Verdict.PASS),
+        ("close.server-answers-client-close", Verdict.PASS),
         ("disconnect.receive-after-client-close", Verdict.PASS),
         ("close.client-code-reaches-app", Verdict.FAIL),
         ("close.client-reason-reaches-app", Verdict.PASS),
+        ("asgi.implements-advertised-version", Verdict.PASS),
     ]
 
 
-def test_client_close_without_a_code_must_reach_the_app_as_1005() -> None:
+def test_client_close_without_a_code_should_reach_the_app_as_1005() -> None:
     model = connected()
     model.judge_server(ReceiveText(), None, None)
     outcome = StepOutcome.from_exception(WebSocketDisconnect(code=1000))
-    judgements = model.judge_client(ClientClose(None), outcome, NoEvent(after_s=0.2))
+    judgements = model.judge_client(ClientClose(None), outcome, Closed(None))
     assert verdicts(judgements) == [
+        ("close.server-answers-client-close", Verdict.PASS),
         ("disconnect.receive-after-client-close", Verdict.PASS),
-        ("close.client-no-code-gives-1005", Verdict.FAIL),
+        ("close.client-no-code-gives-1005", Verdict.NON_STRICT),
     ]
+
+
+def test_a_client_close_left_unanswered_fails() -> None:
+    # RFC 6455 5.5.1: the server MUST answer a close frame with one; silence is not enough.
+    judgements = connected().judge_client(ClientClose(1000), None, NoEvent(after_s=2.0))
+    assert verdicts(judgements) == [("close.server-answers-client-close", Verdict.FAIL)]
+
+
+def test_a_client_close_answered_by_a_drop_fails() -> None:
+    event = Closed(code=1006, close_frame_seen=False)
+    judgements = connected().judge_client(ClientClose(1000), None, event)
+    assert verdicts(judgements) == [("close.server-answers-client-close", Verdict.FAIL)]
+
+
+def test_a_transport_without_frames_cannot_judge_the_answering_close() -> None:
+    model = LifecycleModel(visibility=Visibility(http_status=False, close_frames=False))
+    model.judge_client(Connect(), None, None)
+    model.judge_server(Accept(), StepOutcome(), Accepted(subprotocol=None))
+    judgements = model.judge_client(ClientClose(1000), None, NoEvent(after_s=0.2))
+    assert verdicts(judgements) == [("close.server-answers-client-close", Verdict.UNIMPLEMENTED)]
 
 
 def test_a_feature_the_stack_lacks_is_judged_unimplemented() -> None:
@@ -177,16 +207,17 @@ def test_accept_without_the_headers_the_stack_cannot_send_is_unimplemented() -> 
     )
 
 
-@pytest.mark.parametrize(
-    ("code_seen", "verdict"), [(4000, Verdict.UNIMPLEMENTED), (1000, Verdict.FAIL)]
-)
+@pytest.mark.parametrize(("code_seen", "verdict"), [(4000, Verdict.PASS), (1000, Verdict.FAIL)])
 def test_close_without_the_reason_the_stack_cannot_send_still_grades_the_code(
     code_seen: int, verdict: Verdict
 ) -> None:
     outcome = StepOutcome.partly_unsupported("close(reason=...) needs Starlette >= 0.18")
     event = Closed(code=code_seen, reason="", close_frame_seen=True)
     judgements = connected().judge_server(Close(4000, "bye"), outcome, event)
-    assert verdicts_of("close.code-and-reason-delivered", judgements) == [verdict]
+    assert (
+        verdicts_of("close.code-delivered", judgements),
+        verdicts_of("close.reason-delivered", judgements),
+    ) == ([verdict], [Verdict.UNIMPLEMENTED])
 
 
 # --- what the app may receive -----------------------------------------------------------------
@@ -246,9 +277,9 @@ def test_model_stays_on_track_after_passing_judgements() -> None:
         (StepOutcome.from_exception(WebSocketDisconnect(code=1000)), Verdict.PASS),
         (StepOutcome.from_exception(ServerSpecificGone("client gone")), Verdict.PASS),
         (StepOutcome.from_exception(ConnectionResetError("reset")), Verdict.PASS),
-        (StepOutcome.from_exception(RuntimeError("unexpected message")), Verdict.FAIL),
+        (StepOutcome.from_exception(RuntimeError("unexpected message")), Verdict.NON_STRICT),
         (StepOutcome(), Verdict.PASS),
-        (None, Verdict.FAIL),
+        (None, Verdict.NON_STRICT),
     ],
     ids=[
         "websocket-disconnect",
@@ -261,7 +292,7 @@ def test_model_stays_on_track_after_passing_judgements() -> None:
 )
 def test_send_after_the_client_closed(outcome: StepOutcome | None, verdict: Verdict) -> None:
     judgements = after_client_close().judge_server(SendText("late"), outcome, None)
-    assert verdicts(judgements) == [("disconnect.send-after-client-gone", verdict)]
+    assert verdicts_of("disconnect.send-after-client-gone", judgements) == [verdict]
 
 
 def test_silent_send_after_the_app_saw_the_disconnect_is_non_strict() -> None:
@@ -269,7 +300,10 @@ def test_silent_send_after_the_app_saw_the_disconnect_is_non_strict() -> None:
     disconnect = StepOutcome.from_exception(WebSocketDisconnect(code=1000))
     model.judge_server(ReceiveText(), disconnect, None)
     judgements = model.judge_server(SendText("late"), StepOutcome(), None)
-    assert verdicts(judgements) == [("disconnect.send-after-client-gone", Verdict.NON_STRICT)]
+    assert verdicts(judgements) == [
+        ("disconnect.send-after-client-gone", Verdict.NON_STRICT),
+        ("asgi.implements-advertised-version", Verdict.NON_STRICT),
+    ]
 
 
 def test_send_after_a_drop_raising_an_oserror_passes() -> None:
@@ -277,7 +311,7 @@ def test_send_after_a_drop_raising_an_oserror_passes() -> None:
     model.judge_client(ClientDrop(), None, None)
     outcome = StepOutcome.from_exception(ServerSpecificGone("client gone"))
     judgements = model.judge_server(SendText("late"), outcome, None)
-    assert verdicts(judgements) == [("disconnect.send-after-client-gone", Verdict.PASS)]
+    assert verdicts_of("disconnect.send-after-client-gone", judgements) == [Verdict.PASS]
 
 
 # --- close codes on the wire --------------------------------------------------------------------
@@ -307,15 +341,40 @@ def test_close_without_a_forbidden_code_on_the_wire_is_not_graded_invalid(
     assert verdicts_of("close.wire-code-valid", judgements) == wire_verdicts
 
 
-def test_app_close_with_a_forbidden_code_fails_when_it_reaches_the_wire() -> None:
-    judgements = connected().judge_server(Close(1006), StepOutcome(), Closed(code=1006))
-    assert set(verdicts(judgements)) == {("close.wire-code-valid", Verdict.FAIL)}
+def test_app_close_with_a_forbidden_code_relayed_to_the_wire_is_the_servers_should() -> None:
+    # The app broke the rule first; relaying it is graded as a server that should have refused.
+    judgements = connected().judge_server(Close(401), StepOutcome(), Closed(code=401))
+    assert verdicts(judgements) == [("close.invalid-app-code-refused", Verdict.NON_STRICT)]
 
 
 def test_app_close_with_a_forbidden_code_passes_when_the_server_refuses_it() -> None:
     outcome = StepOutcome.from_exception(ValueError("close code 1006 may not be sent"))
     judgements = connected().judge_server(Close(1006), outcome, NoEvent(after_s=2.0))
-    assert verdicts(judgements) == [("close.wire-code-valid", Verdict.PASS)]
+    assert verdicts(judgements) == [("close.invalid-app-code-refused", Verdict.PASS)]
+
+
+def test_app_close_with_a_forbidden_code_that_left_the_socket_open_silently_fails() -> None:
+    judgements = connected().judge_server(Close(1006), StepOutcome(), NoEvent(after_s=2.0))
+    assert verdicts(judgements) == [("close.invalid-app-code-refused", Verdict.NON_STRICT)]
+
+
+def test_app_close_with_a_forbidden_code_replaced_by_another_forbidden_one_fails() -> None:
+    judgements = connected().judge_server(Close(401), StepOutcome(), Closed(code=1006))
+    assert verdicts(judgements) == [
+        ("close.wire-code-valid", Verdict.FAIL),
+        ("close.invalid-app-code-refused", Verdict.PASS),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "verdict"),
+    [(1004, Verdict.NON_STRICT), (2999, Verdict.NON_STRICT), (5000, Verdict.FAIL)],
+)
+def test_reserved_codes_are_a_should_and_out_of_range_codes_a_must(
+    code: int, verdict: Verdict
+) -> None:
+    judgements = connected().judge_client(ClientListen(), None, Closed(code=code))
+    assert verdicts_of("close.wire-code-valid", judgements) == [verdict]
 
 
 @pytest.mark.parametrize(
@@ -339,3 +398,192 @@ def test_app_close_with_a_forbidden_code_passes_when_the_server_refuses_it() -> 
 )
 def test_is_valid_wire_close_code_at_the_boundaries(code: int, valid: bool) -> None:
     assert is_valid_wire_close_code(code) is valid
+
+
+# --- HTTP statuses where the transport cannot see them ----------------------------------------
+
+
+def no_http_model() -> LifecycleModel:
+    model = LifecycleModel(visibility=Visibility(http_status=False, close_frames=False))
+    model.judge_client(Connect(), None, None)
+    return model
+
+
+def test_close_before_accept_without_a_visible_status_is_unimplemented() -> None:
+    judgements = no_http_model().judge_server(Close(), StepOutcome(), Denied(status=None))
+    assert verdicts(judgements) == [("handshake.close-before-accept-403", Verdict.UNIMPLEMENTED)]
+
+
+def test_a_denied_status_nobody_could_see_is_unimplemented_even_with_http() -> None:
+    judgements = handshaking().judge_server(RaiseError(), None, Denied(status=None))
+    assert verdicts(judgements) == [
+        ("app-error.exception-before-accept-no-upgrade", Verdict.PASS),
+        ("app-error.exception-before-accept-http-error", Verdict.UNIMPLEMENTED),
+        ("app-error.exception-before-accept-5xx", Verdict.UNIMPLEMENTED),
+    ]
+
+
+def test_exception_before_accept_reraised_by_testclient_ends_the_handshake() -> None:
+    event = ClientRaised("PuppetError", "puppet told to fail")
+    judgements = no_http_model().judge_server(RaiseError(), None, event)
+    assert verdicts(judgements) == [
+        ("app-error.exception-before-accept-no-upgrade", Verdict.PASS),
+        ("app-error.exception-before-accept-http-error", Verdict.UNIMPLEMENTED),
+        ("app-error.exception-before-accept-5xx", Verdict.UNIMPLEMENTED),
+    ]
+
+
+def test_exception_before_accept_answered_with_403_is_an_error_but_not_the_5xx_practice() -> None:
+    judgements = handshaking().judge_server(RaiseError(), None, Denied(status=403))
+    assert verdicts(judgements) == [
+        ("app-error.exception-before-accept-no-upgrade", Verdict.PASS),
+        ("app-error.exception-before-accept-http-error", Verdict.PASS),
+        ("app-error.exception-before-accept-5xx", Verdict.INFORMATIONAL),
+    ]
+
+
+def test_exception_before_accept_that_completes_the_handshake_fails() -> None:
+    judgements = handshaking().judge_server(RaiseError(), None, Accepted(subprotocol=None))
+    assert verdicts_of("app-error.exception-before-accept-no-upgrade", judgements) == [Verdict.FAIL]
+
+
+def test_a_crash_closed_as_a_normal_closure_breaks_the_policy() -> None:
+    judgements = connected().judge_server(RaiseError(), None, Closed(code=1000))
+    assert verdicts(judgements) == [
+        ("close.wire-code-valid", Verdict.PASS),
+        ("app-error.exception-after-accept-closes", Verdict.PASS),
+        ("app-error.exception-after-accept-1011", Verdict.INFORMATIONAL),
+        ("app-error.crash-not-normal-closure", Verdict.NON_STRICT),
+    ]
+
+
+# --- subprotocols and accept headers ------------------------------------------------------------
+
+
+def test_a_subprotocol_header_when_the_app_chose_none_fails() -> None:
+    model = LifecycleModel()
+    model.judge_client(Connect(subprotocols=("chat.v1",)), None, None)
+    judgements = model.judge_server(Accept(), StepOutcome(), Accepted(subprotocol="chat.v1"))
+    assert verdicts_of("handshake.subprotocol-negotiated", judgements) == [Verdict.FAIL]
+
+
+def test_no_subprotocol_header_when_the_app_chose_none_passes() -> None:
+    model = LifecycleModel()
+    model.judge_client(Connect(subprotocols=("chat.v1",)), None, None)
+    judgements = model.judge_server(Accept(), StepOutcome(), Accepted(subprotocol=None))
+    assert verdicts_of("handshake.subprotocol-negotiated", judgements) == [Verdict.PASS]
+
+
+@pytest.mark.parametrize(
+    ("seen", "verdict"),
+    [
+        ((("x-a", "1"), ("date", "today"), ("x-a", "2"), ("x-b", "3")), Verdict.PASS),
+        ((("x-b", "3"), ("x-a", "1"), ("x-a", "2")), Verdict.FAIL),
+        ((("x-a", "2"), ("x-b", "3")), Verdict.FAIL),
+    ],
+    ids=["in-order-with-server-headers", "reordered", "duplicate-lost"],
+)
+def test_accept_headers_keep_their_order_and_duplicates(
+    seen: tuple[tuple[str, str], ...], verdict: Verdict
+) -> None:
+    step = Accept(headers=(("X-A", "1"), ("x-a", "2"), ("x-b", "3")))
+    judgements = handshaking().judge_server(step, StepOutcome(), Accepted(None, seen))
+    assert verdicts_of("handshake.accept-headers", judgements) == [verdict]
+
+
+# --- denial responses ---------------------------------------------------------------------------
+
+
+def test_a_send_after_a_denial_response_is_labelled_as_such() -> None:
+    model = handshaking()
+    model.judge_server(SendDenialResponse(403, b"no"), StepOutcome(), Denied(403, b"no"))
+    outcome = StepOutcome.from_exception(RuntimeError("Cannot call send once a close message"))
+    judgements = model.judge_server(SendText("late"), outcome, None)
+    assert (model.app, verdicts(judgements)) == (
+        App.RESPONSE,
+        [("order.send-after-denial", Verdict.PASS)],
+    )
+
+
+def test_a_denial_response_on_a_server_without_the_extension_is_unimplemented() -> None:
+    model = LifecycleModel(advertised=Advertised("2.4", ()))
+    model.judge_client(Connect(), None, None)
+    judgements = model.judge_server(SendDenialResponse(401), StepOutcome(), Denied(403))
+    assert verdicts(judgements) == [("handshake.denial-response", Verdict.UNIMPLEMENTED)]
+
+
+# --- what the server advertises -------------------------------------------------------------------
+
+
+def advertising(version: str) -> LifecycleModel:
+    model = LifecycleModel(advertised=Advertised(version, ("websocket.http.response",)))
+    model.judge_client(Connect(), None, None)
+    return model
+
+
+def test_accept_headers_on_a_2_0_server_are_unimplemented() -> None:
+    step = Accept(headers=(("x-a", "1"),))
+    judgements = advertising("2.0").judge_server(step, StepOutcome(), Accepted(None, ()))
+    assert verdicts_of("handshake.accept-headers", judgements) == [Verdict.UNIMPLEMENTED]
+
+
+def test_a_dropped_close_reason_on_a_2_3_server_breaks_its_claim() -> None:
+    model = advertising("2.3")
+    model.judge_server(Accept(), StepOutcome(), Accepted(None))
+    judgements = model.judge_server(Close(4000, "bye"), StepOutcome(), Closed(4000, ""))
+    assert verdicts(judgements) == [
+        ("close.wire-code-valid", Verdict.PASS),
+        ("close.code-delivered", Verdict.PASS),
+        ("close.reason-delivered", Verdict.INFORMATIONAL),
+        ("asgi.implements-advertised-version", Verdict.NON_STRICT),
+    ]
+
+
+def test_a_dropped_close_reason_on_a_2_2_server_is_unimplemented() -> None:
+    model = advertising("2.2")
+    model.judge_server(Accept(), StepOutcome(), Accepted(None))
+    judgements = model.judge_server(Close(4000, "bye"), StepOutcome(), Closed(4000, ""))
+    assert verdicts_of("close.reason-delivered", judgements) == [Verdict.UNIMPLEMENTED]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "verdict"),
+    [
+        (StepOutcome(), Verdict.PASS),
+        (StepOutcome.from_exception(RuntimeError("unexpected message")), Verdict.NON_STRICT),
+    ],
+    ids=["no-op", "runtime-error"],
+)
+def test_send_after_the_app_saw_the_disconnect_below_2_4_should_be_a_no_op(
+    outcome: StepOutcome, verdict: Verdict
+) -> None:
+    model = advertising("2.3")
+    model.judge_server(Accept(), StepOutcome(), Accepted(None))
+    model.judge_client(ClientClose(1000), None, Closed(1000))
+    disconnect = StepOutcome.from_exception(WebSocketDisconnect(code=1000))
+    model.judge_server(ReceiveText(), disconnect, None)
+    judgements = model.judge_server(SendText("late"), outcome, None)
+    assert verdicts(judgements) == [("disconnect.send-after-client-gone", verdict)]
+
+
+# --- a server's own close ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event", "verdict"),
+    [
+        (Closed(code=1001), Verdict.PASS),
+        (Closed(code=1012), Verdict.PASS),
+        (Closed(code=1000), Verdict.NON_STRICT),
+    ],
+    ids=["going-away", "restart", "normal-closure-nobody-asked-for"],
+)
+def test_a_servers_own_close_is_not_an_unexpected_event(event: Closed, verdict: Verdict) -> None:
+    judgements = connected().judge_client(ClientListen(), None, event)
+    assert verdicts_of("session.no-unexpected-event", judgements) == [verdict]
+
+
+def test_a_keepalive_timeout_reaching_a_waiting_receive_is_not_unexpected() -> None:
+    outcome = StepOutcome.from_exception(WebSocketDisconnect(code=1011))
+    judgements = connected().judge_server(ReceiveText(), outcome, None)
+    assert verdicts(judgements) == [("session.no-unexpected-event", Verdict.PASS)]

@@ -19,12 +19,14 @@ from typing import Any, Protocol
 import httpx
 
 from conformance.vocabulary import (
+    Advertised,
     ClientEvent,
     Headers,
     NoEvent,
     ServerRecord,
     ServerStep,
     StepOutcome,
+    Visibility,
     outcome_from_json,
     record_from_json,
     step_to_json,
@@ -233,10 +235,15 @@ class Transport(ABC):
 
     name: str
     control: PuppetControl
+    # What its client can observe (TestClient sees neither HTTP statuses nor frames).
+    visibility = Visibility()
 
     def __init__(self) -> None:
         # Failures the server saw escape the app ("Exception in ASGI application"), in order.
         self.app_errors: list[str] = []
+        # What the server advertises in the websocket scope, once a probe has asked
+        # (conformance.engine.advertised_by).
+        self.advertised: Advertised | None = None
 
     @abstractmethod
     async def connect(

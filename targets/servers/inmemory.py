@@ -1,10 +1,11 @@
 """`inmemory`: our own ASGI websocket server, reduced to two queues on one event loop.
 
 No sockets, no threads, no portal: the app runs as a task on the test's own loop, so a lifecycle
-session costs microseconds and is fully deterministic. It still obeys the ASGI www spec (2.4)
-as a real server must: HTTP 403 for a close before accept, HTTP 500 when the app ends before
-accepting, close 1011 when it raises after accepting, 1005 for a client close without a code,
-1006 for a drop, and an `OSError` subclass for a send to a client that is gone.
+session costs microseconds and is fully deterministic. It still obeys the ASGI www spec (2.5,
+the version it advertises) as a real server must: HTTP 403 for a close before accept, HTTP 500
+when the app ends before accepting, close 1011 when it raises after accepting, 1005 for a
+client close without a code, 1006 for a drop, and an `OSError` subclass for a send to a client
+that is gone.
 """
 
 from __future__ import annotations
@@ -168,8 +169,11 @@ class InMemoryConnection(ClientConnection):
             data = message.get("bytes")
             self.events.put_nowait(Message(data if data is not None else message["text"]))
         elif kind == "websocket.close":
-            code = int(message.get("code") or 1000)
+            # ASGI defaults exactly: a missing code is 1000, any code given is taken as given.
+            code = message.get("code", 1000)
             reason = message.get("reason") or ""
+            if not isinstance(code, int):
+                raise TypeError(f"close code must be an int, got {code!r}")
             if not is_valid_wire_close_code(code):
                 raise ValueError(f"close code {code} may not be sent on the wire (RFC 6455 7.4)")
             if len(reason.encode()) > MAX_CLOSE_REASON_BYTES:
@@ -260,7 +264,7 @@ class InMemoryTransport(Transport):
 
 
 def websocket_scope(path: str, headers: Headers, subprotocols: Sequence[str]) -> dict[str, Any]:
-    """The scope a spec-following server builds for this handshake (ASGI www 2.4)."""
+    """The scope a spec-following server builds for this handshake (ASGI www 2.5)."""
     route, _, query = path.partition("?")
     key = base64.b64encode(os.urandom(16))
     raw_headers = [
@@ -277,7 +281,7 @@ def websocket_scope(path: str, headers: Headers, subprotocols: Sequence[str]) ->
     ]
     return {
         "type": "websocket",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "asgi": {"version": "3.0", "spec_version": "2.5"},
         "http_version": "1.1",
         "scheme": "ws",
         "server": ("inmemory", 80),

@@ -25,6 +25,7 @@ from conformance.vocabulary import (
     Denied,
     Headers,
     Message,
+    Visibility,
     decode_headers,
 )
 from targets.servers.base import (
@@ -183,6 +184,8 @@ class TestClientConnection(ClientConnection):
 class TestClientTransport(Transport):
     __test__ = False
     name = "testclient"
+    # No sockets: what a real client learns from the HTTP status or from frames is not here.
+    visibility = Visibility(http_status=False, close_frames=False)
 
     def __init__(self, app: Any) -> None:
         super().__init__()

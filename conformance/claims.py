@@ -1,5 +1,5 @@
 """What the seed documents claim about behaviour, each as a check with a verdict per transport:
-`pass` where the claim holds, `fail` where it does not.
+`pass` where the claim holds, `informational` where it does not.
 
 The statements are paraphrased; each claim is run as a fixed step list on the puppet (the
 same engine as the directed scenarios) and decided from what the client saw and what each app

@@ -380,7 +380,7 @@ class LifecycleModel:
                     "order.receive-before-accept", "receive before accept", outcome
                 )
             ]
-        if self.app is App.DISCONNECTED:
+        if self.app in (App.DISCONNECTED, App.RESPONSE):
             return [
                 _raises_runtime_error(
                     "order.receive-after-app-close", "receive after close", outcome

@@ -38,6 +38,12 @@ endpoints_key = pytest.StashKey[list[WebSocketEndpoint]]()
 auth_routes_key = pytest.StashKey[list[AuthRoute]]()
 url_key = pytest.StashKey["LiveUrl | None"]()
 report_key = pytest.StashKey[list[Path]]()
+# Where a pytest-xdist worker leaves its recorder's state for the controller.
+WORKER_RESULTS = "wsconform_results"
+
+
+def is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -206,6 +212,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
+    for item in items:
+        server = transport_of(item)
+        if server is not None:
+            # `-n N --dist loadgroup` (pytest-xdist) keeps a transport's tests on one worker, so
+            # each server starts once and transports run side by side.
+            item.add_marker(pytest.mark.xdist_group(server))
+
+
+def transport_of(item: pytest.Item) -> str | None:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    server = params.get("transport") or params.get("app_transport")
+    return server if isinstance(server, str) else None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -265,9 +283,22 @@ def app_transport(request: pytest.FixtureRequest, loop_runner: LoopRunner) -> It
     yield from _serve(request, request.config.getoption("app"), loop_runner)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """pytest-xdist, on the controller: a worker is done; take what it recorded."""
+    output = getattr(node, "workeroutput", {})
+    config: pytest.Config = node.config  # type: ignore[attr-defined]
+    if WORKER_RESULTS in output:
+        config.stash[recorder_key].merge(output[WORKER_RESULTS])
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     recorder = config.stash[recorder_key]
+    if is_xdist_worker(config):
+        # The controller merges every worker's results and writes them, once.
+        config.workeroutput[WORKER_RESULTS] = recorder.state()  # type: ignore[attr-defined]
+        return
     if not (recorder.pairs or recorder.unavailable):
         return
     results_path = Path(config.getoption("results"))

@@ -26,7 +26,7 @@ from conformance.checks import (
     renamed_to,
 )
 from conformance.model import Judgement
-from conformance.vocabulary import Advertised
+from conformance.vocabulary import Advertised, advertised_from_json
 
 EXPECTED_DIR = Path(__file__).parent / "expected"
 _FAILING = (Verdict.FAIL, Verdict.NON_STRICT)
@@ -121,6 +121,50 @@ class ResultsRecorder:
             pair = self.pairs.get((check_id, transport))
             if pair is not None:
                 pair.evidence = {**(pair.evidence or {}), **extra}
+
+    # --- across processes (pytest-xdist workers hand their results to the controller) ---------
+
+    def state(self) -> dict[str, Any]:
+        """Everything recorded, as plain JSON values (what an xdist worker can send back)."""
+        state = {
+            "pairs": [
+                {
+                    "check": check,
+                    "server": transport,
+                    "verdicts": sorted(verdict.value for verdict in pair.verdicts),
+                    "details": pair.details,
+                    "evidence": pair.evidence,
+                    "evidence_verdict": pair.evidence_verdict and pair.evidence_verdict.value,
+                }
+                for (check, transport), pair in sorted(self.pairs.items())
+            ],
+            "unavailable": self.unavailable,
+            "advertised": {name: adv.to_json() for name, adv in self.advertised.items()},
+        }
+        # Evidence may hold values JSON cannot (results.json shows them with repr).
+        loaded: dict[str, Any] = json.loads(json.dumps(state, default=repr))
+        return loaded
+
+    def merge(self, state: Mapping[str, Any]) -> None:
+        """Add another recorder's `state()`: verdicts are united, the worst evidence kept, so the
+        result is what one process recording everything would hold."""
+        for row in state["pairs"]:
+            pair = self.pairs.setdefault((row["check"], row["server"]), PairResult())
+            pair.verdicts |= {Verdict(value) for value in row["verdicts"]}
+            for detail in row["details"]:
+                if len(pair.details) < 5 and detail not in pair.details:
+                    pair.details.append(detail)
+            theirs = row["evidence_verdict"] and Verdict(row["evidence_verdict"])
+            if theirs and (
+                pair.evidence_verdict is None
+                or _SEVERITY.index(theirs) < _SEVERITY.index(pair.evidence_verdict)
+            ):
+                pair.evidence, pair.evidence_verdict = row["evidence"], theirs
+        self.unavailable.update(state["unavailable"])
+        for name, payload in state["advertised"].items():
+            advertised = advertised_from_json(payload)
+            if advertised is not None:
+                self.advertised[name] = advertised
 
     def verdicts(self, transport: str) -> dict[str, Verdict]:
         return {

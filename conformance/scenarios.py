@@ -141,6 +141,8 @@ SCENARIOS: tuple[Scenario, ...] = (
             "close.client-reason-reaches-app",
             "disconnect.receive-after-client-close",
             "close.server-answers-client-close",
+            "close.wire-code-valid",
+            "asgi.implements-advertised-version",
         ),
         (Connect(), Accept(), ClientClose(4000, "bye"), ReceiveText(), ReceiveText()),
     ),

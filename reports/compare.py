@@ -3,8 +3,11 @@
     python -m reports.compare BEFORE.json AFTER.json
 
 Used to compare two `tox -e compat` runs (say a buggy release and its fix): each line names the
-check, the server, both verdicts and whether AFTER is better or worse. The exit status is 0 when
-nothing differs, 1 when something does, 2 on bad input, so a script can branch on it.
+check, the server, both verdicts and whether AFTER is better or worse. A check BEFORE has under
+an ID that was retired since (`conformance.checks.RETIRED`) and AFTER has under its replacements
+is printed as renamed, with its verdicts before and after, and is not counted as a difference.
+The exit status is 0 when nothing differs (renamed checks aside), 1 when something does, 2 on
+bad input, so a script can branch on it.
 """
 
 from __future__ import annotations
@@ -12,21 +15,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.checks import Verdict
+from conformance.checks import RETIRED, Verdict
 
-# Higher is better; the order the gate uses, from the worst verdict to the least informative.
+# Higher is better. `unimplemented` (not judged) sits above the failures it may hide and below
+# every verdict that was judged, and a best practice not followed is below `pass`.
 _RANK = {
     Verdict.FAIL: 0,
     Verdict.NON_STRICT: 1,
     Verdict.UNIMPLEMENTED: 2,
     Verdict.INFORMATIONAL: 3,
-    Verdict.PASS: 3,
+    Verdict.PASS: 4,
 }
 MISSING = "absent"
+
+Verdicts = Mapping[tuple[str, str], str]
 
 
 class ResultsFileError(ValueError):
@@ -53,6 +59,21 @@ class Difference:
         )
 
 
+@dataclass(frozen=True)
+class Rename:
+    """A retired check in BEFORE and the checks that replaced it in AFTER, on one server."""
+
+    old: str
+    server: str
+    before: str
+    # Each replacement AFTER has, with its verdict there.
+    after: tuple[tuple[str, str], ...]
+
+    def line(self) -> str:
+        replacements = ", ".join(f"{check} {verdict}" for check, verdict in self.after)
+        return f"{self.old:<52} {self.server:<18} {self.before:>13} -> {replacements} (renamed)"
+
+
 def load_verdicts(path: Path) -> dict[tuple[str, str], str]:
     """(check, server) -> verdict from a results.json written by the suite."""
     try:
@@ -64,14 +85,31 @@ def load_verdicts(path: Path) -> dict[tuple[str, str], str]:
         raise ResultsFileError(f"{path}: not a wsconform results.json ({exc!r})") from None
 
 
-def differences(
-    before: dict[tuple[str, str], str], after: dict[tuple[str, str], str]
-) -> list[Difference]:
+def renames(before: Verdicts, after: Verdicts) -> list[Rename]:
+    """Retired checks of BEFORE whose replacements AFTER has (and BEFORE had not), per server."""
+    found = []
+    for check, server in sorted(before):
+        if check not in RETIRED or (check, server) in after:
+            continue
+        replaced = tuple(
+            (new, after[(new, server)])
+            for new in RETIRED[check]
+            if (new, server) in after and (new, server) not in before
+        )
+        if replaced:
+            found.append(Rename(check, server, before[(check, server)], replaced))
+    return found
+
+
+def differences(before: Verdicts, after: Verdicts, renamed: Sequence[Rename]) -> list[Difference]:
+    """Changed pairs, leaving out the pairs `renamed` accounts for."""
+    explained = {(r.old, r.server) for r in renamed}
+    explained |= {(check, r.server) for r in renamed for check, _ in r.after}
     found = [
         Difference(check, server, before.get(key, MISSING), after.get(key, MISSING))
         for key in sorted(before.keys() | after.keys())
         for check, server in [key]
-        if before.get(key) != after.get(key)
+        if before.get(key) != after.get(key) and key not in explained
     ]
     # What got worse first: that is what a regression hunt looks for.
     return sorted(found, key=lambda d: (d.direction != "worse", d.check, d.server))
@@ -83,19 +121,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("after", type=Path, help="results.json of the second run")
     args = parser.parse_args(argv)
     try:
-        found = differences(load_verdicts(args.before), load_verdicts(args.after))
+        before, after = load_verdicts(args.before), load_verdicts(args.after)
     except ResultsFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if not found:
+    renamed = renames(before, after)
+    found = differences(before, after, renamed)
+    if found:
+        print(
+            f"{len(found)} verdict(s) differ between {args.before} (BEFORE) and {args.after}"
+            " (AFTER):"
+        )
+        for difference in found:
+            print(difference.line())
+    else:
         print(f"no verdict differs between {args.before} and {args.after}")
-        return 0
-    print(
-        f"{len(found)} verdict(s) differ between {args.before} (BEFORE) and {args.after} (AFTER):"
-    )
-    for difference in found:
-        print(difference.line())
-    return 1
+    if renamed:
+        print(f"{len(renamed)} check(s) renamed since BEFORE (not counted as differences):")
+        for rename in renamed:
+            print(rename.line())
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

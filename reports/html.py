@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from conformance.checks import Verdict
+from conformance.checks import Grade, Layer, Verdict, catalogue_json
 from conformance.results import EXPECTED_DIR, baseline_differences
 from reports import charts
 
@@ -33,6 +33,27 @@ BENCHMARK_STORAGE = Path(".benchmarks")
 VERDICT_ORDER = [v.value for v in Verdict]
 # A transcript value longer than this is cut in the report (a 64 KiB payload helps nobody).
 _VALUE_LIMIT = 300
+# How a grade reads in the report: an informational check is a best practice, not a finding.
+GRADE_LABELS = {
+    Grade.MUST.value: "MUST",
+    Grade.SHOULD.value: "SHOULD",
+    Grade.POLICY.value: "policy",
+    Grade.INFO.value: "best practice",
+    Grade.CLAIM.value: "claim",
+}
+# How a claim's verdict reads: a claim holds or it does not; it is never a failure.
+CLAIM_VERDICT_LABELS = {Verdict.PASS.value: "holds", Verdict.INFORMATIONAL.value: "does not hold"}
+# What index.json keeps of each check (the requirement is long and the report shows it).
+INDEX_CHECK_KEYS = ("id", "grade", "layer", "title", "source", "since", "extension")
+# A results.json written before the catalogue had these keys gets them from the catalogue, or
+# these defaults for an ID the catalogue no longer has.
+_CHECK_DEFAULTS: dict[str, str | None] = {
+    "layer": Layer.SERVER.value,
+    "requirement": "",
+    "source": "",
+    "since": None,
+    "extension": None,
+}
 
 
 class ReportError(Exception):
@@ -84,6 +105,34 @@ def _bench_run(data: Mapping[str, Any], label: str) -> BenchRun:
 # --- the summary for CI ------------------------------------------------------------------------
 
 
+def check_entries(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """results.json's checks, each with every key of the catalogue's entries."""
+    catalogue = {entry["id"]: entry for entry in catalogue_json()}
+    return [
+        {**_CHECK_DEFAULTS, **catalogue.get(entry["id"], {}), **entry}
+        for entry in results["checks"]
+    ]
+
+
+def advertised(results: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per server, what it advertised in the websocket scope. `reported` is false where the
+    suite could not ask (no puppet: the spec's default version is what was assumed), and where
+    results.json has nothing for the server (an older file, an unavailable server: no version)."""
+    given = results.get("advertised") or {}
+    servers = results["servers"] + sorted(results.get("unavailable_servers") or {})
+    return {server: _advertised_entry(given.get(server)) for server in servers}
+
+
+def _advertised_entry(entry: Mapping[str, Any] | None) -> dict[str, Any]:
+    if entry is None:
+        return {"spec_version": None, "extensions": [], "reported": False}
+    return {
+        "spec_version": entry.get("spec_version"),
+        "extensions": list(entry.get("extensions") or []),
+        "reported": bool(entry.get("reported", True)),
+    }
+
+
 def differences(results: Mapping[str, Any], expected_dir: Path = EXPECTED_DIR) -> list[str]:
     """Differences against the baselines, for the servers that ran (new failures first)."""
     unavailable = set(results.get("unavailable_servers") or {})
@@ -104,10 +153,8 @@ def build_index(inputs: ReportInputs, expected_dir: Path = EXPECTED_DIR) -> dict
         "environment": results.get("environment", {}),
         "servers": results["servers"],
         "unavailable_servers": results.get("unavailable_servers") or {},
-        "checks": [
-            {"id": check["id"], "grade": check["grade"], "title": check["title"]}
-            for check in results["checks"]
-        ],
+        "advertised": advertised(results),
+        "checks": [{key: c[key] for key in INDEX_CHECK_KEYS} for c in check_entries(results)],
         "counts": _counts(rows),
         "differences": differences(results, expected_dir),
         "results": [
@@ -146,6 +193,51 @@ def short(value: Any) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Group:
+    """A block of the matrix: the checks of one layer, or the seed claims."""
+
+    id: str
+    heading: str
+    note: str | None
+    checks: list[dict[str, Any]]
+
+
+def groups(entries: list[dict[str, Any]], starlette: str | None) -> list[Group]:
+    """Server checks first (what tells servers apart), then framework, app and the claims;
+    a group with no check is left out."""
+    claims = [c for c in entries if c["grade"] == Grade.CLAIM.value]
+    by_layer = {
+        layer: [c for c in entries if c["grade"] != Grade.CLAIM.value and c["layer"] == layer]
+        for layer in (Layer.SERVER.value, Layer.FRAMEWORK.value, Layer.APP.value)
+    }
+    release = f" (here {starlette})" if starlette else ""
+    candidates = [
+        Group("group-server", "Server", None, by_layer[Layer.SERVER.value]),
+        Group(
+            "group-framework",
+            "Framework (Starlette)",
+            "These verdicts are decided inside Starlette before the server sees a message, so "
+            f"they follow the Starlette version{release}, not the server.",
+            by_layer[Layer.FRAMEWORK.value],
+        ),
+        Group("group-app", "App", None, by_layer[Layer.APP.value]),
+        Group(
+            "claims",
+            "Seed claims",
+            "What the seed documents state, and on which servers it holds.",
+            claims,
+        ),
+    ]
+    return [group for group in candidates if group.checks]
+
+
+def verdict_label(check: Mapping[str, Any], verdict: str) -> str:
+    if check["grade"] == Grade.CLAIM.value:
+        return CLAIM_VERDICT_LABELS.get(verdict, verdict)
+    return verdict
+
+
 def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("reports", "templates"),
@@ -154,18 +246,17 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
     )
     environment.filters["short"] = short
     environment.globals["evidence_id"] = evidence_id
+    environment.globals["verdict_label"] = verdict_label
+    environment.globals["grade_labels"] = GRADE_LABELS
     results = inputs.results
     servers: list[str] = results["servers"] + sorted(results.get("unavailable_servers") or {})
     by_pair = {(row["check"], row["server"]): row for row in results["results"]}
-    checks = [c for c in results["checks"] if c["grade"] != "claim"]
-    claims = [c for c in results["checks"] if c["grade"] == "claim"]
     measured = charts.records(inputs.bench.benchmarks) if inputs.bench else []
     return environment.get_template("index.html.j2").render(
         generated=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         index=index,
         servers=servers,
-        checks=checks,
-        claims=claims,
+        groups=groups(check_entries(results), index["environment"].get("starlette")),
         by_pair=by_pair,
         verdicts=VERDICT_ORDER,
         per_server_counts={

@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from conformance.vocabulary import Accepted, Closed, Denied
 from targets.puppet import PuppetRegistry, build_puppet_app
-from targets.servers.inmemory import InMemoryConnection, InMemoryTransport
+from targets.servers.inmemory import InMemoryConnection, InMemoryTransport, Phase
 
 # A rewrite returns the message to pass on, None to swallow it, or a list to send several.
 MessageRewrite = Callable[[AsgiMessage], "AsgiMessage | list[AsgiMessage] | None"]
@@ -128,6 +128,36 @@ class RaisesRuntimeErrorToGoneClient(InMemoryConnection):
         if self._client_gone:
             raise RuntimeError("connection is closed")  # not an OSError: ASGI 2.4 says OSError
         await super()._send(message)
+
+
+class AnswersTheClientsCloseWith1006(InMemoryConnection):
+    """Answers a client's close frame with 1006, a code that only reports an abnormal closure
+    (RFC 6455 7.4.1: MUST NOT be set in a close frame)."""
+
+    async def close(self, code: int | None, reason: str = "") -> None:
+        await super().close(code, reason)
+        if not self.events.empty():
+            self.events.get_nowait()
+            self.events.put_nowait(Closed(code=1006, reason=reason))
+
+
+class NeverAnswersTheClientsClose(InMemoryConnection):
+    async def close(self, code: int | None, reason: str = "") -> None:
+        if self._phase is not Phase.OPEN or self._client_gone:
+            await super().close(code, reason)
+            return
+        self._leave(1005 if code is None else code, reason)
+        self._phase = Phase.CLOSED  # no close frame back: the client hears nothing
+
+
+class AnswersACrashBeforeAcceptWith200(InMemoryConnection):
+    """Answers an app that crashed before accept with a 200, a success, not an error."""
+
+    def _app_ended(self, *, raised: bool) -> None:
+        if raised and self._phase is Phase.HANDSHAKE:
+            self._finish(Denied(status=200))
+        else:
+            super()._app_ended(raised=raised)
 
 
 class ForgetsAppThatEnds(InMemoryConnection):
@@ -297,14 +327,39 @@ BREAKAGES: tuple[Breakage, ...] = (
         ),
     ),
     Breakage(
-        "close.code-and-reason-delivered",
+        "close.code-delivered",
+        "closes with 1000 whatever the app's code",
+        broken_middleware(to_client=when("websocket.close", lambda m: {**m, "code": 1000})),
+    ),
+    Breakage(
+        "close.reason-delivered",
         "drops the close reason (daphne)",
         broken_middleware(to_client=when("websocket.close", lambda m: {**m, "reason": ""})),
     ),
     Breakage(
         "close.wire-code-valid",
-        "puts any close code on the wire",
+        "answers the client's close frame with 1006 on the wire",
+        broken_server(AnswersTheClientsCloseWith1006),
+    ),
+    Breakage(
+        "close.invalid-app-code-refused",
+        "puts any close code the app asks for on the wire",
         broken_server(PutsAnyCloseCodeOnTheWire),
+    ),
+    Breakage(
+        "close.server-answers-client-close",
+        "never answers the client's close frame",
+        broken_server(NeverAnswersTheClientsClose),
+    ),
+    Breakage(
+        "order.send-after-denial",
+        "silently drops sends after a denial response",
+        broken_framework(IgnoresSendsAfterClose),
+    ),
+    Breakage(
+        "asgi.implements-advertised-version",
+        "advertises spec 2.5 and drops the disconnect reason",
+        broken_middleware(to_app=when("websocket.disconnect", lambda m: {**m, "reason": ""})),
     ),
     Breakage(
         "close.client-code-reaches-app",
@@ -354,9 +409,19 @@ BREAKAGES: tuple[Breakage, ...] = (
         broken_server(ClosesWith1000OnAppError),
     ),
     Breakage(
-        "app-error.exception-before-accept-denies",
+        "app-error.crash-not-normal-closure",
+        "closes with 1000 when the app crashed",
+        broken_server(ClosesWith1000OnAppError),
+    ),
+    Breakage(
+        "app-error.exception-before-accept-no-upgrade",
         "leaves the handshake hanging",
         broken_server(ForgetsAppThatEnds),
+    ),
+    Breakage(
+        "app-error.exception-before-accept-http-error",
+        "answers 200 when the app crashed before accept",
+        broken_server(AnswersACrashBeforeAcceptWith200),
     ),
     Breakage(
         "app-error.exception-before-accept-5xx",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,56 @@ def test_bad_input_is_a_clear_error(
     good = results_file(tmp_path / "good.json", {})
     assert main([str(broken), str(good)]) == 2
     assert str(broken) in capsys.readouterr().err
+
+
+def test_every_step_down_from_pass_to_fail_is_worse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ladder = ["pass", "informational", "unimplemented", "non-strict", "fail"]
+    steps = {(f"c{n}", "x"): step for n, step in enumerate(pairwise(ladder))}
+    before = results_file(tmp_path / "a.json", {key: high for key, (high, _) in steps.items()})
+    after = results_file(tmp_path / "b.json", {key: low for key, (_, low) in steps.items()})
+    main([str(before), str(after)])
+    directions = [line.split()[-1] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert directions == ["(worse)"] * 4
+
+
+def test_a_retired_check_and_its_replacements_are_one_renamed_line_and_no_difference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = "close.code-and-reason-delivered"
+    before = results_file(tmp_path / "a.json", {(old, "daphne"): "fail"})
+    after = results_file(
+        tmp_path / "b.json",
+        {("close.code-delivered", "daphne"): "pass", ("close.reason-delivered", "daphne"): "fail"},
+    )
+    status = main([str(before), str(after)])
+    lines = capsys.readouterr().out.splitlines()
+    assert (status, lines[:2], lines[2].split(), len(lines)) == (
+        0,
+        [
+            f"no verdict differs between {before} and {after}",
+            "1 check(s) renamed since BEFORE (not counted as differences):",
+        ],
+        [
+            old, "daphne", "fail", "->", "close.code-delivered", "pass,",
+            "close.reason-delivered", "fail", "(renamed)",
+        ],
+        3,
+    )  # fmt: skip
+
+
+def test_a_rename_is_listed_after_the_differences_it_does_not_count_among(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = "app-error.exception-before-accept-denies"
+    new = "app-error.exception-before-accept-no-upgrade"
+    before = results_file(tmp_path / "a.json", {(old, "granian"): "pass", ("c", "x"): "pass"})
+    after = results_file(tmp_path / "b.json", {(new, "granian"): "pass", ("c", "x"): "fail"})
+    status = main([str(before), str(after)])
+    lines = capsys.readouterr().out.splitlines()
+    assert (status, lines[0].split()[:4], [line.split()[-1] for line in lines[1:]]) == (
+        1,
+        ["1", "verdict(s)", "differ", "between"],
+        ["(worse)", "differences):", "(renamed)"],
+    )

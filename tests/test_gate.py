@@ -8,11 +8,17 @@ from pathlib import Path
 from conformance.checks import CATALOGUE, Verdict
 from conformance.gate import Gate
 from conformance.model import Judgement
-from conformance.results import Baseline, ResultsRecorder, baseline_differences, gate_differences
+from conformance.results import (
+    Baseline,
+    ResultsRecorder,
+    baseline_differences,
+    baseline_renames,
+    gate_differences,
+)
 
-FAIL = Judgement("close.code-and-reason-delivered", False, "reason dropped")
-PASS = Judgement("close.code-and-reason-delivered", True, "delivered")
-SHOULD_FAIL = Judgement("disconnect.drop-code-1006", False, "code 1005")
+FAIL = Judgement("close.code-delivered", False, "closed with 1000")
+PASS = Judgement("close.code-delivered", True, "delivered")
+SHOULD_FAIL = Judgement("close.client-no-code-gives-1005", False, "code 1005")
 
 
 def _recorded(*judgements: Judgement) -> ResultsRecorder:
@@ -23,7 +29,7 @@ def _recorded(*judgements: Judgement) -> ResultsRecorder:
 
 def test_must_failure_without_baseline_fails_the_gate(tmp_path: Path) -> None:
     differences = gate_differences(_recorded(FAIL, SHOULD_FAIL), tmp_path)
-    assert differences == ["server-x: close.code-and-reason-delivered fails (no baseline recorded)"]
+    assert differences == ["server-x: close.code-delivered fails (no baseline recorded)"]
 
 
 def test_recorded_failure_is_not_a_difference(tmp_path: Path) -> None:
@@ -34,7 +40,7 @@ def test_recorded_failure_is_not_a_difference(tmp_path: Path) -> None:
 def test_recorded_failure_that_now_passes_is_a_difference(tmp_path: Path) -> None:
     Baseline.write("server-x", {FAIL.check_id: Verdict.FAIL}, tmp_path)
     differences = gate_differences(_recorded(PASS), tmp_path)
-    assert differences == ["server-x: close.code-and-reason-delivered fail -> pass (now passes)"]
+    assert differences == ["server-x: close.code-delivered fail -> pass (now passes)"]
 
 
 def test_new_failure_is_listed_before_what_now_passes(tmp_path: Path) -> None:
@@ -49,7 +55,7 @@ def test_new_failure_is_listed_before_what_now_passes(tmp_path: Path) -> None:
     )
     recorder = _recorded(
         FAIL,
-        Judgement("disconnect.drop-code-1006", True, ""),
+        Judgement("close.client-no-code-gives-1005", True, ""),
         Judgement("data.text-exact", True, ""),
     )
     assert [line.split(" (")[-1] for line in gate_differences(recorder, tmp_path)] == [
@@ -101,3 +107,22 @@ def test_an_unstable_check_accepts_each_verdict_it_lists(tmp_path: Path) -> None
     kept = Baseline.load("daphne", tmp_path)
     assert accepted[:2] == [[], []] and len(accepted[2]) == 1
     assert kept is not None and check in kept.unstable
+
+
+def test_a_policy_failure_without_baseline_fails_the_gate(tmp_path: Path) -> None:
+    # A user's app has no baseline: an app that raises on client input must still be a finding.
+    policy = Judgement("generic.no-unhandled-exception", False, "KeyError")
+    differences = gate_differences(_recorded(policy, SHOULD_FAIL), tmp_path)
+    assert differences == ["server-x: generic.no-unhandled-exception fails (no baseline recorded)"]
+
+
+def test_a_renamed_check_is_reported_as_renamed_not_as_a_new_failure(tmp_path: Path) -> None:
+    Baseline.write("server-x", {"close.code-and-reason-delivered": Verdict.FAIL}, tmp_path)
+    verdicts = {"server-x": {"close.code-delivered": Verdict.FAIL}}
+    assert (baseline_differences(verdicts, tmp_path), baseline_renames(verdicts, tmp_path)) == (
+        [],
+        [
+            "server-x: close.code-and-reason-delivered (fail) was renamed; close.code-delivered"
+            " is fail (re-record the baseline)"
+        ],
+    )

@@ -222,3 +222,38 @@ def test_websocket_scope_splits_path_and_query_and_offers_subprotocols() -> None
         (b"x-token", b"t") in scope["headers"],
         (b"sec-websocket-protocol", b"chat") in scope["headers"],
     ) == ("/room", b"token=abc", ["chat"], True, True)
+
+
+def test_a_close_message_without_a_code_closes_with_1000(loop_runner: LoopRunner) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close"})  # ASGI www: a missing code means 1000
+
+    assert loop_runner.run(first_events(app, 2))[1] == Closed(code=1000)
+
+
+def test_a_close_code_of_0_is_refused_not_rewritten_to_1000(loop_runner: LoopRunner) -> None:
+    raised: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        try:
+            await send({"type": "websocket.close", "code": 0})
+        except ValueError as exc:
+            raised.append(str(exc))
+
+    events = loop_runner.run(first_events(app, 2))
+    assert (events[1], raised) == (
+        Closed(code=1000),
+        ["close code 0 may not be sent on the wire (RFC 6455 7.4)"],
+    )
+
+
+def test_the_scope_advertises_spec_2_5_and_the_denial_extension() -> None:
+    scope = websocket_scope("/ws", (), ())
+    assert (scope["asgi"]["spec_version"], sorted(scope["extensions"])) == (
+        "2.5",
+        ["websocket.http.response"],
+    )

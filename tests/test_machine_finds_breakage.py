@@ -24,8 +24,8 @@ EXPLAINED_BY = {
         "handshake.close-before-accept-403",
         "app-error.websocket-exception-before-accept",
     },
-    "close.code-and-reason-delivered": {
-        "close.code-and-reason-delivered",
+    "close.code-delivered": {
+        "close.code-delivered",
         "app-error.websocket-exception-after-accept",
     },
     "disconnect.drop-reaches-app": {"disconnect.drop-reaches-app"},

@@ -587,3 +587,11 @@ def test_a_keepalive_timeout_reaching_a_waiting_receive_is_not_unexpected() -> N
     outcome = StepOutcome.from_exception(WebSocketDisconnect(code=1011))
     judgements = connected().judge_server(ReceiveText(), outcome, None)
     assert verdicts(judgements) == [("session.no-unexpected-event", Verdict.PASS)]
+
+
+def test_a_receive_after_a_denial_response_raises_like_after_a_close() -> None:
+    model = handshaking()
+    model.judge_server(SendDenialResponse(400), StepOutcome(), Denied(400))
+    outcome = StepOutcome.from_exception(RuntimeError('Need to call "accept" first.'))
+    judgements = model.judge_server(ReceiveBytes(), outcome, None)
+    assert verdicts(judgements) == [("order.receive-after-app-close", Verdict.PASS)]

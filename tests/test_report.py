@@ -3,6 +3,7 @@ baseline, a page with no external resource, the benchmark charts, and a clear er
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -12,12 +13,15 @@ from typing import Any
 
 import pytest
 
-from conformance.checks import CATALOGUE, Verdict
+from conformance.checks import CATALOGUE, Grade, Verdict, catalogue_json
 from conformance.results import Baseline
 from reports.html import main, write_report
 from reports.summary import main as summary_main
 
 CHECK = CATALOGUE[0].id
+CLAIM = next(c.id for c in CATALOGUE if c.grade is Grade.CLAIM)
+SINCE = next(c for c in CATALOGUE if c.since is not None)
+EXTENSION = next(c for c in CATALOGUE if c.extension is not None)
 
 
 def results_json(verdict: str = "pass") -> dict[str, Any]:
@@ -25,10 +29,14 @@ def results_json(verdict: str = "pass") -> dict[str, Any]:
         "environment": {"starlette": "1.0"},
         "servers": ["inmemory"],
         "unavailable_servers": {"granian": "not installed: granian"},
-        "checks": [
-            {"id": c.id, "grade": c.grade.value, "title": c.title, "requirement": c.requirement}
-            for c in CATALOGUE
-        ],
+        "advertised": {
+            "inmemory": {
+                "spec_version": "2.5",
+                "extensions": ["websocket.http.response"],
+                "reported": True,
+            }
+        },
+        "checks": catalogue_json(),
         "results": [
             {
                 "check": CHECK,
@@ -55,6 +63,10 @@ def results_json(verdict: str = "pass") -> dict[str, Any]:
     }
 
 
+def claim_row(verdict: str) -> dict[str, Any]:
+    return {"check": CLAIM, "server": "inmemory", "verdict": verdict, "evidence": {}}
+
+
 def bench_json(stamp: str, uvicorn_value: float) -> dict[str, Any]:
     def benchmark(server: str, role: str, value: float, ratio: float) -> dict[str, Any]:
         info = {"figure": "echo-32B", "server": server, "role": role, "value": value}
@@ -72,11 +84,24 @@ def bench_json(stamp: str, uvicorn_value: float) -> dict[str, Any]:
     }
 
 
-def write_inputs(tmp_path: Path, verdict: str = "pass") -> Path:
+def write_inputs(
+    tmp_path: Path, verdict: str = "pass", results: dict[str, Any] | None = None
+) -> Path:
     out = tmp_path / "out"
     out.mkdir()
-    (out / "results.json").write_text(json.dumps(results_json(verdict)))
+    (out / "results.json").write_text(json.dumps(results or results_json(verdict)))
     return out / "results.json"
+
+
+def page_of(tmp_path: Path, results: dict[str, Any]) -> str:
+    path = write_inputs(tmp_path, results=results)
+    write_report(path, tmp_path / "no-storage", baselines(tmp_path, "pass"))
+    return (path.parent / "index.html").read_text()
+
+
+def text_of(page: str) -> str:
+    """The page's text with its tags dropped and its whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 def baselines(tmp_path: Path, verdict: str) -> Path:
@@ -99,6 +124,137 @@ def test_index_json_gives_every_verdict_with_its_grade_and_the_differences(
             "grade": CATALOGUE[0].grade.value,
             "verdict": "fail",
         },
+    )
+
+
+def test_index_json_gives_each_checks_layer_and_source_and_each_servers_advertised_version(
+    tmp_path: Path,
+) -> None:
+    results = write_inputs(tmp_path)
+    write_report(results, tmp_path / "no-storage", baselines(tmp_path, "pass"))
+    index = json.loads((results.parent / "index.json").read_text())
+    entry = next(check for check in index["checks"] if check["id"] == SINCE.id)
+    assert (entry, index["advertised"]) == (
+        {
+            "id": SINCE.id,
+            "grade": SINCE.grade.value,
+            "layer": SINCE.layer.value,
+            "title": SINCE.title,
+            "source": SINCE.source,
+            "since": SINCE.since,
+            "extension": SINCE.extension,
+        },
+        {
+            "inmemory": {
+                "spec_version": "2.5",
+                "extensions": ["websocket.http.response"],
+                "reported": True,
+            },
+            "granian": {"spec_version": None, "extensions": [], "reported": False},
+        },
+    )
+
+
+def test_an_older_results_file_gets_layers_from_the_catalogue_and_no_advertised_version(
+    tmp_path: Path,
+) -> None:
+    old = results_json()
+    del old["advertised"]
+    old["checks"] = [
+        {"id": c.id, "grade": c.grade.value, "title": c.title, "requirement": c.requirement}
+        for c in CATALOGUE
+    ]
+    page = page_of(tmp_path, old)
+    index = json.loads((tmp_path / "out" / "index.json").read_text())
+    assert (index["checks"][0]["layer"], index["advertised"]["inmemory"]["reported"]) == (
+        CATALOGUE[0].layer.value,
+        False,
+    )
+    assert re.findall(r'<td class="spec-version"[^>]*>([^<]*)</td>', page) == [
+        "not reported",
+        "not reported",
+    ]
+
+
+def test_the_matrix_groups_server_framework_app_then_claims_with_the_framework_note(
+    tmp_path: Path,
+) -> None:
+    page = page_of(tmp_path, results_json())
+    matrix = re.search(r'<div id="matrix-table">.*?</div>', page, re.S)
+    assert matrix is not None
+    headings = re.findall(r"<h3>([^<]*)</h3>", matrix[0])
+    note = re.search(r'id="group-framework">.*?<p class="group-note">([^<]*)</p>', page, re.S)
+    assert (headings, note and note[1]) == (
+        ["Server", "Framework (Starlette)", "App", "Seed claims"],
+        "These verdicts are decided inside Starlette before the server sees a message, so they "
+        "follow the Starlette version (here 1.0), not the server.",
+    )
+
+
+def test_every_row_lies_in_its_layers_group_with_its_grade_label(tmp_path: Path) -> None:
+    page = page_of(tmp_path, results_json())
+    sections = re.findall(r'<section class="matrix-group" id="([^"]+)">(.*?)</section>', page, re.S)
+    row = r'<tr data-check="([^"]+)">.*?<span class="grade">([^<]*)</span>'
+    shown = {
+        check: (group, label)
+        for group, body in sections
+        for check, label in re.findall(row, body, re.S)
+    }
+    labels = {"MUST": "MUST", "SHOULD": "SHOULD", "policy": "policy"}
+    labels |= {"informational": "best practice", "claim": "claim"}
+    expected = {
+        c.id: (
+            "claims" if c.grade is Grade.CLAIM else f"group-{c.layer.value}",
+            labels[c.grade.value],
+        )
+        for c in CATALOGUE
+    }
+    assert shown == expected
+
+
+def test_the_summary_shows_what_each_server_advertises(tmp_path: Path) -> None:
+    page = page_of(tmp_path, results_json())
+    counts = re.search(r'<table id="counts">.*?</table>', page, re.S)
+    assert counts is not None
+    rows = [text_of(row).split(" ")[:3] for row in re.findall(r"<tr>(.*?)</tr>", counts[0], re.S)]
+    assert rows[1:3] == [
+        ["inmemory", "2.5", "websocket.http.response"],
+        ["granian", "not", "reported"],
+    ]
+
+
+def test_a_claim_reads_holds_or_does_not_hold(tmp_path: Path) -> None:
+    results = results_json()
+    results["results"].append(claim_row("informational"))
+    results["servers"] = ["inmemory", "uvicorn-sansio"]
+    results["results"].append({**claim_row("pass"), "server": "uvicorn-sansio"})
+    page = page_of(tmp_path, results)
+    row = re.search(rf'<tr data-check="{re.escape(CLAIM)}">.*?</tr>', page, re.S)
+    evidence = rf'<details class="evidence" id="ev--{re.escape(CLAIM)}--[^"]+"[^>]*>\s*<summary>'
+    summaries = re.findall(evidence + "(.*?)</summary>", page)
+    assert row is not None
+    cells = re.findall(r'<a class="v [^"]+" href="[^"]+">([^<]*)</a>', row[0])
+    assert (cells, [text_of(summary) for summary in summaries]) == (
+        ["does not hold", "holds"],
+        ["does not hold (informational) on inmemory", "holds (pass) on uvicorn-sansio"],
+    )
+
+
+def test_the_evidence_gives_the_requirement_its_source_and_what_introduced_it(
+    tmp_path: Path,
+) -> None:
+    page = page_of(tmp_path, results_json())
+
+    def header(check_id: str) -> list[str]:
+        section = re.search(rf'<section id="check-{re.escape(check_id)}".*?</section>', page, re.S)
+        assert section is not None
+        return [text_of(p) for p in re.findall(r"<p>(.*?)</p>", section[0], re.S)]
+
+    since = f"since ASGI spec {SINCE.since} · layer {SINCE.layer.value}"
+    extension = f"extension {EXTENSION.extension} · layer {EXTENSION.layer.value}"
+    assert (header(SINCE.id), header(EXTENSION.id)) == (
+        [f"Requirement: {SINCE.requirement}", f"Source: {SINCE.source} · {since}"],
+        [f"Requirement: {EXTENSION.requirement}", f"Source: {EXTENSION.source} · {extension}"],
     )
 
 

@@ -57,7 +57,7 @@ class ClientGone(OSError):
     """ASGI 2.4: a send to a connection the client has left raises an OSError subclass."""
 
 
-class _Phase(Enum):
+class Phase(Enum):
     HANDSHAKE = "handshake"
     RESPONDING = "responding"  # a denial response is being streamed
     OPEN = "open"
@@ -84,7 +84,7 @@ class InMemoryConnection(ClientConnection):
         self._app = app
         self._scope = scope
         self._to_app: asyncio.Queue[AsgiMessage] = asyncio.Queue()
-        self._phase = _Phase.HANDSHAKE
+        self._phase = Phase.HANDSHAKE
         self._client_gone = False
         self._disconnect: AsgiMessage | None = None
         self._denial_status = 0
@@ -103,15 +103,15 @@ class InMemoryConnection(ClientConnection):
             self._app_ended(raised=False)
 
     def _app_ended(self, *, raised: bool) -> None:
-        if self._phase in (_Phase.HANDSHAKE, _Phase.RESPONDING):
+        if self._phase in (Phase.HANDSHAKE, Phase.RESPONDING):
             # An app that ends without answering the handshake is a server error, never a hang.
             self._finish(Denied(status=500, body=b"Internal Server Error"))
-        elif self._phase is _Phase.OPEN and not self._client_gone:
+        elif self._phase is Phase.OPEN and not self._client_gone:
             # RFC 6455 7.4.1: 1011 is "unexpected condition"; a plain return is a normal end.
             self._finish(Closed(code=1011 if raised else 1000))
 
     def _finish(self, event: Accepted | Denied | Closed) -> None:
-        self._phase = _Phase.CLOSED
+        self._phase = Phase.CLOSED
         self.events.put_nowait(event)
 
     async def _receive(self) -> AsgiMessage:
@@ -124,11 +124,11 @@ class InMemoryConnection(ClientConnection):
 
     async def _send(self, message: AsgiMessage) -> None:
         kind = message["type"]
-        if self._phase is _Phase.HANDSHAKE:
+        if self._phase is Phase.HANDSHAKE:
             self._send_during_handshake(kind, message)
-        elif self._phase is _Phase.RESPONDING:
+        elif self._phase is Phase.RESPONDING:
             self._send_denial_body(kind, message)
-        elif self._phase is _Phase.OPEN:
+        elif self._phase is Phase.OPEN:
             self._send_while_open(kind, message)
         elif self._client_gone:
             raise ClientGone("the client has disconnected")
@@ -137,7 +137,7 @@ class InMemoryConnection(ClientConnection):
 
     def _send_during_handshake(self, kind: str, message: AsgiMessage) -> None:
         if kind == "websocket.accept":
-            self._phase = _Phase.OPEN
+            self._phase = Phase.OPEN
             self.events.put_nowait(
                 Accepted(message.get("subprotocol"), decode_headers(message.get("headers")))
             )
@@ -146,7 +146,7 @@ class InMemoryConnection(ClientConnection):
             self._disconnect = {"type": "websocket.disconnect", "code": 1006, "reason": ""}
             self._finish(Denied(status=403))
         elif kind == "websocket.http.response.start":
-            self._phase = _Phase.RESPONDING
+            self._phase = Phase.RESPONDING
             self._denial_status = int(message["status"])
         else:
             raise RuntimeError(
@@ -200,11 +200,11 @@ class InMemoryConnection(ClientConnection):
 
     def _client_sends(self, message: AsgiMessage) -> None:
         # A client cannot send data before the handshake or after the connection ended.
-        if self._phase is _Phase.OPEN and not self._client_gone:
+        if self._phase is Phase.OPEN and not self._client_gone:
             self._to_app.put_nowait(message)
 
     async def close(self, code: int | None, reason: str = "") -> None:
-        if self._phase is not _Phase.OPEN or self._client_gone:
+        if self._phase is not Phase.OPEN or self._client_gone:
             await self.drop()
             return
         # RFC 6455 7.1.5: a close frame without a status code is reported as 1005; the server
@@ -216,7 +216,7 @@ class InMemoryConnection(ClientConnection):
         if not self._client_gone:
             # RFC 6455 7.1.5: a connection closed without a close frame reports 1006.
             self._leave(1006, "")
-            self._phase = _Phase.CLOSED
+            self._phase = Phase.CLOSED
 
     def _leave(self, code: int, reason: str) -> None:
         self._client_gone = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -123,6 +124,9 @@ def _interrupt_on_sigterm(signum: int, frame: object) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist declares this marker itself; declared here too so that a run without it
+    # (`-p no:xdist`) still passes --strict-markers.
+    config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker")
     selected_transports(config)  # fail fast on a typo, before collection
     # A terminated run (CI cancelling a job, `kill`) must stop the servers it started, as Ctrl-C
     # does: pytest tears fixtures down on KeyboardInterrupt but not on a bare SIGTERM.
@@ -289,7 +293,7 @@ def pytest_testnodedown(node: object, error: object) -> None:
     output = getattr(node, "workeroutput", {})
     config: pytest.Config = node.config  # type: ignore[attr-defined]
     if WORKER_RESULTS in output:
-        config.stash[recorder_key].merge(output[WORKER_RESULTS])
+        config.stash[recorder_key].merge(json.loads(output[WORKER_RESULTS]))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -297,7 +301,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     recorder = config.stash[recorder_key]
     if is_xdist_worker(config):
         # The controller merges every worker's results and writes them, once.
-        config.workeroutput[WORKER_RESULTS] = recorder.state()  # type: ignore[attr-defined]
+        # As JSON text: execnet cannot carry every value evidence holds (ints past 32 bits).
+        state = json.dumps(recorder.state())
+        config.workeroutput[WORKER_RESULTS] = state  # type: ignore[attr-defined]
         return
     if not (recorder.pairs or recorder.unavailable):
         return

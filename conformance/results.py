@@ -142,8 +142,8 @@ class ResultsRecorder:
             "advertised": {name: adv.to_json() for name, adv in self.advertised.items()},
         }
         # Evidence may hold values JSON cannot (results.json shows them with repr).
-        loaded: dict[str, Any] = json.loads(json.dumps(state, default=repr))
-        return loaded
+        plain: dict[str, Any] = json.loads(json.dumps(state, default=repr))
+        return plain
 
     def merge(self, state: Mapping[str, Any]) -> None:
         """Add another recorder's `state()`: verdicts are united, the worst evidence kept, so the

@@ -5,8 +5,8 @@
 One table per group of at most four servers, in results.json's order (`inmemory`, the suite's
 own reference transport, is left out), with a row per check that is `fail`, `non-strict` or
 `informational` on at least one server of the group. A cell is the verdict; a cell that is
-neither `pass` nor `unimplemented` adds the first detail of its evidence. Above the tables: the
-package versions of the run and the ASGI spec version each server advertised.
+neither `pass` nor `unimplemented` adds the detail of the judgement behind it. Above the
+tables: the package versions of the run and the ASGI spec version each server advertised.
 
 Without --readme the tables are printed. With it they replace what is between the lines
 `<!-- divergences:start -->` and `<!-- divergences:end -->` of that file; the exit status is 2
@@ -72,10 +72,11 @@ def cell(row: Mapping[str, Any] | None) -> str:
         return "not run"
     verdict: str = row["verdict"]
     evidence = row.get("evidence") or {}
-    details = evidence.get("details") or [evidence.get("detail") or ""]
-    if verdict in QUIET or not details[0]:
+    # `detail` is the judgement behind the verdict; `details` may start with passing ones.
+    detail = evidence.get("detail") or (evidence.get("details") or [""])[0]
+    if verdict in QUIET or not detail:
         return verdict
-    return f"{verdict}: {cell_text(str(details[0]))}"
+    return f"{verdict}: {cell_text(str(detail))}"
 
 
 def table(

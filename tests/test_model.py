@@ -165,10 +165,14 @@ def test_client_close_without_a_code_should_reach_the_app_as_1005() -> None:
     ]
 
 
-def test_a_client_close_left_unanswered_fails() -> None:
-    # RFC 6455 5.5.1: the server MUST answer a close frame with one; silence is not enough.
-    judgements = connected().judge_client(ClientClose(1000), None, NoEvent(after_s=2.0))
-    assert verdicts(judgements) == [("close.server-answers-client-close", Verdict.FAIL)]
+def test_a_client_close_unanswered_within_the_bound_is_the_should_and_does_not_derail() -> None:
+    # RFC 6455 5.5.1: the answer MUST come and SHOULD come as soon as practical.
+    model = connected()
+    judgements = model.judge_client(ClientClose(1000), None, NoEvent(after_s=2.0))
+    assert (verdicts(judgements), model.derailed) == (
+        [("close.server-answers-client-close", Verdict.NON_STRICT)],
+        False,
+    )
 
 
 def test_a_client_close_answered_by_a_drop_fails() -> None:

@@ -51,8 +51,10 @@ def test_the_example_apps_bugs_are_reported_with_a_minimal_plan(tmp_path: Path) 
     found = verdicts(results)
     crash = found["generic.no-unhandled-exception"]
     assert run.returncode == 1, run.stdout[-3000:]
+    # An app raising on client input breaks the suite's policy (non-strict, still a finding:
+    # the exit status is 1); accepting a bad token breaks the route's declared MUST.
     assert (crash["verdict"], found["generic.auth.rejects-bad-tokens"]["verdict"]) == (
-        "fail",
+        "non-strict",
         "fail",
     )
     # Shrunk to the smallest connection that shows the bug: one text that is not JSON.
@@ -76,5 +78,5 @@ def test_a_running_server_is_checked_over_the_wire(tmp_path: Path) -> None:
         )
     found = verdicts(tmp_path / "r.json")
     # uvicorn drops the connection when the route raises: over the wire, a server error.
-    assert (run.returncode, found["generic.no-server-error"]["verdict"]) == (1, "fail")
+    assert (run.returncode, found["generic.no-server-error"]["verdict"]) == (1, "non-strict")
     assert "generic.no-unhandled-exception" not in found  # not observable over the wire

@@ -1,0 +1,121 @@
+"""Merge the results.json of several runs (e.g. one CI job per transport) into one.
+
+    python -m reports.merge OUT.json IN.json [IN.json ...] [--report]
+
+Each input normally holds different servers. A (check, server) pair found in several inputs keeps
+the worst verdict and that verdict's evidence, which is what one run recording every session
+would have kept. A server unavailable in one input but run in another counts as run. The inputs'
+package versions must agree (they describe one stack); a difference is an error, since a report
+mixing two stacks would attribute one release's verdicts to another. With --report the HTML
+report and index.json are written beside OUT. Exit status: 0 written, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from conformance.checks import Verdict
+
+# Worst first, as the recorder ranks the judgements of one pair.
+_SEVERITY = [
+    Verdict.FAIL.value,
+    Verdict.NON_STRICT.value,
+    Verdict.PASS.value,
+    Verdict.INFORMATIONAL.value,
+    Verdict.UNIMPLEMENTED.value,
+]
+
+
+class MergeError(ValueError):
+    pass
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise MergeError(f"{path}: cannot read a results.json ({exc})") from None
+    if not isinstance(data, dict) or not {"servers", "checks", "results"} <= data.keys():
+        raise MergeError(f"{path}: not a wsconform results.json")
+    return data
+
+
+def merge(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    if not runs:
+        raise MergeError("nothing to merge")
+    environment = runs[0].get("environment", {})
+    for run in runs[1:]:
+        other = run.get("environment", {})
+        differing = sorted(
+            name
+            for name in environment.keys() & other.keys()
+            if environment[name] != other[name] and name != "python"
+        )
+        if differing:
+            raise MergeError(
+                "the runs were made with different packages: "
+                + ", ".join(f"{name} {environment[name]} vs {other[name]}" for name in differing)
+            )
+    servers = sorted({server for run in runs for server in run["servers"]})
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for run in runs:
+        # A server run in another input has real verdicts there: this input's "unavailable"
+        # rows for it are not kept.
+        stand_ins = set(run.get("unavailable_servers", {})) & set(servers)
+        for row in run["results"]:
+            key = (row["check"], row["server"])
+            kept = rows.get(key)
+            if row["server"] in stand_ins:
+                continue
+            if kept is None or _SEVERITY.index(row["verdict"]) < _SEVERITY.index(kept["verdict"]):
+                rows[key] = row
+    unavailable = {
+        name: reason
+        for run in runs
+        for name, reason in run.get("unavailable_servers", {}).items()
+        if name not in servers
+    }
+    merged_rows = [row for _, row in sorted(rows.items())]
+    advertised: dict[str, Any] = {}
+    for run in runs:
+        advertised.update(run.get("advertised", {}))
+    return {
+        **runs[0],
+        "servers": servers,
+        "unavailable_servers": unavailable,
+        "advertised": dict(sorted(advertised.items())),
+        "results": merged_rows,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reports.merge", description=__doc__)
+    parser.add_argument("output", type=Path, help="where the merged results.json is written")
+    parser.add_argument("inputs", type=Path, nargs="+", help="results.json of each run")
+    parser.add_argument(
+        "--report", action="store_true", help="also write index.html and index.json beside it"
+    )
+    arguments = parser.parse_args(argv)
+    try:
+        merged = merge([load(path) for path in arguments.inputs])
+    except MergeError as exc:
+        print(f"reports.merge: {exc}", file=sys.stderr)
+        return 2
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
+    arguments.output.write_text(json.dumps(merged, indent=1, ensure_ascii=False))
+    print(f"reports.merge: {len(arguments.inputs)} runs, servers {', '.join(merged['servers'])}")
+    if arguments.report:
+        from reports.html import write_report
+
+        for path in write_report(arguments.output):
+            print(f"reports.merge: wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""`reports.merge`: the results of one CI job per transport become the results of one run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conformance.model import Judgement
+from conformance.results import ResultsRecorder
+from conformance.vocabulary import Advertised
+from reports.merge import main
+
+INMEMORY = [Judgement("data.text-exact", True, "ok"), Judgement("close.code-delivered", False, "")]
+UVICORN = [Judgement("data.text-exact", False, "stripped")]
+
+
+def recorded(*runs: tuple[str, list[Judgement]]) -> ResultsRecorder:
+    recorder = ResultsRecorder()
+    for server, judgements in runs:
+        recorder.add(server, judgements, lambda: {"session": "s"})
+        recorder.add_advertised(server, Advertised("2.4"))
+    return recorder
+
+
+def test_merged_results_equal_one_run_of_every_server(tmp_path: Path) -> None:
+    recorded(("inmemory", INMEMORY)).write(tmp_path / "a.json")
+    uvicorn = recorded(("uvicorn-sansio", UVICORN))
+    uvicorn.add_unavailable("inmemory", "run in another job")  # must not hide a's verdicts
+    uvicorn.write(tmp_path / "b.json")
+    status = main([str(tmp_path / "all.json"), str(tmp_path / "a.json"), str(tmp_path / "b.json")])
+    merged = json.loads((tmp_path / "all.json").read_text())
+    one_run = json.loads(
+        json.dumps(recorded(("inmemory", INMEMORY), ("uvicorn-sansio", UVICORN)).to_json())
+    )
+    keys = ("servers", "unavailable_servers", "advertised", "results", "checks")
+    assert (status, {key: merged[key] for key in keys}) == (
+        0,
+        {key: one_run[key] for key in keys},
+    )
+
+
+def test_runs_of_different_stacks_are_refused(tmp_path: Path) -> None:
+    for name, starlette in (("a", "1.10.0"), ("b", "0.37.2")):
+        data = recorded(("inmemory", INMEMORY)).to_json()
+        data["environment"]["starlette"] = starlette
+        (tmp_path / f"{name}.json").write_text(json.dumps(data))
+    status = main([str(tmp_path / "all.json"), str(tmp_path / "a.json"), str(tmp_path / "b.json")])
+    assert (status, (tmp_path / "all.json").exists()) == (2, False)
+
+
+def test_a_file_that_is_not_results_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text("[]")
+    assert main([str(tmp_path / "all.json"), str(tmp_path / "bad.json")]) == 2

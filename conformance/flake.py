@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The suite as `tox -e suite` runs it.
 SUITE = [
     "conformance", "--ignore=conformance/bench", "--hypothesis-profile", "ci",
-    "-n", "4", "--dist", "loadgroup", "-q", "-p", "no:cacheprovider",
+    "-n", "6", "--dist", "loadgroup", "-q", "-p", "no:cacheprovider",
 ]  # fmt: skip
 # A whole suite run is a few minutes; a run past this is itself a finding, not a wait.
 RUN_BOUND_S = 1800

@@ -220,8 +220,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         server = transport_of(item)
         if server is not None:
             # `-n N --dist loadgroup` (pytest-xdist) keeps a transport's tests on one worker, so
-            # each server starts once and transports run side by side.
-            item.add_marker(pytest.mark.xdist_group(server))
+            # each server starts once and transports run side by side; a shard of the lifecycle
+            # machine gets a worker (and a server) of its own.
+            shard = getattr(getattr(item, "callspec", None), "params", {}).get("shard")
+            group = server if shard is None else f"{server}-machine-{shard}"
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def transport_of(item: pytest.Item) -> str | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
-from hypothesis import reporting
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis import reporting, seed, settings
+from hypothesis.stateful import get_state_machine_test
 
 from conformance.engine import LifecycleSession, LoopRunner
 from conformance.gate import Gate
@@ -13,16 +15,27 @@ from conformance.model import Judgement
 from conformance.results import ResultsRecorder
 from targets.servers.base import Transport
 
+# The profile's examples are split into shards, each with a seed of its own: the shards of one
+# transport run on different xdist workers (each with its own server), so a slow server's
+# exploration does not make the whole suite wait. The seeds are fixed, so a run stays repeatable.
+MACHINE_SHARDS = 4
+
 
 # Generation is bounded by the profile's examples; after a finding Hypothesis shrinks for up to
 # 300 s by itself, and on a real server each candidate program costs real waits. The project-wide
 # 300 s would cut a shrink short and lose the minimal program, so this test gets three times that.
 @pytest.mark.timeout(900)
+@pytest.mark.parametrize("shard", range(MACHINE_SHARDS), ids=lambda shard: f"shard{shard}")
 def test_lifecycle_machine(
-    transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
+    transport: Transport,
+    shard: int,
+    loop_runner: LoopRunner,
+    recorder: ResultsRecorder,
+    gate: Gate,
 ) -> None:
-
-    reproduce = f"tox -e suite -- --server {transport.name} -k test_lifecycle_machine"
+    reproduce = (
+        f"tox -e suite -- --server {transport.name} -k 'test_lifecycle_machine and shard{shard}'"
+    )
 
     def sink(session: LifecycleSession, judgements: list[Judgement]) -> list[Judgement]:
         recorder.add(
@@ -35,7 +48,15 @@ def test_lifecycle_machine(
     report: list[object] = []
     try:
         with reporting.with_reporter(report.append):
-            run_state_machine_as_test(machine_for(transport, loop_runner, sink))
+            profile = settings()
+            examples = math.ceil(profile.max_examples / MACHINE_SHARDS)
+            # get_state_machine_test is what run_state_machine_as_test runs (split out for
+            # HypoFuzz); taking it lets each shard carry its own seed.
+            test = get_state_machine_test(
+                machine_for(transport, loop_runner, sink),
+                settings=settings(profile, max_examples=examples),
+            )
+            seed(shard)(test)()
     except LifecycleFinding as finding:
         program = [str(line) for line in [*report, *getattr(finding, "__notes__", [])]]
         recorder.attach(

@@ -529,16 +529,7 @@ class LifecycleModel:
                 shown,
             )
         ]
-        if isinstance(event, Closed) and event.close_frame_seen and step.reason:
-            unsupported = outcome.unsupported_part if outcome is not None else None
-            judgements.append(
-                Judgement(
-                    "close.reason-delivered",
-                    None if unsupported else event.reason == step.reason,
-                    unsupported or f"app's reason {step.reason!r}, client saw {event.reason!r}",
-                )
-            )
-        return judgements
+        return judgements + _reason_judgement(step.reason, outcome, event)
 
     def _raise_websocket_exception(
         self, step: RaiseWebSocketException, outcome: StepOutcome | None, event: ClientEvent | None
@@ -560,13 +551,14 @@ class LifecycleModel:
                     f"WebSocketException({step.code}) before accept: client saw {event!r}",
                 )
             ]
-        return [
+        judgements = [
             Judgement(
                 check_id,
                 _closed_with(event, step.code),
                 f"WebSocketException({step.code}, {step.reason!r}): client saw {event!r}",
             )
         ]
+        return judgements + _reason_judgement(step.reason, outcome, event)
 
     def _end_app(self) -> tuple[bool, bool]:
         """The app returned or raised: was it before accept, and was a client there to see it?"""
@@ -812,6 +804,22 @@ def _invalid_app_code_judgement(
             f"send() returned, nothing reached the wire, the socket stayed open: {shown}",
         )
     return Judgement("close.invalid-app-code-refused", True, shown)
+
+
+def _reason_judgement(
+    reason: str, outcome: StepOutcome | None, event: ClientEvent | None
+) -> list[Judgement]:
+    """The reason of the app's close (or WebSocketException), judged where a close frame came."""
+    if not (reason and isinstance(event, Closed) and event.close_frame_seen):
+        return []
+    unsupported = outcome.unsupported_part if outcome is not None else None
+    return [
+        Judgement(
+            "close.reason-delivered",
+            None if unsupported else event.reason == reason,
+            unsupported or f"app's reason {reason!r}, client saw {event.reason!r}",
+        )
+    ]
 
 
 def _accept_headers_judgement(step: Accept, event: Accepted) -> Judgement:

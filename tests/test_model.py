@@ -599,3 +599,9 @@ def test_a_receive_after_a_denial_response_raises_like_after_a_close() -> None:
     outcome = StepOutcome.from_exception(RuntimeError('Need to call "accept" first.'))
     judgements = model.judge_server(ReceiveBytes(), outcome, None)
     assert verdicts(judgements) == [("order.receive-after-app-close", Verdict.PASS)]
+
+
+def test_a_websocket_exceptions_reason_is_judged_like_a_close_reason() -> None:
+    step = RaiseWebSocketException(4003, "Inappropriate message")
+    judgements = connected().judge_server(step, StepOutcome(value="raising"), Closed(4003, ""))
+    assert verdicts_of("close.reason-delivered", judgements) == [Verdict.INFORMATIONAL]

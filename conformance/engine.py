@@ -149,8 +149,9 @@ class LifecycleSession:
     async def _listen(self, plan: Plan) -> ClientEvent | None:
         if plan.listen is Listen.NOTHING or self._connection is None:
             return None
-        bound = EXPECT_BOUND_S if plan.listen is Listen.EVENT else QUIET_BOUND_S
-        return await self._connection.next_event(bound)
+        if plan.listen is Listen.EVENT:
+            return await self._connection.next_event(EXPECT_BOUND_S)
+        return await self._connection.quiet(QUIET_BOUND_S)
 
     async def finish(self, *, fetch_record: bool = True) -> None:
         """End the session whatever its state: the app is told to return, the client released."""

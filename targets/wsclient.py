@@ -14,13 +14,24 @@ import contextlib
 import os
 import struct
 from collections.abc import Sequence
+from typing import Any
 
 import h11
 
 from conformance.rfc6455 import is_valid_wire_close_code
-from conformance.vocabulary import Accepted, Closed, Denied, Headers, Message, decode_headers
+from conformance.vocabulary import (
+    Accepted,
+    ClientEvent,
+    Closed,
+    Denied,
+    Headers,
+    Message,
+    NoEvent,
+    decode_headers,
+)
 from targets.servers.base import EXPECT_BOUND_S, ClientConnection, wall_clock_wait
 
+FIRST = asyncio.FIRST_COMPLETED
 OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 # Reading the body of a denied handshake stops at this size: it is evidence, not a download.
@@ -92,11 +103,22 @@ def close_payload(code: int | None, reason: str) -> bytes:
 
 class WireClientConnection(ClientConnection):
     def __init__(
-        self, host: str, port: int, path: str, headers: Headers, subprotocols: Sequence[str]
+        self,
+        host: str,
+        port: int,
+        path: str,
+        headers: Headers,
+        subprotocols: Sequence[str],
+        *,
+        ping_barrier: bool = False,
     ) -> None:
         super().__init__(wall_clock_wait)
         self._writer: asyncio.StreamWriter | None = None
         self._open = False
+        # Only for servers the barrier self-test proved: they answer a ping after every frame
+        # the app had handed them before it (tests/test_ping_barrier.py).
+        self._ping_barrier = ping_barrier
+        self._pongs: dict[bytes, asyncio.Future[None]] = {}
         self._close_sent = False
         self._dropped = False
         self._task = asyncio.ensure_future(self._run(host, port, path, headers, subprotocols))
@@ -203,6 +225,9 @@ class WireClientConnection(ClientConnection):
                 await self._write(OP_PONG, payload)
                 continue
             if opcode == OP_PONG:
+                waiter = self._pongs.pop(payload, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
                 continue
             if opcode != OP_CONTINUATION:
                 message_opcode = opcode
@@ -221,6 +246,31 @@ class WireClientConnection(ClientConnection):
         self._writer.write(encode_frame(opcode, payload))
         with contextlib.suppress(ConnectionError):
             await asyncio.wait_for(self._writer.drain(), EXPECT_BOUND_S)
+
+    async def quiet(self, bound: float) -> ClientEvent:
+        """The ping barrier: the reader reports frames in wire order, so once the pong of our
+        ping is read, every frame the server wrote before it has been queued as an event."""
+        if not (self._ping_barrier and self._open and not self._close_sent):
+            return await super().quiet(bound)
+        if not self.events.empty():
+            return self.events.get_nowait()
+        token = os.urandom(8)
+        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pongs[token] = answered
+        await self._write(OP_PING, token)
+        getter = asyncio.ensure_future(self.events.get())
+        waitables: set[asyncio.Future[Any]] = {getter, answered}
+        await asyncio.wait(waitables, timeout=EXPECT_BOUND_S, return_when=FIRST)
+        self._pongs.pop(token, None)
+        if getter.done():
+            return getter.result()
+        getter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await getter
+        if not self.events.empty():
+            return self.events.get_nowait()
+        # Answered: silence proven. Not answered within the bound: silence all the same.
+        return NoEvent(after_s=0.0 if answered.done() else EXPECT_BOUND_S)
 
     async def send_text(self, data: str) -> None:
         if self._open and not self._close_sent:

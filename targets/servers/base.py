@@ -79,6 +79,12 @@ class ClientConnection(ABC):
             await getter
         return NoEvent(after_s=bound)
 
+    async def quiet(self, bound: float) -> ClientEvent:
+        """Whatever arrives, or NoEvent once silence is established. Here by listening for
+        `bound` seconds; a connection with a barrier (a ping whose pong follows everything sent
+        before it) proves the silence instead of waiting for it."""
+        return await self.next_event(bound)
+
     @abstractmethod
     async def send_text(self, data: str) -> None: ...
 

@@ -27,7 +27,6 @@ from targets.servers.base import (
 )
 from targets.wsclient import WireClientConnection
 
-
 # Where the ping barrier is sound (see SocketTransport.ping_barrier); the others keep a timed
 # quiet wait. granian is not here: it sent no pong within the bound in the self-test.
 PING_BARRIER_SERVERS = frozenset(

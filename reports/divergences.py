@@ -16,7 +16,6 @@ when the file lacks them, or on an unreadable results.json.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 from conformance.checks import Verdict
 from reports.html import GRADE_LABELS, advertised
+from reports.results_file import ResultsFileError, load_results
 
 START = "<!-- divergences:start -->"
 END = "<!-- divergences:end -->"
@@ -37,18 +37,8 @@ QUIET = {Verdict.PASS.value, Verdict.UNIMPLEMENTED.value}  # cells with no detai
 DETAIL_LIMIT = 70
 
 
-class DivergencesError(Exception):
+class DivergencesError(ResultsFileError):
     """An input is missing or unusable; the message says which and why."""
-
-
-def load_results(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise DivergencesError(f"cannot read {path}: {error}") from error
-    if not isinstance(data, dict) or not {"servers", "checks", "results"} <= data.keys():
-        raise DivergencesError(f"{path} is not a wsconform results.json")
-    return data
 
 
 def server_groups(results: Mapping[str, Any]) -> list[list[str]]:
@@ -169,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         block = markdown(load_results(arguments.results))
         if arguments.readme is not None:
             update_readme(arguments.readme, block)
-    except DivergencesError as error:
+    except ResultsFileError as error:
         print(f"reports.divergences: {error}", file=sys.stderr)
         return 2
     if arguments.readme is None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.checks import Verdict
+from reports.results_file import ResultsFileError, load_results
 
 # Worst first, as the recorder ranks the judgements of one pair.
 _SEVERITY = [
@@ -31,18 +32,8 @@ _SEVERITY = [
 ]
 
 
-class MergeError(ValueError):
+class MergeError(ResultsFileError):
     pass
-
-
-def load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise MergeError(f"{path}: cannot read a results.json ({exc})") from None
-    if not isinstance(data, dict) or not {"servers", "checks", "results"} <= data.keys():
-        raise MergeError(f"{path}: not a wsconform results.json")
-    return data
 
 
 def merge(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -102,8 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     arguments = parser.parse_args(argv)
     try:
-        merged = merge([load(path) for path in arguments.inputs])
-    except MergeError as exc:
+        merged = merge([load_results(path) for path in arguments.inputs])
+    except ResultsFileError as exc:
         print(f"reports.merge: {exc}", file=sys.stderr)
         return 2
     arguments.output.parent.mkdir(parents=True, exist_ok=True)

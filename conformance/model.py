@@ -652,27 +652,22 @@ class LifecycleModel:
         graded: list[Judgement] = []
         for judgement in judgements:
             check = CHECKS[judgement.check_id]
+            unclaimed = None
             if check.extension and check.extension not in self.advertised.extensions:
-                graded.append(
-                    Judgement(
-                        judgement.check_id,
-                        None,
-                        f"the server does not advertise {check.extension}: {judgement.detail}",
-                    )
-                )
+                unclaimed = f"the server does not advertise {check.extension}"
             elif check.since and not self.advertised.at_least(check.since):
-                graded.append(
-                    Judgement(
-                        judgement.check_id,
-                        None,
-                        f"the server advertises ASGI spec {self.advertised.spec_version}, the "
-                        f"feature needs {check.since}: {judgement.detail}",
-                    )
+                unclaimed = (
+                    f"the server advertises ASGI spec {self.advertised.spec_version}, the "
+                    f"feature needs {check.since}"
                 )
-            else:
-                graded.append(judgement)
-                if check.since and judgement.ok is not None:
-                    graded.append(self._advertised_feature(judgement, check.since))
+            if unclaimed:
+                graded.append(
+                    Judgement(judgement.check_id, None, f"{unclaimed}: {judgement.detail}")
+                )
+                continue
+            graded.append(judgement)
+            if check.since and judgement.ok is not None:
+                graded.append(self._advertised_feature(judgement, check.since))
         return graded
 
     def _advertised_feature(self, judgement: Judgement, since: str) -> Judgement:
@@ -771,9 +766,9 @@ class LifecycleModel:
     def _judge_event_invariants(self, event: ClientEvent | None) -> list[Judgement]:
         if not (isinstance(event, Closed) and event.close_frame_seen and event.code is not None):
             return []
-        if event.code == self._app_close_code and not is_valid_wire_close_code(event.code):
-            return []  # the server relayed the app's invalid code: judged as such by _close
         valid = is_valid_wire_close_code(event.code)
+        if event.code == self._app_close_code and not valid:
+            return []  # the server relayed the app's invalid code: judged as such by _close
         # RFC 6455 7.4: only 1005/1006/1015 and codes outside 1000-4999 are MUST NOTs; 1004 and
         # the unassigned 1016-2999 are reserved, without a keyword.
         level = Grade.SHOULD if is_reserved_close_code(event.code) else None
@@ -835,14 +830,9 @@ def _accept_headers_judgement(step: Accept, event: Accepted) -> Judgement:
     )
 
 
-def _closed_with(event: ClientEvent | None, code: int, reason: str | None = None) -> bool:
-    """A close frame with this code (and this reason, unless None: any) reached the client."""
-    return (
-        isinstance(event, Closed)
-        and event.close_frame_seen
-        and event.code == code
-        and (reason is None or event.reason == reason)
-    )
+def _closed_with(event: ClientEvent | None, code: int) -> bool:
+    """A close frame with this code reached the client (its reason is judged on its own)."""
+    return isinstance(event, Closed) and event.close_frame_seen and event.code == code
 
 
 def _raised(outcome: StepOutcome | None, name: str) -> bool:

@@ -222,13 +222,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # `-n N --dist loadgroup` (pytest-xdist) keeps a transport's tests on one worker, so
             # each server starts once and transports run side by side; a shard of the lifecycle
             # machine gets a worker (and a server) of its own.
-            shard = getattr(getattr(item, "callspec", None), "params", {}).get("shard")
+            shard = _params(item).get("shard")
             group = server if shard is None else f"{server}-machine-{shard}"
             item.add_marker(pytest.mark.xdist_group(group))
 
 
+def _params(item: pytest.Item) -> dict[str, object]:
+    params: dict[str, object] = getattr(getattr(item, "callspec", None), "params", {})
+    return params
+
+
 def transport_of(item: pytest.Item) -> str | None:
-    params = getattr(getattr(item, "callspec", None), "params", {})
+    params = _params(item)
     server = params.get("transport") or params.get("app_transport")
     return server if isinstance(server, str) else None
 

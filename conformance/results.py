@@ -31,7 +31,7 @@ from conformance.vocabulary import Advertised, advertised_from_json
 EXPECTED_DIR = Path(__file__).parent / "expected"
 _FAILING = (Verdict.FAIL, Verdict.NON_STRICT)
 # Worst first: the verdict of a pair is the first of these any judgement had.
-_SEVERITY = (
+SEVERITY = (
     Verdict.FAIL,
     Verdict.NON_STRICT,
     Verdict.PASS,
@@ -77,7 +77,17 @@ class PairResult:
 
     @property
     def verdict(self) -> Verdict:
-        return next(v for v in _SEVERITY if v in self.verdicts)
+        return next(v for v in SEVERITY if v in self.verdicts)
+
+    def note_detail(self, detail: str) -> None:
+        if len(self.details) < 5 and detail not in self.details:
+            self.details.append(detail)
+
+    def outranks_evidence(self, verdict: Verdict) -> bool:
+        """Is `verdict` worse than the one whose evidence is kept? (First come, first kept.)"""
+        return self.evidence_verdict is None or SEVERITY.index(verdict) < SEVERITY.index(
+            self.evidence_verdict
+        )
 
 
 class ResultsRecorder:
@@ -106,12 +116,8 @@ class ResultsRecorder:
             pair = self.pairs.setdefault((judgement.check_id, transport), PairResult())
             verdict = judgement.verdict
             pair.verdicts.add(verdict)
-            if len(pair.details) < 5 and judgement.detail not in pair.details:
-                pair.details.append(judgement.detail)
-            # Keep the evidence of the worst verdict seen, first come first kept.
-            if pair.evidence_verdict is None or _SEVERITY.index(verdict) < _SEVERITY.index(
-                pair.evidence_verdict
-            ):
+            pair.note_detail(judgement.detail)
+            if pair.outranks_evidence(verdict):
                 pair.evidence = {**evidence(), "detail": judgement.detail}
                 pair.evidence_verdict = verdict
 
@@ -152,13 +158,9 @@ class ResultsRecorder:
             pair = self.pairs.setdefault((row["check"], row["server"]), PairResult())
             pair.verdicts |= {Verdict(value) for value in row["verdicts"]}
             for detail in row["details"]:
-                if len(pair.details) < 5 and detail not in pair.details:
-                    pair.details.append(detail)
+                pair.note_detail(detail)
             theirs = row["evidence_verdict"] and Verdict(row["evidence_verdict"])
-            if theirs and (
-                pair.evidence_verdict is None
-                or _SEVERITY.index(theirs) < _SEVERITY.index(pair.evidence_verdict)
-            ):
+            if theirs and pair.outranks_evidence(theirs):
                 pair.evidence, pair.evidence_verdict = row["evidence"], theirs
         self.unavailable.update(state["unavailable"])
         for name, payload in state["advertised"].items():

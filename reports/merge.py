@@ -20,20 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from conformance.checks import Verdict
+from conformance.results import SEVERITY
 from reports.results_file import ResultsFileError, load_results
-
-# Worst first, as the recorder ranks the judgements of one pair.
-_SEVERITY = [
-    Verdict.FAIL.value,
-    Verdict.NON_STRICT.value,
-    Verdict.PASS.value,
-    Verdict.INFORMATIONAL.value,
-    Verdict.UNIMPLEMENTED.value,
-]
 
 
 class MergeError(ResultsFileError):
     pass
+
+
+def _worse(verdict: str, than: str) -> bool:
+    """The recorder's ranking of one pair's verdicts (conformance.results.SEVERITY)."""
+    return SEVERITY.index(Verdict(verdict)) < SEVERITY.index(Verdict(than))
 
 
 def merge(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -63,7 +60,7 @@ def merge(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
             kept = rows.get(key)
             if row["server"] in stand_ins:
                 continue
-            if kept is None or _SEVERITY.index(row["verdict"]) < _SEVERITY.index(kept["verdict"]):
+            if kept is None or _worse(row["verdict"], kept["verdict"]):
                 rows[key] = row
     unavailable = {
         name: reason

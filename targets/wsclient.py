@@ -31,7 +31,6 @@ from conformance.vocabulary import (
 )
 from targets.servers.base import EXPECT_BOUND_S, ClientConnection, wall_clock_wait
 
-FIRST = asyncio.FIRST_COMPLETED
 OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 # Reading the body of a denied handshake stops at this size: it is evidence, not a download.
@@ -260,7 +259,7 @@ class WireClientConnection(ClientConnection):
         await self._write(OP_PING, token)
         getter = asyncio.ensure_future(self.events.get())
         waitables: set[asyncio.Future[Any]] = {getter, answered}
-        await asyncio.wait(waitables, timeout=EXPECT_BOUND_S, return_when=FIRST)
+        await asyncio.wait(waitables, timeout=EXPECT_BOUND_S, return_when=asyncio.FIRST_COMPLETED)
         self._pongs.pop(token, None)
         if getter.done():
             return getter.result()

@@ -7,7 +7,6 @@ so the same functions serve the conformance run, the self-tests and users' own h
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,12 @@ from urllib.parse import urlencode
 
 from conformance.model import Judgement
 from conformance.vocabulary import Accepted, ClientEvent, Closed, Denied, Headers, Message, NoEvent
-from targets.servers.base import EXPECT_BOUND_S, QUIET_BOUND_S, ClientConnection, Transport
+from targets.servers.base import (
+    QUIET_BOUND_S,
+    REPLY_BOUND_S,
+    ClientConnection,
+    Transport,
+)
 
 WELCOME = "Welcome to the chat room!"
 # Credentials the reference routes accept; an app swapped in with --app must accept them too.
@@ -42,7 +46,7 @@ class Conversation:
     def accepted(self) -> bool:
         return bool(self.seen) and isinstance(self.seen[0], Accepted)
 
-    async def hear(self, bound: float = EXPECT_BOUND_S) -> ClientEvent:
+    async def hear(self, bound: float = REPLY_BOUND_S) -> ClientEvent:
         event = await self.connection.next_event(bound)
         self.seen.append(event)
         return event
@@ -243,7 +247,7 @@ async def leave_midway(
 ) -> list[Judgement]:
     """Send some texts without reading, then close or drop: only `server_errors` judges this."""
     connection = await transport.connect(route)
-    await connection.next_event()
+    await connection.next_event(REPLY_BOUND_S)
     for text in texts:
         await connection.send_text(text)
     if how == "drop":
@@ -394,13 +398,8 @@ async def chat(transport: Transport) -> list[Judgement]:
 
 
 async def eventually_no_connections(transport: Transport) -> bool:
-    """Leaving is processed by the server after the client is gone; nothing tells the client
-    when, so ask GET /chatroom/stats until it says 0, for at most EXPECT_BOUND_S."""
-    for _ in range(int(EXPECT_BOUND_S / STATS_POLL_S)):
-        if (await transport.request("GET", "/chatroom/stats")).json() == {"connections": 0}:
-            return True
-        await asyncio.sleep(STATS_POLL_S)
-    return False
-
-
-STATS_POLL_S = 0.05
+    """Leaving is processed by the app after the client is gone: once the app has finished with
+    every websocket (bounded), GET /chatroom/stats must say 0."""
+    await transport.app_idle(REPLY_BOUND_S)
+    stats = (await transport.request("GET", "/chatroom/stats")).json()
+    return bool(stats == {"connections": 0})

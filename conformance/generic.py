@@ -6,7 +6,6 @@ No pytest here: plans, how one runs, how it is judged, and the `[tool.wsconform]
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
 import re
@@ -36,7 +35,7 @@ from conformance.vocabulary import (
     NoEvent,
 )
 from strategies import lifecycle
-from targets.servers.base import EXPECT_BOUND_S, Transport
+from targets.servers.base import EXPECT_BOUND_S, REPLY_BOUND_S, Transport
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,8 +44,6 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 # How long the client listens after each of its steps for what the step caused.
 STEP_LISTEN_S = 0.05
-# After the connection ends, how long an error the app raises late still counts for this plan.
-APP_ERROR_SETTLE_S = 0.1
 
 
 # --- client behaviour --------------------------------------------------------------------------
@@ -223,7 +220,7 @@ async def run_plan(transport: Transport, plan: ConnectionPlan) -> Observation:
     """Connect, do the plan's steps while listening, end politely if the plan did not, and
     collect what the app raised meanwhile."""
     connection = await transport.connect(plan.target, plan.headers)
-    observation = Observation([await connection.next_event()], [])
+    observation = Observation([await connection.next_event(REPLY_BOUND_S)], [])
     try:
         if isinstance(observation.seen[0], Accepted):
             ended = False
@@ -237,7 +234,6 @@ async def run_plan(transport: Transport, plan: ConnectionPlan) -> Observation:
                 await _listen(connection, observation.seen, EXPECT_BOUND_S, until_end=True)
     finally:
         await connection.release()
-    await asyncio.sleep(APP_ERROR_SETTLE_S)
     observation.app_errors = await transport.drain_app_errors()
     return observation
 

@@ -5,6 +5,7 @@ routes in order), so `--app tests.broken_apps:<name>` serves it like any user's 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,21 @@ async def _echo_raising_on_disconnect(websocket: WebSocket) -> None:
     await websocket.accept()
     while True:  # the seeds' loop without `except WebSocketDisconnect`
         await websocket.send_text(f"Message text was: {await websocket.receive_text()}")
+
+
+async def _echo_raising_after_slow_cleanup(websocket: WebSocket) -> None:
+    """Raises well after the client has gone, as an app whose cleanup awaits a broker does:
+    the error must still be charged to the connection that caused it."""
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_text(f"Message text was: {await websocket.receive_text()}")
+    except WebSocketDisconnect:
+        await asyncio.sleep(SLOW_CLEANUP_S)  # the slow cleanup this target stands for
+        raise RuntimeError("cleanup failed after the client left") from None
+
+
+SLOW_CLEANUP_S = 0.5
 
 
 async def _welcome_going_away(websocket: WebSocket) -> None:
@@ -173,6 +189,7 @@ async def _header_scheme_case_sensitive(websocket: WebSocket) -> None:
 
 echo_strips_whitespace = shadowing("/echo", _echo_stripping_whitespace)
 echo_raises_on_disconnect = shadowing("/echo", _echo_raising_on_disconnect)
+echo_raises_after_slow_cleanup = shadowing("/echo", _echo_raising_after_slow_cleanup)
 welcome_going_away = shadowing("/welcome", _welcome_going_away)
 count_off_by_one = shadowing("/count", _count_off_by_one)
 json_stringifies = shadowing("/json", _json_stringifying)

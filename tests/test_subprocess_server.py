@@ -3,7 +3,6 @@ server is gone afterwards."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -85,8 +84,7 @@ def test_a_server_that_cannot_start_is_reported_not_waited_on() -> None:
 def test_app_errors_in_the_server_process_reach_the_test(loop_runner: LoopRunner) -> None:
     async def leave_and_ask(transport: SubprocessTransport) -> tuple[list[str], list[str]]:
         await leave_midway(transport, "/echo", ["hello"], "close")
-        first = await wait_for_app_errors(transport)
-        return first, await transport.drain_app_errors()
+        return await transport.drain_app_errors(), await transport.drain_app_errors()
 
     with serve_in_subprocess(
         "uvicorn-subprocess", "tests.broken_apps:echo_raises_on_disconnect", uvicorn_command
@@ -97,16 +95,6 @@ def test_app_errors_in_the_server_process_reach_the_test(loop_runner: LoopRunner
             loop_runner.run(transport.aclose())
     assert len(first) == 1 and "WebSocketDisconnect" in first[0], first
     assert second == []  # drained: each error is reported once
-
-
-async def wait_for_app_errors(transport: SubprocessTransport) -> list[str]:
-    """The app raises after the client left, a moment after `leave_midway` returns."""
-    for _ in range(50):
-        errors = await transport.drain_app_errors()
-        if errors:
-            return errors
-        await asyncio.sleep(0.05)
-    return []
 
 
 # A "server" that starts a worker process, as granian does, then serves HTTP on the given port.

@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,12 @@ from targets.puppet import PuppetRegistry, find_registry
 # confident that nothing (e.g. a leaked frame) is coming.
 EXPECT_BOUND_S = 2.0
 QUIET_BOUND_S = 0.2
+# A reply an endpoint contract requires (a handshake answer, a greeting, an echo). Its absence
+# is a failure, so this longer bound costs time only on a failing target, and it keeps a busy
+# machine (two suites at once) from turning a slow reply into a verdict. The model's own waits
+# keep EXPECT_BOUND_S: there some servers routinely withhold an event the model waits for
+# (granian's 403 until the app returns), and every such wait costs the whole bound.
+REPLY_BOUND_S = 6.0
 # Starting a server is bounded too: a server that is not up by then is reported, not waited on.
 STARTUP_BOUND_S = 20.0
 SHUTDOWN_BOUND_S = 10.0
@@ -216,24 +223,62 @@ class HttpReply:
 # variable and answers its app errors at this path.
 WITNESSED_APP_ENV = "WSCONFORM_WITNESSED_APP"
 APP_ERRORS_PATH = "/_wsconform/app-errors"
+# ... and answers, after waiting up to `?within=S` seconds, whether the app is idle (no websocket
+# left in it) at this one.
+APP_IDLE_PATH = "/_wsconform/app-idle"
 
 
 class AppErrorWitness:
     """Wraps the served app to note every exception that escapes it (what a server logs as
-    "Exception in ASGI application"), then re-raises it so the server behaves as it would."""
+    "Exception in ASGI application"), then re-raises it so the server behaves as it would.
+
+    It also counts the websocket connections the app is still handling, so a test can wait
+    until the app has finished with the connections it opened (`idle`) before it asks which
+    errors they caused: an error is then charged to the call that caused it, not to the next.
+    """
 
     def __init__(self, app: Any, report: Callable[[str], None]) -> None:
         self.app = app
         self.report = report
         # Starlette's TestClient and httpx look for these on the app object.
         self.state = getattr(app, "state", None)
+        # Set while no websocket is in the app. A threading.Event: servers run the app on
+        # their own thread or loop, and the test waits from another.
+        self.idle = threading.Event()
+        self.idle.set()
+        self._open_websockets = 0
+        self._count_lock = threading.Lock()
+
+    @property
+    def open_websockets(self) -> int:
+        return self._open_websockets
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        counted = scope.get("type") == "websocket"
+        if counted:
+            self._count(+1)
         try:
             await self.app(scope, receive, send)
         except Exception as exc:
             self.report(f"{scope.get('type')} {scope.get('path')}: {type(exc).__name__}: {exc}")
             raise
+        finally:
+            # After the report: once idle, every error of the finished calls is on record.
+            if counted:
+                self._count(-1)
+
+    def _count(self, change: int) -> None:
+        with self._count_lock:
+            self._open_websockets += change
+            if self._open_websockets:
+                self.idle.clear()
+            else:
+                self.idle.set()
+
+
+# How long the app may go on with connections the client has left before the test asks for
+# their errors anyway; an app still busy then is not judged for it, only no longer waited on.
+APP_IDLE_BOUND_S = EXPECT_BOUND_S
 
 
 class Transport(ABC):
@@ -263,13 +308,32 @@ class Transport(ABC):
     ) -> HttpReply:
         """A plain HTTP request to the served app (e.g. POST /token, GET /chatroom/stats)."""
 
+    # The witness of the app this transport serves in this process, if it serves one here.
+    witness: AppErrorWitness | None = None
+
+    def witnessed(self, app: Any) -> AppErrorWitness:
+        """`app` wrapped so this transport sees its errors and knows when it is idle."""
+        self.witness = AppErrorWitness(app, self.app_errors.append)
+        return self.witness
+
     async def drain_app_errors(self) -> list[str]:
-        """The app errors seen since the last drain (async: a server in another process is
-        asked over HTTP)."""
+        """The app errors seen since the last drain, once the app has finished with every
+        websocket (bounded by APP_IDLE_BOUND_S). Async: a server in another process is asked
+        over HTTP."""
+        await self.app_idle(APP_IDLE_BOUND_S)
+        return await self._take_app_errors()
+
+    async def _take_app_errors(self) -> list[str]:
         # Emptied in place: the app's witness holds this very list's `append`.
         errors = list(self.app_errors)
         self.app_errors.clear()
         return errors
+
+    async def app_idle(self, bound: float) -> bool:
+        """Wait until no websocket is left in the app; False if one still is after `bound`."""
+        if self.witness is None:
+            return True
+        return await asyncio.to_thread(self.witness.idle.wait, bound)
 
     async def aclose(self) -> None:  # noqa: B027 - most transports hold nothing per loop
         """Release per-loop resources (HTTP clients) before the event loop closes."""

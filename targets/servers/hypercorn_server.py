@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from targets.servers.base import (
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
-    AppErrorWitness,
     Transport,
     TransportSpec,
     load_app,
@@ -38,7 +37,7 @@ def serve_hypercorn(import_string: str) -> Iterator[Transport]:
     # leave two owners of one socket), hence a free port rather than a pre-bound socket.
     port = free_loopback_port()
     transport = SocketTransport("hypercorn", port)
-    app = AppErrorWitness(load_app(import_string), transport.app_errors.append)
+    app = transport.witnessed(load_app(import_string))
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None

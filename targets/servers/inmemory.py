@@ -37,7 +37,6 @@ from targets.puppet import PuppetRegistry
 from targets.servers.base import (
     EXPECT_BOUND_S,
     AnyFuture,
-    AppErrorWitness,
     ClientConnection,
     DirectControl,
     HttpReply,
@@ -79,8 +78,13 @@ async def spin_wait(future: AnyFuture, bound: float) -> bool:
 
 
 class InMemoryConnection(ClientConnection):
-    def __init__(self, app: ASGIApp, scope: dict[str, Any]) -> None:
+    def __init__(
+        self, app: ASGIApp, scope: dict[str, Any], lingering: set[asyncio.Task[None]] | None = None
+    ) -> None:
         super().__init__(spin_wait)
+        # Where an app still running when the client is released is handed over (the
+        # transport's), so it can finish on its own, as on a real server.
+        self._lingering = lingering
         self._app = app
         self._scope = scope
         self._to_app: asyncio.Queue[AsgiMessage] = asyncio.Queue()
@@ -225,12 +229,22 @@ class InMemoryConnection(ClientConnection):
 
     async def release(self) -> None:
         await self.drop()
-        # Give the app the chance to end on its own (it has been told to return) before the
-        # server cancels it, as a real server's shutdown would.
-        if not await spin_wait(self._task, 0.0):
-            self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await spin_wait(self._task, 0.0)
+        # Give the app the chance to end on its own (it has been told the client left). One
+        # that goes on (a slow cleanup) is left to the transport, which waits for it when the
+        # app's errors are asked for; with nobody to wait, it is cancelled, as a real server's
+        # shutdown would.
+        if await spin_wait(self._task, 0.0):
+            return
+        if self._lingering is not None:
+            self._lingering.add(self._task)
+            return
+        await cancel_app(self._task)
+
+
+async def cancel_app(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await spin_wait(task, 0.0)
 
 
 class InMemoryTransport(Transport):
@@ -242,16 +256,39 @@ class InMemoryTransport(Transport):
     def __init__(self, app: ASGIApp, registry: PuppetRegistry | None = None) -> None:
         """`registry` is the puppet's, when `app` wraps the puppet app in middleware."""
         super().__init__()
-        self.app = AppErrorWitness(app, self.app_errors.append)
+        self.app = self.witnessed(app)
+        self._lingering: set[asyncio.Task[None]] = set()
         self.control = (
             DirectControl(registry, spin_wait) if registry else control_for(app, spin_wait)
         )
+
+    async def app_idle(self, bound: float) -> bool:
+        # The app runs on this loop: usually running the loop leaves no websocket in it. An app
+        # waiting on a timer (a slow cleanup) needs the clock, so then wait on the witness's
+        # event from a thread while this loop goes on running the app.
+        witness = self.witness
+        if witness is None or await spin_until(lambda: witness.open_websockets == 0):
+            idle = True
+        else:
+            idle = await super().app_idle(bound)
+        await self._cancel_lingering()
+        return idle
+
+    async def _cancel_lingering(self) -> None:
+        """Apps still running after their bound go, so none leaks into the next connection."""
+        for task in list(self._lingering):
+            if not task.done():
+                await cancel_app(task)
+        self._lingering.clear()
+
+    async def aclose(self) -> None:
+        await self._cancel_lingering()
 
     async def connect(
         self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()
     ) -> ClientConnection:
         scope = websocket_scope(path, headers, subprotocols)
-        return self.connection_class(self.app, scope)
+        return self.connection_class(self.app, scope, self._lingering)
 
     async def request(
         self, method: str, path: str, *, data: dict[str, str] | None = None

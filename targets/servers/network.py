@@ -15,6 +15,7 @@ from pathlib import Path
 from conformance.vocabulary import Headers
 from targets.servers.base import (
     APP_ERRORS_PATH,
+    APP_IDLE_PATH,
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
     WITNESSED_APP_ENV,
@@ -108,7 +109,16 @@ class SubprocessTransport(SocketTransport):
     """A server in another process. It serves `targets.witness_app:app`, which wraps the app
     under test and answers the app errors it saw over HTTP, so they are asked for, not shared."""
 
-    async def drain_app_errors(self) -> list[str]:
+    async def app_idle(self, bound: float) -> bool:
+        # The witness waits on the server's side (see targets.witness_app).
+        response = await self._http_control.http.get(
+            APP_IDLE_PATH, params={"within": str(bound)}, timeout=bound + 5.0
+        )
+        response.raise_for_status()
+        idle: bool = response.json()["idle"]
+        return idle
+
+    async def _take_app_errors(self) -> list[str]:
         response = await self._http_control.http.get(APP_ERRORS_PATH)
         response.raise_for_status()
         errors: list[str] = response.json()

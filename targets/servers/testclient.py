@@ -30,7 +30,6 @@ from conformance.vocabulary import (
 )
 from targets.servers.base import (
     EXPECT_BOUND_S,
-    AppErrorWitness,
     ClientConnection,
     HttpReply,
     Transport,
@@ -189,7 +188,7 @@ class TestClientTransport(Transport):
 
     def __init__(self, app: Any) -> None:
         super().__init__()
-        self._app = AppErrorWitness(app, self.app_errors.append)
+        self._app = self.witnessed(app)
         self.client = self._open_client()
         self.control = control_for(app, wall_clock_wait)
 

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from targets.servers.base import (
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
-    AppErrorWitness,
     Transport,
     TransportSpec,
     load_app,
@@ -61,7 +60,7 @@ def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[
         sock = loopback_socket()
         transport = SocketTransport(uvicorn_transport_name(ws), sock.getsockname()[1])
         # In this process uvicorn can take the app object, wrapped to witness its errors.
-        app = AppErrorWitness(load_app(import_string), transport.app_errors.append)
+        app = transport.witnessed(load_app(import_string))
         config = uvicorn.Config(app, ws=ws, lifespan="off", log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         thread = threading.Thread(

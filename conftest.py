@@ -1,36 +1,20 @@
-"""Project-wide pytest configuration: the wsconform plugin and the Hypothesis profiles."""
+"""This repository's pytest configuration: the suite's plugins, the short spellings of its
+options (`--server`, `--app`, ...; installed, only `--wsconform-*` exist) and the `dev`
+Hypothesis profile by default."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, settings
+import pytest
+from hypothesis import settings
 
-pytest_plugins = ["conformance.pytest_plugin", "conformance.bench.plugin"]
+from wsconform.conformance import profiles  # noqa: F401 - registers the profiles
+from wsconform.conformance.options import add_options
 
-# Real servers make every step cost real milliseconds; examples are few but each is a whole
-# conversation. `ci` is derandomized so that a CI run is repeatable and its baseline stable.
-_slow_is_fine = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
-settings.register_profile(
-    "dev",
-    max_examples=30,
-    stateful_step_count=15,
-    deadline=None,
-    suppress_health_check=_slow_is_fine,
-)
-settings.register_profile(
-    "ci",
-    max_examples=40,
-    stateful_step_count=15,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=True,
-    suppress_health_check=_slow_is_fine,
-)
-settings.register_profile(
-    "nightly",
-    max_examples=1000,
-    stateful_step_count=40,
-    deadline=None,
-    suppress_health_check=_slow_is_fine,
-)
+pytest_plugins = ["wsconform.conformance.pytest_plugin", "wsconform.conformance.bench.plugin"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser, prefixed=False)
+
+
 settings.load_profile("dev")

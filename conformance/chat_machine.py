@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from conformance import contracts
-from conformance.contracts import Conversation, chat_message
-from conformance.engine import LoopRunner
-from conformance.model import Judgement
-from conformance.vocabulary import ClientEvent, Message, NoEvent
-from strategies import lifecycle
-from targets.servers.base import QUIET_BOUND_S, Transport
+from wsconform.conformance import contracts
+from wsconform.conformance.contracts import Conversation, chat_message
+from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.vocabulary import ClientEvent, Message, NoEvent
+from wsconform.strategies import lifecycle
+from wsconform.targets.servers.base import QUIET_BOUND_S, Transport
 
 # Few names, so that two tabs with the same name happen often.
 NAMES = ("ann", "bob")

@@ -547,7 +547,9 @@ RETIRED: dict[str, tuple[str, ...]] = {
 
 
 def _claim_checks() -> tuple[Check, ...]:
-    from conformance.claims import CLAIMS  # claims are scenarios; the catalogue lists their IDs
+    from wsconform.conformance.claims import (
+        CLAIMS,  # claims are scenarios; the catalogue lists their IDs
+    )
 
     return tuple(claim.check() for claim in CLAIMS)
 

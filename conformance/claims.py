@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from conformance.checks import Check, Grade, Layer
-from conformance.vocabulary import (
+from wsconform.conformance.checks import Check, Grade, Layer
+from wsconform.conformance.vocabulary import (
     Accept,
     Accepted,
     Action,
@@ -33,7 +33,7 @@ from conformance.vocabulary import (
 )
 
 if TYPE_CHECKING:  # the engine imports the model, which imports the catalogue, which lists claims
-    from conformance.engine import TranscriptLine
+    from wsconform.conformance.engine import TranscriptLine
 
 Transcript = Sequence["TranscriptLine"]
 

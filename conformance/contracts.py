@@ -14,9 +14,17 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from conformance.model import Judgement
-from conformance.vocabulary import Accepted, ClientEvent, Closed, Denied, Headers, Message, NoEvent
-from targets.servers.base import (
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.vocabulary import (
+    Accepted,
+    ClientEvent,
+    Closed,
+    Denied,
+    Headers,
+    Message,
+    NoEvent,
+)
+from wsconform.targets.servers.base import (
     QUIET_BOUND_S,
     REPLY_BOUND_S,
     ClientConnection,

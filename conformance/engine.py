@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from conformance.model import Judgement, LifecycleModel, Listen, Plan
-from conformance.vocabulary import (
+from wsconform.conformance.model import Judgement, LifecycleModel, Listen, Plan
+from wsconform.conformance.vocabulary import (
     Accept,
     Action,
     Advertised,
@@ -35,7 +35,12 @@ from conformance.vocabulary import (
     jsonable,
     record_to_json,
 )
-from targets.servers.base import EXPECT_BOUND_S, QUIET_BOUND_S, ClientConnection, Transport
+from wsconform.targets.servers.base import (
+    EXPECT_BOUND_S,
+    QUIET_BOUND_S,
+    ClientConnection,
+    Transport,
+)
 
 T = TypeVar("T")
 PUPPET_ROUTE = "/puppet"

@@ -2,7 +2,7 @@
 on two cores load the machine the way a busy CI runner does), and list every (check, server)
 whose verdict ever differed.
 
-    python -m conformance.flake [--runs 10] [--at-once 2] [--out reports/out/flake] [-- ARGS]
+    python -m wsconform.conformance.flake [--runs 10] [--at-once 2] [--out DIR] [-- ARGS]
 
 ARGS go to each pytest run (e.g. `--server daphne`). Each run writes `run-N.json` in --out.
 Exit status: 0 when every run passed its gate and no verdict differed, 1 otherwise.
@@ -75,7 +75,9 @@ def differing_verdicts(runs: Sequence[Path]) -> dict[tuple[str, str], list[str]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.flake", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m wsconform.conformance.flake", description=__doc__
+    )
     parser.add_argument("--runs", type=int, default=10, help="suite runs in all (%(default)s)")
     parser.add_argument("--at-once", type=int, default=2, help="runs side by side (%(default)s)")
     parser.add_argument("--out", type=Path, default=Path("reports/out/flake"))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.model import Judgement
-from conformance.results import EXPECTED_DIR, Baseline, is_finding
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.results import EXPECTED_DIR, Baseline, is_finding
 
 
 @dataclass

@@ -13,18 +13,18 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from hypothesis import strategies as st
 
-from conformance.contracts import rejected_before_accept
-from conformance.discovery import Location, Parameter, WebSocketEndpoint
-from conformance.model import Judgement
-from conformance.rfc6455 import is_valid_wire_close_code
-from conformance.vocabulary import (
+from wsconform.conformance.contracts import rejected_before_accept
+from wsconform.conformance.discovery import Location, Parameter, WebSocketEndpoint
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.rfc6455 import is_valid_wire_close_code
+from wsconform.conformance.vocabulary import (
     Accepted,
     ClientEvent,
     ClientRaised,
@@ -34,8 +34,8 @@ from conformance.vocabulary import (
     Message,
     NoEvent,
 )
-from strategies import lifecycle
-from targets.servers.base import EXPECT_BOUND_S, REPLY_BOUND_S, Transport
+from wsconform.strategies import lifecycle
+from wsconform.targets.servers.base import EXPECT_BOUND_S, REPLY_BOUND_S, Transport
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -282,14 +282,16 @@ def judge(observation: Observation, over_the_wire_only: bool = False) -> list[Ju
     seen = observation.seen
     shown = ", ".join(repr(event) for event in seen)[:600]
     accepted = bool(seen) and isinstance(seen[0], Accepted)
-    # The server's own doing, before any close of the client's: a 5xx, a close 1011, or
-    # dropping an accepted connection (the client never drops before it stops listening).
+    # The server's own doing, before any close of the client's: a 5xx, a close 1011,
+    # dropping an accepted connection (the client never drops before it stops listening), or
+    # TestClient handing the client the exception the app raised (its way of failing).
     server_errors = [
         event
         for event in observation.before_client_close()
         if (isinstance(event, Denied) and (event.status or 0) >= 500)
         or (isinstance(event, Closed) and event.code == 1011)
         or (isinstance(event, Closed) and accepted and not event.close_frame_seen)
+        or (isinstance(event, ClientRaised) and bool(observation.app_errors))
     ]
     bad_codes = [
         event.code
@@ -326,7 +328,7 @@ class ConfigError(Exception):
 class AuthRoute:
     """A route the user declares as authenticated, and how its token travels."""
 
-    path: str  # the concrete path to connect to, e.g. "/account/ws"
+    path: str  # the path to connect to, e.g. "/account/ws" (a template once bound: filled)
     location: Location  # query, header or cookie
     name: str  # the query parameter, header or cookie name
     format: str  # e.g. "{token}" or "Bearer {token}"
@@ -387,6 +389,46 @@ def load_auth_routes(config_path: Path) -> list[AuthRoute]:
             AuthRoute(path, location, name, token_format, _token_source(entry, where, config_path))
         )
     return routes
+
+
+# One valid value per convertor, for filling a configured route template.
+EXAMPLE_VALUES = {
+    "int": "1",
+    "float": "1.5",
+    "uuid": "00000000-0000-4000-8000-000000000001",
+    "path": "a/b",
+    "str": "example",
+}
+_TEMPLATE_PARAMETER = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+
+
+def bind_auth_routes(
+    routes: Sequence[AuthRoute], endpoints: Sequence[WebSocketEndpoint]
+) -> list[AuthRoute]:
+    """Each configured route tied to a discovered one. A key may be a concrete path
+    (`/items/7/ws`) or a route template (`/items/{item_id}/ws`, filled with valid values);
+    a key that matches no route is an error that names it, never a silent failure."""
+    from starlette.routing import compile_path
+
+    bound = []
+    for route in routes:
+        template = _TEMPLATE_PARAMETER.sub(r"{\1}", route.path)
+        by_template = [e for e in endpoints if _TEMPLATE_PARAMETER.sub(r"{\1}", e.path) == template]
+        if by_template:
+            endpoint = by_template[0]
+            values = {p.name: EXAMPLE_VALUES.get(p.type, "example") for p in endpoint.parameters}
+            bound.append(replace(route, path=_fill_path(endpoint.path, values)))
+        elif "{" not in route.path and any(
+            compile_path(e.path)[0].match(route.path.partition("?")[0]) for e in endpoints
+        ):
+            bound.append(route)
+        else:
+            known = ", ".join(e.path for e in endpoints) or "none"
+            raise ConfigError(
+                f'[{CONFIG_TABLE}.auth."{route.path}"] matches no WebSocket route of the app '
+                f"(its routes: {known})"
+            )
+    return bound
 
 
 def _token_source(entry: dict[str, Any], where: str, config_path: Path) -> Callable[[], str]:

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from conformance.engine import LifecycleSession, LoopRunner
-from conformance.model import Judgement, LifecycleModel
-from conformance.vocabulary import (
+from wsconform.conformance.engine import LifecycleSession, LoopRunner
+from wsconform.conformance.model import Judgement, LifecycleModel
+from wsconform.conformance.vocabulary import (
     Action,
     ClientAction,
     ClientDrop,
@@ -33,8 +33,8 @@ from conformance.vocabulary import (
     Return,
     ServerStep,
 )
-from strategies import lifecycle as strategies
-from targets.servers.base import Transport
+from wsconform.strategies import lifecycle as strategies
+from wsconform.targets.servers.base import Transport
 
 # Receives a session's judgements; returns the ones that are findings (not known divergences).
 JudgementSink = Callable[[LifecycleSession, list[Judgement]], list[Judgement]]

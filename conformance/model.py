@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.checks import CHECKS, Grade, Verdict
-from conformance.rfc6455 import is_reserved_close_code, is_valid_wire_close_code
-from conformance.vocabulary import (
+from wsconform.conformance.checks import CHECKS, Grade, Verdict
+from wsconform.conformance.rfc6455 import is_reserved_close_code, is_valid_wire_close_code
+from wsconform.conformance.vocabulary import (
     LATEST_SPEC,
     Accept,
     Accepted,

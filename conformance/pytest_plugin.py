@@ -1,9 +1,15 @@
-"""pytest wiring: options, transports as session fixtures, results.json and the baseline gate."""
+"""pytest wiring: settings, transports as session fixtures, results.json and the baseline gate.
+
+Registered by this repository's conftest.py, or by the installed entry point when a run asks for
+it (`wsconform.pytest_entry`); the options themselves are in `conformance/options.py`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -14,24 +20,37 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance.discovery import WebSocketEndpoint, describe_routes, discover
-from conformance.engine import LoopRunner, advertised_by
-from conformance.gate import Gate
-from conformance.generic import AuthRoute, ConfigError, find_config, load_auth_routes
-from conformance.results import (
-    EXPECTED_DIR,
+from wsconform.conformance import profiles  # noqa: F401 - registers the profiles
+from wsconform.conformance.discovery import WebSocketEndpoint, describe_routes, discover
+from wsconform.conformance.engine import LoopRunner, advertised_by
+from wsconform.conformance.findings import write_repro_scripts
+from wsconform.conformance.gate import Gate
+from wsconform.conformance.generic import (
+    AuthRoute,
+    ConfigError,
+    bind_auth_routes,
+    find_config,
+    load_auth_routes,
+)
+from wsconform.conformance.options import RunSettings
+from wsconform.conformance.results import (
     Baseline,
     ResultsRecorder,
     baseline_renames,
     gate_differences,
 )
-from reports.html import write_report
-from targets.servers import all_transports
-from targets.servers.base import Transport, load_app
+from wsconform.reports.html import write_report
+from wsconform.targets.servers import all_transports
+from wsconform.targets.servers.base import AppStartupFailed, Transport
+from wsconform.targets.servers.witness import (
+    LIFESPAN_ENV,
+    AppWitness,
+    describe_exception,
+    load_app,
+)
 
-PUPPET_APP = "targets.puppet:app"
-REFERENCE_APP = "targets.reference:app"
-DEFAULT_RESULTS = Path("reports/out/results.json")
+PUPPET_APP = "wsconform.targets.puppet:app"
+REFERENCE_APP = "wsconform.targets.reference:app"
 
 recorder_key = pytest.StashKey[ResultsRecorder]()
 differences_key = pytest.StashKey[list[str]]()
@@ -39,6 +58,7 @@ endpoints_key = pytest.StashKey[list[WebSocketEndpoint]]()
 auth_routes_key = pytest.StashKey[list[AuthRoute]]()
 url_key = pytest.StashKey["LiveUrl | None"]()
 report_key = pytest.StashKey[list[Path]]()
+settings_key = pytest.StashKey[RunSettings]()
 # Where a pytest-xdist worker leaves its recorder's state for the controller.
 WORKER_RESULTS = "wsconform_results"
 
@@ -47,72 +67,26 @@ def is_xdist_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("wsconform", "websocket lifecycle conformance")
-    group.addoption(
-        "--server",
-        default="",
-        help="comma-separated transports to run on (default: every installed one); "
-        f"known: {', '.join(all_transports())}",
-    )
-    group.addoption(
-        "--app",
-        default=REFERENCE_APP,
-        help="module:attr of the app whose reference routes the contracts check "
-        "(default: %(default)s)",
-    )
-    group.addoption(
-        "--app-path",
-        default="",
-        help="directory to import --app from (prepended to sys.path)",
-    )
-    group.addoption(
-        "--routes",
-        action="store_true",
-        help="list the WebSocket routes discovered in --app (with their parameters) and exit",
-    )
-    group.addoption(
-        "--url",
-        default="",
-        help="ws://127.0.0.1:PORT/PATH of a running server: run the generic checks that need no"
-        " app access against it, over the wire only",
-    )
-    group.addoption(
-        "--wsconform-config",
-        default="",
-        help="a pyproject.toml with a [tool.wsconform] table (default: the nearest one above"
-        " --app's module)",
-    )
-    group.addoption(
-        "--results",
-        default=str(DEFAULT_RESULTS),
-        help="where results.json is written (default: %(default)s)",
-    )
-    group.addoption(
-        "--record-baseline",
-        action="store_true",
-        help="write this run's verdicts as conformance/expected/<server>.json "
-        "instead of gating on them",
-    )
-    group.addoption(
-        "--baselines",
-        default=str(EXPECTED_DIR),
-        help="directory of the per-server expected-results files (default: conformance/expected)",
-    )
-    group.addoption(
-        "--no-baseline-gate",
-        action="store_true",
-        help="report verdicts without failing on differences from the baselines",
-    )
+def run_settings(config: pytest.Config) -> RunSettings:
+    return config.stash[settings_key]
 
 
 def baselines_dir(config: pytest.Config) -> Path:
-    return Path(config.getoption("baselines"))
+    return run_settings(config).baselines
+
+
+def app_under_test(config: pytest.Config) -> str:
+    """The import string of the app under test: the user's (a factory is called, see
+    `load_app`), or the reference app."""
+    settings = run_settings(config)
+    if settings.app_factory:
+        return f"{settings.app_factory}()"
+    return settings.app or REFERENCE_APP
 
 
 def selected_transports(config: pytest.Config) -> list[str]:
     known = all_transports()
-    requested = [name.strip() for name in config.getoption("server").split(",") if name.strip()]
+    requested = [name.strip() for name in run_settings(config).server.split(",") if name.strip()]
     unknown = [name for name in requested if name not in known]
     if unknown:
         raise pytest.UsageError(f"unknown --server {', '.join(unknown)}; known: {', '.join(known)}")
@@ -124,52 +98,122 @@ def _interrupt_on_sigterm(signum: int, frame: object) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.stash[settings_key] = settings = RunSettings.from_config(config)
     # pytest-xdist declares this marker itself; declared here too so that a run without it
-    # (`-p no:xdist`) still passes --strict-markers.
-    config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker")
+    # (`-p no:xdist`) still passes --strict-markers. The others are the suite's own, declared
+    # here for a project whose configuration knows nothing of them.
+    for marker in SUITE_MARKERS:
+        config.addinivalue_line("markers", marker)
     selected_transports(config)  # fail fast on a typo, before collection
     # A terminated run (CI cancelling a job, `kill`) must stop the servers it started, as Ctrl-C
     # does: pytest tears fixtures down on KeyboardInterrupt but not on a bare SIGTERM.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
-    app_path = config.getoption("app_path")
-    if app_path:
-        sys.path.insert(0, str(Path(app_path).resolve()))
+    if settings.app_path:
+        sys.path.insert(0, str(Path(settings.app_path).resolve()))
         # Servers in other processes import the app too.
         os.environ["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [app_path, os.environ.get("PYTHONPATH")])
+            filter(None, [settings.app_path, os.environ.get("PYTHONPATH")])
         )
+    if settings.app and settings.app_factory:
+        raise pytest.UsageError("give --app or --app-factory, not both")
+    if settings.no_lifespan:
+        # Read by every witness of the app, in this process and in servers' processes.
+        os.environ[LIFESPAN_ENV] = "off"
+    named = app_under_test(config)
     try:
-        app = load_app(config.getoption("app"))
+        app = load_app(named)
         endpoints = discover(app)
     except (ImportError, ValueError, TypeError) as exc:
-        raise pytest.UsageError(f"--app {config.getoption('app')}: {exc}") from exc
-    if config.getoption("routes"):
-        print(f"WebSocket routes of {config.getoption('app')}:\n{describe_routes(endpoints)}")
+        raise pytest.UsageError(f"app {named}: {exc}") from exc
+    if user_app_given(config):
+        _check_the_app_starts(named, app)
+    if settings.routes:
+        print(f"WebSocket routes of {named}:\n{describe_routes(endpoints)}")
         pytest.exit("routes listed", returncode=0)
     config.stash[endpoints_key] = endpoints
-    config.stash[auth_routes_key] = _auth_routes(config)
-    config.stash[url_key] = parse_live_url(config.getoption("url"))
-    config.stash[recorder_key] = ResultsRecorder()
+    config.stash[auth_routes_key] = _auth_routes(config, endpoints)
+    config.stash[url_key] = parse_live_url(settings.url)
+    config.stash[recorder_key] = recorder = ResultsRecorder()
+    if user_app_given(config):
+        recorder.mode = "app"
+    if user_app_given(config) or settings.url:
+        _collect_the_generic_checks(config)
+
+
+SUITE_MARKERS = (
+    "xdist_group(name): tests that share one xdist worker",
+    "generic: generic checks of the routes of a user's app (run with --app)",
+    "url: over-the-wire generic checks of a running server (run with --url)",
+    "routes(*paths): the reference routes a contract test needs in --app",
+)
+GENERIC_TESTS = Path(__file__).resolve().with_name("test_generic.py")
+
+
+def _collect_the_generic_checks(config: pytest.Config) -> None:
+    """Pointed at a user's app from anywhere (`pytest --wsconform-app`, `wsconform run`), the
+    generic checks are collected from the installed package, beside whatever else was asked."""
+    asked = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    if not any(path == GENERIC_TESTS or path in GENERIC_TESTS.parents for path in asked):
+        config.args.append(str(GENERIC_TESTS))
+
+
+def reproduce_command(config: pytest.Config, transport: str, test: str) -> str:
+    """The command that runs `test` again on `transport`, with everything that names the app:
+    pasted in the project's folder, it needs nothing else."""
+    settings = run_settings(config)
+    if settings.app_factory:
+        parts = ["wsconform", "run", "--factory", settings.app_factory]
+    else:
+        parts = ["wsconform", "run", settings.app or REFERENCE_APP]
+    if settings.app_path:
+        parts += ["--app-path", settings.app_path]
+    if settings.config:
+        parts += ["--config", settings.config]
+    if settings.no_lifespan:
+        parts.append("--no-lifespan")
+    parts += ["--server", transport, "--", "-k", test]
+    return shlex.join(parts)
+
+
+def _check_the_app_starts(named: str, app: object) -> None:
+    """An app whose lifespan startup fails cannot be judged: say so once, with its error,
+    before any transport reports it as a failure of every route."""
+    witness = AppWitness(app)
+
+    async def start_and_stop() -> None:
+        await witness.prepare(fresh=False)
+        await witness.shutdown()
+
+    try:
+        asyncio.run(start_and_stop())
+    except Exception as exc:
+        raise pytest.UsageError(
+            f"app {named}: its lifespan startup failed (--no-lifespan skips it):\n"
+            f"{describe_exception(exc)}"
+        ) from exc
 
 
 def user_app_given(config: pytest.Config) -> bool:
     """Is the suite pointed at the user's app (not the reference app)?"""
-    return bool(config.getoption("app") != REFERENCE_APP)
+    settings = run_settings(config)
+    return bool(settings.app or settings.app_factory)
 
 
-def _auth_routes(config: pytest.Config) -> list[AuthRoute]:
-    given = config.getoption("wsconform_config")
+def _auth_routes(config: pytest.Config, endpoints: list[WebSocketEndpoint]) -> list[AuthRoute]:
+    """[tool.wsconform] of the project that holds the app (or of --wsconform-config), each
+    entry bound to a discovered route; one that matches none is a usage error."""
+    given = run_settings(config).config
     path: Path | None = None
     if given:
         path = Path(given)
         if not path.exists():
             raise pytest.UsageError(f"--wsconform-config {given}: no such file")
     elif user_app_given(config):
-        module = sys.modules[config.getoption("app").partition(":")[0]]
+        module = sys.modules[app_under_test(config).partition(":")[0]]
         path = find_config(Path(module.__file__ or ".").resolve().parent)
     try:
-        return load_auth_routes(path) if path else []
+        return bind_auth_routes(load_auth_routes(path), endpoints) if path else []
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from exc
 
@@ -260,7 +304,7 @@ def recorder(request: pytest.FixtureRequest) -> ResultsRecorder:
 @pytest.fixture(scope="session")
 def gate(request: pytest.FixtureRequest) -> Gate:
     return Gate(
-        recording=request.config.getoption("record_baseline"),
+        recording=run_settings(request.config).record_baseline,
         directory=baselines_dir(request.config),
     )
 
@@ -275,6 +319,10 @@ def _serve(
         pytest.skip(f"{spec.name}: {reason}")
     with spec.serve(import_string) as served:
         try:
+            try:
+                loop_runner.run(served.prepare_app())
+            except AppStartupFailed as exc:
+                pytest.exit(f"the app cannot start: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
             yield served
         finally:
             loop_runner.run(served.aclose())
@@ -292,7 +340,7 @@ def transport(request: pytest.FixtureRequest, loop_runner: LoopRunner) -> Iterat
 @pytest.fixture(scope="session")
 def app_transport(request: pytest.FixtureRequest, loop_runner: LoopRunner) -> Iterator[Transport]:
     """The app under contract (--app, default the reference app) on one transport."""
-    yield from _serve(request, request.config.getoption("app"), loop_runner)
+    yield from _serve(request, app_under_test(request.config), loop_runner)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -315,9 +363,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if not (recorder.pairs or recorder.unavailable):
         return
-    results_path = Path(config.getoption("results"))
+    settings = run_settings(config)
+    results_path = settings.results
+    write_repro_scripts(
+        recorder.findings.values(),
+        app_under_test(config),
+        settings.app_path,
+        results_path.parent / "repro",
+    )
     recorder.write(results_path)
-    recording = config.getoption("record_baseline")
+    recording = settings.record_baseline
     if recording:
         for name in recorder.transports():
             Baseline.write(name, recorder.verdicts(name), baselines_dir(config))
@@ -327,7 +382,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     differences = gate_differences(recorder, baselines_dir(config))
     config.stash[differences_key] = differences
-    if differences and not config.getoption("no_baseline_gate") and session.exitstatus == 0:
+    if differences and not settings.no_baseline_gate and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -339,10 +394,20 @@ def pytest_terminal_summary(
         return
     reporter = terminalreporter
     reporter.section("wsconform")
-    reporter.line(f"results: {config.getoption('results')} ({len(recorder.pairs)} verdicts)")
+    for finding in recorder.findings.values():
+        servers = ", ".join(sorted(finding.servers))
+        confirmed = [s for s, seen in finding.servers.items() if seen.get("confirmed")]
+        mark = " (confirmed on a fresh app)" if confirmed else ""
+        reporter.line(
+            f"finding {finding.id}: {', '.join(finding.checks)} on {finding.route}"
+            f" [{servers}]{mark}: {finding.leaf}",
+            red=True,
+        )
+    settings = run_settings(config)
+    reporter.line(f"results: {settings.results} ({len(recorder.pairs)} verdicts)")
     for path in config.stash.get(report_key, []):
         reporter.line(f"report: {path}")
-    if config.getoption("record_baseline"):
+    if settings.record_baseline:
         where, names = baselines_dir(config), ", ".join(recorder.transports())
         reporter.line(f"baselines re-recorded in {where} for: {names}")
         return
@@ -353,7 +418,7 @@ def pytest_terminal_summary(
     if not differences:
         reporter.line("baseline gate: every verdict matches its baseline")
         return
-    gated = "" if config.getoption("no_baseline_gate") else " (the run fails)"
+    gated = "" if settings.no_baseline_gate else " (the run fails)"
     reporter.line(f"baseline gate: {len(differences)} difference(s){gated}:", red=True)
     for line in differences:
         reporter.line(f"  {line}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.checks import (
+from wsconform.conformance.checks import (
     CATALOGUE,
     CHECKS,
     RETIRED,
@@ -25,8 +25,9 @@ from conformance.checks import (
     catalogue_json,
     renamed_to,
 )
-from conformance.model import Judgement
-from conformance.vocabulary import Advertised, advertised_from_json
+from wsconform.conformance.findings import Finding, finding_from_json
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.vocabulary import Advertised, advertised_from_json
 
 EXPECTED_DIR = Path(__file__).parent / "expected"
 _FAILING = (Verdict.FAIL, Verdict.NON_STRICT)
@@ -98,6 +99,17 @@ class ResultsRecorder:
         self.unavailable: dict[str, str] = {}
         # What each server put in scope["asgi"]["spec_version"] and scope["extensions"].
         self.advertised: dict[str, Advertised] = {}
+        # Distinct bugs found in a user's app, by id, each with every server that showed it.
+        self.findings: dict[str, Finding] = {}
+        # "app" when the run judged a user's app: the report then leads with its findings.
+        self.mode = "suite"
+
+    def add_finding(self, finding: Finding) -> None:
+        known = self.findings.get(finding.id)
+        if known is None:
+            self.findings[finding.id] = finding
+        else:
+            known.merge(finding.to_json())
 
     def add_advertised(self, transport: str, advertised: Advertised) -> None:
         self.advertised[transport] = advertised
@@ -146,6 +158,8 @@ class ResultsRecorder:
             ],
             "unavailable": self.unavailable,
             "advertised": {name: adv.to_json() for name, adv in self.advertised.items()},
+            "findings": [finding.to_json() for finding in self.findings.values()],
+            "mode": self.mode,
         }
         # Evidence may hold values JSON cannot (results.json shows them with repr).
         plain: dict[str, Any] = json.loads(json.dumps(state, default=repr))
@@ -163,6 +177,10 @@ class ResultsRecorder:
             if theirs and pair.outranks_evidence(theirs):
                 pair.evidence, pair.evidence_verdict = row["evidence"], theirs
         self.unavailable.update(state["unavailable"])
+        for payload in state.get("findings", []):
+            self.add_finding(finding_from_json(payload))
+        if state.get("mode") == "app":
+            self.mode = "app"
         for name, payload in state["advertised"].items():
             advertised = advertised_from_json(payload)
             if advertised is not None:
@@ -191,6 +209,8 @@ class ResultsRecorder:
         ]
         return {
             "environment": environment(),
+            "mode": self.mode,
+            "findings": [finding.to_json() for finding in self.findings.values()],
             "servers": self.transports(),
             "unavailable_servers": self.unavailable,
             "advertised": {

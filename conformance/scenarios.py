@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance.vocabulary import (
+from wsconform.conformance.vocabulary import (
     Accept,
     Action,
     ClientClose,

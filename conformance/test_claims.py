@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.claims import CLAIMS, Claim
-from conformance.engine import LoopRunner, run_actions
-from conformance.gate import Gate
-from conformance.model import Judgement
-from conformance.results import ResultsRecorder
-from targets.servers.base import Transport
+from wsconform.conformance.claims import CLAIMS, Claim
+from wsconform.conformance.engine import LoopRunner, run_actions
+from wsconform.conformance.gate import Gate
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.results import ResultsRecorder
+from wsconform.targets.servers.base import Transport
 
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda claim: claim.id)

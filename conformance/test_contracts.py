@@ -12,17 +12,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance import contracts
-from conformance.chat_machine import chat_machine_for
-from conformance.discovery import serves
-from conformance.engine import LoopRunner
-from conformance.gate import Gate
-from conformance.model import Judgement
-from conformance.pytest_plugin import endpoints_key
-from conformance.results import ResultsRecorder
-from strategies import lifecycle, tokens
-from targets.reference import JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, issue_jwt
-from targets.servers.base import Transport
+from wsconform.conformance import contracts
+from wsconform.conformance.chat_machine import chat_machine_for
+from wsconform.conformance.discovery import serves
+from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.gate import Gate
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.pytest_plugin import app_under_test, endpoints_key
+from wsconform.conformance.results import ResultsRecorder
+from wsconform.strategies import lifecycle, tokens
+from wsconform.targets.reference import JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, issue_jwt
+from wsconform.targets.servers.base import Transport
 
 T = TypeVar("T")
 
@@ -66,7 +66,8 @@ def _skip_unless_the_app_serves(request: pytest.FixtureRequest) -> None:
     endpoints = request.config.stash[endpoints_key]
     missing = [path for path in paths if not serves(endpoints, path)]
     if missing:
-        pytest.skip(f"{request.config.getoption('app')} has no route for {', '.join(missing)}")
+        app = app_under_test(request.config)
+        pytest.skip(f"{app} has no route for {', '.join(missing)}")
 
 
 @pytest.fixture

@@ -8,17 +8,24 @@ into the report as the evidence, with the command that reproduces it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from hypothesis import given, reporting, settings
 
-from conformance.contracts import try_credential
-from conformance.discovery import WebSocketEndpoint
-from conformance.engine import LoopRunner
-from conformance.gate import Gate
-from conformance.generic import (
+if sys.version_info >= (3, 11):
+    from builtins import BaseExceptionGroup
+else:  # pragma: no cover - exercised on 3.10 only
+    from exceptiongroup import BaseExceptionGroup
+
+from wsconform.conformance.contracts import try_credential
+from wsconform.conformance.discovery import WebSocketEndpoint
+from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.findings import Finding, finding_key
+from wsconform.conformance.gate import Gate
+from wsconform.conformance.generic import (
     AuthRoute,
     ConnectionPlan,
     Observation,
@@ -28,13 +35,22 @@ from conformance.generic import (
     plans_for,
     run_plan,
 )
-from conformance.model import Judgement
-from conformance.pytest_plugin import auth_routes_key, endpoints_key, url_key
-from conformance.results import ResultsRecorder
-from conformance.vocabulary import ClientEvent
-from strategies import tokens
-from targets.servers.base import Transport
-from targets.servers.network import SocketTransport
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.pytest_plugin import (
+    auth_routes_key,
+    endpoints_key,
+    reproduce_command,
+    run_settings,
+    url_key,
+    user_app_given,
+)
+from wsconform.conformance.results import ResultsRecorder
+from wsconform.strategies import tokens
+from wsconform.targets.servers.base import Transport
+from wsconform.targets.servers.network import SocketTransport
+
+# Runs a failing example again, alone, and judges it.
+Replay = Callable[[], list[Judgement]]
 
 # Per route and transport: each example is a whole connection, on real servers with real waits.
 MAX_EXAMPLES = 25
@@ -52,7 +68,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 class GenericRun:
     """Drives generated plans on one transport: records every judgement with its evidence,
-    fails on findings so Hypothesis shrinks, and keeps the minimal failing plan."""
+    fails on findings so Hypothesis shrinks them, and keeps each distinct finding's minimal
+    plan. With `fresh_apps`, every plan meets a freshly built app, and each minimal plan is
+    replayed alone on one more to confirm it."""
 
     def __init__(
         self,
@@ -62,22 +80,42 @@ class GenericRun:
         gate: Gate,
         reproduce: str,
         over_the_wire_only: bool = False,
+        fresh_apps: bool = False,
     ) -> None:
         self.transport, self.runner, self.recorder, self.gate = transport, runner, recorder, gate
         self.reproduce = reproduce
         self.over_the_wire_only = over_the_wire_only
+        self.fresh_apps = fresh_apps
         self.judgements: list[Judgement] = []
-        # The check IDs and evidence of the latest finding: Hypothesis replays the minimal
-        # example last, so after a failure this is the minimal plan.
-        self.last_finding: tuple[list[str], dict[str, Any]] | None = None
+        # Per distinct finding, its latest failing example: Hypothesis replays each minimal
+        # example last, so after the run these are the minimal ones.
+        self.latest: dict[str, tuple[list[str], object, Observation | None, Replay | None]] = {}
+        # One exception type per distinct finding, so that Hypothesis shrinks and reports
+        # each on its own instead of stopping at the first.
+        self._finding_types: dict[str, type[AssertionError]] = {}
 
     def connection(self, plan: ConnectionPlan) -> None:
-        observation = self.runner.run(run_plan(self.transport, plan))
-        self.keep(judge(observation, self.over_the_wire_only), plan, observation)
+        observation = self.observe(plan)
+
+        def replay() -> list[Judgement]:
+            return judge(self.observe(plan), self.over_the_wire_only)
+
+        self.keep(judge(observation, self.over_the_wire_only), plan, observation, replay)
+
+    def observe(self, plan: ConnectionPlan) -> Observation:
+        if self.fresh_apps:
+            self.runner.run(self.transport.prepare_app(fresh=True))
+        return self.runner.run(run_plan(self.transport, plan))
 
     def keep(
-        self, judgements: list[Judgement], plan: object, observation: Observation | None = None
+        self,
+        judgements: list[Judgement],
+        plan: object,
+        observation: Observation | None = None,
+        replay: Replay | None = None,
     ) -> None:
+        """Record; on findings, remember this example (and how to `replay` it alone) and fail
+        with the finding's own exception type."""
 
         def evidence() -> dict[str, Any]:
             # Built only where it is kept: most examples' evidence never is.
@@ -92,9 +130,17 @@ class GenericRun:
         self.recorder.add(self.transport.name, judgements, evidence)
         self.judgements += judgements
         findings = self.gate.findings(self.transport.name, judgements)
-        if findings:
-            self.last_finding = ([j.check_id for j in findings], evidence())
-        assert not findings, "\n".join(f"[{j.check_id}] {j.detail}" for j in findings)
+        if not findings:
+            return
+        ids = [j.check_id for j in findings]
+        route = plan.route if isinstance(plan, ConnectionPlan) else ""
+        key = finding_key(route, ids, observation.app_errors if observation else [])
+        self.recorder.attach(self.transport.name, ids, evidence())
+        self.latest[key] = (ids, plan, observation, replay)
+        finding_type = self._finding_types.setdefault(
+            key, type("GenericFinding", (AssertionError,), {"__module__": __name__})
+        )
+        raise finding_type("\n".join(f"[{j.check_id}] {j.detail}" for j in findings))
 
     def explore_plans(self, endpoint: WebSocketEndpoint) -> None:
         """Generated connections to `endpoint`, until a finding (shrunk) or the examples run out."""
@@ -111,21 +157,34 @@ class GenericRun:
         try:
             with reporting.with_reporter(report.append):
                 test()
-        except AssertionError as failure:
-            if self.last_finding is not None:
-                notes = getattr(failure, "__notes__", [])
-                program = "\n".join(str(line) for line in [*report, *notes])
-                ids, evidence = self.last_finding
-                self.recorder.attach(
-                    self.transport.name, ids, {**evidence, "hypothesis_program": program}
-                )
+        except (AssertionError, BaseExceptionGroup) as failure:
+            notes = getattr(failure, "__notes__", [])
+            self.record_findings("\n".join(str(line) for line in [*report, *notes]))
             raise
         self.gate.settle(self.transport.name, self.judgements, "")
 
+    def record_findings(self, program: str) -> None:
+        for key, (ids, plan, observation, replay) in self.latest.items():
+            self.recorder.attach(self.transport.name, ids, {"hypothesis_program": program})
+            if isinstance(plan, ConnectionPlan) and observation is not None:
+                finding = Finding.from_failure(key, ids, plan, observation)
+                confirmed = self.confirm(replay, ids)
+                finding.seen_on(
+                    self.transport.name, observation, confirmed, self.reproduce, program
+                )
+                self.recorder.add_finding(finding)
+
+    def confirm(self, replay: Replay | None, ids: list[str]) -> bool | None:
+        """Does the minimal example fail the same checks again, alone, on a freshly built app?
+        (None: the app cannot be rebuilt here, so there is nothing to confirm against.)"""
+        if not self.fresh_apps or replay is None:
+            return None
+        again = self.gate.findings(self.transport.name, replay())
+        return set(ids) <= {judgement.check_id for judgement in again}
+
 
 def _reproduce(request: pytest.FixtureRequest, transport: Transport) -> str:
-    app = request.config.getoption("app")
-    return f"tox -e suite -- --app {app} --server {transport.name} -k '{request.node.name}'"
+    return reproduce_command(request.config, transport.name, request.node.name)
 
 
 @pytest.mark.generic
@@ -137,7 +196,14 @@ def test_generic_route(
     recorder: ResultsRecorder,
     gate: Gate,
 ) -> None:
-    run = GenericRun(app_transport, loop_runner, recorder, gate, _reproduce(request, app_transport))
+    run = GenericRun(
+        app_transport,
+        loop_runner,
+        recorder,
+        gate,
+        _reproduce(request, app_transport),
+        fresh_apps=user_app_given(request.config),
+    )
     run.explore_plans(endpoint)
 
 
@@ -150,26 +216,41 @@ def test_authenticated_route(
     recorder: ResultsRecorder,
     gate: Gate,
 ) -> None:
-    run = GenericRun(app_transport, loop_runner, recorder, gate, _reproduce(request, app_transport))
+    run = GenericRun(
+        app_transport,
+        loop_runner,
+        recorder,
+        gate,
+        _reproduce(request, app_transport),
+        fresh_apps=user_app_given(request.config),
+    )
 
-    def attempt(token: str | None) -> tuple[list[ClientEvent], str]:
-        """What the client saw with `token`, and the connection as the report shows it."""
+    def attempt(token: str | None) -> tuple[ConnectionPlan, Observation]:
+        """The connection carrying `token` (connect, then leave), and what it showed."""
         path, headers = auth_route.request(token)
+        plan = ConnectionPlan(auth_route.path, path, headers, ())
+        if run.fresh_apps:
+            loop_runner.run(app_transport.prepare_app(fresh=True))
         seen = loop_runner.run(try_credential(app_transport, path, headers))
-        return seen, f"connect {path!r} headers {list(headers)!r}"
+        errors = loop_runner.run(app_transport.drain_app_errors())
+        return plan, Observation(seen, errors)
 
     valid = auth_route.valid_token()
-    seen, valid_plan = attempt(valid)
-    accepted = [judge_valid_credential(auth_route, seen)]
+    valid_plan, valid_seen = attempt(valid)
+    accepted = [judge_valid_credential(auth_route, valid_seen.seen)]
+
+    def judged(token: str | None) -> tuple[list[Judgement], ConnectionPlan, Observation]:
+        plan, observation = attempt(token)
+        return [judge_bad_credential(auth_route, token, observation.seen)], plan, observation
 
     @settings(max_examples=MAX_EXAMPLES)
     @given(tokens.bad_tokens(valid))
     def bad_token(token: str | None) -> None:
-        seen, plan = attempt(token)
-        run.keep([judge_bad_credential(auth_route, token, seen)], f"{plan}  # bad token {token!r}")
+        judgements, plan, observation = judged(token)
+        run.keep(judgements, plan, observation, lambda: judged(token)[0])
 
     def both() -> None:
-        run.keep(accepted, f"{valid_plan}  # the valid token")
+        run.keep(accepted, valid_plan, valid_seen)
         bad_token()
 
     run.explore(both)
@@ -185,7 +266,7 @@ def test_live_url(
     live = request.config.stash[url_key]
     assert live is not None  # only collected with --url
     transport = SocketTransport("url", live.port)
-    reproduce = f"tox -e suite -- --url {request.config.getoption('url')}"
+    reproduce = f"pytest --wsconform-url {run_settings(request.config).url}"
     run = GenericRun(transport, loop_runner, recorder, gate, reproduce, over_the_wire_only=True)
     try:
         run.explore_plans(WebSocketEndpoint(live.target, "url", ()))

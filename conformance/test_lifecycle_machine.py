@@ -8,12 +8,12 @@ import pytest
 from hypothesis import reporting, seed, settings
 from hypothesis.stateful import get_state_machine_test
 
-from conformance.engine import LifecycleSession, LoopRunner
-from conformance.gate import Gate
-from conformance.machine import LifecycleFinding, machine_for
-from conformance.model import Judgement
-from conformance.results import ResultsRecorder
-from targets.servers.base import Transport
+from wsconform.conformance.engine import LifecycleSession, LoopRunner
+from wsconform.conformance.gate import Gate
+from wsconform.conformance.machine import LifecycleFinding, machine_for
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.results import ResultsRecorder
+from wsconform.targets.servers.base import Transport
 
 # The profile's examples are split into shards, each with a seed of its own: the shards of one
 # transport run on different xdist workers (each with its own server), so a slow server's

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine import LoopRunner, run_actions
-from conformance.gate import Gate
-from conformance.results import ResultsRecorder
-from conformance.scenarios import SCENARIOS, Scenario
-from targets.servers.base import Transport
+from wsconform.conformance.engine import LoopRunner, run_actions
+from wsconform.conformance.gate import Gate
+from wsconform.conformance.results import ResultsRecorder
+from wsconform.conformance.scenarios import SCENARIOS, Scenario
+from wsconform.targets.servers.base import Transport
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.name)

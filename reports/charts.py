@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any, Protocol
 
-from conformance.bench.ratios import (
+from wsconform.conformance.bench.ratios import (
     FIGURE,
     HIGHER_IS_BETTER,
     RATIO_TO_BASELINE,

@@ -1,6 +1,6 @@
 """Print the (check, server) pairs whose verdicts differ between two results.json files.
 
-    python -m reports.compare BEFORE.json AFTER.json
+    python -m wsconform.reports.compare BEFORE.json AFTER.json
 
 Used to compare two `tox -e compat` runs (say a buggy release and its fix): each line names the
 check, the server, both verdicts and whether AFTER is better or worse. A check BEFORE has under
@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.checks import RETIRED, Verdict
+from wsconform.conformance.checks import RETIRED, Verdict
 
 # Higher is better. `unimplemented` (not judged) sits above the failures it may hide and below
 # every verdict that was judged, and a best practice not followed is below `pass`.
@@ -116,7 +116,9 @@ def differences(before: Verdicts, after: Verdicts, renamed: Sequence[Rename]) ->
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reports.compare", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m wsconform.reports.compare", description=__doc__
+    )
     parser.add_argument("before", type=Path, help="results.json of the first run")
     parser.add_argument("after", type=Path, help="results.json of the second run")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """The report: `reports/out/index.html` (self-contained) and `reports/out/index.json` (for CI),
 from the suite's results.json, the benchmarks' bench.json and the benchmark runs saved earlier.
 
-    python -m reports.html [--results reports/out/results.json] [--storage .benchmarks]
+    python -m wsconform.reports.html [--results reports/out/results.json] [--storage .benchmarks]
 
 The suite's plugin calls `write_report` at the end of every run that writes results.json, so
 `tox -e suite` leaves a report behind; `tox -e report` rebuilds it with the latest benchmarks.
@@ -22,9 +22,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from conformance.checks import Grade, Layer, Verdict, catalogue_json
-from conformance.results import EXPECTED_DIR, baseline_differences
-from reports import charts
+from wsconform.conformance.checks import Grade, Layer, Verdict, catalogue_json
+from wsconform.conformance.results import EXPECTED_DIR, baseline_differences
+from wsconform.reports import charts
 
 RESULTS = Path("reports/out/results.json")
 # pytest-benchmark's default storage: runs saved with --benchmark-autosave.
@@ -291,7 +291,7 @@ def write_report(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reports.html", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m wsconform.reports.html", description=__doc__)
     parser.add_argument(
         "--results",
         type=Path,
@@ -306,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         written = write_report(arguments.results, arguments.storage)
     except ReportError as error:
-        print(f"reports.html: {error}", file=sys.stderr)
+        print(f"wsconform.reports.html: {error}", file=sys.stderr)
         return 2
     for path in written:
         print(f"wrote {path}")

@@ -1,6 +1,6 @@
 """Merge the results.json of several runs (e.g. one CI job per transport) into one.
 
-    python -m reports.merge OUT.json IN.json [IN.json ...] [--report]
+    python -m wsconform.reports.merge OUT.json IN.json [IN.json ...] [--report]
 
 Each input normally holds different servers. A (check, server) pair found in several inputs keeps
 the worst verdict and that verdict's evidence, which is what one run recording every session
@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from conformance.checks import Verdict
-from conformance.results import SEVERITY
-from reports.results_file import ResultsFileError, load_results
+from wsconform.conformance.checks import Verdict
+from wsconform.conformance.results import SEVERITY
+from wsconform.reports.results_file import ResultsFileError, load_results
 
 
 class MergeError(ResultsFileError):
@@ -82,7 +82,7 @@ def merge(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reports.merge", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m wsconform.reports.merge", description=__doc__)
     parser.add_argument("output", type=Path, help="where the merged results.json is written")
     parser.add_argument("inputs", type=Path, nargs="+", help="results.json of each run")
     parser.add_argument(
@@ -92,16 +92,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         merged = merge([load_results(path) for path in arguments.inputs])
     except ResultsFileError as exc:
-        print(f"reports.merge: {exc}", file=sys.stderr)
+        print(f"wsconform.reports.merge: {exc}", file=sys.stderr)
         return 2
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(json.dumps(merged, indent=1, ensure_ascii=False))
-    print(f"reports.merge: {len(arguments.inputs)} runs, servers {', '.join(merged['servers'])}")
+    servers = ", ".join(merged["servers"])
+    print(f"wsconform.reports.merge: {len(arguments.inputs)} runs, servers {servers}")
     if arguments.report:
-        from reports.html import write_report
+        from wsconform.reports.html import write_report
 
         for path in write_report(arguments.output):
-            print(f"reports.merge: wrote {path}")
+            print(f"wsconform.reports.merge: wrote {path}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """A Markdown summary of index.json, for a CI job summary or a pull-request comment.
 
-python -m reports.summary [reports/out/index.json] >> "$GITHUB_STEP_SUMMARY"
+python -m wsconform.reports.summary [reports/out/index.json] >> "$GITHUB_STEP_SUMMARY"
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reports import charts
+from wsconform.reports import charts
 
 INDEX = Path("reports/out/index.json")
 
@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         index = json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        print(f"reports.summary: cannot read {path}: {error}", file=sys.stderr)
+        print(f"wsconform.reports.summary: cannot read {path}: {error}", file=sys.stderr)
         return 2
     sys.stdout.write(markdown(index))
     return 0

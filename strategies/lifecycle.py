@@ -8,8 +8,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.rfc6455 import MAX_CLOSE_REASON_BYTES, NEVER_ON_THE_WIRE
-from conformance.vocabulary import (
+from wsconform.conformance.rfc6455 import MAX_CLOSE_REASON_BYTES, NEVER_ON_THE_WIRE
+from wsconform.conformance.vocabulary import (
     Accept,
     ClientClose,
     Close,

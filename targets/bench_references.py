@@ -7,7 +7,7 @@
 
 Both speak what the benchmarks send: on `/chatroom/<name>` the reference app's chat room
 (the same JSON messages, the sender's copy marked "You"), on every other path the reference
-app's `/echo` reply. Run one with `python -m targets.bench_references NAME PORT`.
+app's `/echo` reply. Run one with `python -m wsconform.targets.bench_references NAME PORT`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from targets.bare_echo import ECHO_PREFIX
+from wsconform.targets.bare_echo import ECHO_PREFIX
 
 CHATROOM_PREFIX = "/chatroom/"
 ECHO_PREFIX_BYTES = ECHO_PREFIX.encode()

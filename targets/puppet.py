@@ -26,7 +26,7 @@ from starlette.types import Message as AsgiMessage
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from conformance.vocabulary import (
+from wsconform.conformance.vocabulary import (
     Accept,
     Advertised,
     Close,
@@ -47,7 +47,7 @@ from conformance.vocabulary import (
     record_to_json,
     step_from_json,
 )
-from targets import compat
+from wsconform.targets import compat
 
 T = TypeVar("T")
 

@@ -27,7 +27,7 @@ from fastapi import (
 )
 from fastapi.security import OAuth2PasswordRequestForm
 
-from targets.compat import WebSocketException, handle_websocket_exceptions
+from wsconform.targets.compat import WebSocketException, handle_websocket_exceptions
 
 WELCOME = "Welcome to the chat room!"
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import h11
 
-from conformance.rfc6455 import is_valid_wire_close_code
-from conformance.vocabulary import (
+from wsconform.conformance.rfc6455 import is_valid_wire_close_code
+from wsconform.conformance.vocabulary import (
     Accepted,
     ClientEvent,
     Closed,
@@ -29,7 +29,7 @@ from conformance.vocabulary import (
     NoEvent,
     decode_headers,
 )
-from targets.servers.base import EXPECT_BOUND_S, ClientConnection, wall_clock_wait
+from wsconform.targets.servers.base import EXPECT_BOUND_S, ClientConnection, wall_clock_wait
 
 OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 

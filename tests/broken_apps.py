@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
-from targets import reference
+from wsconform.targets import reference
 
 Endpoint = Callable[[WebSocket], Any]
 

@@ -9,8 +9,8 @@ from starlette.types import Message as AsgiMessage
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from conformance.vocabulary import Message
-from targets.servers.inmemory import InMemoryConnection
+from wsconform.conformance.vocabulary import Message
+from wsconform.targets.servers.inmemory import InMemoryConnection
 
 GOOD_TOKEN = "good-token"
 

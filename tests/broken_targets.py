@@ -19,9 +19,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from conformance.vocabulary import Accepted, Closed, Denied
-from targets.puppet import PuppetRegistry, build_puppet_app
-from targets.servers.inmemory import InMemoryConnection, InMemoryTransport, Phase
+from wsconform.conformance.vocabulary import Accepted, Closed, Denied
+from wsconform.targets.puppet import PuppetRegistry, build_puppet_app
+from wsconform.targets.servers.inmemory import InMemoryConnection, InMemoryTransport, Phase
 
 # A rewrite returns the message to pass on, None to swallow it, or a list to send several.
 MessageRewrite = Callable[[AsgiMessage], "AsgiMessage | list[AsgiMessage] | None"]

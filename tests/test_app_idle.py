@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.contracts import leave_midway
-from conformance.engine import LoopRunner
-from targets.servers import all_transports
-from targets.servers.base import Transport
+from wsconform.conformance.contracts import leave_midway
+from wsconform.conformance.engine import LoopRunner
+from wsconform.targets.servers import all_transports
+from wsconform.targets.servers.base import Transport
 
 LATE_RAISER = "tests.broken_apps:echo_raises_after_slow_cleanup"
 

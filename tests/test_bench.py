@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conformance.bench.harness import (
+from wsconform.conformance.bench.harness import (
     BARE_APP,
     REFERENCE_APP,
     BenchTarget,
@@ -22,7 +22,7 @@ from conformance.bench.harness import (
     load_generator,
     run_server,
 )
-from conformance.bench.ratios import (
+from wsconform.conformance.bench.ratios import (
     RATIO_TO_BASELINE,
     RATIO_TO_CEILING,
     attach_ratios,
@@ -123,7 +123,7 @@ def test_a_wrong_server_fails_instead_of_scoring(
 # Two benchmarks: a baseline always at 100/s, and a server at $SERVER_VALUE/s.
 GATED_BENCHMARK = """
 import os
-from conformance.bench.ratios import figure_record
+from wsconform.conformance.bench.ratios import figure_record
 
 def test_baseline(benchmark):
     benchmark.group = "echo"

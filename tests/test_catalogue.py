@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conformance.checks import CATALOGUE, CHECKS, LIFECYCLE_CHECKS, RETIRED, Grade, Layer, Verdict
-from conformance.engine import LoopRunner, run_actions
-from conformance.model import Judgement
-from conformance.results import EXPECTED_DIR, Baseline, ResultsRecorder
-from conformance.scenarios import SCENARIOS
-from targets.puppet import build_puppet_app
-from targets.servers.inmemory import InMemoryTransport
+from wsconform.conformance.checks import (
+    CATALOGUE,
+    CHECKS,
+    LIFECYCLE_CHECKS,
+    RETIRED,
+    Grade,
+    Layer,
+    Verdict,
+)
+from wsconform.conformance.engine import LoopRunner, run_actions
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.results import EXPECTED_DIR, Baseline, ResultsRecorder
+from wsconform.conformance.scenarios import SCENARIOS
+from wsconform.targets.puppet import build_puppet_app
+from wsconform.targets.servers.inmemory import InMemoryTransport
 
 
 def test_check_ids_are_unique_and_dotted() -> None:

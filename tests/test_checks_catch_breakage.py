@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks import LIFECYCLE_CHECKS, Verdict
-from conformance.engine import LoopRunner, run_actions
-from conformance.model import Judgement
-from conformance.scenarios import SCENARIOS
-from targets.puppet import build_puppet_app
-from targets.servers.base import Transport
-from targets.servers.inmemory import InMemoryTransport
 from tests.broken_targets import BREAKAGES, Breakage
+from wsconform.conformance.checks import LIFECYCLE_CHECKS, Verdict
+from wsconform.conformance.engine import LoopRunner, run_actions
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.scenarios import SCENARIOS
+from wsconform.targets.puppet import build_puppet_app
+from wsconform.targets.servers.base import Transport
+from wsconform.targets.servers.inmemory import InMemoryTransport
 
 
 def verdicts_for(check_id: str, transport: Transport, runner: LoopRunner) -> set[Verdict]:

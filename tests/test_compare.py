@@ -1,4 +1,4 @@
-"""`python -m reports.compare` names what changed between two runs, and only that."""
+"""`python -m wsconform.reports.compare` names what changed between two runs, and only that."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.compare import main
+from wsconform.reports.compare import main
 
 
 def results_file(path: Path, verdicts: dict[tuple[str, str], str]) -> Path:

@@ -13,15 +13,15 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance import contracts
-from conformance.chat_machine import ChatFinding, chat_machine_for
-from conformance.checks import CONTRACTS
-from conformance.engine import LoopRunner
-from conformance.model import Judgement
-from targets import reference
-from targets.servers.base import Transport
-from targets.servers.inmemory import InMemoryTransport
 from tests import broken_apps
+from wsconform.conformance import contracts
+from wsconform.conformance.chat_machine import ChatFinding, chat_machine_for
+from wsconform.conformance.checks import CONTRACTS
+from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.model import Judgement
+from wsconform.targets import reference
+from wsconform.targets.servers.base import Transport
+from wsconform.targets.servers.inmemory import InMemoryTransport
 
 ROOT = Path(__file__).resolve().parents[1]
 Contract = Callable[[Transport], Awaitable[list[Judgement]]]

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, WebSocketRoute
 from starlette.websockets import WebSocket as StarletteWebSocket
 
-from conformance.discovery import Location, Parameter, describe_routes, discover, serves
+from wsconform.conformance.discovery import Location, Parameter, describe_routes, discover, serves
 
 
 async def starlette_endpoint(websocket: StarletteWebSocket) -> None:

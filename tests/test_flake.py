@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conformance.flake import differing_verdicts
+from wsconform.conformance.flake import differing_verdicts
 
 
 def results(path: Path, verdicts: dict[tuple[str, str], str]) -> Path:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conformance.checks import CATALOGUE, Verdict
-from conformance.gate import Gate
-from conformance.model import Judgement
-from conformance.results import (
+from wsconform.conformance.checks import CATALOGUE, Verdict
+from wsconform.conformance.gate import Gate
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.results import (
     Baseline,
     ResultsRecorder,
     baseline_differences,

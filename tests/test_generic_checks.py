@@ -10,10 +10,13 @@ import pytest
 from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
 
-from conformance.contracts import try_credential
-from conformance.discovery import discover
-from conformance.engine import LoopRunner
-from conformance.generic import (
+from tests import broken_routes
+from tests.broken_routes import DeliversDataBeforeAccept
+from tests.broken_targets import PutsAnyCloseCodeOnTheWire
+from wsconform.conformance.contracts import try_credential
+from wsconform.conformance.discovery import discover
+from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.generic import (
     CloseWith,
     ConfigError,
     ConnectionPlan,
@@ -26,11 +29,8 @@ from conformance.generic import (
     plans_for,
     run_plan,
 )
-from conformance.model import Judgement
-from targets.servers.inmemory import InMemoryTransport
-from tests import broken_routes
-from tests.broken_routes import DeliversDataBeforeAccept
-from tests.broken_targets import PutsAnyCloseCodeOnTheWire
+from wsconform.conformance.model import Judgement
+from wsconform.targets.servers.inmemory import InMemoryTransport
 
 ENDPOINTS = {endpoint.path: endpoint for endpoint in discover(broken_routes.app)}
 

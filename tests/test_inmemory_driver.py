@@ -12,10 +12,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 from starlette.websockets import WebSocket
 
-from conformance.engine import LoopRunner
-from conformance.vocabulary import Accepted, ClientEvent, Closed, Denied, NoEvent
-from targets.servers.base import EXPECT_BOUND_S
-from targets.servers.inmemory import ClientGone, InMemoryConnection, websocket_scope
+from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.vocabulary import Accepted, ClientEvent, Closed, Denied, NoEvent
+from wsconform.targets.servers.base import EXPECT_BOUND_S
+from wsconform.targets.servers.inmemory import ClientGone, InMemoryConnection, websocket_scope
 
 # How long a test listens to conclude that nothing arrives; the in-memory driver spins the loop
 # instead of sleeping, so this only labels the NoEvent.

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.engine import LifecycleSession, LoopRunner
-from conformance.gate import Gate
-from conformance.machine import LifecycleFinding, machine_for
-from conformance.model import Judgement
 from tests.broken_targets import BREAKAGES, Breakage
+from wsconform.conformance.engine import LifecycleSession, LoopRunner
+from wsconform.conformance.gate import Gate
+from wsconform.conformance.machine import LifecycleFinding, machine_for
+from wsconform.conformance.model import Judgement
 
 # Breakage -> every check it makes fail: a server that answers 200 to a close before accept
 # also answers 200 to a WebSocketException before accept; the machine reports whichever its
@@ -67,8 +67,8 @@ def test_machine_reports_the_broken_check(
 
 
 def test_machine_finds_nothing_on_the_sound_target(loop_runner: LoopRunner, tmp_path: Path) -> None:
-    from targets.puppet import build_puppet_app
-    from targets.servers.inmemory import InMemoryTransport
+    from wsconform.targets.puppet import build_puppet_app
+    from wsconform.targets.servers.inmemory import InMemoryTransport
 
     gate = Gate(directory=tmp_path)
     transport = InMemoryTransport(build_puppet_app())

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conformance.model import Judgement
-from conformance.results import ResultsRecorder
-from conformance.vocabulary import Advertised
-from reports.merge import main
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.results import ResultsRecorder
+from wsconform.conformance.vocabulary import Advertised
+from wsconform.reports.merge import main
 
 INMEMORY = [Judgement("data.text-exact", True, "ok"), Judgement("close.code-delivered", False, "")]
 UVICORN = [Judgement("data.text-exact", False, "stripped")]

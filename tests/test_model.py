@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from conformance.checks import Verdict
-from conformance.model import App, Judgement, LifecycleModel, Listen, Plan
-from conformance.rfc6455 import is_valid_wire_close_code
-from conformance.vocabulary import (
+from wsconform.conformance.checks import Verdict
+from wsconform.conformance.model import App, Judgement, LifecycleModel, Listen, Plan
+from wsconform.conformance.rfc6455 import is_valid_wire_close_code
+from wsconform.conformance.vocabulary import (
     Accept,
     Accepted,
     Advertised,
@@ -36,7 +36,7 @@ from conformance.vocabulary import (
     StepOutcome,
     Visibility,
 )
-from targets.puppet import Unsupported
+from wsconform.targets.puppet import Unsupported
 
 
 class ServerSpecificGone(OSError):

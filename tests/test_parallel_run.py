@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conformance.model import Judgement
-from conformance.results import ResultsRecorder
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.results import ResultsRecorder
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine import PUPPET_ROUTE, LoopRunner
-from conformance.vocabulary import Accept, ClientEvent, Message, NoEvent, Return, SendText
-from targets.servers import all_transports
-from targets.servers.base import EXPECT_BOUND_S, Transport
-from targets.servers.network import PING_BARRIER_SERVERS
+from wsconform.conformance.engine import PUPPET_ROUTE, LoopRunner
+from wsconform.conformance.vocabulary import Accept, ClientEvent, Message, NoEvent, Return, SendText
+from wsconform.targets.servers import all_transports
+from wsconform.targets.servers.base import EXPECT_BOUND_S, Transport
+from wsconform.targets.servers.network import PING_BARRIER_SERVERS
 
 ROUNDS = 50
 
@@ -43,7 +43,7 @@ def test_a_message_sent_before_the_barrier_is_always_seen_before_its_answer(
     reason = spec.unavailable_reason()
     if reason is not None:
         pytest.skip(f"{server}: {reason}")
-    with spec.serve("targets.puppet:app") as transport:
+    with spec.serve("wsconform.targets.puppet:app") as transport:
         try:
             seen = loop_runner.run(messages_seen_at_the_barrier(transport, f"barrier-{server}"))
         finally:

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from conformance.engine import LoopRunner
-from conformance.vocabulary import (
+from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.vocabulary import (
     Accept,
     ClientEvent,
     Close,
@@ -21,8 +21,8 @@ from conformance.vocabulary import (
     step_from_json,
     step_to_json,
 )
-from targets import compat, puppet
-from targets.servers.inmemory import InMemoryTransport
+from wsconform.targets import compat, puppet
+from wsconform.targets.servers.inmemory import InMemoryTransport
 
 STEPS: list[ServerStep] = [
     Accept("chat", (("x-a", "1"),)),

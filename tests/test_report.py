@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from conformance.checks import CATALOGUE, Grade, Verdict, catalogue_json
-from conformance.results import Baseline
-from reports.html import main, write_report
-from reports.summary import main as summary_main
+from wsconform.conformance.checks import CATALOGUE, Grade, Verdict, catalogue_json
+from wsconform.conformance.results import Baseline
+from wsconform.reports.html import main, write_report
+from wsconform.reports.summary import main as summary_main
 
 CHECK = CATALOGUE[0].id
 CLAIM = next(c.id for c in CATALOGUE if c.grade is Grade.CLAIM)

@@ -10,17 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from conformance.contracts import leave_midway
-from conformance.engine import LoopRunner, run_actions
-from conformance.vocabulary import (
+from wsconform.conformance.contracts import leave_midway
+from wsconform.conformance.engine import LoopRunner, run_actions
+from wsconform.conformance.vocabulary import (
     Accept,
     Action,
     ClientClose,
     Connect,
     ReceiveText,
 )
-from targets.servers.base import WITNESSED_APP_ENV
-from targets.servers.network import (
+from wsconform.targets.servers.network import (
     PROJECT_ROOT,
     WITNESS_APP,
     SubprocessTransport,
@@ -28,6 +27,7 @@ from targets.servers.network import (
     serve_in_subprocess,
     wait_until,
 )
+from wsconform.targets.servers.witness import WITNESSED_APP_ENV
 
 
 def uvicorn_command(app: str, port: int) -> list[str]:
@@ -45,7 +45,7 @@ def test_record_of_a_server_in_another_process_reaches_the_test(loop_runner: Loo
         ReceiveText(),
     ]
     with serve_in_subprocess(
-        "uvicorn-subprocess", "targets.puppet:app", uvicorn_command
+        "uvicorn-subprocess", "wsconform.targets.puppet:app", uvicorn_command
     ) as transport:
         session = loop_runner.run(run_actions(transport, actions, "subprocess"))
         loop_runner.run(transport.aclose())
@@ -64,7 +64,7 @@ def test_record_of_a_server_in_another_process_reaches_the_test(loop_runner: Loo
 
 def test_the_server_process_is_gone_after_the_session(loop_runner: LoopRunner) -> None:
     with serve_in_subprocess(
-        "uvicorn-subprocess", "targets.puppet:app", uvicorn_command
+        "uvicorn-subprocess", "wsconform.targets.puppet:app", uvicorn_command
     ) as transport:
         port = transport.port
         loop_runner.run(transport.aclose())
@@ -76,7 +76,7 @@ def test_a_server_that_cannot_start_is_reported_not_waited_on() -> None:
     failing = [sys.executable, "-c", "raise SystemExit('no server here')"]
     with (
         pytest.raises(RuntimeError, match="no server here"),
-        serve_in_subprocess("broken", "targets.puppet:app", lambda app, port: failing),
+        serve_in_subprocess("broken", "wsconform.targets.puppet:app", lambda app, port: failing),
     ):
         pass
 
@@ -113,7 +113,7 @@ def test_workers_the_server_started_are_stopped_with_it(tmp_path: Path) -> None:
     def command(app: str, port: int) -> list[str]:
         return [sys.executable, "-c", SPAWNS_A_WORKER, str(port), str(pid_file)]
 
-    with serve_in_subprocess("spawner", "targets.puppet:app", command):
+    with serve_in_subprocess("spawner", "wsconform.targets.puppet:app", command):
         worker = int(pid_file.read_text())
         assert process_exists(worker)
     assert wait_until(lambda: not process_exists(worker), 5.0)

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conformance.checks import Verdict
-from conformance.results import Baseline
+from wsconform.conformance.checks import Verdict
+from wsconform.conformance.results import Baseline
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = "close-before-accept"

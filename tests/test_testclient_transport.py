@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance.engine import LoopRunner, run_actions
-from conformance.pytest_plugin import PUPPET_APP
-from conformance.vocabulary import (
+from wsconform.conformance.engine import LoopRunner, run_actions
+from wsconform.conformance.pytest_plugin import PUPPET_APP
+from wsconform.conformance.vocabulary import (
     ClientEvent,
     Close,
     Closed,
@@ -21,8 +21,8 @@ from conformance.vocabulary import (
     SendDenialResponse,
     ServerStep,
 )
-from targets.servers import all_transports
-from targets.servers.base import Transport
+from wsconform.targets.servers import all_transports
+from wsconform.targets.servers.base import Transport
 
 
 @pytest.fixture(scope="module")

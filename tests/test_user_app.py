@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from targets.servers.network import server_process
-from targets.servers.uvicorn_server import uvicorn_command
+from wsconform.targets.servers.network import server_process
+from wsconform.targets.servers.uvicorn_server import uvicorn_command
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = "examples.shop:app"

@@ -9,8 +9,8 @@ import struct
 
 import pytest
 
-from conformance.engine import LoopRunner, run_actions
-from conformance.vocabulary import (
+from wsconform.conformance.engine import LoopRunner, run_actions
+from wsconform.conformance.vocabulary import (
     Accept,
     Accepted,
     Action,
@@ -21,10 +21,10 @@ from conformance.vocabulary import (
     Message,
     SendText,
 )
-from targets.servers import all_transports
-from targets.servers.base import EXPECT_BOUND_S
-from targets.servers.network import SocketTransport
-from targets.wsclient import (
+from wsconform.targets.servers import all_transports
+from wsconform.targets.servers.base import EXPECT_BOUND_S
+from wsconform.targets.servers.network import SocketTransport
+from wsconform.targets.wsclient import (
     OP_BINARY,
     OP_TEXT,
     FrameSource,
@@ -34,7 +34,7 @@ from targets.wsclient import (
     read_frame,
 )
 
-PUPPET_APP = "targets.puppet:app"
+PUPPET_APP = "wsconform.targets.puppet:app"
 MASK_BIT = 0x80
 
 

@@ -15,13 +15,13 @@ from typing import IO, Any, Literal
 
 import psutil
 
-from targets.servers import all_transports
-from targets.servers.base import missing_module
-from targets.servers.daphne_server import daphne_command
-from targets.servers.granian_server import granian_command
-from targets.servers.hypercorn_server import hypercorn_command
-from targets.servers.network import project_env, server_process, stop_process_group
-from targets.servers.uvicorn_server import (
+from wsconform.targets.servers import all_transports
+from wsconform.targets.servers.base import missing_module
+from wsconform.targets.servers.daphne_server import daphne_command
+from wsconform.targets.servers.granian_server import granian_command
+from wsconform.targets.servers.hypercorn_server import hypercorn_command
+from wsconform.targets.servers.network import project_env, server_process, stop_process_group
+from wsconform.targets.servers.uvicorn_server import (
     WS_IMPLEMENTATIONS,
     uvicorn_command,
     uvicorn_transport_name,
@@ -29,8 +29,8 @@ from targets.servers.uvicorn_server import (
 
 Role = Literal["baseline", "ceiling", "server"]
 
-REFERENCE_APP = "targets.reference:app"
-BARE_APP = "targets.bare_echo:app"
+REFERENCE_APP = "wsconform.targets.reference:app"
+BARE_APP = "wsconform.targets.bare_echo:app"
 # The reference servers serve their own echo and chat room, not an ASGI app.
 OWN_APP = "own"
 
@@ -47,7 +47,7 @@ class BenchServer:
 
 def _reference_server(name: str, role: Role, *modules: str) -> BenchServer:
     def argv_for(_app: str, port: int) -> list[str]:
-        return [sys.executable, "-m", "targets.bench_references", name, str(port)]
+        return [sys.executable, "-m", "wsconform.targets.bench_references", name, str(port)]
 
     return BenchServer(f"{name} ({role})", role, argv_for, missing_module(*modules))
 

@@ -1,9 +1,9 @@
 """The load generator: a picows client on uvloop, in a process of its own.
 
-The benchmark process starts it (`python -m conformance.bench.loadgen`) and sends it one JSON
-command per line on stdin; it answers one JSON line per command on stdout. Running apart from
-pytest and from the server, on the fastest client we know, keeps it from being the bottleneck;
-the ceiling benchmark shows how much headroom it has.
+The benchmark process starts it (`python -m wsconform.conformance.bench.loadgen`) and sends it
+one JSON command per line on stdin; it answers one JSON line per command on stdout. Running
+apart from pytest and from the server, on the fastest client we know, keeps it from being the
+bottleneck; the ceiling benchmark shows how much headroom it has.
 
 Every reply is checked (an echo must be the reference app's reply to what was sent, every
 member of a chat room must get every message), so a server that is fast because it is wrong
@@ -23,7 +23,7 @@ from typing import Any
 import uvloop
 from picows import WSCloseCode, WSListener, WSMsgType, WSTransport, ws_connect
 
-from targets.bare_echo import ECHO_PREFIX
+from wsconform.targets.bare_echo import ECHO_PREFIX
 
 # Deliveries are stamped in the receiving callback, before any parsing.
 OnMessage = Callable[[bytes, int], None]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conformance.bench.ratios import (
+from wsconform.conformance.bench.ratios import (
     RatioRegression,
     attach_ratios,
     describe_figure,

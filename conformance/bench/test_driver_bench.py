@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from conformance.bench.plugin import report_figure
-from conformance.bench.ratios import figure_record
-from conformance.engine import LoopRunner, run_actions
-from conformance.pytest_plugin import PUPPET_APP
-from conformance.scenarios import SCENARIOS
-from targets.servers import all_transports
+from wsconform.conformance.bench.plugin import report_figure
+from wsconform.conformance.bench.ratios import figure_record
+from wsconform.conformance.engine import LoopRunner, run_actions
+from wsconform.conformance.pytest_plugin import PUPPET_APP
+from wsconform.conformance.scenarios import SCENARIOS
+from wsconform.targets.servers import all_transports
 
 pytestmark = pytest.mark.bench
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from conformance.bench.harness import (
+from wsconform.conformance.bench.harness import (
     BARE_APP,
     REFERENCE_APP,
     BenchTarget,
@@ -24,8 +24,8 @@ from conformance.bench.harness import (
     load_generator,
     run_server,
 )
-from conformance.bench.plugin import report_figure
-from conformance.bench.ratios import figure_record
+from wsconform.conformance.bench.plugin import report_figure
+from wsconform.conformance.bench.ratios import figure_record
 
 pytestmark = pytest.mark.bench
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from targets.servers.base import TransportSpec
+from wsconform.targets.servers.base import TransportSpec
 
 
 def all_transports() -> dict[str, TransportSpec]:

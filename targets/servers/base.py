@@ -11,7 +11,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from conformance.vocabulary import (
+from wsconform.conformance.vocabulary import (
     Advertised,
     ClientEvent,
     Headers,
@@ -32,7 +31,8 @@ from conformance.vocabulary import (
     record_from_json,
     step_to_json,
 )
-from targets.puppet import PuppetRegistry, find_registry
+from wsconform.targets.puppet import PuppetRegistry, find_registry
+from wsconform.targets.servers.witness import APP_PREPARE_PATH, AppWitness
 
 # Bounds, in seconds. An expected event normally arrives in milliseconds; the bound only decides
 # when its absence becomes a `NoEvent` observation. A quiet bound is how long we listen to be
@@ -219,66 +219,14 @@ class HttpReply:
         return json.loads(self.body)
 
 
-# A server in another process serves `targets.witness_app:app`, which wraps the app named in this
-# variable and answers its app errors at this path.
-WITNESSED_APP_ENV = "WSCONFORM_WITNESSED_APP"
-APP_ERRORS_PATH = "/_wsconform/app-errors"
-# ... and answers, after waiting up to `?within=S` seconds, whether the app is idle (no websocket
-# left in it) at this one.
-APP_IDLE_PATH = "/_wsconform/app-idle"
-
-
-class AppErrorWitness:
-    """Wraps the served app to note every exception that escapes it (what a server logs as
-    "Exception in ASGI application"), then re-raises it so the server behaves as it would.
-
-    It also counts the websocket connections the app is still handling, so a test can wait
-    until the app has finished with the connections it opened (`idle`) before it asks which
-    errors they caused: an error is then charged to the call that caused it, not to the next.
-    """
-
-    def __init__(self, app: Any, report: Callable[[str], None]) -> None:
-        self.app = app
-        self.report = report
-        # Starlette's TestClient and httpx look for these on the app object.
-        self.state = getattr(app, "state", None)
-        # Set while no websocket is in the app. A threading.Event: servers run the app on
-        # their own thread or loop, and the test waits from another.
-        self.idle = threading.Event()
-        self.idle.set()
-        self._open_websockets = 0
-        self._count_lock = threading.Lock()
-
-    @property
-    def open_websockets(self) -> int:
-        return self._open_websockets
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        counted = scope.get("type") == "websocket"
-        if counted:
-            self._count(+1)
-        try:
-            await self.app(scope, receive, send)
-        except Exception as exc:
-            self.report(f"{scope.get('type')} {scope.get('path')}: {type(exc).__name__}: {exc}")
-            raise
-        finally:
-            # After the report: once idle, every error of the finished calls is on record.
-            if counted:
-                self._count(-1)
-
-    def _count(self, change: int) -> None:
-        with self._count_lock:
-            self._open_websockets += change
-            if self._open_websockets:
-                self.idle.clear()
-            else:
-                self.idle.set()
-
-
 # How long the app may go on with connections the client has left before the test asks for
 # their errors anyway; an app still busy then is not judged for it, only no longer waited on.
 APP_IDLE_BOUND_S = EXPECT_BOUND_S
+
+
+class AppStartupFailed(Exception):
+    """The app under test could not be started (its lifespan startup failed): a usage error,
+    shown with the app's own exception."""
 
 
 class Transport(ABC):
@@ -309,12 +257,21 @@ class Transport(ABC):
         """A plain HTTP request to the served app (e.g. POST /token, GET /chatroom/stats)."""
 
     # The witness of the app this transport serves in this process, if it serves one here.
-    witness: AppErrorWitness | None = None
+    witness: AppWitness | None = None
 
-    def witnessed(self, app: Any) -> AppErrorWitness:
-        """`app` wrapped so this transport sees its errors and knows when it is idle."""
-        self.witness = AppErrorWitness(app, self.app_errors.append)
+    def witnessed(self, source: str | Any) -> AppWitness:
+        """The app (an import string, loaded fresh, or an app object) wrapped so this
+        transport sees its errors, knows when it is idle, and runs its lifespan."""
+        self.witness = AppWitness(source, self.app_errors.append)
         return self.witness
+
+    async def prepare_app(self, *, fresh: bool = False) -> None:
+        """Have the served app built (from scratch if `fresh`: no state of an earlier
+        connection survives) and its lifespan started, on the loop that serves it. Asked over
+        the app's own port, so it runs where the server runs the app."""
+        reply = await self.request("POST", APP_PREPARE_PATH + ("?fresh=1" if fresh else ""))
+        if reply.status != 200:
+            raise AppStartupFailed(f"{self.name}: {reply.json().get('error', reply.body)}")
 
     async def drain_app_errors(self) -> list[str]:
         """The app errors seen since the last drain, once the app has finished with every
@@ -356,19 +313,3 @@ def missing_module(*modules: str) -> Callable[[], str | None]:
         return f"not installed: {', '.join(absent)}" if absent else None
 
     return reason
-
-
-def load_app(import_string: str) -> Any:
-    """`module:attribute` -> the object, as servers load apps by import string."""
-    import importlib
-
-    module_name, _, attribute = import_string.partition(":")
-    if not module_name or not attribute:
-        raise ValueError(
-            f"app import string must look like 'module:attribute', got {import_string!r}"
-        )
-    module = importlib.import_module(module_name)
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise ValueError(f"{module_name!r} has no attribute {attribute!r}") from None

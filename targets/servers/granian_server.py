@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from targets.servers.network import subprocess_transport
+from wsconform.targets.servers.network import subprocess_transport
 
 
 def granian_command(app: str, port: int) -> list[str]:

@@ -12,15 +12,14 @@ import sys
 import threading
 from collections.abc import Iterator
 
-from targets.servers.base import (
+from wsconform.targets.servers.base import (
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
     Transport,
     TransportSpec,
-    load_app,
     missing_module,
 )
-from targets.servers.network import (
+from wsconform.targets.servers.network import (
     SocketTransport,
     accepts_connections,
     free_loopback_port,
@@ -37,7 +36,7 @@ def serve_hypercorn(import_string: str) -> Iterator[Transport]:
     # leave two owners of one socket), hence a free port rather than a pre-bound socket.
     port = free_loopback_port()
     transport = SocketTransport("hypercorn", port)
-    app = transport.witnessed(load_app(import_string))
+    app = transport.witnessed(import_string)
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None

@@ -22,8 +22,8 @@ import httpx
 from starlette.types import ASGIApp
 from starlette.types import Message as AsgiMessage
 
-from conformance.rfc6455 import MAX_CLOSE_REASON_BYTES, is_valid_wire_close_code
-from conformance.vocabulary import (
+from wsconform.conformance.rfc6455 import MAX_CLOSE_REASON_BYTES, is_valid_wire_close_code
+from wsconform.conformance.vocabulary import (
     Accepted,
     ClientEvent,
     Closed,
@@ -33,8 +33,8 @@ from conformance.vocabulary import (
     NoEvent,
     decode_headers,
 )
-from targets.puppet import PuppetRegistry
-from targets.servers.base import (
+from wsconform.targets.puppet import PuppetRegistry
+from wsconform.targets.servers.base import (
     EXPECT_BOUND_S,
     AnyFuture,
     ClientConnection,
@@ -43,7 +43,6 @@ from targets.servers.base import (
     Transport,
     TransportSpec,
     control_for,
-    load_app,
 )
 
 # How many times the loop may run other ready callbacks before "nothing happened" is the
@@ -253,13 +252,14 @@ class InMemoryTransport(Transport):
     # The self-tests substitute a deliberately broken server here.
     connection_class: type[InMemoryConnection] = InMemoryConnection
 
-    def __init__(self, app: ASGIApp, registry: PuppetRegistry | None = None) -> None:
-        """`registry` is the puppet's, when `app` wraps the puppet app in middleware."""
+    def __init__(self, app: str | ASGIApp, registry: PuppetRegistry | None = None) -> None:
+        """`app`: an import string (loaded fresh) or an app object. `registry` is the
+        puppet's, when `app` wraps the puppet app in middleware."""
         super().__init__()
         self.app = self.witnessed(app)
         self._lingering: set[asyncio.Task[None]] = set()
         self.control = (
-            DirectControl(registry, spin_wait) if registry else control_for(app, spin_wait)
+            DirectControl(registry, spin_wait) if registry else control_for(self.app.app, spin_wait)
         )
 
     async def app_idle(self, bound: float) -> bool:
@@ -336,7 +336,7 @@ def websocket_scope(path: str, headers: Headers, subprotocols: Sequence[str]) ->
 
 @contextlib.contextmanager
 def serve(import_string: str) -> Iterator[Transport]:
-    yield InMemoryTransport(load_app(import_string))
+    yield InMemoryTransport(import_string)
 
 
 TRANSPORTS = (TransportSpec("inmemory", lambda: None, serve),)

@@ -12,13 +12,11 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from conformance.vocabulary import Headers
-from targets.servers.base import (
-    APP_ERRORS_PATH,
-    APP_IDLE_PATH,
+import wsconform
+from wsconform.conformance.vocabulary import Headers
+from wsconform.targets.servers.base import (
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
-    WITNESSED_APP_ENV,
     ClientConnection,
     HttpControl,
     HttpReply,
@@ -26,7 +24,8 @@ from targets.servers.base import (
     TransportSpec,
     missing_module,
 )
-from targets.wsclient import WireClientConnection
+from wsconform.targets.servers.witness import APP_ERRORS_PATH, APP_IDLE_PATH, WITNESSED_APP_ENV
+from wsconform.targets.wsclient import WireClientConnection
 
 # Where the ping barrier is sound (see SocketTransport.ping_barrier); the others keep a timed
 # quiet wait. granian is not here: it sent no pong within the bound in the self-test.
@@ -100,9 +99,10 @@ def free_loopback_port() -> int:
         return port
 
 
-# The project root, so a server process can import the app by its import string.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-WITNESS_APP = "targets.witness_app:app"
+# The directory holding the `wsconform` package (the repository, or site-packages when
+# installed), so a server process can import the witness app by its import string.
+PROJECT_ROOT = Path(wsconform.__file__).resolve().parents[1]
+WITNESS_APP = "wsconform.targets.witness_app:app"
 
 
 class SubprocessTransport(SocketTransport):

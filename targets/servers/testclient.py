@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocketDisconnect
 
-from conformance.vocabulary import (
+from wsconform.conformance.vocabulary import (
     Accepted,
     ClientEvent,
     ClientRaised,
@@ -28,14 +28,13 @@ from conformance.vocabulary import (
     Visibility,
     decode_headers,
 )
-from targets.servers.base import (
+from wsconform.targets.servers.base import (
     EXPECT_BOUND_S,
     ClientConnection,
     HttpReply,
     Transport,
     TransportSpec,
     control_for,
-    load_app,
     wall_clock_wait,
 )
 
@@ -186,11 +185,12 @@ class TestClientTransport(Transport):
     # No sockets: what a real client learns from the HTTP status or from frames is not here.
     visibility = Visibility(http_status=False, close_frames=False)
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: str | Any) -> None:
+        """`app`: an import string (loaded fresh) or an app object."""
         super().__init__()
         self._app = self.witnessed(app)
         self.client = self._open_client()
-        self.control = control_for(app, wall_clock_wait)
+        self.control = control_for(self._app.app, wall_clock_wait)
 
     def _open_client(self) -> TestClient:
         # Imported here: starlette.testclient needs an HTTP client package (httpx2, httpx or,
@@ -230,7 +230,7 @@ class TestClientTransport(Transport):
 
 @contextlib.contextmanager
 def serve(import_string: str) -> Iterator[Transport]:
-    transport = TestClientTransport(load_app(import_string))
+    transport = TestClientTransport(import_string)
     try:
         yield transport
     finally:

@@ -14,15 +14,14 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 
-from targets.servers.base import (
+from wsconform.targets.servers.base import (
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
     Transport,
     TransportSpec,
-    load_app,
     missing_module,
 )
-from targets.servers.network import SocketTransport, loopback_socket, wait_until
+from wsconform.targets.servers.network import SocketTransport, loopback_socket, wait_until
 
 # uvicorn's module for each `--ws` choice, and the library it drives.
 WS_IMPLEMENTATIONS = {
@@ -60,7 +59,7 @@ def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[
         sock = loopback_socket()
         transport = SocketTransport(uvicorn_transport_name(ws), sock.getsockname()[1])
         # In this process uvicorn can take the app object, wrapped to witness its errors.
-        app = transport.witnessed(load_app(import_string))
+        app = transport.witnessed(import_string)
         config = uvicorn.Config(app, ws=ws, lifespan="off", log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         thread = threading.Thread(

@@ -1,0 +1,323 @@
+"""The app under test, as every transport serves it: loaded by import string, its lifespan run,
+rebuilt fresh on request, and every exception that escapes it noted with its real cause.
+
+Servers call the witness, never the app directly. The witness
+- notes each exception escaping the app (what a server logs as "Exception in ASGI
+  application"), unwrapped to its leaf exceptions and the frame of the app's own code that
+  raised each, then re-raises it so the server behaves as it would;
+- counts the websockets still in the app, so a test can wait until the app has finished with
+  the connections it opened before asking what they caused;
+- runs the app's lifespan itself (startup before the first connection, `state` copied into
+  every scope, shutdown when the app is rebuilt) on the loop that serves it, so every server
+  runs it the same way, including those without lifespan support;
+- answers its control routes on the served app's own port (`/_wsconform/...`), so a server in
+  another process is asked exactly like one in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import re
+import sys
+import sysconfig
+import threading
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs
+
+if sys.version_info >= (3, 11):
+    from builtins import BaseExceptionGroup
+else:  # pragma: no cover - exercised on 3.10 only
+    from exceptiongroup import BaseExceptionGroup
+
+# A server in another process serves `wsconform.targets.witness_app:app`, which builds its
+# witness from the import string in this variable.
+WITNESSED_APP_ENV = "WSCONFORM_WITNESSED_APP"
+# Set to "off": the witness does not run the app's lifespan (`--no-lifespan`).
+LIFESPAN_ENV = "WSCONFORM_LIFESPAN"
+CONTROL_PREFIX = "/_wsconform/"
+APP_ERRORS_PATH = CONTROL_PREFIX + "app-errors"  # GET: the errors since the last ask
+APP_IDLE_PATH = CONTROL_PREFIX + "app-idle"  # GET ?within=S: is no websocket left in the app
+APP_PREPARE_PATH = CONTROL_PREFIX + "app"  # POST [?fresh=1]: the app built and started
+
+# The folder holding wsconform's packages (the repository, or site-packages/wsconform).
+WSCONFORM_DIR = Path(__file__).resolve().parents[2]
+# Files of the interpreter and of installed packages: not the app's own code.
+_LIBRARY_PREFIXES = tuple(
+    {str(Path(path).resolve()) for key in ("stdlib", "platstdlib", "purelib", "platlib")
+     if (path := sysconfig.get_paths().get(key))}
+)  # fmt: skip
+_WSCONFORM_PARTS = ("conformance", "targets", "strategies", "reports", "wsconform")
+
+
+class LifespanFailed(Exception):
+    """The app's lifespan startup failed; the message is what the app reported."""
+
+
+def load_app(import_string: str, *, fresh: bool = False) -> Any:
+    """`module:attribute` -> the object, as servers load apps by import string;
+    `module:function()` -> what the factory returns. `fresh`: first forget the app's own
+    modules, so their module-level state starts new."""
+    module_name, _, attribute = import_string.partition(":")
+    is_factory = attribute.endswith("()")
+    attribute = attribute.removesuffix("()")
+    if not module_name or not attribute:
+        raise ValueError(
+            f"app import string must look like 'module:attribute', got {import_string!r}"
+        )
+    if fresh:
+        forget_app_modules(module_name)
+    module = importlib.import_module(module_name)
+    try:
+        found = getattr(module, attribute)
+    except AttributeError:
+        raise ValueError(f"{module_name!r} has no attribute {attribute!r}") from None
+    return found() if is_factory else found
+
+
+def forget_app_modules(module_name: str) -> None:
+    """Drop from sys.modules the modules of the app's own package, so the next import runs
+    them again: everything under the folder of its top-level package (or, for a plain module,
+    beside it), except test modules, installed packages, the standard library and wsconform."""
+    top = sys.modules.get(module_name.partition(".")[0])
+    file = getattr(top, "__file__", None)
+    if not file or is_library_file(Path(file).resolve()):
+        return
+    root = Path(file).resolve().parent
+    for name, loaded in list(sys.modules.items()):
+        loaded_file = getattr(loaded, "__file__", None)
+        is_test = name.rpartition(".")[2].startswith(("test_", "conftest"))
+        if loaded_file and not is_test:
+            path = Path(loaded_file).resolve()
+            if path.is_relative_to(root) and not is_library_file(path):
+                del sys.modules[name]
+
+
+def is_library_file(file: Path) -> bool:
+    """The interpreter's, an installed package's, or wsconform's own: not the app's code."""
+    text = str(file)
+    return any(text.startswith(prefix) for prefix in _LIBRARY_PREFIXES) or any(
+        file.is_relative_to(WSCONFORM_DIR / part) for part in _WSCONFORM_PARTS
+    )
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line naming each leaf exception (exception groups unwrapped) with the innermost
+    frame of the app's own code it passed through; then the whole traceback, once."""
+    leaves = leaf_exceptions(exc)
+    summary = "; ".join(_describe_leaf(leaf) for leaf in leaves)
+    if isinstance(exc, BaseExceptionGroup):
+        summary += f" (unwrapped from an {type(exc).__name__})"
+    details = "".join(traceback.format_exception(exc)).rstrip()
+    return f"{summary}\n{details}"
+
+
+def leaf_exceptions(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaf_exceptions(inner)]
+    return [exc]
+
+
+def _describe_leaf(leaf: BaseException) -> str:
+    frame = app_frame(leaf.__traceback__)
+    where = f" at {frame}" if frame else ""
+    return f"{type(leaf).__name__}{where}: {leaf}"
+
+
+# A leaf in an error's first line: its type, and where the app raised it (see _describe_leaf).
+_LEAF = re.compile(r"(?:^|; )([A-Za-z_][\w.]*)( at [^:;]+:\d+ in [\w<>.]+)?: ")
+
+
+def error_signature(error: str) -> str:
+    """What makes two app errors the same bug: the leaf exception types and where the app
+    raised them, not the values in their messages."""
+    summary = error.partition("\n")[0].partition(": ")[2]  # after "websocket /path: "
+    return " + ".join(sorted({kind + (where or "") for kind, where in _LEAF.findall(summary)}))
+
+
+def app_frame(tb: TracebackType | None) -> str | None:
+    """`file:line in function` of the innermost frame outside installed packages, the
+    standard library and wsconform: where the app's own code raised or called what raised."""
+    found = None
+    for frame, line in traceback.walk_tb(tb):
+        file = Path(frame.f_code.co_filename).resolve()
+        if not is_library_file(file):
+            found = f"{_shown_path(file)}:{line} in {frame.f_code.co_name}"
+    return found
+
+
+def _shown_path(file: Path) -> str:
+    try:
+        return str(file.relative_to(Path.cwd()))
+    except ValueError:
+        return str(file)
+
+
+def lifespan_enabled() -> bool:
+    return os.environ.get(LIFESPAN_ENV, "on") != "off"
+
+
+class Lifespan:
+    """One app's lifespan (ASGI lifespan 2.0), driven on the loop that serves the app."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {}
+        self._to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        # ASGI: an app that raises on the lifespan scope does not support it, and the server
+        # goes on without lifespan events.
+        self.supported = True
+
+    async def startup(self) -> None:
+        scope = {
+            "type": "lifespan",
+            "asgi": {"version": "3.0", "spec_version": "2.0"},
+            "state": self.state,
+        }
+        self._task = asyncio.ensure_future(self._run(scope))
+        await self._to_app.put({"type": "lifespan.startup"})
+        answer = await self._answers.get()
+        if answer["type"] == "lifespan.startup.failed":
+            raise LifespanFailed(answer.get("message") or "lifespan startup failed")
+
+    async def _run(self, scope: dict[str, Any]) -> None:
+        try:
+            await self.app(scope, self._to_app.get, self._answers.put)
+        except Exception as exc:
+            # Starlette answers startup.failed before it raises; an app that raises without
+            # answering anything does not do lifespan at all.
+            if self._answers.empty() and self.supported:
+                self.supported = False
+                await self._answers.put({"type": "lifespan.unsupported", "message": str(exc)})
+
+    async def shutdown(self) -> None:
+        if self._task is None or self._task.done() or not self.supported:
+            return
+        await self._to_app.put({"type": "lifespan.shutdown"})
+        await self._answers.get()
+        await self._task
+
+
+class AppWitness:
+    """The served app, wrapped; see the module's docstring."""
+
+    def __init__(self, source: str | Any, report: Callable[[str], None] | None = None) -> None:
+        # An import string can be built again, fresh; an app object (the self-tests' broken
+        # apps) is served as given.
+        self.source = source
+        self.app: Any = load_app(source, fresh=True) if isinstance(source, str) else source
+        self.errors: list[str] = []
+        self.report = report or self.errors.append
+        # Starlette's TestClient and httpx look for these on the app object.
+        self.state = getattr(self.app, "state", None)
+        # Set while no websocket is in the app. A threading.Event: servers run the app on
+        # their own thread or loop, and the test waits from another.
+        self.idle = threading.Event()
+        self.idle.set()
+        self._open_websockets = 0
+        self._count_lock = threading.Lock()
+        self._lifespan: Lifespan | None = None
+
+    @property
+    def open_websockets(self) -> int:
+        return self._open_websockets
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            # The server's own lifespan: the witness runs the app's on its own schedule.
+            await _answer_server_lifespan(receive, send)
+            return
+        if scope["type"] == "http" and scope["path"].startswith(CONTROL_PREFIX):
+            await self._control(scope, send)
+            return
+        await self.prepare(fresh=False)
+        if self._lifespan is not None and self._lifespan.supported:
+            # ASGI lifespan: every scope gets a shallow copy of the state startup filled.
+            scope = {**scope, "state": dict(self._lifespan.state)}
+        counted = scope["type"] == "websocket"
+        if counted:
+            self._count(+1)
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            self.report(f"{scope.get('type')} {scope.get('path')}: {describe_exception(exc)}")
+            raise
+        finally:
+            # After the report: once idle, every error of the finished calls is on record.
+            if counted:
+                self._count(-1)
+
+    def _count(self, change: int) -> None:
+        with self._count_lock:
+            self._open_websockets += change
+            if self._open_websockets:
+                self.idle.clear()
+            else:
+                self.idle.set()
+
+    async def prepare(self, *, fresh: bool) -> None:
+        """The app built (again, from scratch, if `fresh`) and its lifespan started; raises
+        LifespanFailed when its startup fails. Transports ask for it before the first
+        connection (APP_PREPARE_PATH); a connection arriving first starts it all the same."""
+        if fresh and isinstance(self.source, str):
+            await self.shutdown()
+            self.app = load_app(self.source, fresh=True)
+            self.state = getattr(self.app, "state", None)
+        if self._lifespan is None and lifespan_enabled():
+            lifespan = Lifespan(self.app)
+            self._lifespan = lifespan
+            try:
+                await lifespan.startup()
+            except LifespanFailed:
+                self._lifespan = None
+                raise
+
+    async def shutdown(self) -> None:
+        lifespan, self._lifespan = self._lifespan, None
+        if lifespan is not None:
+            await lifespan.shutdown()
+
+    async def _control(self, scope: Any, send: Any) -> None:
+        query = parse_qs(scope.get("query_string", b"").decode())
+        path = scope["path"]
+        if path == APP_ERRORS_PATH:
+            errors = self.errors.copy()
+            self.errors.clear()
+            await _answer_json(send, errors)
+        elif path == APP_IDLE_PATH:
+            bound = float(query.get("within", ["0"])[0])
+            # In a thread: this loop must keep running the very connections being waited on.
+            await _answer_json(send, {"idle": await asyncio.to_thread(self.idle.wait, bound)})
+        elif path == APP_PREPARE_PATH:
+            try:
+                await self.prepare(fresh=query.get("fresh") == ["1"])
+            except Exception as exc:
+                await _answer_json(send, {"error": describe_exception(exc)}, status=500)
+            else:
+                await _answer_json(send, {"ready": True})
+        else:
+            await _answer_json(send, {"error": f"no control route {path}"}, status=404)
+
+
+async def _answer_server_lifespan(receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _answer_json(send: Any, value: Any, status: int = 200) -> None:
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": json.dumps(value).encode()})

@@ -7,6 +7,7 @@ it (`wsconform.pytest_entry`); the options themselves are in `conformance/option
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shlex
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from wsconform.conformance import profiles  # noqa: F401 - registers the profiles
@@ -325,6 +327,9 @@ def _serve(
                 pytest.exit(f"the app cannot start: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
             yield served
         finally:
+            # Best effort: a server that died has no lifespan left to shut down.
+            with contextlib.suppress(httpx.HTTPError, OSError):
+                loop_runner.run(served.stop_app())
             loop_runner.run(served.aclose())
 
 
@@ -378,7 +383,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             Baseline.write(name, recorder.verdicts(name), baselines_dir(config))
     # The report beside results.json, so that every suite run leaves one to read.
     config.stash[report_key] = write_report(results_path, expected_dir=baselines_dir(config))
-    if recording:
+    # The baselines record the reference targets' divergences: a user's app is gated on its
+    # findings (failed tests), not on them.
+    if recording or user_app_given(config):
         return
     differences = gate_differences(recorder, baselines_dir(config))
     config.stash[differences_key] = differences
@@ -410,6 +417,8 @@ def pytest_terminal_summary(
     if settings.record_baseline:
         where, names = baselines_dir(config), ", ".join(recorder.transports())
         reporter.line(f"baselines re-recorded in {where} for: {names}")
+        return
+    if user_app_given(config):
         return
     verdicts = {name: recorder.verdicts(name) for name in recorder.transports()}
     for note in baseline_renames(verdicts, baselines_dir(config)):

@@ -166,6 +166,11 @@ def build_index(inputs: ReportInputs, expected_dir: Path = EXPECTED_DIR) -> dict
             }
             for row in rows
         ],
+        "findings": [
+            {key: finding[key] for key in ("id", "route", "checks", "leaf", "plan")}
+            | {"servers": sorted(finding["servers"])}
+            for finding in results.get("findings") or []
+        ],
         "benchmarks": [
             {key: b["extra_info"].get(key) for key in charts.INDEX_KEYS}
             for b in (inputs.bench.benchmarks if inputs.bench else [])
@@ -240,7 +245,7 @@ def verdict_label(check: Mapping[str, Any], verdict: str) -> str:
 
 def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("reports", "templates"),
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
@@ -252,11 +257,25 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
     servers: list[str] = results["servers"] + sorted(results.get("unavailable_servers") or {})
     by_pair = {(row["check"], row["server"]): row for row in results["results"]}
     measured = charts.records(inputs.bench.benchmarks) if inputs.bench else []
+    # A user's app: its findings lead, and what did not run (the puppet's checks, the seed
+    # claims, benchmarks) is left out rather than shown as "not run".
+    app_mode = results.get("mode") == "app"
+    shown_groups = groups(check_entries(results), index["environment"].get("starlette"))
+    if app_mode:
+        ran = {check for check, server in by_pair if server in results["servers"]}
+        shown_groups = [
+            Group(group.id, group.heading, group.note, checks)
+            for group in shown_groups
+            if group.id != "claims"
+            and (checks := [check for check in group.checks if check["id"] in ran])
+        ]
     return environment.get_template("index.html.j2").render(
         generated=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         index=index,
         servers=servers,
-        groups=groups(check_entries(results), index["environment"].get("starlette")),
+        groups=shown_groups,
+        app_mode=app_mode,
+        findings=results.get("findings") or [],
         by_pair=by_pair,
         verdicts=VERDICT_ORDER,
         per_server_counts={

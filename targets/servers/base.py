@@ -273,6 +273,10 @@ class Transport(ABC):
         if reply.status != 200:
             raise AppStartupFailed(f"{self.name}: {reply.json().get('error', reply.body)}")
 
+    async def stop_app(self) -> None:
+        """Shut the app's lifespan down (its resources closed), where the app is served."""
+        await self.request("POST", APP_PREPARE_PATH + "?stop=1")
+
     async def drain_app_errors(self) -> list[str]:
         """The app errors seen since the last drain, once the app has finished with every
         websocket (bounded by APP_IDLE_BOUND_S). Async: a server in another process is asked

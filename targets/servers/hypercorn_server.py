@@ -40,7 +40,8 @@ def serve_hypercorn(import_string: str) -> Iterator[Transport]:
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None
-    config.loglevel = "WARNING"
+    # Quiet: the witness keeps every app exception with its traceback, once.
+    config.loglevel = "CRITICAL"
     # Connections still open at shutdown get this long to finish before they are cut.
     config.graceful_timeout = 1.0
 

@@ -283,6 +283,7 @@ class InMemoryTransport(Transport):
 
     async def aclose(self) -> None:
         await self._cancel_lingering()
+        await self.app.shutdown()
 
     async def connect(
         self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()

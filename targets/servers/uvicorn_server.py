@@ -60,7 +60,10 @@ def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[
         transport = SocketTransport(uvicorn_transport_name(ws), sock.getsockname()[1])
         # In this process uvicorn can take the app object, wrapped to witness its errors.
         app = transport.witnessed(import_string)
-        config = uvicorn.Config(app, ws=ws, lifespan="off", log_level="warning", access_log=False)
+        # Quiet: the witness keeps every app exception with its traceback, once; uvicorn's
+        # "Exception in ASGI application" would print each again. The witness also runs the
+        # app's lifespan, hence uvicorn's is off.
+        config = uvicorn.Config(app, ws=ws, lifespan="off", log_level="critical", access_log=False)
         server = uvicorn.Server(config)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{ws}", daemon=True

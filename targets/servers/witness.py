@@ -17,6 +17,7 @@ Servers call the witness, never the app directly. The witness
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import json
 import os
@@ -44,7 +45,8 @@ LIFESPAN_ENV = "WSCONFORM_LIFESPAN"
 CONTROL_PREFIX = "/_wsconform/"
 APP_ERRORS_PATH = CONTROL_PREFIX + "app-errors"  # GET: the errors since the last ask
 APP_IDLE_PATH = CONTROL_PREFIX + "app-idle"  # GET ?within=S: is no websocket left in the app
-APP_PREPARE_PATH = CONTROL_PREFIX + "app"  # POST [?fresh=1]: the app built and started
+# POST [?fresh=1]: the app built and started; POST ?stop=1: its lifespan shut down.
+APP_PREPARE_PATH = CONTROL_PREFIX + "app"
 
 # The folder holding wsconform's packages (the repository, or site-packages/wsconform).
 WSCONFORM_DIR = Path(__file__).resolve().parents[2]
@@ -89,14 +91,19 @@ def forget_app_modules(module_name: str) -> None:
     file = getattr(top, "__file__", None)
     if not file or is_library_file(Path(file).resolve()):
         return
-    root = Path(file).resolve().parent
+    root = str(Path(file).resolve().parent)
     for name, loaded in list(sys.modules.items()):
         loaded_file = getattr(loaded, "__file__", None)
         is_test = name.rpartition(".")[2].startswith(("test_", "conftest"))
-        if loaded_file and not is_test:
-            path = Path(loaded_file).resolve()
-            if path.is_relative_to(root) and not is_library_file(path):
-                del sys.modules[name]
+        if loaded_file and not is_test and _is_app_code(loaded_file, root):
+            del sys.modules[name]
+
+
+@functools.cache
+def _is_app_code(file: str, root: str) -> bool:
+    # Cached: a fresh app per generated example asks this of every loaded module each time.
+    path = Path(file).resolve()
+    return path.is_relative_to(root) and not is_library_file(path)
 
 
 def is_library_file(file: Path) -> bool:
@@ -296,6 +303,9 @@ class AppWitness:
             bound = float(query.get("within", ["0"])[0])
             # In a thread: this loop must keep running the very connections being waited on.
             await _answer_json(send, {"idle": await asyncio.to_thread(self.idle.wait, bound)})
+        elif path == APP_PREPARE_PATH and query.get("stop") == ["1"]:
+            await self.shutdown()
+            await _answer_json(send, {"stopped": True})
         elif path == APP_PREPARE_PATH:
             try:
                 await self.prepare(fresh=query.get("fresh") == ["1"])

@@ -1,0 +1,1 @@
+"""An app with its own [tool.wsconform] (its pyproject.toml), in a folder of its own."""

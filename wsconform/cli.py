@@ -80,6 +80,9 @@ def pytest_arguments(arguments: argparse.Namespace) -> list[str]:
         os.getcwd(),
         "-p",
         "no:cacheprovider",
+        # Collecting the checks from site-packages must not put site-packages first on
+        # sys.path, ahead of the project the app is imported from.
+        "--import-mode=importlib",
     ]
     if arguments.command == "routes":
         return [*common, "--wsconform-routes"]

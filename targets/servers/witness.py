@@ -83,42 +83,55 @@ def load_app(import_string: str, *, fresh: bool = False) -> Any:
     return found() if is_factory else found
 
 
-def forget_app_modules(module_name: str) -> None:
-    """Drop from sys.modules the modules of the app's own package, so the next import runs
-    them again: everything under the folder of its top-level package (or, for a plain module,
-    beside it), except test modules, installed packages, the standard library and wsconform."""
+def app_folder(module_name: str) -> Path | None:
+    """The folder of the app's own code: its top-level package's folder (installed or not),
+    or, for a plain module, the folder beside it unless that is a library location."""
     top = sys.modules.get(module_name.partition(".")[0])
     file = getattr(top, "__file__", None)
-    if not file or is_library_file(Path(file).resolve()):
+    if not file:
+        return None
+    path = Path(file).resolve()
+    if path.name == "__init__.py":
+        return path.parent
+    return None if is_library_file(path) else path.parent
+
+
+def forget_app_modules(module_name: str) -> None:
+    """Drop from sys.modules the modules of the app's own code (`app_folder`), so the next
+    import runs them again; test modules and wsconform's own stay."""
+    folder = app_folder(module_name)
+    if folder is None or _is_wsconform(folder):
         return
-    root = str(Path(file).resolve().parent)
     for name, loaded in list(sys.modules.items()):
         loaded_file = getattr(loaded, "__file__", None)
         is_test = name.rpartition(".")[2].startswith(("test_", "conftest"))
-        if loaded_file and not is_test and _is_app_code(loaded_file, root):
+        if loaded_file and not is_test and _is_app_code(loaded_file, str(folder)):
             del sys.modules[name]
 
 
 @functools.cache
-def _is_app_code(file: str, root: str) -> bool:
+def _is_app_code(file: str, folder: str) -> bool:
     # Cached: a fresh app per generated example asks this of every loaded module each time.
     path = Path(file).resolve()
-    return path.is_relative_to(root) and not is_library_file(path)
+    return path.is_relative_to(folder) and not _is_wsconform(path)
+
+
+def _is_wsconform(path: Path) -> bool:
+    return any(path.is_relative_to(WSCONFORM_DIR / part) for part in _WSCONFORM_PARTS)
 
 
 def is_library_file(file: Path) -> bool:
     """The interpreter's, an installed package's, or wsconform's own: not the app's code."""
     text = str(file)
-    return any(text.startswith(prefix) for prefix in _LIBRARY_PREFIXES) or any(
-        file.is_relative_to(WSCONFORM_DIR / part) for part in _WSCONFORM_PARTS
-    )
+    return any(text.startswith(prefix) for prefix in _LIBRARY_PREFIXES) or _is_wsconform(file)
 
 
-def describe_exception(exc: BaseException) -> str:
+def describe_exception(exc: BaseException, app_code: Path | None = None) -> str:
     """One line naming each leaf exception (exception groups unwrapped) with the innermost
-    frame of the app's own code it passed through; then the whole traceback, once."""
+    frame of the app's own code it passed through (`app_code`: its folder, where that is an
+    installed package); then the whole traceback, once."""
     leaves = leaf_exceptions(exc)
-    summary = "; ".join(_describe_leaf(leaf) for leaf in leaves)
+    summary = "; ".join(_describe_leaf(leaf, app_code) for leaf in leaves)
     if isinstance(exc, BaseExceptionGroup):
         summary += f" (unwrapped from an {type(exc).__name__})"
     details = "".join(traceback.format_exception(exc)).rstrip()
@@ -131,8 +144,8 @@ def leaf_exceptions(exc: BaseException) -> list[BaseException]:
     return [exc]
 
 
-def _describe_leaf(leaf: BaseException) -> str:
-    frame = app_frame(leaf.__traceback__)
+def _describe_leaf(leaf: BaseException, app_code: Path | None) -> str:
+    frame = app_frame(leaf.__traceback__, app_code)
     where = f" at {frame}" if frame else ""
     return f"{type(leaf).__name__}{where}: {leaf}"
 
@@ -148,13 +161,14 @@ def error_signature(error: str) -> str:
     return " + ".join(sorted({kind + (where or "") for kind, where in _LEAF.findall(summary)}))
 
 
-def app_frame(tb: TracebackType | None) -> str | None:
-    """`file:line in function` of the innermost frame outside installed packages, the
-    standard library and wsconform: where the app's own code raised or called what raised."""
+def app_frame(tb: TracebackType | None, app_code: Path | None = None) -> str | None:
+    """`file:line in function` of the innermost frame in `app_code`, or outside installed
+    packages, the standard library and wsconform: where the app's own code raised or called
+    what raised."""
     found = None
     for frame, line in traceback.walk_tb(tb):
         file = Path(frame.f_code.co_filename).resolve()
-        if not is_library_file(file):
+        if (app_code is not None and file.is_relative_to(app_code)) or not is_library_file(file):
             found = f"{_shown_path(file)}:{line} in {frame.f_code.co_name}"
     return found
 
@@ -221,6 +235,7 @@ class AppWitness:
         # apps) is served as given.
         self.source = source
         self.app: Any = load_app(source, fresh=True) if isinstance(source, str) else source
+        self.app_code = app_folder(source.partition(":")[0]) if isinstance(source, str) else None
         self.errors: list[str] = []
         self.report = report or self.errors.append
         # Starlette's TestClient and httpx look for these on the app object.
@@ -255,7 +270,8 @@ class AppWitness:
         try:
             await self.app(scope, receive, send)
         except Exception as exc:
-            self.report(f"{scope.get('type')} {scope.get('path')}: {describe_exception(exc)}")
+            where = f"{scope.get('type')} {scope.get('path')}"
+            self.report(f"{where}: {describe_exception(exc, self.app_code)}")
             raise
         finally:
             # After the report: once idle, every error of the finished calls is on record.

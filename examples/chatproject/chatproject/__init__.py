@@ -1,0 +1,1 @@
+"""A chat app with rooms, a broker connected at startup and one real bug."""

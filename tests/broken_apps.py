@@ -44,8 +44,8 @@ async def _echo_raising_after_slow_cleanup(websocket: WebSocket) -> None:
     the error must still be charged to the connection that caused it."""
     await websocket.accept()
     try:
-        while True:
-            await websocket.send_text(f"Message text was: {await websocket.receive_text()}")
+        while True:  # reads only: its one error is the late one
+            await websocket.receive_text()
     except WebSocketDisconnect:
         await asyncio.sleep(SLOW_CLEANUP_S)  # the slow cleanup this target stands for
         raise RuntimeError("cleanup failed after the client left") from None

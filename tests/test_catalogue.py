@@ -59,6 +59,8 @@ def test_results_json_has_the_documented_schema(loop_runner: LoopRunner, tmp_pat
             "advertised",
             "checks",
             "environment",
+            "findings",
+            "mode",
             "results",
             "retired_checks",
             "servers",

@@ -60,7 +60,7 @@ def test_the_example_apps_bugs_are_reported_with_a_minimal_plan(tmp_path: Path) 
     # Shrunk to the smallest connection that shows the bug: one text that is not JSON.
     assert crash["evidence"]["plan"] == "connect '/orders/0/track'\n  send_text('')"
     assert "JSONDecodeError" in crash["evidence"]["app_errors"][0]
-    assert "--app examples.shop:app --server inmemory" in crash["evidence"]["reproduce"]
+    assert "wsconform run examples.shop:app --server inmemory" in crash["evidence"]["reproduce"]
     assert "plan=ConnectionPlan(" in crash["evidence"]["hypothesis_program"]
     assert "connect &#39;/orders/0/track&#39;" in (tmp_path / "index.html").read_text()
     # The routes without bugs pass what they are judged on.

@@ -7,9 +7,10 @@ Servers call the witness, never the app directly. The witness
   raised each, then re-raises it so the server behaves as it would;
 - counts the websockets still in the app, so a test can wait until the app has finished with
   the connections it opened before asking what they caused;
-- runs the app's lifespan itself (startup before the first connection, `state` copied into
-  every scope, shutdown when the app is rebuilt) on the loop that serves it, so every server
-  runs it the same way, including those without lifespan support;
+- runs the app's lifespan itself when asked to prepare the app (startup before the first
+  connection, `state` copied into every scope, shutdown when the app is rebuilt or stopped)
+  on the loop that serves it, so every server runs it the same way, including those without
+  lifespan support;
 - answers its control routes on the served app's own port (`/_wsconform/...`), so a server in
   another process is asked exactly like one in this process.
 """
@@ -260,7 +261,6 @@ class AppWitness:
         if scope["type"] == "http" and scope["path"].startswith(CONTROL_PREFIX):
             await self._control(scope, send)
             return
-        await self.prepare(fresh=False)
         if self._lifespan is not None and self._lifespan.supported:
             # ASGI lifespan: every scope gets a shallow copy of the state startup filled.
             scope = {**scope, "state": dict(self._lifespan.state)}
@@ -288,8 +288,9 @@ class AppWitness:
 
     async def prepare(self, *, fresh: bool) -> None:
         """The app built (again, from scratch, if `fresh`) and its lifespan started; raises
-        LifespanFailed when its startup fails. Transports ask for it before the first
-        connection (APP_PREPARE_PATH); a connection arriving first starts it all the same."""
+        LifespanFailed when its startup fails. Whoever serves the app asks for it before the
+        first connection (APP_PREPARE_PATH) and stops it at the end; an app served without
+        being prepared (the self-tests' drivers) runs without its lifespan."""
         if fresh and isinstance(self.source, str):
             await self.shutdown()
             self.app = load_app(self.source, fresh=True)

@@ -123,6 +123,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("close.code-delivered", "close.reason-delivered", "close.wire-code-valid"),
         (Connect(), Accept(), Close(4001, "bye-reason")),
     ),
+    # RFC 6455 7.4.1 defines 1001 for an endpoint going away; a server must relay it like any
+    # other valid code (autobahn, under daphne, only lets an application send 1000 or 3000+).
+    Scenario(
+        "close-going-away",
+        ("close.code-delivered",),
+        (Connect(), Accept(), Close(1001, "going away")),
+    ),
     Scenario(
         "close-with-longest-reason",
         ("close.reason-delivered",),
@@ -193,6 +200,11 @@ SCENARIOS: tuple[Scenario, ...] = (
         "websocket-exception-after-accept",
         ("app-error.websocket-exception-after-accept",),
         (Connect(), Accept(), RaiseWebSocketException(4003, "Inappropriate message")),
+    ),
+    Scenario(
+        "websocket-exception-after-accept-going-away",
+        ("app-error.websocket-exception-after-accept",),
+        (Connect(), Accept(), RaiseWebSocketException(1001, "going away")),
     ),
     Scenario(
         "return-after-accept",

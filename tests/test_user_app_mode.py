@@ -138,3 +138,14 @@ def test_judging_counts_testclients_reraise_as_the_server_error_it_is() -> None:
     ]
     assert "generic.no-server-error" in failing[0]
     assert "generic.no-server-error" not in failing[1]
+
+
+def test_the_report_leads_with_the_findings_and_leaves_out_what_did_not_run(
+    tmp_path: Path,
+) -> None:
+    _, results = wsconform(tmp_path, f"{APPS}.two_bugs_app:app")
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert page.index('id="findings"') < page.index('id="summary"')
+    assert page.count('class="finding"') == len(results["findings"]) == 2
+    for absent in ("Seed claims", 'id="benchmarks"', "not run", "seed document"):
+        assert absent not in page, absent

@@ -1,0 +1,216 @@
+"""The regression atlas: historic WebSocket-behaviour fixes of the stack (conformance/atlas.toml),
+each run as a pair — the suite on the buggy release, then on the release that fixed it — and
+judged: would this suite have caught it?
+
+    python -m wsconform.conformance.atlas [--jobs 2] [--only ID,...] [--out reports/out/atlas]
+
+A pair is *detected* when some check fails on the buggy side and passes on the fixed side, and no
+check gets worse on the fixed side. Each side runs in a virtual environment of its own
+(`uv venv`, then the project with its `servers` and `dev` extras and the side's pins, resolved
+together as `tox -e compat` does), on the transports the pair names, without the baseline gate.
+Writes `atlas.json` (`{"pairs": [{"id", "package", "buggy", "fixed", "reference", "detected",
+"flips", "why_not", ...}]}`) beside the sides' results, and the report shows it as a table.
+
+The atlas is data, never code: no check exists for a row. A pair the suite does not detect
+stays, with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wsconform.reports.compare import differences, load_verdicts, renames
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+ATLAS = Path(__file__).resolve().with_name("atlas.toml")
+OUT = Path("reports/out/atlas")
+# One side: resolving and installing an old stack, then the suite on a few transports.
+SIDE_BOUND_S = 1200
+_FAILING = ("fail", "non-strict")
+
+
+@dataclass(frozen=True)
+class Pair:
+    id: str
+    package: str
+    buggy: str
+    fixed: str
+    reference: str
+    difference: str
+    servers: tuple[str, ...]
+    # Requirement specifiers installed with the project on each side (the package's release
+    # and the companions it needs); by default just the package at each release.
+    buggy_pins: tuple[str, ...]
+    fixed_pins: tuple[str, ...]
+    notes: str = ""
+
+    @classmethod
+    def from_toml(cls, entry: dict[str, Any]) -> Pair:
+        companions = tuple(entry.get("companions", ()))
+        package = entry["package"]
+        return cls(
+            id=entry["id"],
+            package=package,
+            buggy=entry["buggy"],
+            fixed=entry["fixed"],
+            reference=entry["reference"],
+            difference=entry["difference"],
+            servers=tuple(entry["servers"]),
+            buggy_pins=(f"{package}=={entry['buggy']}", *companions, *entry.get("buggy_pins", ())),
+            fixed_pins=(f"{package}=={entry['fixed']}", *companions, *entry.get("fixed_pins", ())),
+            notes=entry.get("notes", ""),
+        )
+
+
+def load_atlas(path: Path = ATLAS) -> list[Pair]:
+    pairs = [Pair.from_toml(entry) for entry in tomllib.loads(path.read_text())["pair"]]
+    ids = [pair.id for pair in pairs]
+    duplicated = sorted({pair_id for pair_id in ids if ids.count(pair_id) > 1})
+    if duplicated:
+        raise ValueError(f"{path}: ids used twice: {', '.join(duplicated)}")
+    return pairs
+
+
+@dataclass
+class Side:
+    """One release's run: its results file, or why there is none."""
+
+    results: Path | None
+    failure: str = ""
+    seconds: float = 0.0
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def run_side(pair: Pair, side: str, pins: Sequence[str], out: Path) -> Side:
+    began = time.monotonic()
+    uv = shutil.which("uv")
+    if uv is None:
+        return Side(None, "uv is not on PATH (tox-uv brings it)")
+    venv = out / "venvs" / f"{pair.id}-{side}"
+    results = out / f"{pair.id}-{side}.json"
+    log = out / f"{pair.id}-{side}.log"
+    python = venv / "bin" / "python"
+    steps = [
+        [uv, "venv", "--quiet", "--python", sys.executable, str(venv)],
+        [uv, "pip", "install", "--quiet", "--python", str(python), "-e", f"{ROOT}[servers,dev]",
+         *pins],
+        [str(python), "-m", "pytest", "conformance", "--ignore=conformance/bench",
+         "--hypothesis-profile", "ci", "--no-baseline-gate", "-q", "-p", "no:cacheprovider",
+         "-n", "0", "--server", ",".join(pair.servers), "--results", str(results)],
+    ]  # fmt: skip
+    with log.open("w") as output:
+        for step in steps:
+            output.write(f"$ {' '.join(step)}\n")
+            output.flush()
+            try:
+                done = subprocess.run(
+                    step, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, timeout=SIDE_BOUND_S
+                )
+            except subprocess.TimeoutExpired:
+                return Side(None, f"{step[0]} ran past {SIDE_BOUND_S} s (see {log})")
+            # pytest's 1 (failed tests) is a run with verdicts; anything else is not.
+            if done.returncode not in (0, 1) or (done.returncode == 1 and step is not steps[-1]):
+                return Side(None, f"{Path(step[0]).name} exited {done.returncode} (see {log})")
+    if not results.exists():
+        return Side(None, f"no results written (see {log})")
+    versions = json.loads(results.read_text()).get("environment", {})
+    return Side(results, seconds=time.monotonic() - began, versions=versions)
+
+
+def judge_pair(pair: Pair, buggy: Side, fixed: Side) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": pair.id,
+        "package": pair.package,
+        "buggy": pair.buggy,
+        "fixed": pair.fixed,
+        "reference": pair.reference,
+        "difference": pair.difference,
+        "servers": list(pair.servers),
+        "installed": {
+            "buggy": buggy.versions.get(pair.package),
+            "fixed": fixed.versions.get(pair.package),
+        },
+        "seconds": round(buggy.seconds + fixed.seconds),
+        "flips": [],
+        "detected": False,
+        "why_not": "",
+    }
+    if buggy.results is None or fixed.results is None:
+        entry["why_not"] = f"not run: {buggy.failure or fixed.failure}"
+        return entry
+    before, after = load_verdicts(buggy.results), load_verdicts(fixed.results)
+    changed = differences(before, after, renames(before, after))
+    entry["flips"] = [
+        {"check": d.check, "server": d.server, "buggy": d.before, "fixed": d.after,
+         "direction": d.direction}
+        for d in changed
+    ]  # fmt: skip
+    caught = [d for d in changed if d.before in _FAILING and d.after == "pass"]
+    worse = [d for d in changed if d.direction == "worse"]
+    entry["detected"] = bool(caught) and not worse
+    if not changed:
+        entry["why_not"] = "identical verdicts on both releases: no check observes this difference"
+    elif not caught:
+        entry["why_not"] = "verdicts differ, but none goes from a failure to a pass"
+    elif worse:
+        shown = ", ".join(f"{d.check} on {d.server}" for d in worse)
+        entry["why_not"] = f"the fixed release is worse elsewhere: {shown}"
+    return entry
+
+
+def run_pair(pair: Pair, out: Path) -> dict[str, Any]:
+    buggy = run_side(pair, "buggy", pair.buggy_pins, out)
+    fixed = run_side(pair, "fixed", pair.fixed_pins, out)
+    entry = judge_pair(pair, buggy, fixed)
+    print(
+        f"{pair.id}: {'detected' if entry['detected'] else 'not detected'}"
+        f"{'' if entry['detected'] else ' (' + entry['why_not'] + ')'} in {entry['seconds']} s",
+        flush=True,
+    )
+    return entry
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m wsconform.conformance.atlas", description=__doc__
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="pairs run at once (%(default)s)")
+    parser.add_argument("--only", default="", help="comma-separated pair ids")
+    parser.add_argument("--out", type=Path, default=OUT, help="default: %(default)s")
+    parser.add_argument("--atlas", type=Path, default=ATLAS, help="default: conformance/atlas.toml")
+    arguments = parser.parse_args(argv)
+    pairs = load_atlas(arguments.atlas)
+    if arguments.only:
+        wanted = set(arguments.only.split(","))
+        unknown = wanted - {pair.id for pair in pairs}
+        if unknown:
+            parser.error(f"no such pair: {', '.join(sorted(unknown))}")
+        pairs = [pair for pair in pairs if pair.id in wanted]
+    out = arguments.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=max(1, arguments.jobs)) as pool:
+        entries = list(pool.map(lambda pair: run_pair(pair, out), pairs))
+    detected = sum(entry["detected"] for entry in entries)
+    atlas_json = out.parent / "atlas.json"
+    atlas_json.write_text(json.dumps({"pairs": entries}, indent=1) + "\n")
+    print(f"{detected} of {len(entries)} pairs detected; wrote {atlas_json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -72,6 +72,8 @@ class ReportInputs:
     bench: BenchRun | None = None
     # Earlier saved runs and this one, oldest first, for the ratio history.
     history: list[BenchRun] = field(default_factory=list)
+    # The regression atlas's pairs (atlas.json beside results.json), if it was run.
+    atlas: list[dict[str, Any]] = field(default_factory=list)
 
 
 def load_inputs(results_path: Path, storage: Path) -> ReportInputs:
@@ -84,7 +86,9 @@ def load_inputs(results_path: Path, storage: Path) -> ReportInputs:
     saved = [_bench_run(_read_json(path), path.stem) for path in sorted(storage.glob("*/*.json"))]
     # A run saved with --benchmark-autosave is usually bench.json too: count it once.
     runs = {run.label: run for run in [*saved, *([bench] if bench else [])]}
-    return ReportInputs(results, bench, [runs[label] for label in sorted(runs)])
+    atlas_path = results_path.parent / "atlas.json"
+    atlas = _read_json(atlas_path)["pairs"] if atlas_path.exists() else []
+    return ReportInputs(results, bench, [runs[label] for label in sorted(runs)], atlas)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -291,6 +295,7 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
             (figure, Markup(svg)) for figure, svg in charts.history_charts(inputs.history).items()
         ],
         history_runs=[run.label for run in inputs.history],
+        atlas=inputs.atlas,
     )
 
 

@@ -185,6 +185,13 @@ def run_pair(pair: Pair, out: Path) -> dict[str, Any]:
     return entry
 
 
+def merge_atlas(paths: Sequence[Path]) -> dict[str, Any]:
+    """The atlas.json of several runs (one CI job per pair) as one, in the atlas's order."""
+    order = {pair.id: index for index, pair in enumerate(load_atlas())}
+    pairs = [entry for path in paths for entry in json.loads(path.read_text())["pairs"]]
+    return {"pairs": sorted(pairs, key=lambda entry: order.get(entry["id"], len(order)))}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m wsconform.conformance.atlas", description=__doc__
@@ -193,7 +200,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated pair ids")
     parser.add_argument("--out", type=Path, default=OUT, help="default: %(default)s")
     parser.add_argument("--atlas", type=Path, default=ATLAS, help="default: conformance/atlas.toml")
+    parser.add_argument(
+        "--merge", type=Path, nargs="+", help="only merge these atlas.json files into --out's"
+    )
     arguments = parser.parse_args(argv)
+    if arguments.merge:
+        merged = arguments.out.resolve().parent / "atlas.json"
+        merged.parent.mkdir(parents=True, exist_ok=True)
+        merged.write_text(json.dumps(merge_atlas(arguments.merge), indent=1) + "\n")
+        print(f"merged {len(arguments.merge)} atlas runs into {merged}")
+        return 0
     pairs = load_atlas(arguments.atlas)
     if arguments.only:
         wanted = set(arguments.only.split(","))

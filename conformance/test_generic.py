@@ -183,47 +183,34 @@ class GenericRun:
         return set(ids) <= {judgement.check_id for judgement in again}
 
 
-def _reproduce(request: pytest.FixtureRequest, transport: Transport) -> str:
-    return reproduce_command(request.config, transport.name, request.node.name)
-
-
-@pytest.mark.generic
-def test_generic_route(
+@pytest.fixture
+def generic_run(
     request: pytest.FixtureRequest,
-    endpoint: WebSocketEndpoint,
     app_transport: Transport,
     loop_runner: LoopRunner,
     recorder: ResultsRecorder,
     gate: Gate,
-) -> None:
-    run = GenericRun(
-        app_transport,
-        loop_runner,
-        recorder,
-        gate,
-        _reproduce(request, app_transport),
-        fresh_apps=user_app_given(request.config),
-    )
-    run.explore_plans(endpoint)
+) -> GenericRun:
+    """Generated connections to the app on one transport, each on a fresh app where the app
+    is the user's."""
+    reproduce = reproduce_command(request.config, app_transport.name, request.node.name)
+    fresh_apps = user_app_given(request.config)
+    return GenericRun(app_transport, loop_runner, recorder, gate, reproduce, fresh_apps=fresh_apps)
+
+
+@pytest.mark.generic
+def test_generic_route(endpoint: WebSocketEndpoint, generic_run: GenericRun) -> None:
+    generic_run.explore_plans(endpoint)
 
 
 @pytest.mark.generic
 def test_authenticated_route(
-    request: pytest.FixtureRequest,
     auth_route: AuthRoute,
     app_transport: Transport,
     loop_runner: LoopRunner,
-    recorder: ResultsRecorder,
-    gate: Gate,
+    generic_run: GenericRun,
 ) -> None:
-    run = GenericRun(
-        app_transport,
-        loop_runner,
-        recorder,
-        gate,
-        _reproduce(request, app_transport),
-        fresh_apps=user_app_given(request.config),
-    )
+    run = generic_run
 
     def attempt(token: str | None) -> tuple[ConnectionPlan, Observation]:
         """The connection carrying `token` (connect, then leave), and what it showed."""

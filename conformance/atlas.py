@@ -105,42 +105,54 @@ def run_side(pair: Pair, side: str, pins: Sequence[str], out: Path) -> Side:
     results = out / f"{pair.id}-{side}.json"
     log = out / f"{pair.id}-{side}.log"
     python = venv / "bin" / "python"
-    # The release under test is an override, the companions plain requirements: some releases
-    # (starlette 0.33.0, 0.37.0) are accepted by no FastAPI release, which the reference app
-    # needs, and the neighbouring FastAPI runs on them all the same.
+    install = [uv, "pip", "install", "--quiet", "--python", str(python),
+               "-e", f"{ROOT}[servers,dev]", *pins]  # fmt: skip
+    # Some releases (starlette 0.33.0, 0.37.0) are accepted by no FastAPI release, which the
+    # reference app needs: then the release under test is forced as an override, and the
+    # newest FastAPI that still imports is what the run gets (it may not).
     overrides = out / f"{pair.id}-{side}.overrides.txt"
     overrides.write_text(pins[0] + "\n")
     steps = [
-        [uv, "venv", "--quiet", "--python", sys.executable, str(venv)],
-        [uv, "pip", "install", "--quiet", "--python", str(python), "-e", f"{ROOT}[servers,dev]",
-         "--override", str(overrides), *pins],
+        [[uv, "venv", "--quiet", "--python", sys.executable, str(venv)]],
+        [install, [*install, "--override", str(overrides)]],
         # Recording mode, into a folder of its own: no verdict is a finding, so no test fails
         # and Hypothesis explores the same examples on both sides instead of shrinking.
-        [str(python), "-m", "pytest", "conformance", "--ignore=conformance/bench",
-         "--hypothesis-profile", "ci", "--record-baseline", "--baselines",
-         str(out / "baselines" / f"{pair.id}-{side}"), "-q", "-p", "no:cacheprovider",
-         # Old servers leave sockets to the garbage collector; the suite's warnings-as-errors
-         # would turn that into test errors that say nothing about the pair.
-         "-p", "no:unraisableexception",
-         "-n", "0", "--server", ",".join(pair.servers), "--results", str(results)],
+        [[str(python), "-m", "pytest", "conformance", "--ignore=conformance/bench",
+          "--hypothesis-profile", "ci", "--record-baseline", "--baselines",
+          str(out / "baselines" / f"{pair.id}-{side}"), "-q", "-p", "no:cacheprovider",
+          # Old servers leave sockets to the garbage collector; the suite's warnings-as-errors
+          # would turn that into test errors that say nothing about the pair.
+          "-p", "no:unraisableexception",
+          "-n", "0", "--server", ",".join(pair.servers), "--results", str(results)]],
     ]  # fmt: skip
     with log.open("w") as output:
-        for step in steps:
-            output.write(f"$ {' '.join(step)}\n")
-            output.flush()
-            try:
-                done = subprocess.run(
-                    step, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, timeout=SIDE_BOUND_S
-                )
-            except subprocess.TimeoutExpired:
-                return Side(None, f"{step[0]} ran past {SIDE_BOUND_S} s (see {log})")
-            # pytest's 1 (a test that errored) still leaves verdicts; anything else does not.
-            if done.returncode not in (0, 1) or (done.returncode == 1 and step is not steps[-1]):
-                return Side(None, f"{Path(step[0]).name} exited {done.returncode} (see {log})")
+        for attempts in steps:
+            failure = ""
+            for command in attempts:  # the first that succeeds
+                failure = _run_logged(command, output)
+                # pytest's 1 (a test that errored) still leaves verdicts.
+                if not failure or (failure == "exited 1" and attempts is steps[-1]):
+                    failure = ""
+                    break
+            if failure:
+                return Side(None, f"{Path(attempts[-1][0]).name} {failure} (see {log})")
     if not results.exists():
         return Side(None, f"no results written (see {log})")
     versions = json.loads(results.read_text()).get("environment", {})
     return Side(results, seconds=time.monotonic() - began, versions=versions)
+
+
+def _run_logged(command: list[str], output: Any) -> str:
+    """Run `command` with its output in the side's log; "" or what went wrong."""
+    output.write(f"$ {' '.join(command)}\n")
+    output.flush()
+    try:
+        done = subprocess.run(
+            command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, timeout=SIDE_BOUND_S
+        )
+    except subprocess.TimeoutExpired:
+        return f"ran past {SIDE_BOUND_S} s"
+    return "" if done.returncode == 0 else f"exited {done.returncode}"
 
 
 def judge_pair(pair: Pair, buggy: Side, fixed: Side) -> dict[str, Any]:

@@ -7,7 +7,8 @@ judged: would this suite have caught it?
 A pair is *detected* when some check fails on the buggy side and passes on the fixed side, and no
 check gets worse on the fixed side. Each side runs in a virtual environment of its own
 (`uv venv`, then the project with its `servers` and `dev` extras and the side's pins, resolved
-together as `tox -e compat` does), on the transports the pair names, without the baseline gate.
+together as `tox -e compat` does), on the transports the pair names, in recording mode (no
+verdict fails a test, so both sides explore the same examples).
 Writes `atlas.json` (`{"pairs": [{"id", "package", "buggy", "fixed", "reference", "detected",
 "flips", "why_not", ...}]}`) beside the sides' results, and the report shows it as a table.
 

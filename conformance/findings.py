@@ -84,11 +84,11 @@ class Finding:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
-    def merge(self, other: Mapping[str, Any]) -> None:
-        """Another process's record of the same finding (other servers)."""
-        self.servers.update(other["servers"])
-        self.reproduce.update(other["reproduce"])
-        self.hypothesis = self.hypothesis or other["hypothesis"]
+    def merge(self, other: Finding) -> None:
+        """Another transport's (or process's) record of the same finding."""
+        self.servers.update(other.servers)
+        self.reproduce.update(other.reproduce)
+        self.hypothesis = self.hypothesis or other.hypothesis
 
 
 def _step_data(step: object) -> list[Any]:

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 from hypothesis import strategies as st
 
 from wsconform.conformance.contracts import rejected_before_accept
-from wsconform.conformance.discovery import Location, Parameter, WebSocketEndpoint
+from wsconform.conformance.discovery import Location, Parameter, WebSocketEndpoint, serves
 from wsconform.conformance.model import Judgement
 from wsconform.conformance.rfc6455 import is_valid_wire_close_code
 from wsconform.conformance.vocabulary import (
@@ -154,13 +154,17 @@ def _value(draw: st.DrawFn, parameter: Parameter) -> str | None:
     return draw(VALID_VALUES.get(parameter.type, VALID_VALUES["str"]))
 
 
+# A path parameter of a route template: its name, and its convertor if one is given.
+_PATH_PARAMETER = re.compile(r"{([^}:]+)(?::([^}]+))?}")
+
+
 def _fill_path(template: str, values: dict[str, str]) -> str:
     def value_for(match: re.Match[str]) -> str:
         value = values[match.group(1)]
         # A path parameter's value may not carry its own slashes, except for `:path`.
         return quote(value, safe="/" if match.group(2) == "path" else "")
 
-    return re.sub(r"{([^}:]+)(?::([^}]+))?}", value_for, template)
+    return _PATH_PARAMETER.sub(value_for, template)
 
 
 @st.composite
@@ -399,7 +403,6 @@ EXAMPLE_VALUES = {
     "path": "a/b",
     "str": "example",
 }
-_TEMPLATE_PARAMETER = re.compile(r"{([^}:]+)(?::[^}]+)?}")
 
 
 def bind_auth_routes(
@@ -408,19 +411,19 @@ def bind_auth_routes(
     """Each configured route tied to a discovered one. A key may be a concrete path
     (`/items/7/ws`) or a route template (`/items/{item_id}/ws`, filled with valid values);
     a key that matches no route is an error that names it, never a silent failure."""
-    from starlette.routing import compile_path
+
+    def without_convertors(template: str) -> str:
+        return _PATH_PARAMETER.sub(r"{\1}", template)
 
     bound = []
     for route in routes:
-        template = _TEMPLATE_PARAMETER.sub(r"{\1}", route.path)
-        by_template = [e for e in endpoints if _TEMPLATE_PARAMETER.sub(r"{\1}", e.path) == template]
+        template = without_convertors(route.path)
+        by_template = [e for e in endpoints if without_convertors(e.path) == template]
         if by_template:
             endpoint = by_template[0]
             values = {p.name: EXAMPLE_VALUES.get(p.type, "example") for p in endpoint.parameters}
             bound.append(replace(route, path=_fill_path(endpoint.path, values)))
-        elif "{" not in route.path and any(
-            compile_path(e.path)[0].match(route.path.partition("?")[0]) for e in endpoints
-        ):
+        elif "{" not in route.path and serves(endpoints, route.path):
             bound.append(route)
         else:
             known = ", ".join(e.path for e in endpoints) or "none"

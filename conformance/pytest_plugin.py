@@ -128,11 +128,11 @@ def pytest_configure(config: pytest.Config) -> None:
         endpoints = discover(app)
     except (ImportError, ValueError, TypeError) as exc:
         raise pytest.UsageError(f"app {named}: {exc}") from exc
-    if user_app_given(config):
-        _check_the_app_starts(named, app)
     if settings.routes:
         print(f"WebSocket routes of {named}:\n{describe_routes(endpoints)}")
         pytest.exit("routes listed", returncode=0)
+    if user_app_given(config):
+        _check_the_app_starts(named, app)
     config.stash[endpoints_key] = endpoints
     config.stash[auth_routes_key] = _auth_routes(config, endpoints)
     config.stash[url_key] = parse_live_url(settings.url)

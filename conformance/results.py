@@ -109,7 +109,7 @@ class ResultsRecorder:
         if known is None:
             self.findings[finding.id] = finding
         else:
-            known.merge(finding.to_json())
+            known.merge(finding)
 
     def add_advertised(self, transport: str, advertised: Advertised) -> None:
         self.advertised[transport] = advertised

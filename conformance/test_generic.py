@@ -103,9 +103,13 @@ class GenericRun:
         self.keep(judge(observation, self.over_the_wire_only), plan, observation, replay)
 
     def observe(self, plan: ConnectionPlan) -> Observation:
+        self.start_fresh()
+        return self.runner.run(run_plan(self.transport, plan))
+
+    def start_fresh(self) -> None:
+        """With `fresh_apps`, the next connection meets a freshly built app."""
         if self.fresh_apps:
             self.runner.run(self.transport.prepare_app(fresh=True))
-        return self.runner.run(run_plan(self.transport, plan))
 
     def keep(
         self,
@@ -216,8 +220,7 @@ def test_authenticated_route(
         """The connection carrying `token` (connect, then leave), and what it showed."""
         path, headers = auth_route.request(token)
         plan = ConnectionPlan(auth_route.path, path, headers, ())
-        if run.fresh_apps:
-            loop_runner.run(app_transport.prepare_app(fresh=True))
+        run.start_fresh()
         seen = loop_runner.run(try_credential(app_transport, path, headers))
         errors = loop_runner.run(app_transport.drain_app_errors())
         return plan, Observation(seen, errors)

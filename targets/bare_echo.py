@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from wsconform.targets.servers.witness import answer_lifespan_without_app
+
 # The reference app's `/echo` reply; the load generator checks each reply against it.
 ECHO_PREFIX = "Message text was: "
 
@@ -21,7 +23,8 @@ async def app(
     send: Callable[[Message], Awaitable[None]],
 ) -> None:
     if scope["type"] == "lifespan":
-        await _lifespan(receive, send)
+        # Nothing to start or stop, but servers that run lifespan want each step answered.
+        await answer_lifespan_without_app(receive, send)
         return
     if scope["type"] == "http":
         await send({"type": "http.response.start", "status": 404, "headers": []})
@@ -39,16 +42,3 @@ async def app(
             await send({"type": "websocket.close", "code": 1003})
             return
         await send({"type": "websocket.send", "text": ECHO_PREFIX + text})
-
-
-async def _lifespan(
-    receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
-) -> None:
-    """Nothing to start or stop, but servers that run lifespan want each step answered."""
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from wsconform.conformance import profiles
+from wsconform.conformance.pytest_plugin import GENERIC_TESTS
 
-RUN_INI = Path(__file__).parent / "conformance" / "run.ini"
-GENERIC_TESTS = RUN_INI.with_name("test_generic.py")
+RUN_INI = GENERIC_TESTS.with_name("run.ini")
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # pytest's exit codes (pytest.ExitCode) -> ours.

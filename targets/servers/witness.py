@@ -256,7 +256,7 @@ class AppWitness:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             # The server's own lifespan: the witness runs the app's on its own schedule.
-            await _answer_server_lifespan(receive, send)
+            await answer_lifespan_without_app(receive, send)
             return
         if scope["type"] == "http" and scope["path"].startswith(CONTROL_PREFIX):
             await self._control(scope, send)
@@ -334,7 +334,8 @@ class AppWitness:
             await _answer_json(send, {"error": f"no control route {path}"}, status=404)
 
 
-async def _answer_server_lifespan(receive: Any, send: Any) -> None:
+async def answer_lifespan_without_app(receive: Any, send: Any) -> None:
+    """Complete every lifespan step a server asks for, with nothing to start or stop."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":

@@ -8,11 +8,14 @@ app's step returned, what the client saw, what was judged), which is the evidenc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+import httpx
 
 from wsconform.conformance.model import Judgement, LifecycleModel, Listen, Plan
 from wsconform.conformance.vocabulary import (
@@ -40,6 +43,7 @@ from wsconform.targets.servers.base import (
     QUIET_BOUND_S,
     ClientConnection,
     Transport,
+    TransportSpec,
 )
 
 T = TypeVar("T")
@@ -250,3 +254,19 @@ _CLIENT_ACTIONS = (
     ClientDrop,
     ClientListen,
 )
+
+
+@contextlib.contextmanager
+def app_served(spec: TransportSpec, import_string: str, runner: LoopRunner) -> Iterator[Transport]:
+    """`import_string` served by `spec` with its app prepared (lifespan started), and at the
+    end its lifespan stopped and the transport closed; raises AppStartupFailed if the app
+    cannot start."""
+    with spec.serve(import_string) as served:
+        try:
+            runner.run(served.prepare_app())
+            yield served
+        finally:
+            # Best effort: a server that died has no lifespan left to shut down.
+            with contextlib.suppress(httpx.HTTPError, OSError):
+                runner.run(served.stop_app())
+            runner.run(served.aclose())

@@ -7,7 +7,6 @@ it (`wsconform.pytest_entry`); the options themselves are in `conformance/option
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import shlex
@@ -19,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from wsconform.conformance import profiles  # noqa: F401 - registers the profiles
 from wsconform.conformance.discovery import WebSocketEndpoint, describe_routes, discover
-from wsconform.conformance.engine import LoopRunner, advertised_by
+from wsconform.conformance.engine import LoopRunner, advertised_by, app_served
 from wsconform.conformance.findings import write_repro_scripts
 from wsconform.conformance.gate import Gate
 from wsconform.conformance.generic import (
@@ -319,18 +317,11 @@ def _serve(
     if reason is not None:
         request.config.stash[recorder_key].add_unavailable(spec.name, reason)
         pytest.skip(f"{spec.name}: {reason}")
-    with spec.serve(import_string) as served:
-        try:
-            try:
-                loop_runner.run(served.prepare_app())
-            except AppStartupFailed as exc:
-                pytest.exit(f"the app cannot start: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    try:
+        with app_served(spec, import_string, loop_runner) as served:
             yield served
-        finally:
-            # Best effort: a server that died has no lifespan left to shut down.
-            with contextlib.suppress(httpx.HTTPError, OSError):
-                loop_runner.run(served.stop_app())
-            loop_runner.run(served.aclose())
+    except AppStartupFailed as exc:
+        pytest.exit(f"the app cannot start: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 @pytest.fixture(scope="session")

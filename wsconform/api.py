@@ -26,7 +26,7 @@ import pytest
 from hypothesis import given, settings
 
 from wsconform.conformance.discovery import WebSocketEndpoint, discover
-from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.engine import LoopRunner, app_served
 from wsconform.conformance.generic import ConnectionPlan, judge, plans_for, run_plan
 from wsconform.targets.servers import all_transports
 from wsconform.targets.servers.base import Transport
@@ -49,7 +49,6 @@ class Route:
     def check(self, server: str = "inmemory", max_examples: int = 25) -> None:
         """Generated connections to this route on `server`; AssertionError on a finding."""
         with _served(self.app, server) as (transport, runner):
-            runner.run(transport.prepare_app())
 
             @settings(max_examples=max_examples, deadline=None, database=None)
             @given(plans_for(self.endpoint))
@@ -73,12 +72,8 @@ def _served(app: str, server: str) -> Iterator[tuple[Transport, LoopRunner]]:
         pytest.skip(f"{server}: {reason}")
     runner = LoopRunner()
     try:
-        with spec.serve(app) as transport:
-            try:
-                yield transport, runner
-            finally:
-                runner.run(transport.stop_app())
-                runner.run(transport.aclose())
+        with app_served(spec, app, runner) as transport:
+            yield transport, runner
     finally:
         runner.close()
 

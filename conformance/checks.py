@@ -467,6 +467,55 @@ CONTRACTS: tuple[Check, ...] = (
         f"{SEEDS}; {WWW}, 'Close - send event': a close before accept must be an HTTP 403",
     ),
     _contract("contract.auth.accepts-valid", "secured routes accept every valid credential"),
+    # The framework surface (targets/surface.py): each as the framework's documentation says.
+    _contract(
+        "contract.surface.router-prefix",
+        "a router's prefix applies to its websocket routes, also nested",
+        "FastAPI docs, 'Bigger Applications' (APIRouter prefix, include_router)",
+    ),
+    _contract(
+        "contract.surface.convertors",
+        "path convertors convert, and a value they do not match is no route",
+        "Starlette docs, 'Routing - Path Parameters' (int, float, uuid, path convertors)",
+    ),
+    _contract(
+        "contract.surface.endpoint-class",
+        "a WebSocketEndpoint gets each message and the client's close code",
+        "Starlette docs, 'Endpoints - WebSocketEndpoint' (on_receive, on_disconnect)",
+    ),
+    _contract(
+        "contract.surface.validation",
+        "FastAPI parameters are validated: valid converted, invalid refused before accept",
+        "FastAPI docs, 'WebSockets - Using Depends and others'; its handler closes 1008",
+    ),
+    _contract(
+        "contract.surface.websocket-exception-before-accept",
+        "WebSocketException from a route or dependency before accept refuses the handshake",
+        f"Starlette docs, 'Exceptions - WebSocketException'; {WWW}, 'Close - send event'",
+    ),
+    _contract(
+        "contract.surface.http-exception-before-accept",
+        "HTTPException before accept becomes a denial response with its status",
+        "Starlette 0.41.0 release notes ('Allow to raise HTTPException before "
+        "websocket.accept()'); needs the server's websocket.http.response extension",
+    ),
+    _contract(
+        "contract.surface.denial-response",
+        "send_denial_response delivers plain, JSON, streaming and file responses",
+        "Starlette docs, 'WebSockets - Send Denial Response' (0.37.0, streaming and file "
+        "responses 1.0.0); needs the server's websocket.http.response extension",
+    ),
+    _contract(
+        "contract.surface.mounted-app",
+        "a mounted app's dependency, middleware and route serve its websockets",
+        "FastAPI docs, 'Global Dependencies' and 'Sub Applications - Mounts'; Starlette "
+        "docs, 'Middleware - Pure ASGI Middleware' and BaseHTTPMiddleware (HTTP only)",
+    ),
+    _contract(
+        "contract.surface.exception-handler",
+        "an exception handler closes the websocket as it says",
+        "Starlette docs, 'Exceptions' (handlers receive the WebSocket; 0.21.0)",
+    ),
     Check(
         "contract.no-server-error",
         Grade.POLICY,

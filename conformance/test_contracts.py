@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
-from wsconform.conformance import contracts
+from wsconform.conformance import contracts, surface
 from wsconform.conformance.chat_machine import chat_machine_for
 from wsconform.conformance.discovery import serves
 from wsconform.conformance.engine import LoopRunner
@@ -271,4 +271,18 @@ def test_jwt(judge: Judge, kind: str) -> None:
 
     accepted()
     refused()
+    judge.settle()
+
+
+@pytest.mark.parametrize(
+    "contract",
+    [
+        pytest.param(contract, marks=pytest.mark.routes(route), id=contract.__name__)
+        for contract, route in surface.SURFACE_CONTRACTS.items()
+    ],
+)
+def test_framework_surface(
+    judge: Judge, contract: Callable[..., Awaitable[list[Judgement]]]
+) -> None:
+    judge(contract)
     judge.settle()

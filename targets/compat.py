@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 __all__ = [
     "ACCEPT_TAKES_HEADERS",
     "CLOSE_TAKES_REASON",
+    "HAS_DENIAL_RESPONSE",
     "HAS_WEBSOCKET_EXCEPTION",
     "CloseOnWebSocketException",
     "WebSocketException",
@@ -42,6 +43,8 @@ except ImportError:  # pragma: no cover - exercised by the compat matrix
 # Starlette 0.18 added `accept(headers=...)` and `close(reason=...)`.
 ACCEPT_TAKES_HEADERS = "headers" in inspect.signature(WebSocket.accept).parameters
 CLOSE_TAKES_REASON = "reason" in inspect.signature(WebSocket.close).parameters
+# Starlette 0.37 added `send_denial_response` (the websocket.http.response ASGI extension).
+HAS_DENIAL_RESPONSE = hasattr(WebSocket, "send_denial_response")
 
 
 class CloseOnWebSocketException:

@@ -27,6 +27,7 @@ from fastapi import (
 )
 from fastapi.security import OAuth2PasswordRequestForm
 
+from wsconform.targets import surface
 from wsconform.targets.compat import WebSocketException, handle_websocket_exceptions
 
 WELCOME = "Welcome to the chat room!"
@@ -49,6 +50,7 @@ POLICY_VIOLATION = 1008
 
 app = FastAPI(title="wsconform reference endpoints")
 handle_websocket_exceptions(app)
+surface.install(app)  # the rest of the frameworks' WebSocket surface, under /surface
 
 
 @app.websocket("/welcome")

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from tests import broken_apps
-from wsconform.conformance import contracts
+from tests import broken_apps, broken_surface_apps
+from wsconform.conformance import contracts, surface
 from wsconform.conformance.chat_machine import ChatFinding, chat_machine_for
 from wsconform.conformance.checks import CONTRACTS
 from wsconform.conformance.engine import LoopRunner
@@ -30,8 +30,13 @@ Contract = Callable[[Transport], Awaitable[list[Judgement]]]
 @dataclass(frozen=True)
 class Case:
     check_id: str
-    broken_app: str  # attribute of tests.broken_apps
+    broken_app: str  # attribute of tests.broken_apps or tests.broken_surface_apps
     contract: Contract
+
+    def app(self) -> Any:
+        return getattr(broken_apps, self.broken_app, None) or getattr(
+            broken_surface_apps, self.broken_app
+        )
 
 
 def _with(contract: Callable[..., Awaitable[list[Judgement]]], *args: Any) -> Contract:
@@ -89,6 +94,25 @@ CASES = (
     Case(
         "contract.no-server-error", "echo_raises_on_disconnect", _with(contracts.echo_each, ["hi"])
     ),
+    Case("contract.surface.router-prefix", "prefix_dropped", surface.routers),
+    Case("contract.surface.convertors", "float_convertor_ignored", surface.convertors),
+    Case("contract.surface.endpoint-class", "endpoint_close_code_lost", surface.endpoint_class),
+    Case("contract.surface.validation", "validation_skipped", surface.validation),
+    Case(
+        "contract.surface.websocket-exception-before-accept",
+        "dependency_refuses_late",
+        surface.websocket_exception,
+    ),
+    Case(
+        "contract.surface.http-exception-before-accept",
+        "http_exception_discarded",
+        surface.http_exception,
+    ),
+    Case("contract.surface.denial-response", "denial_body_truncated", surface.denial_responses),
+    Case("contract.surface.mounted-app", "app_dependency_skipped", surface.mounted_app),
+    Case(
+        "contract.surface.exception-handler", "exception_handler_skipped", surface.exception_handler
+    ),
 )
 
 
@@ -104,7 +128,7 @@ def test_every_contract_has_a_broken_implementation() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.check_id}-{case.broken_app}")
 def test_contract_catches_the_broken_route(case: Case, loop_runner: LoopRunner) -> None:
-    transport = InMemoryTransport(getattr(broken_apps, case.broken_app))
+    transport = InMemoryTransport(case.app())
     assert verdicts(transport, case, loop_runner) == {case.check_id: False}
 
 

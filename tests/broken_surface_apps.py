@@ -1,0 +1,98 @@
+"""Broken versions of the framework-surface routes (`targets/surface.py`), one mistake each, the
+kind a framework regression makes: a prefix or a convertor ignored, a dependency or an exception
+handler skipped, a close code or a denial body lost. Each is the reference app with one route
+shadowed (Starlette matches routes in order), so `--app tests.broken_surface_apps:<name>` works.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, FastAPI, WebSocket
+from starlette.endpoints import WebSocketEndpoint
+from starlette.routing import BaseRoute, Mount, WebSocketRoute
+
+from wsconform.targets import reference, surface
+
+
+def shadowing(route: BaseRoute) -> FastAPI:
+    app = FastAPI()
+    app.router.routes.append(route)
+    app.router.routes.extend(reference.app.router.routes)
+    return app
+
+
+def _websocket(path: str, endpoint: Any) -> WebSocketRoute:
+    return WebSocketRoute(path, endpoint)
+
+
+async def _echo_elsewhere(websocket: WebSocket) -> None:
+    # What a dropped prefix looks like from the prefixed path: nothing answers there.
+    await websocket.close(code=1008)
+
+
+async def _float_as_text(websocket: WebSocket) -> None:
+    await surface.send_value_and_close(websocket, websocket.path_params["value"])
+
+
+class _EndpointLosingTheCode(WebSocketEndpoint):
+    encoding = "text"
+
+    async def on_receive(self, websocket: WebSocket, data: Any) -> None:
+        await websocket.send_text(f"endpoint: {data}")
+
+    async def on_disconnect(self, websocket: WebSocket, close_code: int) -> None:
+        surface.endpoint_closes[websocket.path_params["key"]] = 1000  # not the client's code
+
+
+async def _validated_loosely(websocket: WebSocket) -> None:
+    await websocket.accept()
+    params = websocket.query_params
+    await websocket.send_json(
+        {
+            "number": websocket.path_params["number"],
+            "limit": params.get("limit"),
+            "client": websocket.headers.get("x-client"),
+        }
+    )
+    await websocket.close(code=1000)
+
+
+async def _refuses_after_accepting(websocket: WebSocket) -> None:
+    await websocket.accept()  # the dependency's refusal comes too late
+    await websocket.close(code=surface.REFUSAL_CODE)
+
+
+async def _http_exception_discarded(websocket: WebSocket) -> None:
+    """The handler's response is dropped and the app returns without a handshake message."""
+
+
+async def _denial_truncated(websocket: WebSocket) -> None:
+    if not surface.offers_denial(websocket):
+        await websocket.close(code=1008)
+        return
+    await websocket.send({"type": "websocket.http.response.start", "status": 401, "headers": []})
+    await websocket.send({"type": "websocket.http.response.body", "body": surface.DENIAL_BODY[:5]})
+
+
+def _mounted_variant(**options: Any) -> Mount:
+    """The surface's mounted app rebuilt with `options` (no dependency, no handler...)."""
+    app = FastAPI(**options)
+    app.add_middleware(surface.MarkScope)
+    app.add_api_websocket_route("/echo", surface.mounted_echo)
+    return Mount("/surface/app", app=app)
+
+
+prefix_dropped = shadowing(_websocket("/surface/prefixed/echo", _echo_elsewhere))
+float_convertor_ignored = shadowing(_websocket("/surface/starlette/float/{value}", _float_as_text))
+endpoint_close_code_lost = shadowing(
+    _websocket("/surface/starlette/endpoint/{key}", _EndpointLosingTheCode)
+)
+validation_skipped = shadowing(_websocket("/surface/validated/{number}", _validated_loosely))
+dependency_refuses_late = shadowing(
+    _websocket("/surface/depends/websocket", _refuses_after_accepting)
+)
+http_exception_discarded = shadowing(_websocket("/surface/raise/http", _http_exception_discarded))
+denial_body_truncated = shadowing(_websocket("/surface/denial/{kind}", _denial_truncated))
+app_dependency_skipped = shadowing(_mounted_variant(exception_handlers=surface.HANDLERS))
+exception_handler_skipped = shadowing(_mounted_variant(dependencies=[Depends(surface.allowed)]))

@@ -146,6 +146,7 @@ SUITE_MARKERS = (
     "generic: generic checks of the routes of a user's app (run with --app)",
     "url: over-the-wire generic checks of a running server (run with --url)",
     "routes(*paths): the reference routes a contract test needs in --app",
+    "reference_app: generic checks of the reference app (the default suite only)",
 )
 GENERIC_TESTS = Path(__file__).resolve().with_name("test_generic.py")
 
@@ -248,6 +249,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             for item in items
             if "transport" not in getattr(item, "fixturenames", ())
             and not item.get_closest_marker("url")
+            and not item.get_closest_marker("reference_app")
         ]
     else:
         keep = [

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given, reporting, settings
+from hypothesis import strategies as st
 
 if sys.version_info >= (3, 11):
     from builtins import BaseExceptionGroup
@@ -54,6 +55,8 @@ Replay = Callable[[], list[Judgement]]
 
 # Per route and transport: each example is a whole connection, on real servers with real waits.
 MAX_EXAMPLES = 25
+# The reference app's routes drawn together, per transport, in the default suite.
+REFERENCE_APP_EXAMPLES = 40
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -146,11 +149,15 @@ class GenericRun:
         )
         raise finding_type("\n".join(f"[{j.check_id}] {j.detail}" for j in findings))
 
-    def explore_plans(self, endpoint: WebSocketEndpoint) -> None:
-        """Generated connections to `endpoint`, until a finding (shrunk) or the examples run out."""
+    def explore_plans(
+        self, endpoints: WebSocketEndpoint | list[WebSocketEndpoint], examples: int = MAX_EXAMPLES
+    ) -> None:
+        """Generated connections to `endpoints` (one, or a route drawn from several each time),
+        until a finding (shrunk) or the examples run out."""
+        routes = endpoints if isinstance(endpoints, list) else [endpoints]
 
-        @settings(max_examples=MAX_EXAMPLES)
-        @given(plans_for(endpoint))
+        @settings(max_examples=examples)
+        @given(st.sampled_from(routes).flatmap(plans_for))
         def connection(plan: ConnectionPlan) -> None:
             self.connection(plan)
 
@@ -205,6 +212,16 @@ def generic_run(
 @pytest.mark.generic
 def test_generic_route(endpoint: WebSocketEndpoint, generic_run: GenericRun) -> None:
     generic_run.explore_plans(endpoint)
+
+
+@pytest.mark.reference_app
+def test_generic_checks_on_the_reference_app(
+    request: pytest.FixtureRequest, generic_run: GenericRun
+) -> None:
+    """The default suite's own app under the generic checks, with every route in one draw:
+    a framework change that makes any reference route crash or answer 5xx/1011 shows here
+    even where no contract looks."""
+    generic_run.explore_plans(request.config.stash[endpoints_key], REFERENCE_APP_EXAMPLES)
 
 
 @pytest.mark.generic

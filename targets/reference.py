@@ -29,6 +29,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from wsconform.targets import surface
 from wsconform.targets.compat import WebSocketException, handle_websocket_exceptions
+from wsconform.targets.messages import receive_text
 
 WELCOME = "Welcome to the chat room!"
 
@@ -68,7 +69,7 @@ async def echo(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         while True:
-            text = await websocket.receive_text()
+            text = await receive_text(websocket)
             await websocket.send_text(f"Message text was: {text}")
     except WebSocketDisconnect:
         return  # the client left: a normal end, nothing to log
@@ -79,7 +80,7 @@ async def count(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         for _ in range(3):
-            await websocket.receive_text()
+            await receive_text(websocket)
         await websocket.send_text("Messages received: 3")
         await websocket.close(code=1000)
     except WebSocketDisconnect:
@@ -91,7 +92,7 @@ async def json_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         while True:
-            text = await websocket.receive_text()
+            text = await receive_text(websocket)
             try:
                 original = json.loads(text)
             except ValueError:
@@ -125,7 +126,7 @@ async def safe(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         while True:
-            await websocket.send_json(safe_reply(await websocket.receive_text()))
+            await websocket.send_json(safe_reply(await receive_text(websocket)))
     except WebSocketDisconnect:
         return
 
@@ -135,7 +136,7 @@ async def custom_close(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         while True:
-            text = await websocket.receive_text()
+            text = await receive_text(websocket)
             if text == "close":
                 await websocket.close(code=1000, reason="Client requested close")
                 return
@@ -153,7 +154,7 @@ async def moderated(websocket: WebSocket) -> None:
     try:
         await websocket.send_text(WELCOME)
         while True:
-            text = await websocket.receive_text()
+            text = await receive_text(websocket)
             if text == "disconnect":
                 await websocket.close(code=1000, reason="Disconnecting...")
                 return
@@ -174,7 +175,7 @@ async def rooms(websocket: WebSocket, user_id: int, room: str = Query(..., min_l
     try:
         await websocket.send_text(f"Welcome to room {room}, user {user_id}!")
         while True:
-            text = await websocket.receive_text()
+            text = await receive_text(websocket)
             await websocket.send_text(f"[{room}] User {user_id}: {text}")
     except WebSocketDisconnect:
         return
@@ -243,7 +244,7 @@ async def chatroom(websocket: WebSocket, username: str) -> None:
         # A member whose own delivery failed has been dropped by the manager: its socket is
         # closed, and receiving on it again would raise.
         while member in manager.members:
-            await manager.say(member, await websocket.receive_text())
+            await manager.say(member, await receive_text(websocket))
     except WebSocketDisconnect:
         pass
     finally:
@@ -268,7 +269,7 @@ async def echo_after(websocket: WebSocket, greeting: str, reply: str) -> None:
     try:
         await websocket.send_text(greeting)
         while True:
-            text = await websocket.receive_text()
+            text = await receive_text(websocket)
             await websocket.send_text(reply.format(text=text))
     except WebSocketDisconnect:
         return

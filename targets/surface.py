@@ -48,6 +48,7 @@ from wsconform.targets.compat import (
     WebSocketException,
     handle_websocket_exceptions,
 )
+from wsconform.targets.messages import UNSUPPORTED_DATA, receive_text
 
 # What the contracts expect; a user's app with the same routes must answer the same way.
 PREFIX_REPLY = "routed: {text}"
@@ -70,7 +71,7 @@ async def echo_with(websocket: WebSocket, reply: str, greeting: str | None = Non
         if greeting is not None:
             await websocket.send_text(greeting)
         while True:
-            await websocket.send_text(reply.format(text=await websocket.receive_text()))
+            await websocket.send_text(reply.format(text=await receive_text(websocket)))
     except WebSocketDisconnect:
         return
 
@@ -116,9 +117,13 @@ endpoint_closes: dict[str, int | None] = {}
 
 
 class EchoEndpoint(WebSocketEndpoint):
-    encoding = "text"
+    # Not encoding = "text": on a binary message Starlette then closes 1003 but also raises.
+    encoding = None
 
     async def on_receive(self, websocket: WebSocket, data: Any) -> None:
+        if isinstance(data, bytes):
+            await websocket.close(code=UNSUPPORTED_DATA)
+            return
         await websocket.send_text(f"endpoint: {data}")
 
     async def on_disconnect(self, websocket: WebSocket, close_code: int) -> None:
@@ -294,7 +299,7 @@ async def mounted_echo(websocket: WebSocket) -> None:
     try:
         await websocket.send_text(f"middleware: {websocket.scope.get(MIDDLEWARE_MARK)}")
         while True:
-            text = await websocket.receive_text()
+            text = await receive_text(websocket)
             if text == "overload":
                 raise Overloaded(text)
             await websocket.send_text(PREFIX_REPLY.format(text=text))

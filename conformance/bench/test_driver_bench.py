@@ -20,6 +20,9 @@ LIFECYCLE = next(scenario for scenario in SCENARIOS if scenario.name == "text-bo
 DRIVER_ROLES = {"testclient": "baseline", "inmemory": "server"}
 
 
+# Warm-up rounds first: the first sessions of a process pay for imports and cold caches,
+# which is not the cost of a session.
+@pytest.mark.benchmark(warmup=True, warmup_iterations=100)
 @pytest.mark.parametrize("driver", list(DRIVER_ROLES))
 def test_lifecycle_sessions_per_second(
     request: pytest.FixtureRequest,

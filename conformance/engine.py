@@ -48,6 +48,7 @@ from wsconform.targets.servers.base import (
 
 T = TypeVar("T")
 PUPPET_ROUTE = "/puppet"
+PUPPET_APP = "wsconform.targets.puppet:app"  # the app every lifecycle session talks to
 _session_numbers = itertools.count(1)
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from wsconform.conformance import profiles  # noqa: F401 - registers the profiles
 from wsconform.conformance.discovery import WebSocketEndpoint, describe_routes, discover
-from wsconform.conformance.engine import LoopRunner, advertised_by, app_served
+from wsconform.conformance.engine import PUPPET_APP, LoopRunner, advertised_by, app_served
 from wsconform.conformance.findings import write_repro_scripts
 from wsconform.conformance.gate import Gate
 from wsconform.conformance.generic import (
@@ -49,7 +49,6 @@ from wsconform.targets.servers.witness import (
     load_app,
 )
 
-PUPPET_APP = "wsconform.targets.puppet:app"
 REFERENCE_APP = "wsconform.targets.reference:app"
 
 recorder_key = pytest.StashKey[ResultsRecorder]()

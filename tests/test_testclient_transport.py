@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from wsconform.conformance.engine import LoopRunner, run_actions
-from wsconform.conformance.pytest_plugin import PUPPET_APP
+from wsconform.conformance.engine import PUPPET_APP, LoopRunner, run_actions
 from wsconform.conformance.vocabulary import (
     ClientEvent,
     Close,

@@ -8,8 +8,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from wsconform.conformance.bench.plugin import report_figure
 from wsconform.conformance.bench.ratios import figure_record
-from wsconform.conformance.engine import LoopRunner, run_actions
-from wsconform.conformance.pytest_plugin import PUPPET_APP
+from wsconform.conformance.engine import PUPPET_APP, LoopRunner, run_actions
 from wsconform.conformance.scenarios import SCENARIOS
 from wsconform.targets.servers import all_transports
 

@@ -224,8 +224,14 @@ async def denial_responses(transport: Transport) -> list[Judgement]:
     unjudged = await _unless_denials(transport, check_id)
     if unjudged is not None:
         return unjudged
-    problems = []
+    problems: list[str] = []
+    unjudged: list[str] = []
     for kind in surface.DENIAL_KINDS:
+        if kind == "file" and not transport.visibility.waits_for_threads:
+            unjudged.append(
+                f"{kind} (FileResponse reads on a thread, which {transport.name} cannot wait for)"
+            )
+            continue
         chat = await Conversation.open(transport, f"/surface/denial/{kind}")
         await chat.connection.release()
         body = surface.DENIAL_BODY
@@ -233,7 +239,7 @@ async def denial_responses(transport: Transport) -> list[Judgement]:
             body = json.dumps({"detail": body.decode()}, separators=(",", ":")).encode()
         if not _denied_with(chat.seen, surface.DENIAL_STATUS, body):
             problems.append(f"{kind}: client saw {chat.seen!r}")
-    return _judged(check_id, problems, "every kind of response delivered")
+    return _judged(check_id, problems, "delivered; not judged: " + ", ".join(unjudged or ["-"]))
 
 
 async def mounted_app(transport: Transport) -> list[Judgement]:

@@ -71,6 +71,10 @@ class Visibility:
 
     http_status: bool = True
     close_frames: bool = True
+    # Whether the transport waits for an app that waits on a worker thread (a FileResponse
+    # reads its file on one). The in-memory driver judges an idle loop as an app that is
+    # waiting for the client, which a thread breaks.
+    waits_for_threads: bool = True
 
 
 # The newest spec with the denial extension: what a model assumes when told nothing else.

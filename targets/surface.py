@@ -76,11 +76,19 @@ async def echo_with(websocket: WebSocket, reply: str, greeting: str | None = Non
         return
 
 
-async def send_value_and_close(websocket: WebSocket, value: Any) -> None:
-    """What a path convertor produced: the value's type and text, then a normal close."""
+async def send_and_close(websocket: WebSocket, payload: Any) -> None:
+    """Accept, send `payload` as JSON, close normally; a client gone by then ends it quietly."""
     await websocket.accept()
-    await websocket.send_json({"type": type(value).__name__, "value": str(value)})
-    await websocket.close(code=1000)
+    try:
+        await websocket.send_json(payload)
+        await websocket.close(code=1000)
+    except WebSocketDisconnect:
+        return
+
+
+async def send_value_and_close(websocket: WebSocket, value: Any) -> None:
+    """What a path convertor produced: the value's type and text."""
+    await send_and_close(websocket, {"type": type(value).__name__, "value": str(value)})
 
 
 # --- routers with prefixes ---------------------------------------------------------------------
@@ -161,24 +169,21 @@ async def validated(
     x_client: str = Header(...),
 ) -> None:
     # FastAPI refuses the connection before this runs when a parameter is invalid (close 1008).
-    await websocket.accept()
-    await websocket.send_json({"number": number, "limit": limit, "client": x_client})
-    await websocket.close(code=1000)
+    await send_and_close(websocket, {"number": number, "limit": limit, "client": x_client})
 
 
 @fastapi_routes.websocket("/asgi")
 async def asgi_claims(websocket: WebSocket) -> None:
     """What the server claims to this app: its ASGI spec version and extensions. Contracts of
     features that need either read it first."""
-    await websocket.accept()
     claims = websocket.scope.get("asgi") or {}
-    await websocket.send_json(
+    await send_and_close(
+        websocket,
         {
             "spec_version": claims.get("spec_version", "2.0"),  # the spec's default
             "extensions": sorted(websocket.scope.get("extensions") or {}),
-        }
+        },
     )
-    await websocket.close(code=1000)
 
 
 # --- refusing before accept -------------------------------------------------------------------

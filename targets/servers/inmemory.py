@@ -31,6 +31,7 @@ from wsconform.conformance.vocabulary import (
     Headers,
     Message,
     NoEvent,
+    Visibility,
     decode_headers,
 )
 from wsconform.targets.puppet import PuppetRegistry
@@ -248,6 +249,7 @@ async def cancel_app(task: asyncio.Task[None]) -> None:
 
 class InMemoryTransport(Transport):
     name = "inmemory"
+    visibility = Visibility(waits_for_threads=False)
 
     # The self-tests substitute a deliberately broken server here.
     connection_class: type[InMemoryConnection] = InMemoryConnection

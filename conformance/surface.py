@@ -206,9 +206,9 @@ async def http_exception(transport: Transport) -> list[Judgement]:
     """HTTPException before accept becomes a denial response with its status and detail
     (Starlette 0.41 'Allow to raise HTTPException before websocket.accept()')."""
     check_id = "contract.surface.http-exception-before-accept"
-    unjudged = await _unless_denials(transport, check_id)
-    if unjudged is not None:
-        return unjudged
+    not_claimed = await _unless_denials(transport, check_id)
+    if not_claimed is not None:
+        return not_claimed
     chat = await Conversation.open(transport, "/surface/raise/http")
     await chat.connection.release()
     detail = surface.HTTP_EXCEPTION_DETAIL
@@ -221,16 +221,15 @@ async def denial_responses(transport: Transport) -> list[Judgement]:
     """send_denial_response with a plain, JSON, streaming or file response: the client gets
     its status and body (Starlette 0.37 and 1.0.0 release notes)."""
     check_id = "contract.surface.denial-response"
-    unjudged = await _unless_denials(transport, check_id)
-    if unjudged is not None:
-        return unjudged
+    not_claimed = await _unless_denials(transport, check_id)
+    if not_claimed is not None:
+        return not_claimed
     problems: list[str] = []
     unjudged: list[str] = []
     for kind in surface.DENIAL_KINDS:
         if kind == "file" and not transport.visibility.waits_for_threads:
-            unjudged.append(
-                f"{kind} (FileResponse reads on a thread, which {transport.name} cannot wait for)"
-            )
+            # FileResponse reads its file on a worker thread, which this driver cannot see.
+            unjudged.append(f"{kind} (on a thread {transport.name} does not wait for)")
             continue
         chat = await Conversation.open(transport, f"/surface/denial/{kind}")
         await chat.connection.release()

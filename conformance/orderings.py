@@ -48,7 +48,7 @@ from wsconform.targets.servers.base import Transport
 MAX_STEPS = 6
 # The covering set on the other transports: classes of up to 4 kinds of step, each shown by
 # its longest program of up to 5 steps (e.g. accept, client-send twice, client-close, receive).
-COVERING_KINDS, COVERING_STEPS = 3, 5
+COVERING_KINDS, COVERING_STEPS = 4, 5
 
 
 class Peer(enum.Enum):
@@ -220,8 +220,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.server not in transports:
         parser.error(f"unknown --server {arguments.server}; known: {', '.join(transports)}")
     runner = LoopRunner()
-    with app_served(transports[arguments.server], PUPPET_APP, runner) as transport:
-        session = runner.run(run_program(transport, arguments.steps))
+    try:
+        with app_served(transports[arguments.server], PUPPET_APP, runner) as transport:
+            session = runner.run(run_program(transport, arguments.steps))
+    finally:
+        runner.close()
     print(session.describe())
     failed = [j for line in session.transcript for j in line.judgements if j.ok is False]
     return 1 if failed else 0

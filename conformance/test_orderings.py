@@ -15,9 +15,9 @@ from wsconform.conformance.model import Judgement
 from wsconform.conformance.results import ResultsRecorder
 from wsconform.targets.servers.base import Transport
 
-# Each transport's programs are split in two, so that a real server's share runs on two
+# Each transport's programs are split in four, so that a real server's share runs on four
 # xdist workers (the shards share the lifecycle machine's worker groups).
-ORDERING_SHARDS = 2
+ORDERING_SHARDS = 4
 
 
 def programs_for(transport_name: str) -> list[tuple[str, ...]]:

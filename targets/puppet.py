@@ -48,6 +48,7 @@ from wsconform.conformance.vocabulary import (
     step_from_json,
 )
 from wsconform.targets import compat
+from wsconform.targets.scope_echo import SCOPE_ECHO_ROUTE, ScopeEcho
 
 T = TypeVar("T")
 
@@ -389,6 +390,7 @@ def build_puppet_app(
     app = Starlette(
         routes=[
             WebSocketRoute("/puppet/{session_id}", PuppetEndpoint(registry, websocket_class)),
+            WebSocketRoute(SCOPE_ECHO_ROUTE + "/{rest:path}", ScopeEcho()),
             Route("/_puppet/health", health),
             Route("/_puppet/{session_id}/steps", submit, methods=["POST"]),
             Route("/_puppet/{session_id}/steps/{index:int}", outcome),

@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 from starlette.types import ASGIApp
@@ -319,6 +320,15 @@ def websocket_scope(path: str, headers: Headers, subprotocols: Sequence[str]) ->
     raw_headers += [
         (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
     ]
+    # RFC 6455 4.1 and 11.3.4: every Sec-WebSocket-Protocol line is a comma-separated list,
+    # and several lines are one field holding all their values.
+    offered = [
+        token.strip()
+        for name, value in raw_headers
+        if name == b"sec-websocket-protocol"
+        for token in value.decode("latin-1").split(",")
+        if token.strip()
+    ]
     return {
         "type": "websocket",
         "asgi": {"version": "3.0", "spec_version": "2.5"},
@@ -327,11 +337,11 @@ def websocket_scope(path: str, headers: Headers, subprotocols: Sequence[str]) ->
         "server": ("inmemory", 80),
         "client": ("127.0.0.1", 50000),
         "root_path": "",
-        "path": route,
-        "raw_path": route.encode(),
-        "query_string": query.encode(),
+        "path": unquote(route),  # percent-encoded UTF-8 decoded into characters
+        "raw_path": route.encode("latin-1"),
+        "query_string": query.encode("latin-1"),
         "headers": raw_headers,
-        "subprotocols": list(subprotocols),
+        "subprotocols": offered,
         "extensions": {"websocket.http.response": {}},
         "state": {},
     }

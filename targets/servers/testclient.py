@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from starlette.websockets import WebSocketDisconnect
 
 from wsconform.conformance.vocabulary import (
@@ -71,12 +72,14 @@ def _event_for_handshake_error(exc: BaseException) -> ClientEvent:
     return ClientRaised(type(exc).__name__, str(exc))
 
 
-def _header_values(client: TestClient, headers: Headers) -> dict[str, Any]:
+def _header_values(client: TestClient, headers: Headers) -> Any:
     if any(klass.__module__.startswith("requests") for klass in type(client).__mro__):
-        # Starlette < 0.21's TestClient is a requests.Session and encodes str values itself.
+        # Starlette < 0.21's TestClient is a requests.Session and encodes str values itself
+        # (a dict: that session keeps one value per name).
         return dict(headers)
-    # Latin-1 bytes: httpx would refuse a non-ASCII str (RFC 9110 allows obs-text).
-    return {name: value.encode("latin-1") for name, value in headers}
+    # httpx.Headers keeps order and duplicates (TestClient only needs a mapping); Latin-1
+    # bytes, because httpx would refuse a non-ASCII str (RFC 9110 allows obs-text).
+    return httpx.Headers([(name.encode(), value.encode("latin-1")) for name, value in headers])
 
 
 class TestClientConnection(ClientConnection):
@@ -96,11 +99,18 @@ class TestClientConnection(ClientConnection):
         self._entered = False
         self._gone = False
         self._worker: threading.Thread | None = None
+        # TestClient takes offers only as a list (it writes the header itself): offers in
+        # Sec-WebSocket-Protocol lines of `headers` join that list, in order.
+        lines = [value for name, value in headers if name.lower() == "sec-websocket-protocol"]
+        offers = [*subprotocols, *(t.strip() for line in lines for t in line.split(","))]
+        others = tuple(
+            (name, value) for name, value in headers if name.lower() != "sec-websocket-protocol"
+        )
         try:
             self._session = client.websocket_connect(
                 path,
-                subprotocols=list(subprotocols) or None,
-                headers=_header_values(client, headers),
+                subprotocols=[offer for offer in offers if offer] or None,
+                headers=_header_values(client, others),
             )
         except Exception as exc:
             # The client library refused to send the request (requests, under Starlette < 0.21,

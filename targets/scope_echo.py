@@ -1,0 +1,48 @@
+"""A raw ASGI endpoint that tells the client what the server put in its websocket scope.
+
+Served beside the puppet (`/scope-echo/...`): it accepts, sends one text message (the JSON of
+`scope_summary`) and closes 1000. Raw ASGI on purpose: no framework stands between the server's
+scope and what is reported, so a verdict on it is the server's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+SCOPE_ECHO_ROUTE = "/scope-echo"
+
+
+def _text(value: Any) -> Any:
+    """Bytes as Latin-1 text (every byte maps to one character, so nothing is lost)."""
+    return value.decode("latin-1") if isinstance(value, bytes | bytearray) else value
+
+
+def scope_summary(scope: Scope) -> dict[str, Any]:
+    """The connection scope's keys a client can influence or check, JSON-ready."""
+    return {
+        "path": scope.get("path"),
+        "raw_path": _text(scope.get("raw_path")),
+        "query_string": _text(scope.get("query_string", b"")),
+        "root_path": scope.get("root_path", ""),
+        "headers": [[_text(name), _text(value)] for name, value in scope.get("headers", [])],
+        "subprotocols": list(scope.get("subprotocols") or []),
+        "scheme": scope.get("scheme", "ws"),
+        "http_version": scope.get("http_version", "1.1"),
+        "client": list(scope["client"]) if scope.get("client") else None,
+        "server": list(scope["server"]) if scope.get("server") else None,
+    }
+
+
+class ScopeEcho:
+    """The ASGI app of the route (a class, so Starlette passes it the raw scope)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        connect = await receive()
+        if connect["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": json.dumps(scope_summary(scope))})
+        await send({"type": "websocket.close", "code": 1000})

@@ -29,9 +29,17 @@ from wsconform.conformance.vocabulary import (
     NoEvent,
     decode_headers,
 )
+from wsconform.targets import frames
+from wsconform.targets.frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONTINUATION,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    Frame,
+)
 from wsconform.targets.servers.base import EXPECT_BOUND_S, ClientConnection, wall_clock_wait
-
-OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 # Reading the body of a denied handshake stops at this size: it is evidence, not a download.
 MAX_DENIAL_BODY = 64 * 1024
@@ -39,24 +47,7 @@ MAX_DENIAL_BODY = 64 * 1024
 
 def encode_frame(opcode: int, payload: bytes) -> bytes:
     """One final, masked frame (clients must mask, RFC 6455 5.3)."""
-    mask = os.urandom(4)
-    length = len(payload)
-    if length < 126:
-        header = struct.pack("!BB", 0x80 | opcode, 0x80 | length)
-    elif length < 1 << 16:
-        header = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, length)
-    else:
-        header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, length)
-    return header + mask + _apply_mask(payload, mask)
-
-
-def _apply_mask(payload: bytes, mask: bytes) -> bytes:
-    if not payload:
-        return b""
-    repeated = (mask * (len(payload) // 4 + 1))[: len(payload)]
-    return (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
-        len(payload), "big"
-    )
+    return frames.encode(Frame(opcode, payload))
 
 
 class FrameSource:
@@ -77,15 +68,8 @@ class FrameSource:
 
 
 async def read_frame(reader: FrameSource) -> tuple[bool, int, bytes]:
-    first, second = await reader.readexactly(2)
-    length = second & 0x7F
-    if length == 126:
-        (length,) = struct.unpack("!H", await reader.readexactly(2))
-    elif length == 127:
-        (length,) = struct.unpack("!Q", await reader.readexactly(8))
-    mask = await reader.readexactly(4) if second & 0x80 else b""
-    payload = await reader.readexactly(length)
-    return bool(first & 0x80), first & 0x0F, _apply_mask(payload, mask) if mask else payload
+    frame = await frames.read(reader)
+    return frame.fin, frame.opcode, frame.payload
 
 
 def parse_close_payload(payload: bytes) -> tuple[int | None, str]:

@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from wsconform.conformance.engine import LoopRunner, run_actions
+from wsconform.conformance.engine import PUPPET_APP, LoopRunner, run_actions
 from wsconform.conformance.vocabulary import (
     Accept,
     Accepted,
@@ -21,12 +21,11 @@ from wsconform.conformance.vocabulary import (
     Message,
     SendText,
 )
+from wsconform.targets.frames import OP_BINARY, OP_TEXT
 from wsconform.targets.servers import all_transports
 from wsconform.targets.servers.base import EXPECT_BOUND_S
 from wsconform.targets.servers.network import SocketTransport
 from wsconform.targets.wsclient import (
-    OP_BINARY,
-    OP_TEXT,
     FrameSource,
     close_payload,
     encode_frame,
@@ -34,7 +33,6 @@ from wsconform.targets.wsclient import (
     read_frame,
 )
 
-PUPPET_APP = "wsconform.targets.puppet:app"
 MASK_BIT = 0x80
 
 

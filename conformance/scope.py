@@ -3,7 +3,7 @@
 One handshake carries everything to look at — a percent-encoded UTF-8 path with an encoded
 slash and space, a raw query string, headers with mixed case, a duplicate and an order to keep,
 subprotocols offered in one `Sec-WebSocket-Protocol` line as a list and in a second line — and
-the raw ASGI route `targets/scope_echo.py` reports the scope back. Each `scope.*` check reads one
+the raw ASGI route `targets/raw_routes.py` reports the scope back. Each `scope.*` check reads one
 key; the grade is the ASGI www spec's own keyword for it ('Websocket Connection Scope').
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from wsconform.conformance.checks import SCOPE_CHECKS
 from wsconform.conformance.model import Judgement
 from wsconform.conformance.vocabulary import Accepted, ClientEvent, Headers, Message
-from wsconform.targets.scope_echo import SCOPE_ECHO_ROUTE
+from wsconform.targets.raw_routes import SCOPE_ECHO_ROUTE
 from wsconform.targets.servers.base import REPLY_BOUND_S, Transport
 
 RAW_PATH = f"{SCOPE_ECHO_ROUTE}/caf%C3%A9/a%2Fb%20c"

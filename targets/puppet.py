@@ -48,7 +48,7 @@ from wsconform.conformance.vocabulary import (
     step_from_json,
 )
 from wsconform.targets import compat
-from wsconform.targets.scope_echo import SCOPE_ECHO_ROUTE, ScopeEcho
+from wsconform.targets.raw_routes import SCOPE_ECHO_ROUTE, WIRE_ECHO_ROUTE, ScopeEcho, WireEcho
 
 T = TypeVar("T")
 
@@ -391,6 +391,7 @@ def build_puppet_app(
         routes=[
             WebSocketRoute("/puppet/{session_id}", PuppetEndpoint(registry, websocket_class)),
             WebSocketRoute(SCOPE_ECHO_ROUTE + "/{rest:path}", ScopeEcho()),
+            WebSocketRoute(WIRE_ECHO_ROUTE, WireEcho()),
             Route("/_puppet/health", health),
             Route("/_puppet/{session_id}/steps", submit, methods=["POST"]),
             Route("/_puppet/{session_id}/steps/{index:int}", outcome),

@@ -1,8 +1,10 @@
-"""A raw ASGI endpoint that tells the client what the server put in its websocket scope.
+"""Raw ASGI endpoints served beside the puppet, for checks where no framework may stand between
+the server and what is judged, so that a verdict on them is the server's:
 
-Served beside the puppet (`/scope-echo/...`): it accepts, sends one text message (the JSON of
-`scope_summary`) and closes 1000. Raw ASGI on purpose: no framework stands between the server's
-scope and what is reported, so a verdict on it is the server's.
+- `/scope-echo/...` tells the client what the server put in its websocket scope: it accepts,
+  sends one text message (the JSON of `scope_summary`) and closes 1000;
+- `/wire-echo` accepts and sends back every message as it came (text as text, bytes as bytes),
+  until the client leaves: the far end of the wire checks (`conformance/wire.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 SCOPE_ECHO_ROUTE = "/scope-echo"
+WIRE_ECHO_ROUTE = "/wire-echo"
 
 
 def _text(value: Any) -> Any:
@@ -46,3 +49,18 @@ class ScopeEcho:
         await send({"type": "websocket.accept"})
         await send({"type": "websocket.send", "text": json.dumps(scope_summary(scope))})
         await send({"type": "websocket.close", "code": 1000})
+
+
+class WireEcho:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (await receive())["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+        while True:
+            message = await receive()
+            if message["type"] != "websocket.receive":
+                return  # websocket.disconnect: the client or the server ended it
+            if message.get("bytes") is not None:
+                await send({"type": "websocket.send", "bytes": message["bytes"]})
+            else:
+                await send({"type": "websocket.send", "text": message.get("text") or ""})

@@ -1,0 +1,32 @@
+"""Wire checks on every transport with a wire: how each server handles malformed and fragmented
+frames, and how it frames its own side (`conformance/wire.py`)."""
+
+from __future__ import annotations
+
+from wsconform.conformance import wire
+from wsconform.conformance.checks import WIRE_CHECKS
+from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.gate import Gate
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.results import ResultsRecorder
+from wsconform.targets.servers.base import Transport
+from wsconform.targets.servers.network import SocketTransport
+
+
+def test_wire_probes(
+    transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
+) -> None:
+    if isinstance(transport, SocketTransport):
+        judgements = loop_runner.run(wire.run_probes(transport.port))
+    else:
+        why = f"{transport.name} has no wire between its client and the app"
+        judgements = [Judgement(check.id, None, why) for check in WIRE_CHECKS]
+    recorder.add(
+        transport.name,
+        judgements,
+        lambda: {
+            "source": "wire probes",
+            "reproduce": f"tox -e suite -- --server {transport.name} -k test_wire",
+        },
+    )
+    gate.settle(transport.name, judgements, "")

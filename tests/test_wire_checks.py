@@ -1,0 +1,52 @@
+"""Every wire check passes on a sound echo server and fails on one with exactly its flaw."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.wire_servers import Flaw, serving
+from wsconform.conformance import wire
+from wsconform.conformance.checks import WIRE_CHECKS
+from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.model import Judgement
+
+CAUGHT_BY = {
+    "wire.pong-echoes-ping": Flaw.PONG_WITHOUT_PAYLOAD,
+    "wire.fragments-reassembled": Flaw.ECHOES_EACH_FRAGMENT,
+    "wire.control-between-fragments": Flaw.IGNORES_PING_BETWEEN_FRAGMENTS,
+    "wire.invalid-utf8-fails": Flaw.PASSES_INVALID_UTF8,
+    "wire.unmasked-frame-fails": Flaw.ACCEPTS_UNMASKED,
+    "wire.reserved-bits-fail": Flaw.IGNORES_RESERVED_BITS,
+    "wire.reserved-opcode-fails": Flaw.DROPS_UNKNOWN_OPCODES,
+    "wire.long-control-frame-fails": Flaw.ANSWERS_LONG_PING,
+    "wire.one-byte-close-fails": Flaw.ECHOES_SHORT_CLOSE,
+    "wire.failure-close-code": Flaw.CLOSES_WITHOUT_CODE,
+    "wire.server-frames-unmasked": Flaw.MASKS_ITS_FRAMES,
+    "wire.server-frames-no-reserved-bits": Flaw.SETS_RSV1,
+    "wire.server-control-frames-short": Flaw.FRAGMENTS_ITS_PONG,
+    "wire.accept-key": Flaw.WRONG_ACCEPT,
+}
+
+
+def verdicts(flaw: Flaw, runner: LoopRunner) -> dict[str, set[bool | None]]:
+    async def probe() -> list[Judgement]:
+        async with serving(flaw) as port:
+            return await wire.run_probes(port)
+
+    judged: dict[str, set[bool | None]] = {}
+    for judgement in runner.run(probe()):
+        judged.setdefault(judgement.check_id, set()).add(judgement.ok)
+    return judged
+
+
+def test_every_wire_check_has_a_flawed_server() -> None:
+    assert set(CAUGHT_BY) == {check.id for check in WIRE_CHECKS}
+
+
+def test_a_sound_server_passes_every_wire_check(loop_runner: LoopRunner) -> None:
+    assert verdicts(Flaw.NONE, loop_runner) == {check.id: {True} for check in WIRE_CHECKS}
+
+
+@pytest.mark.parametrize("check_id", sorted(CAUGHT_BY))
+def test_wire_check_catches_its_flaw(check_id: str, loop_runner: LoopRunner) -> None:
+    assert False in verdicts(CAUGHT_BY[check_id], loop_runner)[check_id]

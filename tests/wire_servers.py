@@ -75,7 +75,8 @@ class EchoServer:
         self.send(writer, Frame(OP_CLOSE, payload))
 
     async def converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        opcode, parts = None, []
+        opcode: int | None = None
+        parts: list[bytes] = []
         while True:
             frame = await frames.read(reader)
             if not frame.masked and self.flaw is not Flaw.ACCEPTS_UNMASKED:

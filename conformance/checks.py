@@ -616,6 +616,70 @@ WIRE_CHECKS: tuple[Check, ...] = (
     ),
 )
 
+# --- bad handshakes (conformance/upgrade.py) ---------------------------------------------------
+
+UPGRADE_CHECKS: tuple[Check, ...] = (
+    Check(
+        "upgrade.missing-key-refused",
+        Grade.MUST,
+        "a handshake without Sec-WebSocket-Key is refused with a 4xx",
+        "No 101 and no app call: the server answers an HTTP client error.",
+        "RFC 6455 4.2.1: the server MUST stop processing and return an HTTP error (such as 400)",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.unknown-version-refused",
+        Grade.MUST,
+        "an unknown Sec-WebSocket-Version is refused, naming version 13",
+        "A 4xx (such as 426) with a Sec-WebSocket-Version header listing 13.",
+        "RFC 6455 4.2.2 and 4.4: MUST abort and send a Sec-WebSocket-Version header field "
+        "with the versions it understands",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.non-get-refused",
+        Grade.MUST,
+        "an upgrade request that is not a GET is refused",
+        "A POST carrying the upgrade headers gets no 101.",
+        "RFC 6455 4.2.1 (the handshake is a GET; otherwise the server MUST stop processing)",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.space-before-colon-refused",
+        Grade.MUST,
+        "whitespace between a header name and its colon is refused with 400",
+        "Such a request is answered 400, never passed on.",
+        "RFC 9112 5.1: a server MUST reject it with 400 (Bad Request)",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.nul-in-value-handled",
+        Grade.MUST,
+        "a NUL in a header value is refused or replaced before the app",
+        "400, or the app sees the value with the NUL replaced.",
+        "RFC 9110 5.5: a recipient of CR, LF or NUL in a field value MUST reject the message "
+        "or replace each with SP",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.obs-fold-handled",
+        Grade.MUST,
+        "an obsolete line folding is refused or unfolded before the app",
+        "400, or the app sees the folded value without its line break.",
+        "RFC 9112 5.2: a server MUST reject obs-fold with 400 or replace it with SP",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.long-header-answered",
+        Grade.MUST,
+        "a 9 KiB header line is answered, not met with silence",
+        "The handshake is accepted (101) or answered with a 4xx such as 431; no silence.",
+        "RFC 9110 5.4: a server receiving a field larger than it wishes to process MUST "
+        "respond with an appropriate 4xx status code",
+        Layer.SERVER,
+    ),
+)
+
 SEEDS = "the seed documents' endpoint, as targets/reference.py specifies it"
 REFERENCE = "the reference app's contract (targets/reference.py)"
 
@@ -787,7 +851,13 @@ def _claim_checks() -> tuple[Check, ...]:
 
 
 CATALOGUE: tuple[Check, ...] = (
-    LIFECYCLE_CHECKS + SCOPE_CHECKS + WIRE_CHECKS + CONTRACTS + GENERIC_CHECKS + _claim_checks()
+    LIFECYCLE_CHECKS
+    + SCOPE_CHECKS
+    + WIRE_CHECKS
+    + UPGRADE_CHECKS
+    + CONTRACTS
+    + GENERIC_CHECKS
+    + _claim_checks()
 )
 CHECKS: dict[str, Check] = {check.id: check for check in CATALOGUE}
 

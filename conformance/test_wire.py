@@ -1,10 +1,11 @@
-"""Wire checks on every transport with a wire: how each server handles malformed and fragmented
-frames, and how it frames its own side (`conformance/wire.py`)."""
+"""Wire and upgrade checks on every transport with a wire: how each server handles malformed and
+fragmented frames and bad handshakes, and how it frames its own side (`conformance/wire.py`,
+`conformance/upgrade.py`)."""
 
 from __future__ import annotations
 
-from wsconform.conformance import wire
-from wsconform.conformance.checks import WIRE_CHECKS
+from wsconform.conformance import upgrade, wire
+from wsconform.conformance.checks import UPGRADE_CHECKS, WIRE_CHECKS
 from wsconform.conformance.engine import LoopRunner
 from wsconform.conformance.gate import Gate
 from wsconform.conformance.model import Judgement
@@ -18,9 +19,10 @@ def test_wire_probes(
 ) -> None:
     if isinstance(transport, SocketTransport):
         judgements = loop_runner.run(wire.run_probes(transport.port))
+        judgements += loop_runner.run(upgrade.run_probes(transport.port))
     else:
         why = f"{transport.name} has no wire between its client and the app"
-        judgements = [Judgement(check.id, None, why) for check in WIRE_CHECKS]
+        judgements = [Judgement(check.id, None, why) for check in WIRE_CHECKS + UPGRADE_CHECKS]
     recorder.add(
         transport.name,
         judgements,

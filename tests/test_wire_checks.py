@@ -1,12 +1,13 @@
-"""Every wire check passes on a sound echo server and fails on one with exactly its flaw."""
+"""Every wire and upgrade check passes on a sound echo server, and fails on one with exactly
+its flaw."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.wire_servers import Flaw, serving
-from wsconform.conformance import wire
-from wsconform.conformance.checks import WIRE_CHECKS
+from wsconform.conformance import upgrade, wire
+from wsconform.conformance.checks import UPGRADE_CHECKS, WIRE_CHECKS
 from wsconform.conformance.engine import LoopRunner
 from wsconform.conformance.model import Judgement
 
@@ -25,13 +26,20 @@ CAUGHT_BY = {
     "wire.server-frames-no-reserved-bits": Flaw.SETS_RSV1,
     "wire.server-control-frames-short": Flaw.FRAGMENTS_ITS_PONG,
     "wire.accept-key": Flaw.WRONG_ACCEPT,
+    "upgrade.missing-key-refused": Flaw.ACCEPTS_MISSING_KEY,
+    "upgrade.unknown-version-refused": Flaw.VERSION_WITHOUT_HEADER,
+    "upgrade.non-get-refused": Flaw.ACCEPTS_POST,
+    "upgrade.space-before-colon-refused": Flaw.ACCEPTS_SPACE_BEFORE_COLON,
+    "upgrade.nul-in-value-handled": Flaw.PASSES_NUL,
+    "upgrade.obs-fold-handled": Flaw.PASSES_OBS_FOLD,
+    "upgrade.long-header-answered": Flaw.SILENT_ON_LONG_HEADER,
 }
 
 
 def verdicts(flaw: Flaw, runner: LoopRunner) -> dict[str, set[bool | None]]:
     async def probe() -> list[Judgement]:
         async with serving(flaw) as port:
-            return await wire.run_probes(port)
+            return await wire.run_probes(port) + await upgrade.run_probes(port)
 
     judged: dict[str, set[bool | None]] = {}
     for judgement in runner.run(probe()):
@@ -40,11 +48,13 @@ def verdicts(flaw: Flaw, runner: LoopRunner) -> dict[str, set[bool | None]]:
 
 
 def test_every_wire_check_has_a_flawed_server() -> None:
-    assert set(CAUGHT_BY) == {check.id for check in WIRE_CHECKS}
+    assert set(CAUGHT_BY) == {check.id for check in WIRE_CHECKS + UPGRADE_CHECKS}
 
 
 def test_a_sound_server_passes_every_wire_check(loop_runner: LoopRunner) -> None:
-    assert verdicts(Flaw.NONE, loop_runner) == {check.id: {True} for check in WIRE_CHECKS}
+    assert verdicts(Flaw.NONE, loop_runner) == {
+        check.id: {True} for check in WIRE_CHECKS + UPGRADE_CHECKS
+    }
 
 
 @pytest.mark.parametrize("check_id", sorted(CAUGHT_BY))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import json
 import struct
 from collections.abc import AsyncIterator
 
@@ -23,6 +24,7 @@ from wsconform.targets.frames import (
     OP_TEXT,
     Frame,
 )
+from wsconform.targets.raw_routes import SCOPE_ECHO_ROUTE
 
 KNOWN_OPCODES = {OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG}
 
@@ -43,6 +45,24 @@ class Flaw(enum.Enum):
     SETS_RSV1 = "sets-rsv1"
     FRAGMENTS_ITS_PONG = "fragments-its-pong"
     WRONG_ACCEPT = "wrong-accept"
+    # the handshake
+    ACCEPTS_MISSING_KEY = "accepts-missing-key"
+    VERSION_WITHOUT_HEADER = "version-without-header"
+    ACCEPTS_POST = "accepts-post"
+    ACCEPTS_SPACE_BEFORE_COLON = "accepts-space-before-colon"
+    PASSES_NUL = "passes-nul"
+    PASSES_OBS_FOLD = "passes-obs-fold"
+    SILENT_ON_LONG_HEADER = "silent-on-long-header"
+
+
+MAX_HEADER_LINE = 8 * 1024
+
+
+class Refused(Exception):
+    """The handshake is answered with an HTTP error instead of 101."""
+
+    def __init__(self, status: int, headers: bytes = b"") -> None:
+        self.status, self.headers = status, headers
 
 
 class EchoServer:
@@ -50,20 +70,60 @@ class EchoServer:
         self.flaw = flaw
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, ValueError):
             head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-            key = next(
-                line.split(":", 1)[1].strip()
-                for line in head.split("\r\n")
-                if line.lower().startswith("sec-websocket-key:")
-            )
+            try:
+                headers = self.handshake(head)
+            except Refused as refusal:
+                if refusal.status:
+                    writer.write(
+                        f"HTTP/1.1 {refusal.status} Refused\r\nContent-Length: 0\r\n".encode()
+                        + refusal.headers
+                        + b"\r\n"
+                    )
+                writer.close()
+                return
+            key = dict(headers)["sec-websocket-key"]
             accept = accept_value(key + ("x" if self.flaw is Flaw.WRONG_ACCEPT else ""))
             writer.write(
                 b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                 b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept.encode() + b"\r\n\r\n"
             )
+            if head.split(" ", 2)[1].startswith(SCOPE_ECHO_ROUTE):  # like the raw scope echo
+                self.send(writer, Frame(OP_TEXT, json.dumps({"headers": headers}).encode()))
             await self.converse(reader, writer)
         writer.close()
+
+    def handshake(self, head: str) -> list[tuple[str, str]]:
+        """The request's headers, or Refused; each rule can be switched off by a flaw."""
+        flaw = self.flaw
+        request_line, *lines = head.rstrip("\r\n").split("\r\n")
+        if any(len(line) > MAX_HEADER_LINE for line in lines):
+            raise Refused(0 if flaw is Flaw.SILENT_ON_LONG_HEADER else 431)
+        if not request_line.startswith("GET ") and flaw is not Flaw.ACCEPTS_POST:
+            raise Refused(405)
+        headers: list[tuple[str, str]] = []
+        for line in lines:
+            if line[:1] in (" ", "\t"):  # obs-fold (RFC 9112 5.2)
+                if flaw is not Flaw.PASSES_OBS_FOLD:
+                    raise Refused(400)
+                name, value = headers.pop()
+                headers.append((name, value + "\n" + line))
+                continue
+            name, _, value = line.partition(":")
+            if name != name.rstrip() and flaw is not Flaw.ACCEPTS_SPACE_BEFORE_COLON:
+                raise Refused(400)
+            if "\x00" in value and flaw is not Flaw.PASSES_NUL:
+                raise Refused(400)
+            headers.append((name.strip().lower(), value.strip()))
+        fields = dict(headers)
+        if "sec-websocket-key" not in fields and flaw is not Flaw.ACCEPTS_MISSING_KEY:
+            raise Refused(400)
+        fields.setdefault("sec-websocket-key", "")
+        if fields.get("sec-websocket-version") != "13":
+            extra = b"" if flaw is Flaw.VERSION_WITHOUT_HEADER else b"Sec-WebSocket-Version: 13\r\n"
+            raise Refused(426, extra)
+        return [*headers, ("sec-websocket-key", fields["sec-websocket-key"])]
 
     def send(self, writer: asyncio.StreamWriter, frame: Frame) -> None:
         rsv = 0b100 if self.flaw is Flaw.SETS_RSV1 else 0

@@ -23,6 +23,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -257,11 +258,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = arguments.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + arguments.budget * 60
-    with ThreadPoolExecutor(max_workers=max(1, arguments.jobs)) as pool:
-        entries = list(pool.map(lambda pair: run_pair(pair, out, deadline), pairs))
-    detected = sum(entry["detected"] for entry in entries)
     atlas_json = out.parent / "atlas.json"
-    atlas_json.write_text(json.dumps({"pairs": entries}, indent=1) + "\n")
+    done: dict[str, dict[str, Any]] = {}
+    lock = threading.Lock()
+
+    def run_and_keep(pair: Pair) -> dict[str, Any]:
+        entry = run_pair(pair, out, deadline)
+        with lock:  # after every pair, so that a run cut short still leaves its results
+            done[pair.id] = entry
+            kept = [done[p.id] for p in pairs if p.id in done]
+            atlas_json.write_text(json.dumps({"pairs": kept}, indent=1) + "\n")
+        return entry
+
+    with ThreadPoolExecutor(max_workers=max(1, arguments.jobs)) as pool:
+        entries = list(pool.map(run_and_keep, pairs))
+    detected = sum(entry["detected"] for entry in entries)
     print(f"{detected} of {len(entries)} pairs detected; wrote {atlas_json}")
     return 0
 

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from starlette.websockets import WebSocketDisconnect
 
 from wsconform.conformance.vocabulary import (
@@ -77,9 +76,11 @@ def _header_values(client: TestClient, headers: Headers) -> Any:
         # Starlette < 0.21's TestClient is a requests.Session and encodes str values itself
         # (a dict: that session keeps one value per name).
         return dict(headers)
-    # httpx.Headers keeps order and duplicates (TestClient only needs a mapping); Latin-1
-    # bytes, because httpx would refuse a non-ASCII str (RFC 9110 allows obs-text).
-    return httpx.Headers([(name.encode(), value.encode("latin-1")) for name, value in headers])
+    # The client's own Headers class keeps order and duplicates (TestClient needs a mapping;
+    # another httpx's Headers would be re-read through its str items, as ASCII). Latin-1
+    # bytes, because a non-ASCII str would be refused (RFC 9110 allows obs-text).
+    headers_class = type(client.headers)
+    return headers_class([(name.encode(), value.encode("latin-1")) for name, value in headers])
 
 
 class TestClientConnection(ClientConnection):

@@ -149,15 +149,23 @@ class GenericRun:
         )
         raise finding_type("\n".join(f"[{j.check_id}] {j.detail}" for j in findings))
 
-    def explore_plans(
-        self, endpoints: WebSocketEndpoint | list[WebSocketEndpoint], examples: int = MAX_EXAMPLES
-    ) -> None:
-        """Generated connections to `endpoints` (one, or a route drawn from several each time),
-        until a finding (shrunk) or the examples run out."""
-        routes = endpoints if isinstance(endpoints, list) else [endpoints]
+    def explore_plans(self, endpoint: WebSocketEndpoint) -> None:
+        """Generated connections to `endpoint`, until a finding (shrunk) or the examples run out."""
+
+        @settings(max_examples=MAX_EXAMPLES)
+        @given(plans_for(endpoint))
+        def connection(plan: ConnectionPlan) -> None:
+            self.connection(plan)
+
+        self.explore(connection)
+
+    def explore_routes(self, endpoints: list[WebSocketEndpoint], examples: int) -> None:
+        """Generated connections, each to a route drawn from `endpoints`. (A method of its own:
+        derandomized Hypothesis seeds each test from its source, so explore_plans keeps its
+        examples.)"""
 
         @settings(max_examples=examples)
-        @given(st.sampled_from(routes).flatmap(plans_for))
+        @given(st.sampled_from(endpoints).flatmap(plans_for))
         def connection(plan: ConnectionPlan) -> None:
             self.connection(plan)
 
@@ -221,7 +229,7 @@ def test_generic_checks_on_the_reference_app(
     """The default suite's own app under the generic checks, with every route in one draw:
     a framework change that makes any reference route crash or answer 5xx/1011 shows here
     even where no contract looks."""
-    generic_run.explore_plans(request.config.stash[endpoints_key], REFERENCE_APP_EXAMPLES)
+    generic_run.explore_routes(request.config.stash[endpoints_key], REFERENCE_APP_EXAMPLES)
 
 
 @pytest.mark.generic

@@ -720,10 +720,19 @@ CONTRACTS: tuple[Check, ...] = (
         "a router's prefix applies to its websocket routes, also nested",
         "FastAPI docs, 'Bigger Applications' (APIRouter prefix, include_router)",
     ),
+    *(
+        _contract(
+            f"contract.surface.convertor-{kind}",
+            f"the {kind} path convertor converts, and what it does not match is no route",
+            "Starlette docs, 'Routing - Path Parameters'"
+            + (" (uuid: RFC 9562 4, hex digits in any case)" if kind == "uuid" else ""),
+        )
+        for kind in ("int", "float", "uuid", "path")
+    ),
     _contract(
-        "contract.surface.convertors",
-        "path convertors convert, and a value they do not match is no route",
-        "Starlette docs, 'Routing - Path Parameters' (int, float, uuid, path convertors)",
+        "contract.surface.fastapi-path-convertor",
+        "a FastAPI websocket route with a convertor in its path gets the converted value",
+        "FastAPI docs, 'Path Parameters' (a Starlette convertor in the path, {item_id:int})",
     ),
     _contract(
         "contract.surface.endpoint-class",

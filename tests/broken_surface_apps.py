@@ -31,8 +31,13 @@ async def _echo_elsewhere(websocket: WebSocket) -> None:
     await websocket.close(code=1008)
 
 
-async def _float_as_text(websocket: WebSocket) -> None:
+async def _value_as_text(websocket: WebSocket) -> None:
+    """The route's convertor dropped: the segment arrives as text (and matches anything)."""
     await surface.send_value_and_close(websocket, websocket.path_params["value"])
+
+
+async def _item_as_text(websocket: WebSocket) -> None:
+    await surface.send_value_and_close(websocket, websocket.path_params["item_id"])
 
 
 class _EndpointLosingTheCode(WebSocketEndpoint):
@@ -84,7 +89,14 @@ def _mounted_variant(**options: Any) -> Mount:
 
 
 prefix_dropped = shadowing(_websocket("/surface/prefixed/echo", _echo_elsewhere))
-float_convertor_ignored = shadowing(_websocket("/surface/starlette/float/{value}", _float_as_text))
+int_convertor_ignored = shadowing(_websocket("/surface/starlette/int/{value}", _value_as_text))
+float_convertor_ignored = shadowing(_websocket("/surface/starlette/float/{value}", _value_as_text))
+uuid_convertor_ignored = shadowing(_websocket("/surface/starlette/uuid/{value}", _value_as_text))
+# Without `:path`, a value with slashes does not match at all.
+path_convertor_ignored = shadowing(
+    Mount("/surface/starlette", routes=[WebSocketRoute("/path/{value}", _value_as_text)])
+)
+fastapi_convertor_ignored = shadowing(_websocket("/surface/items/{item_id}", _item_as_text))
 endpoint_close_code_lost = shadowing(
     _websocket("/surface/starlette/endpoint/{key}", _EndpointLosingTheCode)
 )

@@ -95,7 +95,15 @@ CASES = (
         "contract.no-server-error", "echo_raises_on_disconnect", _with(contracts.echo_each, ["hi"])
     ),
     Case("contract.surface.router-prefix", "prefix_dropped", surface.routers),
-    Case("contract.surface.convertors", "float_convertor_ignored", surface.convertors),
+    Case("contract.surface.convertor-int", "int_convertor_ignored", surface.convertors),
+    Case("contract.surface.convertor-float", "float_convertor_ignored", surface.convertors),
+    Case("contract.surface.convertor-uuid", "uuid_convertor_ignored", surface.convertors),
+    Case("contract.surface.convertor-path", "path_convertor_ignored", surface.convertors),
+    Case(
+        "contract.surface.fastapi-path-convertor",
+        "fastapi_convertor_ignored",
+        surface.convertors,
+    ),
     Case("contract.surface.endpoint-class", "endpoint_close_code_lost", surface.endpoint_class),
     Case("contract.surface.validation", "validation_skipped", surface.validation),
     Case(

@@ -229,7 +229,9 @@ async def run_plan(transport: Transport, plan: ConnectionPlan) -> Observation:
         if isinstance(observation.seen[0], Accepted):
             ended = False
             for step in plan.steps:
-                ended = await _do(connection, step, observation)
+                ended = await _do(connection, step, observation) or await _app_has_ended(
+                    transport, connection, observation
+                )
                 if ended:
                     break
             if not ended:
@@ -240,6 +242,16 @@ async def run_plan(transport: Transport, plan: ConnectionPlan) -> Observation:
         await connection.release()
     observation.app_errors = await transport.drain_app_errors()
     return observation
+
+
+async def _app_has_ended(transport: Transport, connection: Any, observation: Observation) -> bool:
+    """Has the app returned or raised during the step? Then what comes next is the server
+    ending the connection: listen for it (bounded) instead of racing it with the plan's next
+    steps, so that what the client sees does not depend on how soon the server reacts."""
+    if not transport.sees_the_app or not await transport.app_idle(0.0):
+        return False
+    await _listen(connection, observation.seen, EXPECT_BOUND_S, until_end=True)
+    return True
 
 
 async def _do(connection: Any, step: ClientStep, observation: Observation) -> bool:

@@ -290,6 +290,12 @@ class Transport(ABC):
         self.app_errors.clear()
         return errors
 
+    @property
+    def sees_the_app(self) -> bool:
+        """Does `app_idle` report on the app (a witness here, or in the server's process)? A
+        bare server reached by its URL cannot tell."""
+        return self.witness is not None
+
     async def app_idle(self, bound: float) -> bool:
         """Wait until no websocket is left in the app; False if one still is after `bound`."""
         if self.witness is None:

@@ -109,6 +109,10 @@ class SubprocessTransport(SocketTransport):
     """A server in another process. It serves `targets.witness_app:app`, which wraps the app
     under test and answers the app errors it saw over HTTP, so they are asked for, not shared."""
 
+    @property
+    def sees_the_app(self) -> bool:
+        return True
+
     async def app_idle(self, bound: float) -> bool:
         # The witness waits on the server's side (see targets.witness_app).
         response = await self._http_control.http.get(

@@ -96,11 +96,9 @@ def after(sides: Sides, step: str) -> Sides | None:
         if not sides.client_may_act():
             return None
         if step == "client-send":
-            return (
-                replace(sides, queued=sides.queued + 1, receiving=False)
-                if not (sides.receiving)
-                else replace(sides, receiving=False)
-            )
+            if sides.receiving:  # the blocked receive takes it at once
+                return replace(sides, receiving=False)
+            return replace(sides, queued=sides.queued + 1)
         if step == "client-drop" and sides.queued:
             return None  # as the machine: drops wait for an empty inbox (data may be lost)
         return replace(sides, client=Peer.CLOSED, receiving=False)

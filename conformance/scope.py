@@ -54,6 +54,16 @@ def _ours(headers: list[list[str]]) -> list[tuple[str, str]]:
     ]
 
 
+def _is_address(value: Any, *, port_may_be_none: bool) -> bool:
+    """[host, port] with an integer port (a server on a unix socket: [path, None])."""
+    if not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], str):
+        return False
+    port = value[1]
+    return (port is None and port_may_be_none) or (
+        isinstance(port, int) and not isinstance(port, bool)
+    )
+
+
 def judge(seen: list[ClientEvent], summary: dict[str, Any] | None) -> list[Judgement]:
     if summary is None:
         detail = f"no scope reported: client saw {seen!r}"
@@ -63,10 +73,9 @@ def judge(seen: list[ClientEvent], summary: dict[str, Any] | None) -> list[Judge
     client, server = summary["client"], summary["server"]
     addresses_ok = (
         summary["http_version"] == "1.1"
-        and (client is None or (isinstance(client[0], str) and isinstance(client[1], int)))
-        and (server is None or ((isinstance(server[0], str) and server[1] is None) or
-                                isinstance(server[1], int)))
-    )  # fmt: skip
+        and (client is None or _is_address(client, port_may_be_none=False))
+        and (server is None or _is_address(server, port_may_be_none=True))
+    )
     return [
         Judgement(
             "scope.path-decoded",

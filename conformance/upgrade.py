@@ -51,19 +51,38 @@ class Answer:
         return None
 
 
-def request(*, method: str = "GET", version: str = "13", key: bool = True,
-            extra: str = "") -> bytes:  # fmt: skip
-    """A handshake as raw bytes; `extra` is spliced in verbatim as header lines."""
+def new_key() -> str:
+    """A fresh Sec-WebSocket-Key (RFC 6455 4.1: 16 random bytes, base64)."""
+    return base64.b64encode(os.urandom(16)).decode()
+
+
+def request(
+    *, key: str | None, path: str = PATH, method: str = "GET", version: str = "13", extra: str = ""
+) -> bytes:
+    """A handshake as raw bytes (no key header where `key` is None); `extra` is spliced in
+    verbatim as header lines."""
     lines = [
-        f"{method} {PATH} HTTP/1.1",
+        f"{method} {path} HTTP/1.1",
         "Host: 127.0.0.1",
         "Upgrade: websocket",
         "Connection: Upgrade",
         f"Sec-WebSocket-Version: {version}",
     ]
-    if key:
-        lines.append(f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}")
+    if key is not None:
+        lines.append(f"Sec-WebSocket-Key: {key}")
     return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode("latin-1")
+
+
+def parse_head(head: bytes) -> tuple[int | None, dict[str, str]]:
+    """A response head's status (None if unreadable) and headers, names lowercased."""
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    parts = status_line.split(" ")
+    status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(":") for line in lines if line)
+    }
+    return status, headers
 
 
 async def send_handshake(port: int, raw: bytes) -> Answer:
@@ -79,15 +98,8 @@ async def send_handshake(port: int, raw: bytes) -> Answer:
             return Answer(None)
         except (asyncio.IncompleteReadError, ConnectionError):
             return Answer(None, ended_silently=True)
-        status_line, *lines = head.decode("latin-1").split("\r\n")
-        parts = status_line.split(" ")
-        status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
-        headers = {
-            name.strip().lower(): value.strip()
-            for name, _, value in (line.partition(":") for line in lines if line)
-        }
-        answer = Answer(status, headers)
-        if status == 101:
+        answer = Answer(*parse_head(head))
+        if answer.status == 101:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.IncompleteReadError):
                 frame = await asyncio.wait_for(frames.read(reader), EXPECT_BOUND_S)
                 if frame.opcode == OP_TEXT:
@@ -125,39 +137,39 @@ def _refused_or_cleaned(header: str, forbidden: str) -> Callable[[Answer], bool]
 PROBES = (
     UpgradeProbe(
         "upgrade.missing-key-refused",
-        request(key=False),
+        request(key=None),
         lambda answer: _client_error(answer),
     ),
     UpgradeProbe(
         "upgrade.unknown-version-refused",
-        request(version="12"),
+        request(key=new_key(), version="12"),
         lambda answer: (
             _client_error(answer) and "13" in answer.headers.get("sec-websocket-version", "")
         ),
     ),
     UpgradeProbe(
         "upgrade.non-get-refused",
-        request(method="POST", extra="Content-Length: 0\r\n"),
+        request(key=new_key(), method="POST", extra="Content-Length: 0\r\n"),
         lambda answer: answer.status is not None and answer.status != 101,
     ),
     UpgradeProbe(
         "upgrade.space-before-colon-refused",
-        request(extra="X-WsConform-Space : value\r\n"),
+        request(key=new_key(), extra="X-WsConform-Space : value\r\n"),
         lambda answer: answer.status == 400,
     ),
     UpgradeProbe(
         "upgrade.nul-in-value-handled",
-        request(extra="X-WsConform-Nul: before\x00after\r\n"),
+        request(key=new_key(), extra="X-WsConform-Nul: before\x00after\r\n"),
         _refused_or_cleaned("x-wsconform-nul", "\x00"),
     ),
     UpgradeProbe(
         "upgrade.obs-fold-handled",
-        request(extra="X-WsConform-Fold: first\r\n  folded\r\n"),
+        request(key=new_key(), extra="X-WsConform-Fold: first\r\n  folded\r\n"),
         _refused_or_cleaned("x-wsconform-fold", "\n"),
     ),
     UpgradeProbe(
         "upgrade.long-header-answered",
-        request(extra=f"X-WsConform-Long: {'x' * LONG_HEADER_BYTES}\r\n"),
+        request(key=new_key(), extra=f"X-WsConform-Long: {'x' * LONG_HEADER_BYTES}\r\n"),
         lambda answer: answer.status == 101 or _client_error(answer),
     ),
 )

@@ -14,11 +14,11 @@ import asyncio
 import base64
 import contextlib
 import hashlib
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from wsconform.conformance.model import Judgement
+from wsconform.conformance.upgrade import new_key, parse_head, request
 from wsconform.targets import frames
 from wsconform.targets.frames import (
     MAX_CONTROL_PAYLOAD,
@@ -107,29 +107,21 @@ class WireConnection:
 
 async def open_wire(port: int, path: str = WIRE_ECHO_ROUTE) -> WireConnection | None:
     """The handshake by hand; None if the server did not switch protocols."""
-    key = base64.b64encode(os.urandom(16)).decode()
+    key = new_key()
     reader, writer = await asyncio.wait_for(
         asyncio.open_connection("127.0.0.1", port), EXPECT_BOUND_S
     )
-    request = (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    writer.write(request.encode())
+    writer.write(request(key=key, path=path))
     await writer.drain()
     try:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), EXPECT_BOUND_S)
     except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
         writer.close()
         return None
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    if " 101 " not in f"{status_line} ":
+    status, headers = parse_head(head)
+    if status != 101:
         writer.close()
         return None
-    headers = {
-        name.strip().lower(): value.strip()
-        for name, _, value in (line.partition(":") for line in lines if line)
-    }
     return WireConnection(reader, writer, headers.get("sec-websocket-accept") == accept_value(key))
 
 

@@ -134,7 +134,9 @@ def run_side(pair: Pair, side: str, pins: Sequence[str], out: Path, deadline: fl
           # would turn that into test errors that say nothing about the pair.
           "-p", "no:unraisableexception",
           "-n", str(SIDE_WORKERS), "--dist", "loadgroup", "--server", ",".join(pair.servers),
-          "--results", str(results)]],
+          "--results", str(results),
+          # Where a side's time went, at the end of its log.
+          "--durations", "15"]],
     ]  # fmt: skip
     with log.open("w") as output:
         for attempts in steps:

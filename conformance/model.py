@@ -372,7 +372,7 @@ class LifecycleModel:
             )
         judgements = [judgement]
         if raises_oserror:
-            judgements.append(self._advertised_feature(judgement, "2.4"))
+            judgements.append(advertised_feature(judgement, "2.4", self.advertised))
         return judgements
 
     def _receive(
@@ -646,37 +646,7 @@ class LifecycleModel:
     # --- what the server advertises ------------------------------------------------------------
 
     def _as_advertised(self, judgements: list[Judgement]) -> list[Judgement]:
-        """Grade each feature only where the server claims it: a check for a feature newer than
-        the advertised spec version (or of an extension not advertised) is `unimplemented`;
-        where it is advertised, the server is also held to its claim."""
-        graded: list[Judgement] = []
-        for judgement in judgements:
-            check = CHECKS[judgement.check_id]
-            unclaimed = None
-            if check.extension and check.extension not in self.advertised.extensions:
-                unclaimed = f"the server does not advertise {check.extension}"
-            elif check.since and not self.advertised.at_least(check.since):
-                unclaimed = (
-                    f"the server advertises ASGI spec {self.advertised.spec_version}, the "
-                    f"feature needs {check.since}"
-                )
-            if unclaimed:
-                graded.append(
-                    Judgement(judgement.check_id, None, f"{unclaimed}: {judgement.detail}")
-                )
-                continue
-            graded.append(judgement)
-            if check.since and judgement.ok is not None:
-                graded.append(self._advertised_feature(judgement, check.since))
-        return graded
-
-    def _advertised_feature(self, judgement: Judgement, since: str) -> Judgement:
-        return Judgement(
-            "asgi.implements-advertised-version",
-            judgement.ok,
-            f"advertises {self.advertised.spec_version}; {judgement.check_id} (since {since}): "
-            f"{judgement.detail}",
-        )
+        return graded_as_advertised(judgements, self.advertised)
 
     # --- client actions ------------------------------------------------------------------------
 
@@ -879,3 +849,39 @@ def _loads(text: str) -> tuple[bool, Any]:
         return True, json.loads(text)
     except ValueError:
         return False, None
+
+
+def graded_as_advertised(judgements: list[Judgement], advertised: Advertised) -> list[Judgement]:
+    """Grade each feature only where the server claims it: a check for a feature newer than the
+    advertised spec version (or of an extension not advertised) is `unimplemented`; where it is
+    advertised, the server is also held to its claim (`asgi.implements-advertised-version`)."""
+    graded: list[Judgement] = []
+    for judgement in judgements:
+        check = CHECKS[judgement.check_id]
+        unclaimed = None
+        if check.extension and check.extension not in advertised.extensions:
+            unclaimed = f"the server does not advertise {check.extension}"
+        elif check.since and not advertised.at_least(check.since):
+            unclaimed = (
+                f"the server advertises ASGI spec {advertised.spec_version}, the feature needs "
+                f"{check.since}"
+            )
+        if unclaimed:
+            graded.append(Judgement(judgement.check_id, None, f"{unclaimed}: {judgement.detail}"))
+            continue
+        graded.append(judgement)
+        # What the advertised spec defines is a claim the server made; the suite's own
+        # policies are not.
+        if check.since and judgement.ok is not None and check.grade is not Grade.POLICY:
+            graded.append(advertised_feature(judgement, check.since, advertised))
+    return graded
+
+
+def advertised_feature(judgement: Judgement, since: str, advertised: Advertised) -> Judgement:
+    """The server held to its claim: a feature of the spec version it advertises, judged."""
+    return Judgement(
+        "asgi.implements-advertised-version",
+        judgement.ok,
+        f"advertises {advertised.spec_version}; {judgement.check_id} (since {since}): "
+        f"{judgement.detail}",
+    )

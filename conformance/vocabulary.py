@@ -204,6 +204,21 @@ class SendDenialResponse:
     body: bytes = b""
 
 
+@dataclass(frozen=True)
+class RawSend:
+    """An ASGI message handed to the server's `send` exactly as written, past Starlette: the
+    shapes a framework never sends (a close without `code`, a send with both keys) reach the
+    server as they are (`conformance/raw_asgi.py`)."""
+
+    message: dict[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class RawReceive:
+    """One call of the server's `receive`, whatever state the connection is in; the outcome's
+    value is the message."""
+
+
 ServerStep: TypeAlias = (
     Accept
     | SendText
@@ -217,6 +232,8 @@ ServerStep: TypeAlias = (
     | RaiseError
     | Return
     | SendDenialResponse
+    | RawSend
+    | RawReceive
 )
 
 # By name, for the JSON codec: the same classes as the ServerStep union, listed once.

@@ -32,6 +32,8 @@ from wsconform.conformance.vocabulary import (
     Close,
     RaiseError,
     RaiseWebSocketException,
+    RawReceive,
+    RawSend,
     ReceiveBytes,
     ReceiveJson,
     ReceiveText,
@@ -43,6 +45,7 @@ from wsconform.conformance.vocabulary import (
     ServerRecord,
     ServerStep,
     StepOutcome,
+    jsonable,
     outcome_to_json,
     record_to_json,
     step_from_json,
@@ -190,7 +193,9 @@ class PuppetSession:
         self._idle = True
         self._wakeup.set()
 
-    async def run(self, websocket: WebSocket) -> None:
+    async def run(self, websocket: WebSocket, raw: RawChannel | None = None) -> None:
+        """Execute the test's steps until it says return or raise; `raw` carries the raw-ASGI
+        steps (the server's own receive and send, recorded)."""
         try:
             while True:
                 instruction = await self.next_instruction()
@@ -216,7 +221,12 @@ class PuppetSession:
                     self.end("raised WebSocketException")
                     raise compat.WebSocketException(code=step.code, reason=step.reason or None)
                 try:
-                    value = await execute_step(websocket, step)
+                    if isinstance(step, RawSend | RawReceive):
+                        if raw is None:
+                            raise Unsupported("this route has no raw ASGI channel")
+                        value = await raw.execute(step)
+                    else:
+                        value = await execute_step(websocket, step)
                 except Exception as exc:  # the outcome is the observation, whatever it is
                     self._finish(index, StepOutcome.from_exception(exc))
                 else:
@@ -228,6 +238,24 @@ class PuppetSession:
         finally:
             if self._watchdog is not None:
                 self._watchdog.cancel()
+
+
+class RawChannel:
+    """The server's receive and send with nothing between them and the test: raw steps reach
+    the server exactly as written, whatever Starlette would have refused or filled in."""
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
+
+    async def execute(self, step: RawSend | RawReceive) -> Any:
+        if isinstance(step, RawSend):
+            await self._send(dict(step.message))
+            return None
+        # Bounded like every puppet wait: a receive the server never answers is an outcome
+        # (TimeoutError), not a handler left hanging.
+        message = await within(self._receive(), PUPPET_STEP_BOUND_S)
+        return jsonable(message)
 
 
 async def execute_step(websocket: WebSocket, step: ServerStep) -> Any:
@@ -344,7 +372,10 @@ class PuppetEndpoint:
             session.log_asgi("send", message)
             await send(message)
 
-        await session.run(self.websocket_class(scope, recording_receive, recording_send))
+        await session.run(
+            self.websocket_class(scope, recording_receive, recording_send),
+            RawChannel(recording_receive, recording_send),
+        )
 
 
 def build_puppet_app(

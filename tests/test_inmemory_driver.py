@@ -100,7 +100,10 @@ def test_denial_response_reaches_the_client_with_status_and_body(loop_runner: Lo
         websocket = WebSocket(scope, receive, send)
         await websocket.send_denial_response(PlainTextResponse("go away", status_code=401))
 
-    assert loop_runner.run(first_events(app, 1)) == [Denied(status=401, body=b"go away")]
+    [denied] = loop_runner.run(first_events(app, 1))
+    assert isinstance(denied, Denied)
+    assert (denied.status, denied.body) == (401, b"go away")
+    assert ("content-type", "text/plain; charset=utf-8") in denied.headers
 
 
 async def message_after_client_leaves(*, drop: bool) -> AsgiMessage:

@@ -63,4 +63,7 @@ def test_denial_response_keeps_its_status_and_body(
     testclient: Transport, loop_runner: LoopRunner
 ) -> None:
     events = _client_events(testclient, loop_runner, SendDenialResponse(451, b"legal"))
-    assert events == [Denied(status=451, body=b"legal")]
+    [denied] = events
+    assert isinstance(denied, Denied)
+    assert (denied.status, denied.body) == (451, b"legal")
+    assert ("content-type", "text/plain; charset=utf-8") in denied.headers

@@ -94,6 +94,7 @@ class InMemoryConnection(ClientConnection):
         self._disconnect: AsgiMessage | None = None
         self._denial_status = 0
         self._denial_body = b""
+        self._denial_headers: Headers = ()
         self._to_app.put_nowait({"type": "websocket.connect"})
         self._task = asyncio.ensure_future(self._run())
 
@@ -135,17 +136,24 @@ class InMemoryConnection(ClientConnection):
             self._send_denial_body(kind, message)
         elif self._phase is Phase.OPEN:
             self._send_while_open(kind, message)
-        elif self._client_gone:
-            raise ClientGone("the client has disconnected")
         else:
-            raise RuntimeError(f"Unexpected ASGI message {kind!r} after the connection was closed")
+            # ASGI 2.4: a send on a closed connection raises an OSError subclass, whoever
+            # closed it.
+            raise ClientGone(f"{kind!r} after the connection was closed")
 
     def _send_during_handshake(self, kind: str, message: AsgiMessage) -> None:
         if kind == "websocket.accept":
+            subprotocol = message.get("subprotocol")
+            headers = decode_headers(message.get("headers"))
+            # RFC 6455 4.1: a client must fail a 101 naming a subprotocol it did not offer, so
+            # such an accept (or an empty name, or a second one smuggled in `headers`, which
+            # ASGI 2.1 forbids) is refused rather than put on the wire.
+            if subprotocol is not None and subprotocol not in self._scope["subprotocols"]:
+                raise ValueError(f"subprotocol {subprotocol!r} was not offered by the client")
+            if any(name.lower() == "sec-websocket-protocol" for name, _ in headers):
+                raise ValueError("accept headers may not include sec-websocket-protocol")
             self._phase = Phase.OPEN
-            self.events.put_nowait(
-                Accepted(message.get("subprotocol"), decode_headers(message.get("headers")))
-            )
+            self.events.put_nowait(Accepted(subprotocol, headers))
         elif kind == "websocket.close":
             # ASGI www spec, "Close - send event": before accept the server answers HTTP 403.
             self._disconnect = {"type": "websocket.disconnect", "code": 1006, "reason": ""}
@@ -153,6 +161,7 @@ class InMemoryConnection(ClientConnection):
         elif kind == "websocket.http.response.start":
             self._phase = Phase.RESPONDING
             self._denial_status = int(message["status"])
+            self._denial_headers = decode_headers(message.get("headers"))
         else:
             raise RuntimeError(
                 "Expected ASGI message 'websocket.accept', 'websocket.close' or "
@@ -165,14 +174,20 @@ class InMemoryConnection(ClientConnection):
         self._denial_body += message.get("body", b"")
         if not message.get("more_body", False):
             self._disconnect = {"type": "websocket.disconnect", "code": 1006, "reason": ""}
-            self._finish(Denied(status=self._denial_status, body=self._denial_body))
+            self._finish(
+                Denied(self._denial_status, self._denial_body, headers=self._denial_headers)
+            )
 
     def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
         if self._client_gone:
             raise ClientGone("the client has disconnected")
         if kind == "websocket.send":
             data = message.get("bytes")
-            self.events.put_nowait(Message(data if data is not None else message["text"]))
+            if data is None:
+                data = message.get("text")
+            if data is None:
+                raise ValueError("websocket.send needs one of 'bytes' or 'text' (ASGI www)")
+            self.events.put_nowait(Message(data))
         elif kind == "websocket.close":
             # ASGI defaults exactly: a missing code is 1000, any code given is taken as given.
             code = message.get("code", 1000)

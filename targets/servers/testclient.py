@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocketDisconnect
@@ -62,7 +62,8 @@ def run_bounded(action: Callable[[], object], bound: float) -> bool:
 def _event_for_handshake_error(exc: BaseException) -> ClientEvent:
     # Starlette >= 0.37 reports a denial response as WebSocketDenialResponse (an httpx Response).
     if type(exc).__name__ == "WebSocketDenialResponse":
-        return Denied(status=exc.status_code, body=exc.content)  # type: ignore[attr-defined]
+        headers = tuple(exc.headers.items())  # type: ignore[attr-defined]
+        return Denied(exc.status_code, exc.content, headers)  # type: ignore[attr-defined]
     if isinstance(exc, WebSocketDisconnect):
         # TestClient's signal for a close before accept: the app's code, where a server says 403.
         # Starlette < 0.18's WebSocketDisconnect has no reason.
@@ -139,16 +140,14 @@ class TestClientConnection(ClientConnection):
         self._report(Accepted(self._session.accepted_subprotocol, decode_headers(headers)))
         while True:
             try:
-                message = self._session.receive()
-            except BaseException as exc:
+                event = _event_for(self._session.receive())
+            except BaseException as exc:  # the app's exception, or a message no client can read
                 if not self._gone:
                     self._report(ClientRaised(type(exc).__name__, str(exc)))
                 return
-            if message["type"] == "websocket.send":
-                data = message.get("bytes")
-                self._report(Message(data if data is not None else message["text"]))
-            elif message["type"] == "websocket.close":
-                self._report(Closed(int(message.get("code") or 1000), message.get("reason") or ""))
+            if event is not None:
+                self._report(event)
+            if isinstance(event, Closed):
                 return
 
     def _send(self, message: dict[str, Any]) -> None:
@@ -188,6 +187,16 @@ class TestClientConnection(ClientConnection):
             return
         if self._worker is not None and self._worker.is_alive():  # blocked for good
             await asyncio.to_thread(self._reset_client)
+
+
+def _event_for(message: MutableMapping[str, Any]) -> ClientEvent | None:
+    """What a client makes of a message the app sent (a KeyError for one with no data)."""
+    if message["type"] == "websocket.send":
+        data = message.get("bytes")
+        return Message(data if data is not None else message["text"])
+    if message["type"] == "websocket.close":
+        return Closed(int(message.get("code") or 1000), message.get("reason") or "")
+    return None
 
 
 class TestClientTransport(Transport):

@@ -1,0 +1,508 @@
+"""Raw-ASGI probes: what a *server* does with the ASGI messages a framework never sends.
+
+Starlette fills every key, refuses out-of-order calls itself and never sends a close without a
+code, so on the Starlette puppet these paths of a server are never reached. Here the same puppet
+route, through its raw channel (`RawSend`, `RawReceive`), hands the server messages exactly as
+written: a close without `code` or with `reason: None`, an over-long reason, a send with both keys
+or neither, accepts naming odd subprotocols, receives before accept and after the end, sends on a
+closed connection, and a denial response in several chunks with headers.
+
+Each probe is a short program (app steps and client actions in order, the same vocabulary the
+lifecycle engine uses, on every transport) and a judge that reads what the app's steps returned
+and what the client saw. Grades come from the catalogue (`checks.RAW_CHECKS`); checks of a
+feature newer than the server's advertised spec version, or of an extension it does not
+advertise, are `unimplemented` there (`model.graded_as_advertised`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wsconform.conformance.engine import PUPPET_ROUTE, advertised_by
+from wsconform.conformance.model import Judgement, graded_as_advertised
+from wsconform.conformance.rfc6455 import MAX_CLOSE_REASON_BYTES
+from wsconform.conformance.vocabulary import (
+    Accepted,
+    Action,
+    ClientAction,
+    ClientClose,
+    ClientDrop,
+    ClientEvent,
+    ClientSendText,
+    Closed,
+    Connect,
+    Denied,
+    Message,
+    RawReceive,
+    RawSend,
+    Return,
+    ServerStep,
+    StepOutcome,
+    Visibility,
+    jsonable,
+)
+from wsconform.targets.servers.base import (
+    EXPECT_BOUND_S,
+    QUIET_BOUND_S,
+    ClientConnection,
+    Transport,
+)
+
+_probe_numbers = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Observe:
+    """Read the client's next event (bounded): what the previous steps made the server send."""
+
+
+@dataclass(frozen=True)
+class Briefly:
+    """An app step expected to wait (a receive with nothing to receive): its outcome is read
+    within the short quiet bound, and None then is the observation."""
+
+    step: ServerStep
+
+
+ProbeItem = Action | Observe | Briefly
+
+
+@dataclass
+class RawRun:
+    """What one probe saw: each app step's outcome, each client event, in order."""
+
+    outcomes: list[tuple[ServerStep, StepOutcome | None]] = field(default_factory=list)
+    events: list[ClientEvent] = field(default_factory=list)
+    visibility: Visibility = field(default_factory=Visibility)
+
+    def outcome(self, position: int) -> StepOutcome | None:
+        """The outcome of the program's `position`-th app step (0-based; -1 the last)."""
+        return self.outcomes[position][1]
+
+    def first(self, kind: type[Any]) -> Any:
+        return next((event for event in self.events if isinstance(event, kind)), None)
+
+    def evidence(self) -> dict[str, Any]:
+        return {
+            "app_steps": [
+                {"step": jsonable(step), "outcome": None if done is None else jsonable(done)}
+                for step, done in self.outcomes
+            ],
+            "client_saw": [jsonable(event) for event in self.events],
+        }
+
+
+Judge = Callable[[RawRun], list[Judgement]]
+
+
+@dataclass(frozen=True)
+class RawProbe:
+    name: str
+    program: tuple[ProbeItem, ...]
+    judge: Judge
+
+
+# --- the messages -------------------------------------------------------------------------------
+
+
+def send(**keys: Any) -> RawSend:
+    return RawSend({"type": "websocket.send", **keys})
+
+
+def accept(**keys: Any) -> RawSend:
+    return RawSend({"type": "websocket.accept", **keys})
+
+
+def close(**keys: Any) -> RawSend:
+    return RawSend({"type": "websocket.close", **keys})
+
+
+# A reason of 100 two-byte characters: 200 UTF-8 bytes, past the 123 a close frame has room for.
+LONG_REASON = "é" * 100
+
+
+# --- running one probe --------------------------------------------------------------------------
+
+
+async def run_probe(transport: Transport, probe: RawProbe) -> tuple[RawRun, list[Judgement]]:
+    session = f"raw-{probe.name}-{next(_probe_numbers)}"
+    control = transport.control
+    run = RawRun(visibility=transport.visibility)
+    connection: ClientConnection | None = None
+    try:
+        for item in probe.program:
+            if isinstance(item, Observe):
+                assert connection is not None, f"{probe.name}: observe before connect"
+                run.events.append(await connection.next_event(EXPECT_BOUND_S))
+            elif isinstance(item, Briefly):
+                index = await control.submit(session, item.step)
+                run.outcomes.append(
+                    (item.step, await control.outcome(session, index, QUIET_BOUND_S))
+                )
+            elif isinstance(item, Connect):
+                connection = await transport.connect(
+                    f"{PUPPET_ROUTE}/{session}", item.headers, item.subprotocols
+                )
+            elif isinstance(item, ClientAction):
+                assert connection is not None, f"{probe.name}: {item!r} before connect"
+                await _perform(connection, item)
+            else:
+                index = await control.submit(session, item)
+                run.outcomes.append((item, await control.outcome(session, index, EXPECT_BOUND_S)))
+    finally:
+        # The app returns whatever state it is in (an app already gone ignores it), the client
+        # is released, and the session forgotten: nothing outlives the probe.
+        await control.submit(session, Return())
+        if connection is not None:
+            await connection.release()
+        await control.forget(session)
+    advertised = await advertised_by(transport)
+    return run, graded_as_advertised(probe.judge(run), advertised)
+
+
+async def _perform(connection: ClientConnection, action: ClientAction) -> None:
+    if isinstance(action, ClientSendText):
+        await connection.send_text(action.data)
+    elif isinstance(action, ClientClose):
+        await connection.close(action.code, action.reason)
+    elif isinstance(action, ClientDrop):
+        await connection.drop()
+    else:
+        raise TypeError(f"raw probes do not use {action!r}")
+
+
+# --- what the judges read -----------------------------------------------------------------------
+
+
+def _show(outcome: StepOutcome | None) -> str:
+    if outcome is None:
+        return "no outcome within the bound"
+    if outcome.raised:
+        return f"raised {outcome.exc_type}({outcome.exc_message[:80]})"
+    return f"returned {outcome.value!r}"[:160]
+
+
+def _closed(run: RawRun) -> Closed | None:
+    closed: Closed | None = run.first(Closed)
+    return closed
+
+
+def _received_type(outcome: StepOutcome | None) -> str | None:
+    if outcome is None or outcome.raised or not isinstance(outcome.value, dict):
+        return None
+    kind = outcome.value.get("type")
+    return kind if isinstance(kind, str) else None
+
+
+def _raised_oserror(outcome: StepOutcome | None) -> bool:
+    return outcome is not None and outcome.raised and "OSError" in outcome.exc_bases
+
+
+def _seen(run: RawRun) -> str:
+    return ", ".join(repr(event) for event in run.events) or "nothing"
+
+
+# --- the probes ---------------------------------------------------------------------------------
+
+
+def _close_without_code(run: RawRun) -> list[Judgement]:
+    closed = _closed(run)
+    return [
+        Judgement(
+            "raw.close-code-defaults-to-1000",
+            closed is not None and closed.close_frame_seen and closed.code == 1000,
+            f"close without a code -> {_show(run.outcome(-1))}; client saw {_seen(run)}",
+        )
+    ]
+
+
+def _close_reason_none(run: RawRun) -> list[Judgement]:
+    closed = _closed(run)
+    return [
+        Judgement(
+            "raw.close-reason-none-is-empty",
+            closed is not None and closed.code == 4001 and closed.reason == "",
+            f"close 4001 with reason None -> {_show(run.outcome(-1))}; client saw {_seen(run)}",
+        )
+    ]
+
+
+def _close_long_reason(run: RawRun) -> list[Judgement]:
+    detail = f"close 4001 with a 200-byte reason -> {_show(run.outcome(-1))}; saw {_seen(run)}"
+    if not run.visibility.close_frames:
+        return [Judgement("raw.close-long-reason-fits-a-frame", None, f"no frames here: {detail}")]
+    closed = _closed(run)
+    fits = closed is None or len(closed.reason.encode()) <= MAX_CLOSE_REASON_BYTES
+    return [Judgement("raw.close-long-reason-fits-a-frame", fits, detail)]
+
+
+def _send_one_key_none(run: RawRun) -> list[Judgement]:
+    messages = [event.data for event in run.events if isinstance(event, Message)]
+    return [
+        Judgement(
+            "raw.send-one-key-none",
+            messages == ["text with bytes None", b"bytes with text None"],
+            f"sends -> {_show(run.outcome(2))}, {_show(run.outcome(3))}; client saw {_seen(run)}",
+        )
+    ]
+
+
+def _send_no_data(run: RawRun) -> list[Judgement]:
+    invented = run.first(Message)
+    return [
+        Judgement(
+            "raw.send-no-data-refused",
+            invented is None,
+            f"send with neither key -> {_show(run.outcome(-1))}; client saw {_seen(run)}",
+        )
+    ]
+
+
+def _accept_unoffered(run: RawRun) -> list[Judgement]:
+    accepted: Accepted | None = run.first(Accepted)
+    named = accepted is not None and accepted.subprotocol == "chosen-by-nobody"
+    return [
+        Judgement(
+            "raw.accept-unoffered-subprotocol-refused",
+            not named,
+            f"offered 'offered'; accept('chosen-by-nobody') -> {_show(run.outcome(1))}; client "
+            f"saw {_seen(run)}",
+        )
+    ]
+
+
+def _accept_empty(run: RawRun) -> list[Judgement]:
+    accepted: Accepted | None = run.first(Accepted)
+    return [
+        Judgement(
+            "raw.accept-empty-subprotocol-not-sent",
+            accepted is None or accepted.subprotocol is None,
+            f"accept(subprotocol='') -> {_show(run.outcome(1))}; client saw {_seen(run)}",
+        )
+    ]
+
+
+def _accept_protocol_header(run: RawRun) -> list[Judgement]:
+    accepted: Accepted | None = run.first(Accepted)
+    named = (
+        []
+        if accepted is None
+        else [
+            token.strip()
+            for name, value in accepted.headers
+            if name.lower() == "sec-websocket-protocol"
+            for token in value.split(",")
+        ]
+    )
+    return [
+        Judgement(
+            "raw.accept-protocol-header-not-doubled",
+            named in ([], ["first"]),
+            f"offered 'first, second'; accept(subprotocol='first', headers=[sec-websocket-"
+            f"protocol: second]) -> {_show(run.outcome(1))}; 101 named {named}",
+        )
+    ]
+
+
+def _receive_before_accept(run: RawRun) -> list[Judgement]:
+    second = run.outcome(1)
+    return [
+        Judgement(
+            "raw.receive-before-accept-waits",
+            second is None,
+            f"first receive -> {_show(run.outcome(0))}; second receive before accept -> "
+            f"{_show(second)}",
+        )
+    ]
+
+
+def _receive_after_refusal(run: RawRun) -> list[Judgement]:
+    after = run.outcome(2)
+    return [
+        Judgement(
+            "raw.receive-after-refusal-disconnects",
+            _received_type(after) == "websocket.disconnect",
+            f"close before accept -> {_show(run.outcome(1))}; then receive -> {_show(after)}; "
+            f"client saw {_seen(run)}",
+        )
+    ]
+
+
+def _receive_after_client_left(run: RawRun) -> list[Judgement]:
+    after = run.outcome(-1)
+    return [
+        Judgement(
+            "raw.receive-after-client-left-disconnects",
+            _received_type(after) == "websocket.disconnect",
+            f"client dropped during the handshake; accept -> {_show(run.outcome(1))}; then "
+            f"receive -> {_show(after)}",
+        )
+    ]
+
+
+def _send_after_close(run: RawRun) -> list[Judgement]:
+    late = run.outcome(-1)
+    return [
+        Judgement(
+            "raw.send-after-close-raises-oserror",
+            _raised_oserror(late),
+            f"close 1000, client saw {_seen(run)}; then send -> {_show(late)}",
+        )
+    ]
+
+
+def _denial(run: RawRun) -> list[Judgement]:
+    denied: Denied | None = run.first(Denied)
+    detail = f"denial 403 in 2 chunks with x-denied-by -> client saw {_seen(run)}"
+    if denied is not None and denied.status is None:  # TestClient: no HTTP to read
+        return [
+            Judgement("raw.denial-headers-delivered", None, f"no HTTP response here: {detail}"),
+            Judgement("raw.denial-chunks-joined", None, f"no HTTP response here: {detail}"),
+        ]
+    headers = {} if denied is None else {name.lower(): value for name, value in denied.headers}
+    late = run.outcome(-1)
+    judgements = [
+        Judgement(
+            "raw.denial-headers-delivered",
+            denied is not None and headers.get("x-denied-by") == "wsconform",
+            detail,
+        ),
+        Judgement(
+            "raw.denial-chunks-joined",
+            denied is not None and denied.status == 403 and denied.body == b"no entry",
+            detail,
+        ),
+    ]
+    if denied is not None:  # only a denial that happened leaves a closed connection to send on
+        judgements.append(
+            Judgement(
+                "raw.send-after-close-raises-oserror",
+                _raised_oserror(late),
+                f"after the denial's last chunk, send -> {_show(late)}",
+            )
+        )
+    return judgements
+
+
+_DENIAL_START = RawSend(
+    {
+        "type": "websocket.http.response.start",
+        "status": 403,
+        "headers": [(b"content-type", b"text/plain"), (b"x-denied-by", b"wsconform")],
+    }
+)
+
+RAW_PROBES: tuple[RawProbe, ...] = (
+    RawProbe(
+        "close-without-code",
+        (Connect(), RawReceive(), accept(), Observe(), close(), Observe()),
+        _close_without_code,
+    ),
+    RawProbe(
+        "close-reason-none",
+        (Connect(), RawReceive(), accept(), Observe(), close(code=4001, reason=None), Observe()),
+        _close_reason_none,
+    ),
+    RawProbe(
+        "close-long-reason",
+        (
+            Connect(),
+            RawReceive(),
+            accept(),
+            Observe(),
+            close(code=4001, reason=LONG_REASON),
+            Observe(),
+        ),
+        _close_long_reason,
+    ),
+    RawProbe(
+        "send-one-key-none",
+        (
+            Connect(),
+            RawReceive(),
+            accept(),
+            Observe(),
+            send(text="text with bytes None", bytes=None),
+            Observe(),
+            send(bytes=b"bytes with text None", text=None),
+            Observe(),
+        ),
+        _send_one_key_none,
+    ),
+    RawProbe(
+        "send-no-data",
+        (Connect(), RawReceive(), accept(), Observe(), send(), Observe()),
+        _send_no_data,
+    ),
+    RawProbe(
+        "accept-unoffered-subprotocol",
+        (
+            Connect(subprotocols=("offered",)),
+            RawReceive(),
+            accept(subprotocol="chosen-by-nobody"),
+            Observe(),
+        ),
+        _accept_unoffered,
+    ),
+    RawProbe(
+        "accept-empty-subprotocol",
+        (Connect(subprotocols=("offered",)), RawReceive(), accept(subprotocol=""), Observe()),
+        _accept_empty,
+    ),
+    RawProbe(
+        "accept-protocol-header",
+        (
+            Connect(subprotocols=("first", "second")),
+            RawReceive(),
+            accept(subprotocol="first", headers=[(b"sec-websocket-protocol", b"second")]),
+            Observe(),
+        ),
+        _accept_protocol_header,
+    ),
+    RawProbe(
+        "receive-before-accept",
+        (Connect(), RawReceive(), Briefly(RawReceive())),
+        _receive_before_accept,
+    ),
+    RawProbe(
+        "receive-after-refusal",
+        (Connect(), RawReceive(), close(), Observe(), RawReceive()),
+        _receive_after_refusal,
+    ),
+    RawProbe(
+        "receive-after-client-left",
+        (Connect(), RawReceive(), ClientDrop(), accept(), RawReceive()),
+        _receive_after_client_left,
+    ),
+    RawProbe(
+        "send-after-close",
+        (Connect(), RawReceive(), accept(), Observe(), close(), Observe(), send(text="late")),
+        _send_after_close,
+    ),
+    RawProbe(
+        "denial-in-chunks",
+        (
+            Connect(),
+            RawReceive(),
+            _DENIAL_START,
+            RawSend({"type": "websocket.http.response.body", "body": b"no", "more_body": True}),
+            RawSend({"type": "websocket.http.response.body", "body": b" entry"}),
+            Observe(),
+            send(text="after the denial"),
+        ),
+        _denial,
+    ),
+)
+
+
+async def run_probes(
+    transport: Transport, probes: Sequence[RawProbe] = RAW_PROBES
+) -> list[tuple[RawProbe, RawRun, list[Judgement]]]:
+    results = []
+    for probe in probes:
+        run, judgements = await run_probe(transport, probe)
+        results.append((probe, run, judgements))
+    return results

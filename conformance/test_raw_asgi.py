@@ -1,0 +1,36 @@
+"""Raw-ASGI probes on every transport: the server's answer to messages no framework sends
+(`conformance/raw_asgi.py`)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from wsconform.conformance import raw_asgi
+from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.gate import Gate
+from wsconform.conformance.model import Judgement
+from wsconform.conformance.results import ResultsRecorder
+from wsconform.targets.servers.base import Transport
+
+
+def test_raw_asgi_probes(
+    transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
+) -> None:
+    everything: list[Judgement] = []
+    evidence: list[str] = []
+    for probe, run, judgements in loop_runner.run(raw_asgi.run_probes(transport)):
+        everything += judgements
+        evidence.append(f"{probe.name}: {run.evidence()!r}")
+        recorder.add(transport.name, judgements, partial(_evidence, transport, probe, run))
+    gate.settle(transport.name, everything, "\n".join(evidence))
+
+
+def _evidence(
+    transport: Transport, probe: raw_asgi.RawProbe, run: raw_asgi.RawRun
+) -> dict[str, Any]:
+    return {
+        "source": f"raw ASGI probe {probe.name}",
+        "reproduce": f"tox -e suite -- --server {transport.name} -k test_raw_asgi",
+        **run.evidence(),
+    }

@@ -1,0 +1,156 @@
+"""In-memory servers each with one flaw in how it treats raw ASGI messages: the breakages the
+raw-ASGI checks (`conformance/raw_asgi.py`) must catch. Each flaw is one a real server has had or
+could plausibly have; `tests/test_raw_checks.py` proves every check fails on its own."""
+
+from __future__ import annotations
+
+from starlette.types import Message as AsgiMessage
+
+from wsconform.conformance.vocabulary import Accepted, Closed, Message, decode_headers
+from wsconform.targets.servers.inmemory import InMemoryConnection, Phase
+
+
+class CloseWithoutCodeIs1001(InMemoryConnection):
+    def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
+        if kind == "websocket.close" and "code" not in message:
+            message = {**message, "code": 1001}
+        super()._send_while_open(kind, message)
+
+
+class ReasonNoneSentAsText(InMemoryConnection):
+    def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
+        if kind == "websocket.close" and "reason" in message and message["reason"] is None:
+            message = {**message, "reason": "None"}
+        super()._send_while_open(kind, message)
+
+
+class PutsLongReasonOnTheWire(InMemoryConnection):
+    def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
+        if kind != "websocket.close":
+            super()._send_while_open(kind, message)
+            return
+        code, reason = message.get("code", 1000), message.get("reason") or ""
+        self._disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
+        self._to_app.put_nowait(dict(self._disconnect))
+        self._finish(Closed(code=code, reason=reason))
+
+
+class ReadsTextKeyFirst(InMemoryConnection):
+    def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
+        if kind == "websocket.send" and "text" in message:
+            self.events.put_nowait(Message(message["text"]))
+            return
+        super()._send_while_open(kind, message)
+
+
+class SendsEmptyTextForNoData(InMemoryConnection):
+    def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
+        if (
+            kind == "websocket.send"
+            and message.get("text") is None
+            and message.get("bytes") is None
+        ):
+            message = {**message, "text": ""}
+        super()._send_while_open(kind, message)
+
+
+class _AcceptsAsGiven(InMemoryConnection):
+    def _accept_as_given(self, message: AsgiMessage) -> None:
+        self._phase = Phase.OPEN
+        headers = decode_headers(message.get("headers"))
+        self.events.put_nowait(Accepted(message.get("subprotocol"), headers))
+
+
+class ForwardsUnofferedSubprotocol(_AcceptsAsGiven):
+    def _send_during_handshake(self, kind: str, message: AsgiMessage) -> None:
+        subprotocol = message.get("subprotocol")
+        if kind == "websocket.accept" and subprotocol not in (
+            None,
+            "",
+            *self._scope["subprotocols"],
+        ):
+            self._accept_as_given(message)
+            return
+        super()._send_during_handshake(kind, message)
+
+
+class ForwardsEmptySubprotocol(_AcceptsAsGiven):
+    def _send_during_handshake(self, kind: str, message: AsgiMessage) -> None:
+        if kind == "websocket.accept" and message.get("subprotocol") == "":
+            self._accept_as_given(message)
+            return
+        super()._send_during_handshake(kind, message)
+
+
+class ForwardsProtocolHeader(_AcceptsAsGiven):
+    def _send_during_handshake(self, kind: str, message: AsgiMessage) -> None:
+        if kind == "websocket.accept" and message.get("headers"):
+            headers = decode_headers(message.get("headers"))
+            subprotocol = message.get("subprotocol")
+            named = (("sec-websocket-protocol", subprotocol),) if subprotocol else ()
+            self._phase = Phase.OPEN
+            self.events.put_nowait(Accepted(subprotocol, named + headers))
+            return
+        super()._send_during_handshake(kind, message)
+
+
+class RepeatsConnectBeforeAccept(InMemoryConnection):
+    async def _receive(self) -> AsgiMessage:
+        if self._phase is Phase.HANDSHAKE and self._to_app.empty():
+            return {"type": "websocket.connect"}
+        return await super()._receive()
+
+
+class KeepsRefusedAppWaiting(InMemoryConnection):
+    def _send_during_handshake(self, kind: str, message: AsgiMessage) -> None:
+        super()._send_during_handshake(kind, message)
+        if kind == "websocket.close":
+            self._disconnect = None  # the app's next receive waits for nothing
+
+
+class ForgetsClientLeftDuringHandshake(InMemoryConnection):
+    async def drop(self) -> None:
+        if self._phase is Phase.HANDSHAKE:
+            self._client_gone = True  # and the app is never told
+            self._phase = Phase.CLOSED
+            return
+        await super().drop()
+
+
+class RuntimeErrorAfterClose(InMemoryConnection):
+    async def _send(self, message: AsgiMessage) -> None:
+        if self._phase is Phase.CLOSED:
+            raise RuntimeError(f"Unexpected ASGI message {message['type']!r} after close")
+        await super()._send(message)
+
+
+class DropsDenialHeaders(InMemoryConnection):
+    def _send_during_handshake(self, kind: str, message: AsgiMessage) -> None:
+        if kind == "websocket.http.response.start":
+            message = {**message, "headers": []}
+        super()._send_during_handshake(kind, message)
+
+
+class KeepsLastDenialChunk(InMemoryConnection):
+    def _send_denial_body(self, kind: str, message: AsgiMessage) -> None:
+        self._denial_body = b""
+        super()._send_denial_body(kind, message)
+
+
+# check -> the server with exactly that flaw
+CAUGHT_BY: dict[str, type[InMemoryConnection]] = {
+    "raw.close-code-defaults-to-1000": CloseWithoutCodeIs1001,
+    "raw.close-reason-none-is-empty": ReasonNoneSentAsText,
+    "raw.close-long-reason-fits-a-frame": PutsLongReasonOnTheWire,
+    "raw.send-one-key-none": ReadsTextKeyFirst,
+    "raw.send-no-data-refused": SendsEmptyTextForNoData,
+    "raw.accept-unoffered-subprotocol-refused": ForwardsUnofferedSubprotocol,
+    "raw.accept-empty-subprotocol-not-sent": ForwardsEmptySubprotocol,
+    "raw.accept-protocol-header-not-doubled": ForwardsProtocolHeader,
+    "raw.receive-before-accept-waits": RepeatsConnectBeforeAccept,
+    "raw.receive-after-refusal-disconnects": KeepsRefusedAppWaiting,
+    "raw.receive-after-client-left-disconnects": ForgetsClientLeftDuringHandshake,
+    "raw.send-after-close-raises-oserror": RuntimeErrorAfterClose,
+    "raw.denial-headers-delivered": DropsDenialHeaders,
+    "raw.denial-chunks-joined": KeepsLastDenialChunk,
+}

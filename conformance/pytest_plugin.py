@@ -40,6 +40,7 @@ from wsconform.conformance.results import (
     gate_differences,
 )
 from wsconform.reports.html import write_report
+from wsconform.reports.repro import add_scripts
 from wsconform.targets.servers import all_transports
 from wsconform.targets.servers.base import AppStartupFailed, Transport
 from wsconform.targets.servers.witness import (
@@ -369,6 +370,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         results_path.parent / "repro",
     )
     recorder.write(results_path)
+    # A standalone script for each server divergence, linked from its result.
+    add_scripts(results_path)
     recording = settings.record_baseline
     if recording:
         for name in recorder.transports():

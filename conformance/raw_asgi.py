@@ -104,6 +104,15 @@ class RawProbe:
     program: tuple[ProbeItem, ...]
     judge: Judge
 
+    def program_json(self) -> list[Any]:
+        """The steps in order, as evidence (what `reports.repro` replays)."""
+        return [
+            {"kind": "Briefly", "step": jsonable(item.step)}
+            if isinstance(item, Briefly)
+            else jsonable(item)
+            for item in self.program
+        ]
+
 
 # --- the messages -------------------------------------------------------------------------------
 

@@ -32,5 +32,6 @@ def _evidence(
     return {
         "source": f"raw ASGI probe {probe.name}",
         "reproduce": f"tox -e suite -- --server {transport.name} -k test_raw_asgi",
+        "program": probe.program_json(),
         **run.evidence(),
     }

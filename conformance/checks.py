@@ -748,6 +748,31 @@ RAW_CHECKS: tuple[Check, ...] = (
         since="2.4",
     ),
     _raw_check(
+        "raw.oversized-message-not-delivered",
+        Grade.MUST,
+        "a message over the server's configured limit never reaches the app",
+        "A message one byte over the server's own maximum size setting is not delivered as a "
+        "websocket.receive.",
+        "RFC 6455 10.4: an implementation with a limit on message size MUST protect itself "
+        "against messages exceeding it",
+    ),
+    _raw_check(
+        "raw.oversized-message-close-1009",
+        Grade.INFO,
+        "the client of a message over the limit gets a 1009 close",
+        "The server fails the connection with close code 1009 (message too big), not a bare "
+        "drop or another code.",
+        "RFC 6455 7.4.1: 1009 means the endpoint received a message too big to process (a "
+        "definition, no keyword)",
+    ),
+    _raw_check(
+        "raw.oversized-message-app-hears-1009",
+        Grade.INFO,
+        "the app of a message over the limit gets websocket.disconnect 1009",
+        "The app's next receive is websocket.disconnect with code 1009, the code of the close.",
+        f"{DISCONNECT_RECEIVE}: code is the WebSocket close code (a definition, no keyword)",
+    ),
+    _raw_check(
         "raw.denial-headers-delivered",
         Grade.SHOULD,
         "a denial response's headers reach the client",

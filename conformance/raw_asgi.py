@@ -31,6 +31,7 @@ from wsconform.conformance.vocabulary import (
     ClientClose,
     ClientDrop,
     ClientEvent,
+    ClientSendBytes,
     ClientSendText,
     Closed,
     Connect,
@@ -175,6 +176,8 @@ async def run_probe(transport: Transport, probe: RawProbe) -> tuple[RawRun, list
 async def _perform(connection: ClientConnection, action: ClientAction) -> None:
     if isinstance(action, ClientSendText):
         await connection.send_text(action.data)
+    elif isinstance(action, ClientSendBytes):
+        await connection.send_bytes(action.data)
     elif isinstance(action, ClientClose):
         await connection.close(action.code, action.reason)
     elif isinstance(action, ClientDrop):
@@ -507,11 +510,81 @@ RAW_PROBES: tuple[RawProbe, ...] = (
 )
 
 
+# --- a message over the server's own limit ------------------------------------------------------
+
+LIMIT_CHECKS = (
+    "raw.oversized-message-not-delivered",
+    "raw.oversized-message-close-1009",
+    "raw.oversized-message-app-hears-1009",
+)
+
+
+def oversized_probe(limit: int) -> RawProbe:
+    """One byte more than the server is configured to take, in one binary message."""
+    return RawProbe(
+        "oversized-message",
+        (
+            Connect(),
+            RawReceive(),
+            accept(),
+            Observe(),
+            ClientSendBytes(b"\x00" * (limit + 1)),
+            RawReceive(),
+            Observe(),
+        ),
+        _judge_oversized(limit),
+    )
+
+
+def _judge_oversized(limit: int) -> Judge:
+    def judge(run: RawRun) -> list[Judgement]:
+        heard = run.outcome(-1)
+        value = heard.value if heard is not None and isinstance(heard.value, dict) else {}
+        closed = _closed(run)
+        detail = (
+            f"a {limit + 1}-byte message (limit {limit}): the app's receive -> "
+            f"{_show(heard)}; client saw {_seen(run)}"
+        )
+        return [
+            Judgement(
+                "raw.oversized-message-not-delivered",
+                value.get("type") != "websocket.receive",
+                detail,
+            ),
+            Judgement(
+                "raw.oversized-message-close-1009",
+                closed is not None and closed.close_frame_seen and closed.code == 1009,
+                detail,
+            ),
+            Judgement(
+                "raw.oversized-message-app-hears-1009",
+                value.get("type") == "websocket.disconnect" and value.get("code") == 1009,
+                detail,
+            ),
+        ]
+
+    return judge
+
+
+def probes_for(transport: Transport) -> tuple[RawProbe, ...]:
+    """The fixed probes, and the limit's where the server has one the suite knows."""
+    limit = transport.max_message_bytes
+    return RAW_PROBES if limit is None else (*RAW_PROBES, oversized_probe(limit))
+
+
+def unjudged_limits(transport: Transport) -> list[Judgement]:
+    """The limit's checks where the server has no message limit the suite can know."""
+    if transport.max_message_bytes is not None:
+        return []
+    why = f"{transport.name} has no message size limit the suite sets or knows"
+    return [Judgement(check_id, None, why) for check_id in LIMIT_CHECKS]
+
+
 async def run_probes(
-    transport: Transport, probes: Sequence[RawProbe] = RAW_PROBES
+    transport: Transport, probes: Sequence[RawProbe] | None = None
 ) -> list[tuple[RawProbe, RawRun, list[Judgement]]]:
     results = []
-    for probe in probes:
+    for probe in probes_for(transport) if probes is None else probes:
         run, judgements = await run_probe(transport, probe)
         results.append((probe, run, judgements))
     return results

@@ -23,7 +23,10 @@ def test_raw_asgi_probes(
         everything += judgements
         evidence.append(f"{probe.name}: {run.evidence()!r}")
         recorder.add(transport.name, judgements, partial(_evidence, transport, probe, run))
-    gate.settle(transport.name, everything, "\n".join(evidence))
+    unjudged = raw_asgi.unjudged_limits(transport)
+    if unjudged:
+        recorder.add(transport.name, unjudged, lambda: {"source": "raw ASGI probes"})
+    gate.settle(transport.name, everything + unjudged, "\n".join(evidence))
 
 
 def _evidence(

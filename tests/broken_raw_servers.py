@@ -137,6 +137,25 @@ class KeepsLastDenialChunk(InMemoryConnection):
         super()._send_denial_body(kind, message)
 
 
+class NoMessageLimit(InMemoryConnection):
+    def _refuse_message(self, size: int) -> None:
+        self._to_app.put_nowait({"type": "websocket.receive", "bytes": b"\x00" * size})
+
+
+class DropsOversizedMessage(InMemoryConnection):
+    def _refuse_message(self, size: int) -> None:
+        self._disconnect = {"type": "websocket.disconnect", "code": 1009, "reason": ""}
+        self._to_app.put_nowait(dict(self._disconnect))
+        self._finish(Closed(code=1006, close_frame_seen=False))
+
+
+class TellsAppOversizedIs1006(InMemoryConnection):
+    def _refuse_message(self, size: int) -> None:
+        self._disconnect = {"type": "websocket.disconnect", "code": 1006, "reason": ""}
+        self._to_app.put_nowait(dict(self._disconnect))
+        self._finish(Closed(code=1009))
+
+
 # check -> the server with exactly that flaw
 CAUGHT_BY: dict[str, type[InMemoryConnection]] = {
     "raw.close-code-defaults-to-1000": CloseWithoutCodeIs1001,
@@ -151,6 +170,9 @@ CAUGHT_BY: dict[str, type[InMemoryConnection]] = {
     "raw.receive-after-refusal-disconnects": KeepsRefusedAppWaiting,
     "raw.receive-after-client-left-disconnects": ForgetsClientLeftDuringHandshake,
     "raw.send-after-close-raises-oserror": RuntimeErrorAfterClose,
+    "raw.oversized-message-not-delivered": NoMessageLimit,
+    "raw.oversized-message-close-1009": DropsOversizedMessage,
+    "raw.oversized-message-app-hears-1009": TellsAppOversizedIs1006,
     "raw.denial-headers-delivered": DropsDenialHeaders,
     "raw.denial-chunks-joined": KeepsLastDenialChunk,
 }

@@ -47,6 +47,10 @@ QUIET_BOUND_S = 0.2
 REPLY_BOUND_S = 6.0
 # Starting a server is bounded too: a server that is not up by then is reported, not waited on.
 STARTUP_BOUND_S = 20.0
+# The largest message the suite configures each server to take (uvicorn's --ws-max-size,
+# hypercorn's websocket_max_message_size; daphne's own default since 4.2.2): small enough that
+# sending one byte more is cheap.
+MAX_MESSAGE_BYTES = 1024 * 1024
 SHUTDOWN_BOUND_S = 10.0
 
 
@@ -236,6 +240,9 @@ class Transport(ABC):
     control: PuppetControl
     # What its client can observe (TestClient sees neither HTTP statuses nor frames).
     visibility = Visibility()
+    # The largest message the server is configured to take, or None where it has no limit
+    # (or none the suite can set and know).
+    max_message_bytes: int | None = None
 
     def __init__(self) -> None:
         # Failures the server saw escape the app ("Exception in ASGI application"), in order.

@@ -6,8 +6,11 @@ live in a thread of the test process; it loads the witness app by import string 
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 import sys
 
+from wsconform.targets.servers.base import MAX_MESSAGE_BYTES
 from wsconform.targets.servers.network import subprocess_transport
 
 
@@ -26,4 +29,18 @@ def daphne_command(app: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-TRANSPORTS = (subprocess_transport("daphne", daphne_command, "daphne"),)
+def daphne_max_message_bytes() -> int | None:
+    """Daphne 4.2.2 (CVE-2026-44545) limits messages to 1 MiB by default; before, no limit."""
+    try:
+        version = importlib.metadata.version("daphne")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    numbers = tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+    return MAX_MESSAGE_BYTES if numbers >= (4, 2, 2) else None
+
+
+TRANSPORTS = (
+    subprocess_transport(
+        "daphne", daphne_command, "daphne", max_message_bytes=daphne_max_message_bytes
+    ),
+)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 
 from wsconform.targets.servers.base import (
+    MAX_MESSAGE_BYTES,
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
     Transport,
@@ -44,6 +45,8 @@ def serve_hypercorn(import_string: str) -> Iterator[Transport]:
     config.loglevel = "CRITICAL"
     # Connections still open at shutdown get this long to finish before they are cut.
     config.graceful_timeout = 1.0
+    config.websocket_max_message_size = MAX_MESSAGE_BYTES
+    transport.max_message_bytes = MAX_MESSAGE_BYTES
 
     running: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
     failure: list[BaseException] = []

@@ -38,6 +38,7 @@ from wsconform.conformance.vocabulary import (
 from wsconform.targets.puppet import PuppetRegistry
 from wsconform.targets.servers.base import (
     EXPECT_BOUND_S,
+    MAX_MESSAGE_BYTES,
     AnyFuture,
     ClientConnection,
     DirectControl,
@@ -220,8 +221,22 @@ class InMemoryConnection(ClientConnection):
 
     def _client_sends(self, message: AsgiMessage) -> None:
         # A client cannot send data before the handshake or after the connection ended.
-        if self._phase is Phase.OPEN and not self._client_gone:
-            self._to_app.put_nowait(message)
+        if self._phase is not Phase.OPEN or self._client_gone:
+            return
+        data = message.get("bytes") or message.get("text") or ""
+        size = len(data.encode() if isinstance(data, str) else data)
+        if size > MAX_MESSAGE_BYTES:
+            self._refuse_message(size)
+            return
+        self._to_app.put_nowait(message)
+
+    def _refuse_message(self, size: int) -> None:
+        """RFC 6455 10.4 and 7.4.1: a message over the limit is not passed on; the server
+        closes with 1009, and the app hears the same code."""
+        reason = f"message of {size} bytes exceeds {MAX_MESSAGE_BYTES}"
+        self._disconnect = {"type": "websocket.disconnect", "code": 1009, "reason": reason}
+        self._to_app.put_nowait(dict(self._disconnect))
+        self._finish(Closed(code=1009, reason=reason))
 
     async def close(self, code: int | None, reason: str = "") -> None:
         if self._phase is not Phase.OPEN or self._client_gone:
@@ -266,6 +281,7 @@ async def cancel_app(task: asyncio.Task[None]) -> None:
 class InMemoryTransport(Transport):
     name = "inmemory"
     visibility = Visibility(waits_for_threads=False)
+    max_message_bytes = MAX_MESSAGE_BYTES
 
     # The self-tests substitute a deliberately broken server here.
     connection_class: type[InMemoryConnection] = InMemoryConnection

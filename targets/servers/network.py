@@ -131,14 +131,19 @@ class SubprocessTransport(SocketTransport):
 
 @contextlib.contextmanager
 def serve_in_subprocess(
-    name: str, import_string: str, argv_for: Callable[[str, int], list[str]]
+    name: str,
+    import_string: str,
+    argv_for: Callable[[str, int], list[str]],
+    max_message_bytes: int | None = None,
 ) -> Iterator[SubprocessTransport]:
     """Run a server command, given the witness app's import string and a free loopback port,
     serving `import_string`; always stop it and every process it started."""
     with server_process(
         name, lambda port: argv_for(WITNESS_APP, port), {WITNESSED_APP_ENV: import_string}
     ) as (_, port):
-        yield SubprocessTransport(name, port)
+        transport = SubprocessTransport(name, port)
+        transport.max_message_bytes = max_message_bytes
+        yield transport
 
 
 @contextlib.contextmanager
@@ -177,12 +182,16 @@ def project_env(extra_env: Mapping[str, str]) -> dict[str, str]:
 
 
 def subprocess_transport(
-    name: str, argv_for: Callable[[str, int], list[str]], *required_modules: str
+    name: str,
+    argv_for: Callable[[str, int], list[str]],
+    *required_modules: str,
+    max_message_bytes: Callable[[], int | None] = lambda: None,
 ) -> TransportSpec:
-    """The spec of a server that runs as `argv_for(app import string, port)`."""
+    """The spec of a server that runs as `argv_for(app import string, port)`; its message
+    limit, where it has one the suite knows, from `max_message_bytes()`."""
 
     def serve(import_string: str) -> contextlib.AbstractContextManager[Transport]:
-        return serve_in_subprocess(name, import_string, argv_for)
+        return serve_in_subprocess(name, import_string, argv_for, max_message_bytes())
 
     return TransportSpec(name, missing_module(*required_modules), serve)
 

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 from wsconform.targets.servers.base import (
+    MAX_MESSAGE_BYTES,
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
     Transport,
@@ -63,7 +64,15 @@ def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[
         # Quiet: the witness keeps every app exception with its traceback, once; uvicorn's
         # "Exception in ASGI application" would print each again. The witness also runs the
         # app's lifespan, hence uvicorn's is off.
-        config = uvicorn.Config(app, ws=ws, lifespan="off", log_level="critical", access_log=False)
+        config = uvicorn.Config(
+            app,
+            ws=ws,
+            ws_max_size=MAX_MESSAGE_BYTES,
+            lifespan="off",
+            log_level="critical",
+            access_log=False,
+        )
+        transport.max_message_bytes = MAX_MESSAGE_BYTES
         server = uvicorn.Server(config)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{ws}", daemon=True

@@ -176,3 +176,55 @@ CAUGHT_BY: dict[str, type[InMemoryConnection]] = {
     "raw.denial-headers-delivered": DropsDenialHeaders,
     "raw.denial-chunks-joined": KeepsLastDenialChunk,
 }
+
+
+# --- servers that stop badly (conformance/shutdown.py) -----------------------------------------
+
+
+class DropsPendingHandshakeOnShutdown(InMemoryConnection):
+    def server_shutdown(self) -> bool:
+        if self._phase is Phase.HANDSHAKE:
+            self._finish(Closed(code=1006, close_frame_seen=False))
+            return True
+        return super().server_shutdown()
+
+
+class DropsOpenConnectionsOnShutdown(InMemoryConnection):
+    def server_shutdown(self) -> bool:
+        if self._phase is Phase.OPEN:
+            self._leave(1006, "")
+            self._finish(Closed(code=1006, close_frame_seen=False))
+            return True
+        return super().server_shutdown()
+
+
+class Closes1000OnShutdown(InMemoryConnection):
+    def server_shutdown(self) -> bool:
+        if self._phase is Phase.OPEN:
+            self._leave(1000, "")
+            self._finish(Closed(code=1000))
+            return True
+        return super().server_shutdown()
+
+
+class LeavesAppWaitingOnShutdown(InMemoryConnection):
+    def server_shutdown(self) -> bool:
+        if self._phase is Phase.OPEN:
+            self._finish(Closed(code=1001))  # and the app is never told
+            return True
+        return super().server_shutdown()
+
+
+class HangsAfterClosingConnections(InMemoryConnection):
+    def server_shutdown(self) -> bool:
+        super().server_shutdown()
+        return False  # closed, but the stop never completes (a worker it waits on)
+
+
+SHUTDOWN_CAUGHT_BY: dict[str, type[InMemoryConnection]] = {
+    "shutdown.handshake-answered": DropsPendingHandshakeOnShutdown,
+    "shutdown.open-connection-gets-close-frame": DropsOpenConnectionsOnShutdown,
+    "shutdown.close-code-going-away": Closes1000OnShutdown,
+    "shutdown.app-hears-the-end": LeavesAppWaitingOnShutdown,
+    "shutdown.ends-within-bound": HangsAfterClosingConnections,
+}

@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import os
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from typing import Any
@@ -206,6 +207,23 @@ class InMemoryConnection(ClientConnection):
         else:
             raise RuntimeError(f"Expected 'websocket.send' or 'websocket.close', but got {kind!r}")
 
+    # --- the server going down -------------------------------------------------------------------
+
+    def server_shutdown(self) -> bool:
+        """The server is stopping: a handshake still unanswered gets HTTP 503, an open connection
+        the closing handshake with 1001 (going away), and the app a disconnect with the same
+        code. True once this connection is over."""
+        going_away = {"type": "websocket.disconnect", "code": 1001, "reason": ""}
+        if self._phase is Phase.HANDSHAKE and not self._client_gone:
+            self._disconnect = going_away
+            self._to_app.put_nowait(dict(going_away))
+            self._finish(Denied(503, b"Service Unavailable"))
+        elif self._phase is Phase.OPEN and not self._client_gone:
+            self._disconnect = going_away
+            self._to_app.put_nowait(dict(going_away))
+            self._finish(Closed(code=1001))
+        return True
+
     # --- the client side ------------------------------------------------------------------------
 
     async def next_event(self, bound: float = EXPECT_BOUND_S) -> ClientEvent:
@@ -292,6 +310,8 @@ class InMemoryTransport(Transport):
         super().__init__()
         self.app = self.witnessed(app)
         self._lingering: set[asyncio.Task[None]] = set()
+        # Weakly: a transport serves thousands of sessions; only the live ones need stopping.
+        self._connections: weakref.WeakSet[InMemoryConnection] = weakref.WeakSet()
         self.control = (
             DirectControl(registry, spin_wait) if registry else control_for(self.app.app, spin_wait)
         )
@@ -323,7 +343,17 @@ class InMemoryTransport(Transport):
         self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()
     ) -> ClientConnection:
         scope = websocket_scope(path, headers, subprotocols)
-        return self.connection_class(self.app, scope, self._lingering)
+        connection = self.connection_class(self.app, scope, self._lingering)
+        self._connections.add(connection)
+        return connection
+
+    async def shut_down(self) -> bool:
+        """Stop serving as a server does on its graceful signal; True if every connection
+        ended (the spin runs the apps' reactions)."""
+        ended = all([connection.server_shutdown() for connection in list(self._connections)])
+        await spin_until(lambda: False)
+        self._connections.clear()
+        return ended
 
     async def request(
         self, method: str, path: str, *, data: dict[str, str] | None = None

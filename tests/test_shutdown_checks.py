@@ -1,0 +1,43 @@
+"""Every shutdown check passes on the sound in-memory server and fails on the one that stops
+with exactly its flaw (`tests/broken_raw_servers.py`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.broken_raw_servers import SHUTDOWN_CAUGHT_BY
+from tests.broken_targets import broken_server
+from wsconform.conformance import shutdown
+from wsconform.conformance.checks import SHUTDOWN_CHECKS
+from wsconform.conformance.engine import LoopRunner
+from wsconform.targets.servers.inmemory import InMemoryConnection
+
+
+def verdicts(
+    connection_class: type[InMemoryConnection], runner: LoopRunner
+) -> dict[str, set[bool | None]]:
+    transport = broken_server(connection_class)()
+    try:
+        run = runner.run(shutdown.stop_with_connections(transport, lambda: None))
+    finally:
+        runner.run(transport.aclose())
+    judged: dict[str, set[bool | None]] = {}
+    for judgement in shutdown.judge(run):
+        judged.setdefault(judgement.check_id, set()).add(judgement.ok)
+    return judged
+
+
+def test_every_shutdown_check_has_a_flawed_server() -> None:
+    assert set(SHUTDOWN_CAUGHT_BY) == {check.id for check in SHUTDOWN_CHECKS}
+
+
+def test_the_sound_server_passes_every_shutdown_check(loop_runner: LoopRunner) -> None:
+    assert verdicts(InMemoryConnection, loop_runner) == {
+        check.id: {True} for check in SHUTDOWN_CHECKS
+    }
+
+
+@pytest.mark.parametrize("check_id", sorted(SHUTDOWN_CAUGHT_BY))
+def test_shutdown_check_catches_its_flaw(check_id: str, loop_runner: LoopRunner) -> None:
+    judged = verdicts(SHUTDOWN_CAUGHT_BY[check_id], loop_runner)
+    assert False in judged.get(check_id, set()), judged

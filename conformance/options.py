@@ -40,6 +40,12 @@ class Option:
 
 OPTIONS = (
     Option("server", "comma-separated transports to run on (default: every installed one)"),
+    Option(
+        "client",
+        "the client beside the raw socket: 'browser' adds what a page in Chromium sees on every "
+        "real server (the browser.* checks, reported as <server>+browser)",
+        default="raw",
+    ),
     Option("app", "module:attr of the app under test (default: the reference app)"),
     Option(
         "app-factory",
@@ -91,6 +97,7 @@ class RunSettings:
     """What the options say, read once."""
 
     server: str
+    client: str
     app: str
     app_factory: str
     app_path: str

@@ -97,6 +97,10 @@ def _interrupt_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+# The raw socket client always runs; a browser client runs beside it when asked.
+CLIENTS = ("raw", "browser")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[settings_key] = settings = RunSettings.from_config(config)
     # pytest-xdist declares this marker itself; declared here too so that a run without it
@@ -105,6 +109,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for marker in SUITE_MARKERS:
         config.addinivalue_line("markers", marker)
     selected_transports(config)  # fail fast on a typo, before collection
+    if settings.client not in CLIENTS:
+        raise pytest.UsageError(f"unknown --client {settings.client}; known: {', '.join(CLIENTS)}")
     # A terminated run (CI cancelling a job, `kill`) must stop the servers it started, as Ctrl-C
     # does: pytest tears fixtures down on KeyboardInterrupt but not on a bare SIGTERM.
     if threading.current_thread() is threading.main_thread():

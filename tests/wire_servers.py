@@ -53,9 +53,12 @@ class Flaw(enum.Enum):
     PASSES_NUL = "passes-nul"
     PASSES_OBS_FOLD = "passes-obs-fold"
     SILENT_ON_LONG_HEADER = "silent-on-long-header"
+    # the closing handshake (what a browser client must show as an unclean 1006)
+    NO_CLOSE_FRAME = "no-close-frame"
 
 
 MAX_HEADER_LINE = 8 * 1024
+PAGE_PATH = "/page"  # a plain HTTP page, the origin a browser client's socket is opened from
 
 
 class Refused(Exception):
@@ -72,6 +75,10 @@ class EchoServer:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, ValueError):
             head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+            if head.startswith(f"GET {PAGE_PATH} "):  # the page a browser client starts from
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npage")
+                writer.close()
+                return
             try:
                 headers = self.handshake(head)
             except Refused as refusal:
@@ -154,7 +161,8 @@ class EchoServer:
                 if frame.opcode == OP_CLOSE:
                     if len(frame.payload) == 1 and self.flaw is not Flaw.ECHOES_SHORT_CLOSE:
                         return self.fail(writer, PROTOCOL_ERROR)
-                    self.send(writer, Frame(OP_CLOSE, frame.payload[:2]))
+                    if self.flaw is not Flaw.NO_CLOSE_FRAME:  # else: just end TCP
+                        self.send(writer, Frame(OP_CLOSE, frame.payload[:2]))
                     return None
                 if frame.opcode == OP_PING and not (
                     parts and self.flaw is Flaw.IGNORES_PING_BETWEEN_FRAGMENTS

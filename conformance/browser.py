@@ -127,6 +127,7 @@ def evidence(probe: BrowserProbe, raw: RawRun, page: PageRun) -> dict[str, Any]:
         "source": f"browser probe {probe.name}",
         "outcome": probe.outcome,
         "raw_client_saw": [jsonable(event) for event in raw.events],
+        "raw_app_outcomes": [None if o is None else jsonable(o) for _, o in raw.outcomes],
         "page_saw": [str(event) for event in page.seen],
         "app_outcomes": [None if o is None else jsonable(o) for o in page.outcomes],
     }

@@ -1139,6 +1139,18 @@ GENERIC_CHECKS: tuple[Check, ...] = (
         Layer.APP,
     ),
     Check(
+        "generic.browser.refusal-visible",
+        Grade.POLICY,
+        "a refusal a browser frontend can act on",
+        "Suite policy: a route that refuses a connection does it so a page can tell why: a "
+        "close before accept (HTTP 403), a denial response or any refused handshake reaches "
+        "page script as `error` and close 1006, like a network failure; accepting, then "
+        "closing with a 4xxx code, gives the page that code and reason.",
+        "policy; WHATWG WebSockets Standard: a failed connection is reported to script as "
+        "close code 1006 with no status; RFC 6455 7.4.2: 4000-4999 are for applications",
+        Layer.APP,
+    ),
+    Check(
         "generic.auth.rejects-bad-tokens",
         Grade.MUST,
         "an authenticated route refuses every bad token before accept",

@@ -292,6 +292,27 @@ async def _listen(connection: Any, seen: list[ClientEvent], bound: float, until_
 # --- judging -----------------------------------------------------------------------------------
 
 
+def deliberate_refusal(first: ClientEvent) -> ClientEvent | None:
+    """The app's own refusal of the handshake, where the client can tell it from a router's
+    (a path no route matches is refused with close 1000, i.e. HTTP 403, and a 5xx is a server
+    error): a close before accept with a code of the app's (TestClient reports it), or a
+    denial response with a status of the app's."""
+    if isinstance(first, Closed) and not first.close_frame_seen and first.code not in (None, 1000):
+        return first
+    if isinstance(first, Denied) and first.status is not None and first.status not in (403, 404):
+        return first if first.status < 500 else None
+    return None
+
+
+# The one-line fix a finding of generic.browser.refusal-visible gives.
+BROWSER_VISIBLE_FIX = (
+    "Fix: accept, then close with a 4xxx code the frontend can act on "
+    "(`await websocket.accept(); await websocket.close(4401, 'login again')`); a denial "
+    "response (send_denial_response) is no better for a page, which reads neither its status "
+    "nor its body."
+)
+
+
 def judge(observation: Observation, over_the_wire_only: bool = False) -> list[Judgement]:
     """The generic judgements of one connection. Over the wire only (`--url`), the app's
     exceptions cannot be seen, so that check is not judged."""
@@ -318,10 +339,17 @@ def judge(observation: Observation, over_the_wire_only: bool = False) -> list[Ju
         and not is_valid_wire_close_code(event.code)
     ]
     data_before_denial = not accepted and any(isinstance(event, Message) for event in seen)
+    refusal = deliberate_refusal(seen[0]) if seen else None
     judgements = [
         Judgement("generic.no-server-error", not server_errors, f"client saw {shown}"),
         Judgement("generic.close-code-valid", not bad_codes, f"close codes {bad_codes}: {shown}"),
         Judgement("generic.no-data-before-denial", not data_before_denial, f"client saw {shown}"),
+        Judgement(
+            "generic.browser.refusal-visible",
+            refusal is None,
+            f"the route refused the handshake ({refusal!r}): a browser page gets only `error` "
+            f"and close 1006. {BROWSER_VISIBLE_FIX}",
+        ),
     ]
     if not over_the_wire_only:
         errors = observation.app_errors

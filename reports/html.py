@@ -25,6 +25,7 @@ from markupsafe import Markup
 from wsconform.conformance.checks import Grade, Layer, Verdict, catalogue_json
 from wsconform.conformance.results import EXPECTED_DIR, baseline_differences
 from wsconform.reports import charts
+from wsconform.reports.frontend import NO_BROWSER, frontend_table
 
 RESULTS = Path("reports/out/results.json")
 # pytest-benchmark's default storage: runs saved with --benchmark-autosave.
@@ -296,6 +297,8 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
         ],
         history_runs=[run.label for run in inputs.history],
         atlas=inputs.atlas,
+        frontend=frontend_table(results["results"]),
+        no_browser=[server for server in servers if server in NO_BROWSER],
     )
 
 

@@ -20,6 +20,7 @@ from wsconform.conformance.generic import (
     CloseWith,
     ConfigError,
     ConnectionPlan,
+    Observation,
     SendBytes,
     SendText,
     judge,
@@ -30,6 +31,7 @@ from wsconform.conformance.generic import (
     run_plan,
 )
 from wsconform.conformance.model import Judgement
+from wsconform.conformance.vocabulary import Accepted, ClientEvent, Closed, Denied
 from wsconform.targets.servers.inmemory import InMemoryTransport
 
 ENDPOINTS = {endpoint.path: endpoint for endpoint in discover(broken_routes.app)}
@@ -171,3 +173,30 @@ def test_app_errors_are_reported_after_every_drain(runner: LoopRunner) -> None:
     plan = ConnectionPlan("/crashes-on-bytes", "/crashes-on-bytes", (), (SendBytes(b"x"),))
     drains = [runner.run(run_plan(transport, plan)).app_errors for _ in range(2)]
     assert [len(errors) for errors in drains] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("first", "visible"),
+    [
+        # TestClient's view of a close before accept with the app's code: a page sees 1006.
+        (Closed(code=4401, reason="login again", close_frame_seen=False), False),
+        # A denial response with the app's own status: a page reads neither status nor body.
+        (Denied(status=401, body=b"login again"), False),
+        # A path no route matches (Starlette closes 1000 before accept: HTTP 403 on a wire).
+        (Closed(code=1000, close_frame_seen=False), True),
+        (Denied(status=403), True),
+        # Accepted, then closed with a code: the page gets the code.
+        (Accepted(None), True),
+    ],
+)
+def test_a_refusal_a_page_cannot_read_is_a_finding_with_its_fix(
+    first: ClientEvent, visible: bool
+) -> None:
+    [judged] = [
+        j
+        for j in judge(Observation([first], []))
+        if j.check_id == "generic.browser.refusal-visible"
+    ]
+    assert judged.ok is visible
+    if not visible:
+        assert "await websocket.accept(); await websocket.close(4401" in judged.detail

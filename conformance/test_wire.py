@@ -4,6 +4,9 @@ fragmented frames and bad handshakes, and how it frames its own side (`conforman
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from wsconform.conformance import upgrade, wire
 from wsconform.conformance.checks import UPGRADE_CHECKS, WIRE_CHECKS
 from wsconform.conformance.engine import LoopRunner
@@ -17,18 +20,20 @@ from wsconform.targets.servers.network import SocketTransport
 def test_wire_probes(
     transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
 ) -> None:
-    if isinstance(transport, SocketTransport):
-        judgements = loop_runner.run(wire.run_probes(transport.port))
-        judgements += loop_runner.run(upgrade.run_probes(transport.port))
-    else:
+    reproduce = f"tox -e suite -- --server {transport.name} -k test_wire"
+    results: list[tuple[list[Judgement], dict[str, Any]]]
+    if not isinstance(transport, SocketTransport):
         why = f"{transport.name} has no wire between its client and the app"
-        judgements = [Judgement(check.id, None, why) for check in WIRE_CHECKS + UPGRADE_CHECKS]
-    recorder.add(
-        transport.name,
-        judgements,
-        lambda: {
-            "source": "wire probes",
-            "reproduce": f"tox -e suite -- --server {transport.name} -k test_wire",
-        },
-    )
-    gate.settle(transport.name, judgements, "")
+        results = [([Judgement(check.id, None, why) for check in WIRE_CHECKS + UPGRADE_CHECKS], {})]
+    else:
+        results = loop_runner.run(wire.run_probes(transport.port))
+        results += loop_runner.run(upgrade.run_probes(transport.port))
+    everything: list[Judgement] = []
+    for judgements, replay in results:
+        everything += judgements
+        recorder.add(transport.name, judgements, _evidence(replay, reproduce))
+    gate.settle(transport.name, everything, "")
+
+
+def _evidence(replay: dict[str, Any], reproduce: str) -> Callable[[], dict[str, Any]]:
+    return lambda: {"source": "wire probes", "reproduce": reproduce, **replay}

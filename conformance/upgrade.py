@@ -175,17 +175,22 @@ PROBES = (
 )
 
 
-async def run_probes(port: int) -> list[Judgement]:
-    judgements = []
+async def run_probes(port: int) -> list[tuple[list[Judgement], dict[str, Any]]]:
+    """Each bad handshake's judgement, with its replay (the request's bytes, the status)."""
+    results = []
     for probe in PROBES:
         answer = await send_handshake(port, probe.raw)
         shown = probe.raw.split(b"\r\n", 1)[0] + b" ..."
         extra = [line for line in probe.raw.split(b"\r\n") if b"WsConform" in line]
-        judgements.append(
-            Judgement(
-                probe.check_id,
-                probe.judge(answer),
-                f"{shown!r} {[line[:60] for line in extra]!r}: {answer.describe()}",
-            )
+        judgement = Judgement(
+            probe.check_id,
+            probe.judge(answer),
+            f"{shown!r} {[line[:60] for line in extra]!r}: {answer.describe()}",
         )
-    return judgements
+        replay = {
+            "request": base64.b64encode(probe.raw).decode("ascii"),
+            "writes": [],
+            "expected": {"status": answer.status, "frames": []},
+        }
+        results.append(([judgement], {"replay": replay}))
+    return results

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from wsconform.conformance.model import Judgement
 from wsconform.conformance.upgrade import new_key, parse_head, request
@@ -51,10 +52,27 @@ class WireConnection:
     accept_ok: bool
     received: list[Frame] = field(default_factory=list)
     ended: bool = False  # the server closed the TCP connection
+    request: bytes = b""  # the handshake that opened it
+    written: list[bytes] = field(default_factory=list)  # every write after it, in order
 
     async def send(self, *sent: Frame) -> None:
-        self.writer.write(b"".join(frames.encode(frame) for frame in sent))
+        data = b"".join(frames.encode(frame) for frame in sent)
+        self.written.append(data)
+        self.writer.write(data)
         await self.writer.drain()
+
+    def replay(self) -> dict[str, Any]:
+        """What a standalone script needs to do this probe again: the bytes, and what came back
+        (each frame's opcode and, for a close, its code; None where the server ended TCP)."""
+        return {
+            "request": base64.b64encode(self.request).decode("ascii"),
+            "writes": [base64.b64encode(data).decode("ascii") for data in self.written],
+            "expected": {
+                "status": 101,
+                "frames": [_summary(frame) for frame in self.received]
+                + ([None] if self.ended else []),
+            },
+        }
 
     async def next_frame(self, bound: float = EXPECT_BOUND_S) -> Frame | None:
         """The next frame, or None when the connection ended or nothing came within `bound`."""
@@ -105,13 +123,19 @@ class WireConnection:
             await self.writer.wait_closed()
 
 
+def _summary(frame: Frame) -> list[Any]:
+    code = int.from_bytes(frame.payload[:2], "big") if frame.opcode == OP_CLOSE else None
+    return [frame.opcode, code]
+
+
 async def open_wire(port: int, path: str = WIRE_ECHO_ROUTE) -> WireConnection | None:
     """The handshake by hand; None if the server did not switch protocols."""
     key = new_key()
     reader, writer = await asyncio.wait_for(
         asyncio.open_connection("127.0.0.1", port), EXPECT_BOUND_S
     )
-    writer.write(request(key=key, path=path))
+    handshake = request(key=key, path=path)
+    writer.write(handshake)
     await writer.drain()
     try:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), EXPECT_BOUND_S)
@@ -122,7 +146,8 @@ async def open_wire(port: int, path: str = WIRE_ECHO_ROUTE) -> WireConnection | 
     if status != 101:
         writer.close()
         return None
-    return WireConnection(reader, writer, headers.get("sec-websocket-accept") == accept_value(key))
+    accept_ok = headers.get("sec-websocket-accept") == accept_value(key)
+    return WireConnection(reader, writer, accept_ok, request=handshake)
 
 
 # --- probes: each opens its own connection and returns its judgements --------------------------
@@ -240,22 +265,25 @@ def judge_server_framing(received: list[Frame], accept_ok: list[bool]) -> list[J
     ]
 
 
-async def run_probes(port: int) -> list[Judgement]:
+ProbeResult = tuple[list[Judgement], dict[str, Any]]  # judgements, and the probe's replay
+
+
+async def run_probes(port: int) -> list[ProbeResult]:
     """Every probe on its own connection, then the server's framing over all of them."""
-    judgements: list[Judgement] = []
+    results: list[ProbeResult] = []
     received: list[Frame] = []
     accept_ok: list[bool] = []
     for probe in PROBES:
         wire = await open_wire(port)
         if wire is None:
-            judgements.append(
-                Judgement("wire.accept-key", False, f"{probe.__name__}: no 101 from the server")
-            )
+            why = f"{probe.__name__}: no 101 from the server"
+            results.append(([Judgement("wire.accept-key", False, why)], {}))
             continue
         try:
-            judgements += await probe(wire)
+            judged = await probe(wire)
         finally:
             await wire.close()
+        results.append((judged, {"replay": wire.replay(), "probe": probe.__name__}))
         received += wire.received
         accept_ok.append(wire.accept_ok)
-    return judgements + judge_server_framing(received, accept_ok)
+    return [*results, (judge_server_framing(received, accept_ok), {})]

@@ -1,9 +1,10 @@
 """A standalone reproduction script for every server divergence in a results.json.
 
-For each failing (check, server) cell whose evidence holds the steps that were run (a lifecycle
-transcript or a raw-ASGI probe's program), writes `repro/<check>--<server>.py` beside the
-results: a raw ASGI app doing the app's steps, a plain-socket client doing the client's, the
-server started with its own command line, and a comparison with what wsconform saw: what a
+For each failing (check, server) cell whose evidence holds what was done (a lifecycle
+transcript, a raw-ASGI probe's program, a wire or handshake probe's bytes), writes
+`repro/<check>--<server>.py` beside the results: a raw ASGI app doing the app's steps (or
+echoing), a plain-socket client doing the client's (or writing the same bytes), the server
+started with its own command line, and a comparison with what wsconform saw: what a
 maintainer needs for an upstream bug report, with no wsconform installed. The result's evidence
 gets `repro_script`, which the report links.
 
@@ -213,6 +214,46 @@ def _check_view(check_id: str) -> dict[str, str]:
             "requirement": check.requirement, "source": check.source}  # fmt: skip
 
 
+def render_replay(check_id: str, server: str, result: Mapping[str, Any]) -> str:
+    """The script of a wire or handshake probe: the same bytes, written to the server."""
+    replay = result["evidence"]["replay"]
+    command = SERVER_COMMANDS[server]
+    details = result.get("evidence", {}).get("details") or [""]
+    return (
+        _environment()
+        .get_template("repro_bytes.py.j2")
+        .render(
+            check=_check_view(check_id),
+            server=server,
+            verdict=result["verdict"],
+            detail=" ".join(str(details[0]).split())[:400],
+            package=PACKAGES[server],
+            filename=script_name(check_id, server),
+            command=command,
+            manual=["python", *(part.replace("{port}", "8000") for part in command)],
+            request=replay["request"],
+            writes=replay["writes"],
+            expected_json=repr(json.dumps(replay["expected"])),
+        )
+    )
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        keep_trailing_newline=True,
+        autoescape=False,  # Python scripts, not HTML
+    )
+
+
+def script_for(check_id: str, server: str, result: Mapping[str, Any]) -> str:
+    """The script for a failing cell: bytes replayed (wire, handshake) or steps played."""
+    evidence = result.get("evidence") or {}
+    if evidence.get("replay"):
+        return render_replay(check_id, server, result)
+    return render(check_id, server, result, program_from_evidence(evidence))
+
+
 def write_scripts(results: Iterable[dict[str, Any]], folder: Path) -> list[Path]:
     """A script per failing (check, server) cell on a real server with replayable evidence;
     each such result gets `repro_script` (relative to the report) in its evidence."""
@@ -222,12 +263,12 @@ def write_scripts(results: Iterable[dict[str, Any]], folder: Path) -> list[Path]
         if result.get("verdict") not in FAILING or server not in SERVER_COMMANDS:
             continue
         try:
-            program = program_from_evidence(result.get("evidence") or {})
+            script = script_for(check_id, server, result)
         except NotReplayable:
             continue
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / script_name(check_id, server)
-        path.write_text(render(check_id, server, result, program))
+        path.write_text(script)
         result.setdefault("evidence", {})["repro_script"] = f"{folder.name}/{path.name}"
         written.append(path)
     return written

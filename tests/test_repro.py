@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from wsconform.conformance import raw_asgi
+from wsconform.conformance import raw_asgi, upgrade
 from wsconform.conformance.engine import PUPPET_APP, LoopRunner, run_actions
 from wsconform.conformance.scenarios import SCENARIOS
 from wsconform.reports import repro
 from wsconform.targets.servers import all_transports
+from wsconform.targets.servers.network import SocketTransport
 
 SCRIPT_BOUND_S = 90
 
@@ -113,3 +114,28 @@ def test_a_lifecycle_transcript_reproduces_on_its_own(
     done = _run_script(script)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "'code': 401" in done.stdout
+
+
+def test_a_handshake_probe_replays_its_bytes_on_its_own(
+    tmp_path: Path, loop_runner: LoopRunner
+) -> None:
+    # granian answers a version-12 handshake with 400 and no Sec-WebSocket-Version (RFC 6455
+    # 4.4 asks for 426 with the versions it supports).
+    spec = all_transports()["granian"]
+    if spec.unavailable_reason():
+        pytest.skip(f"granian: {spec.unavailable_reason()}")
+    with spec.serve(PUPPET_APP) as transport:
+        assert isinstance(transport, SocketTransport)
+        probes = loop_runner.run(upgrade.run_probes(transport.port))
+        loop_runner.run(transport.aclose())
+    [(judgements, replay)] = [
+        (judged, replay)
+        for judged, replay in probes
+        if judged[0].check_id == "upgrade.unknown-version-refused"
+    ]
+    result = {"check": judgements[0].check_id, "server": "granian", "verdict": "fail",
+              "evidence": {"details": [judgements[0].detail], **replay}}  # fmt: skip
+    [script] = repro.write_scripts([result], tmp_path)
+    done = _run_script(script)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "wrote the handshake: b'GET /scope-echo/upgrade HTTP/1.1'" in done.stdout

@@ -39,7 +39,8 @@ CAUGHT_BY = {
 def verdicts(flaw: Flaw, runner: LoopRunner) -> dict[str, set[bool | None]]:
     async def probe() -> list[Judgement]:
         async with serving(flaw) as port:
-            return await wire.run_probes(port) + await upgrade.run_probes(port)
+            results = await wire.run_probes(port) + await upgrade.run_probes(port)
+            return [judgement for judgements, _ in results for judgement in judgements]
 
     judged: dict[str, set[bool | None]] = {}
     for judgement in runner.run(probe()):

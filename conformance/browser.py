@@ -141,109 +141,53 @@ def _clean_close(run: PageRun) -> PageEvent | None:
     return event if event is not None and event.was_clean else None
 
 
-def _visible_refusal(check_id: str, what: str) -> PageJudge:
-    """A refusal the page can tell from a network failure: anything but error + unclean 1006."""
-
-    def judge(run: PageRun) -> list[Judgement]:
-        closed = run.first("close")
-        hidden = closed is None or (closed.code == 1006 and not closed.was_clean)
-        return [Judgement(check_id, not hidden, f"{what}: the page saw {run.shown}")]
-
-    return judge
-
-
-def _open_with_subprotocol(run: PageRun) -> list[Judgement]:
-    opened = run.first("open")
-    return [
-        Judgement(
-            "browser.open-with-subprotocol",
-            opened is not None and opened.protocol == "chat.v2",
-            f"offered chat.v1, chat.v2; the app accepted chat.v2: the page saw {run.shown}",
-        )
-    ]
-
-
-def _app_close_code(run: PageRun) -> list[Judgement]:
-    closed = _clean_close(run)
-    return [
-        Judgement(
-            "browser.app-close-code-reaches-page",
-            closed is not None and (closed.code, closed.reason) == (4001, "bye"),
-            f"the app accepted, then closed 4001 'bye': the page saw {run.shown}",
-        )
-    ]
-
-
-def _refusal_code(run: PageRun) -> list[Judgement]:
-    closed = run.first("close")
-    return [
-        Judgement(
-            "browser.claim.close-before-accept-code-reaches-page",
-            closed is not None and closed.code == 4401,
-            f"the app closed 4401 before accepting: the page saw {run.shown}",
-        )
-    ]
-
-
-def _error_after_accept(run: PageRun) -> list[Judgement]:
-    closed = _clean_close(run)
-    return [
-        Judgement(
-            "browser.error-after-accept-is-1011",
-            closed is not None and closed.code == 1011,
-            f"the app raised after accepting: the page saw {run.shown}",
-        )
-    ]
-
-
-def _long_reason(run: PageRun) -> list[Judgement]:
-    closed = _clean_close(run)
-    return [
-        Judgement(
-            "browser.long-reason-closes-cleanly",
-            closed is not None,
-            f"the app closed 4001 with a 200-byte reason: the page saw {run.shown}",
-        )
-    ]
-
-
-def _invalid_code(run: PageRun) -> list[Judgement]:
-    closed = _clean_close(run)
-    return [
-        Judgement(
-            "browser.invalid-close-code-closes-cleanly",
-            closed is not None,
-            f"the app closed with 401 (not a code for the wire): the page saw {run.shown}",
-        )
-    ]
-
-
 def _received(run: PageRun) -> dict[str, Any]:
     last = run.outcomes[-1] if run.outcomes else None
     return last.value if last is not None and isinstance(last.value, dict) else {}
 
 
-def _page_close(run: PageRun) -> list[Judgement]:
-    heard = _received(run)
-    return [
-        Judgement(
-            "browser.page-close-reaches-app",
-            heard.get("type") == "websocket.disconnect"
-            and (heard.get("code"), heard.get("reason") or "") == (4000, "done"),
-            f"the page closed 4000 'done': the app's receive -> {heard or run.outcomes[-1:]}",
-        )
-    ]
+def page_judge(check_id: str, what: str, holds: Callable[[PageRun], bool]) -> PageJudge:
+    """One check on what the page saw after `what` the app or the page did."""
+
+    def judge(run: PageRun) -> list[Judgement]:
+        return [Judgement(check_id, holds(run), f"{what}: the page saw {run.shown}")]
+
+    return judge
 
 
-def _navigation(run: PageRun) -> list[Judgement]:
-    heard = _received(run)
-    return [
-        Judgement(
-            "browser.navigation-reaches-app",
-            heard.get("type") == "websocket.disconnect",
-            f"the page navigated away: the app's receive -> {heard or run.outcomes[-1:]}",
-        )
-    ]
+def app_judge(check_id: str, what: str, holds: Callable[[dict[str, Any]], bool]) -> PageJudge:
+    """One check on what the app's last receive returned after `what` the page did."""
+
+    def judge(run: PageRun) -> list[Judgement]:
+        heard = _received(run)
+        detail = f"{what}: the app's receive -> {heard or run.outcomes[-1:]}"
+        return [Judgement(check_id, holds(heard), detail)]
+
+    return judge
+
+
+def _shows(run: PageRun, kind: str, **wanted: Any) -> bool:
+    event = run.first(kind)
+    return event is not None and all(
+        getattr(event, name) == value for name, value in wanted.items()
+    )
+
+
+def _closes_cleanly(run: PageRun, *codes: int) -> bool:
+    closed = _clean_close(run)
+    return closed is not None and (not codes or closed.code in codes)
+
+
+def _not_a_network_failure(run: PageRun) -> bool:
+    """A refusal the page can tell from a network failure: anything but an unclean 1006."""
+    closed = run.first("close")
+    return closed is not None and not (closed.code == 1006 and not closed.was_clean)
+
+
+def _disconnected(heard: dict[str, Any], *code_and_reason: Any) -> bool:
+    if heard.get("type") != "websocket.disconnect":
+        return False
+    return not code_and_reason or (heard.get("code"), heard.get("reason") or "") == code_and_reason
 
 
 BROWSER_PROBES: tuple[BrowserProbe, ...] = (
@@ -251,37 +195,61 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
         "subprotocol",
         "accept with a subprotocol",
         (Connect(subprotocols=("chat.v1", "chat.v2")), Accept("chat.v2"), Observe()),
-        _open_with_subprotocol,
+        page_judge(
+            "browser.open-with-subprotocol",
+            "offered chat.v1, chat.v2; the app accepted chat.v2",
+            lambda run: _shows(run, "open", protocol="chat.v2"),
+        ),
     ),
     BrowserProbe(
         "app-close",
         "close after accept (4001, reason)",
         (Connect(), Accept(), Observe(), Close(4001, "bye"), Observe()),
-        _app_close_code,
+        page_judge(
+            "browser.app-close-code-reaches-page",
+            "the app accepted, then closed 4001 'bye'",
+            lambda run: _closes_cleanly(run, 4001) and _shows(run, "close", reason="bye"),
+        ),
     ),
     BrowserProbe(
         "close-before-accept",
         "close before accept (4401)",
         (Connect(), Close(4401, "login again"), Observe(), Observe()),
-        _refusal_code,
+        page_judge(
+            "browser.claim.close-before-accept-code-reaches-page",
+            "the app closed 4401 before accepting",
+            lambda run: _shows(run, "close", code=4401),
+        ),
     ),
     BrowserProbe(
         "denial",
         "denial response (403 + body)",
         (Connect(), SendDenialResponse(403, b"denied"), Observe(), Observe()),
-        _visible_refusal("browser.denial-reaches-page", "the app denied with 403 'denied'"),
+        page_judge(
+            "browser.denial-reaches-page",
+            "the app denied with 403 'denied'",
+            _not_a_network_failure,
+        ),
     ),
     BrowserProbe(
         "error-before-accept",
         "exception before accept",
         (Connect(), RaiseError("before accept"), Observe(), Observe()),
-        _visible_refusal("browser.error-before-accept-reaches-page", "the app raised early"),
+        page_judge(
+            "browser.error-before-accept-reaches-page",
+            "the app raised before accepting",
+            _not_a_network_failure,
+        ),
     ),
     BrowserProbe(
         "error-after-accept",
         "exception after accept",
         (Connect(), Accept(), Observe(), RaiseError("after accept"), Observe()),
-        _error_after_accept,
+        page_judge(
+            "browser.error-after-accept-is-1011",
+            "the app raised after accepting",
+            lambda run: _closes_cleanly(run, 1011),
+        ),
     ),
     BrowserProbe(
         "long-reason",
@@ -294,24 +262,36 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
             Observe(),
             Observe(),
         ),
-        _long_reason,
+        page_judge(
+            "browser.long-reason-closes-cleanly",
+            "the app closed 4001 with a 200-byte reason",
+            _closes_cleanly,
+        ),
     ),
     BrowserProbe(
         "invalid-close-code",
         "close with an invalid code (401)",
         (Connect(), Accept(), Observe(), Close(401, "unauthorized"), Observe(), Observe()),
-        _invalid_code,
+        page_judge(
+            "browser.invalid-close-code-closes-cleanly",
+            "the app closed with 401 (not a code for the wire)",
+            _closes_cleanly,
+        ),
     ),
     BrowserProbe(
         "page-close",
         "the page closes (4000, reason)",
         (Connect(), Accept(), Observe(), ClientClose(4000, "done"), RawReceive()),
-        _page_close,
+        app_judge(
+            "browser.page-close-reaches-app",
+            "the page closed 4000 'done'",
+            lambda heard: _disconnected(heard, 4000, "done"),
+        ),
     ),
     BrowserProbe(
         "navigation",
         "the page navigates away",
         (Connect(), Accept(), Observe(), ClientDrop(), RawReceive()),
-        _navigation,
+        app_judge("browser.navigation-reaches-app", "the page navigated away", _disconnected),
     ),
 )

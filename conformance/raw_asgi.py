@@ -189,6 +189,11 @@ async def _perform(connection: ClientConnection, action: ClientAction) -> None:
 # --- what the judges read -----------------------------------------------------------------------
 
 
+def judged(check_id: str, ok: bool | None, detail: str) -> list[Judgement]:
+    """A probe's one judgement, as the judges return it."""
+    return [Judgement(check_id, ok, detail)]
+
+
 def _show(outcome: StepOutcome | None) -> str:
     if outcome is None:
         return "no outcome within the bound"
@@ -222,24 +227,20 @@ def _seen(run: RawRun) -> str:
 
 def _close_without_code(run: RawRun) -> list[Judgement]:
     closed = _closed(run)
-    return [
-        Judgement(
-            "raw.close-code-defaults-to-1000",
-            closed is not None and closed.close_frame_seen and closed.code == 1000,
-            f"close without a code -> {_show(run.outcome(-1))}; client saw {_seen(run)}",
-        )
-    ]
+    return judged(
+        "raw.close-code-defaults-to-1000",
+        closed is not None and closed.close_frame_seen and closed.code == 1000,
+        f"close without a code -> {_show(run.outcome(-1))}; client saw {_seen(run)}",
+    )
 
 
 def _close_reason_none(run: RawRun) -> list[Judgement]:
     closed = _closed(run)
-    return [
-        Judgement(
-            "raw.close-reason-none-is-empty",
-            closed is not None and closed.code == 4001 and closed.reason == "",
-            f"close 4001 with reason None -> {_show(run.outcome(-1))}; client saw {_seen(run)}",
-        )
-    ]
+    return judged(
+        "raw.close-reason-none-is-empty",
+        closed is not None and closed.code == 4001 and closed.reason == "",
+        f"close 4001 with reason None -> {_show(run.outcome(-1))}; client saw {_seen(run)}",
+    )
 
 
 def _close_long_reason(run: RawRun) -> list[Judgement]:
@@ -253,48 +254,40 @@ def _close_long_reason(run: RawRun) -> list[Judgement]:
 
 def _send_one_key_none(run: RawRun) -> list[Judgement]:
     messages = [event.data for event in run.events if isinstance(event, Message)]
-    return [
-        Judgement(
-            "raw.send-one-key-none",
-            messages == ["text with bytes None", b"bytes with text None"],
-            f"sends -> {_show(run.outcome(2))}, {_show(run.outcome(3))}; client saw {_seen(run)}",
-        )
-    ]
+    return judged(
+        "raw.send-one-key-none",
+        messages == ["text with bytes None", b"bytes with text None"],
+        f"sends -> {_show(run.outcome(2))}, {_show(run.outcome(3))}; client saw {_seen(run)}",
+    )
 
 
 def _send_no_data(run: RawRun) -> list[Judgement]:
     invented = run.first(Message)
-    return [
-        Judgement(
-            "raw.send-no-data-refused",
-            invented is None,
-            f"send with neither key -> {_show(run.outcome(-1))}; client saw {_seen(run)}",
-        )
-    ]
+    return judged(
+        "raw.send-no-data-refused",
+        invented is None,
+        f"send with neither key -> {_show(run.outcome(-1))}; client saw {_seen(run)}",
+    )
 
 
 def _accept_unoffered(run: RawRun) -> list[Judgement]:
     accepted: Accepted | None = run.first(Accepted)
     named = accepted is not None and accepted.subprotocol == "chosen-by-nobody"
-    return [
-        Judgement(
-            "raw.accept-unoffered-subprotocol-refused",
-            not named,
-            f"offered 'offered'; accept('chosen-by-nobody') -> {_show(run.outcome(1))}; client "
-            f"saw {_seen(run)}",
-        )
-    ]
+    return judged(
+        "raw.accept-unoffered-subprotocol-refused",
+        not named,
+        f"offered 'offered'; accept('chosen-by-nobody') -> {_show(run.outcome(1))}; client "
+        f"saw {_seen(run)}",
+    )
 
 
 def _accept_empty(run: RawRun) -> list[Judgement]:
     accepted: Accepted | None = run.first(Accepted)
-    return [
-        Judgement(
-            "raw.accept-empty-subprotocol-not-sent",
-            accepted is None or accepted.subprotocol is None,
-            f"accept(subprotocol='') -> {_show(run.outcome(1))}; client saw {_seen(run)}",
-        )
-    ]
+    return judged(
+        "raw.accept-empty-subprotocol-not-sent",
+        accepted is None or accepted.subprotocol is None,
+        f"accept(subprotocol='') -> {_show(run.outcome(1))}; client saw {_seen(run)}",
+    )
 
 
 def _accept_protocol_header(run: RawRun) -> list[Judgement]:
@@ -309,61 +302,46 @@ def _accept_protocol_header(run: RawRun) -> list[Judgement]:
             for token in value.split(",")
         ]
     )
-    return [
-        Judgement(
-            "raw.accept-protocol-header-not-doubled",
-            named in ([], ["first"]),
-            f"offered 'first, second'; accept(subprotocol='first', headers=[sec-websocket-"
-            f"protocol: second]) -> {_show(run.outcome(1))}; 101 named {named}",
-        )
-    ]
+    return judged(
+        "raw.accept-protocol-header-not-doubled",
+        named in ([], ["first"]),
+        f"offered 'first, second'; accept(subprotocol='first', headers=[sec-websocket-"
+        f"protocol: second]) -> {_show(run.outcome(1))}; 101 named {named}",
+    )
 
 
 def _receive_before_accept(run: RawRun) -> list[Judgement]:
     second = run.outcome(1)
-    return [
-        Judgement(
-            "raw.receive-before-accept-waits",
-            second is None,
-            f"first receive -> {_show(run.outcome(0))}; second receive before accept -> "
-            f"{_show(second)}",
-        )
-    ]
+    return judged(
+        "raw.receive-before-accept-waits",
+        second is None,
+        f"first receive -> {_show(run.outcome(0))}; second receive before accept -> "
+        f"{_show(second)}",
+    )
 
 
-def _receive_after_refusal(run: RawRun) -> list[Judgement]:
-    after = run.outcome(2)
-    return [
-        Judgement(
-            "raw.receive-after-refusal-disconnects",
+def _receive_disconnects(check_id: str, what: str) -> Judge:
+    """The app's last receive, after `what` its second step did, returns websocket.disconnect."""
+
+    def judge(run: RawRun) -> list[Judgement]:
+        after = run.outcome(-1)
+        return judged(
+            check_id,
             _received_type(after) == "websocket.disconnect",
-            f"close before accept -> {_show(run.outcome(1))}; then receive -> {_show(after)}; "
-            f"client saw {_seen(run)}",
+            f"{what} -> {_show(run.outcome(1))}; then receive -> {_show(after)}; client saw "
+            f"{_seen(run)}",
         )
-    ]
 
-
-def _receive_after_client_left(run: RawRun) -> list[Judgement]:
-    after = run.outcome(-1)
-    return [
-        Judgement(
-            "raw.receive-after-client-left-disconnects",
-            _received_type(after) == "websocket.disconnect",
-            f"client dropped during the handshake; accept -> {_show(run.outcome(1))}; then "
-            f"receive -> {_show(after)}",
-        )
-    ]
+    return judge
 
 
 def _send_after_close(run: RawRun) -> list[Judgement]:
     late = run.outcome(-1)
-    return [
-        Judgement(
-            "raw.send-after-close-raises-oserror",
-            _raised_oserror(late),
-            f"close 1000, client saw {_seen(run)}; then send -> {_show(late)}",
-        )
-    ]
+    return judged(
+        "raw.send-after-close-raises-oserror",
+        _raised_oserror(late),
+        f"close 1000, client saw {_seen(run)}; then send -> {_show(late)}",
+    )
 
 
 def _denial(run: RawRun) -> list[Judgement]:
@@ -482,12 +460,15 @@ RAW_PROBES: tuple[RawProbe, ...] = (
     RawProbe(
         "receive-after-refusal",
         (Connect(), RawReceive(), close(), Observe(), RawReceive()),
-        _receive_after_refusal,
+        _receive_disconnects("raw.receive-after-refusal-disconnects", "close before accept"),
     ),
     RawProbe(
         "receive-after-client-left",
         (Connect(), RawReceive(), ClientDrop(), accept(), RawReceive()),
-        _receive_after_client_left,
+        _receive_disconnects(
+            "raw.receive-after-client-left-disconnects",
+            "the client dropped during the handshake; accept",
+        ),
     ),
     RawProbe(
         "send-after-close",

@@ -180,26 +180,12 @@ def script_name(check_id: str, server: str) -> str:
 
 
 def render(check_id: str, server: str, result: Mapping[str, Any], program: Program) -> str:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    command = SERVER_COMMANDS[server]
+    """The script of a lifecycle or raw probe: the steps, played by a raw app and a client."""
     query = next(
         (step.get("query") for actor, step in program.steps if step.get("kind") == "connect"),
         "",
     )
-    details = result.get("evidence", {}).get("details") or [""]
-    return environment.get_template("repro.py.j2").render(
-        check=_check_view(check_id),
-        server=server,
-        verdict=result["verdict"],
-        detail=" ".join(str(details[0]).split())[:400],
-        package=PACKAGES[server],
-        filename=script_name(check_id, server),
-        command=command,
-        manual=["python", *(part.replace("{port}", "8000") for part in command)],
+    return _template("repro.py.j2", check_id, server, result).render(
         steps_json=repr(json.dumps(program.steps, ensure_ascii=False)),
         expected_json=repr(json.dumps(program.expected)),
         path=REPRO_PATH + (f"?{query}" if query else ""),
@@ -217,33 +203,43 @@ def _check_view(check_id: str) -> dict[str, str]:
 def render_replay(check_id: str, server: str, result: Mapping[str, Any]) -> str:
     """The script of a wire or handshake probe: the same bytes, written to the server."""
     replay = result["evidence"]["replay"]
-    command = SERVER_COMMANDS[server]
-    details = result.get("evidence", {}).get("details") or [""]
-    return (
-        _environment()
-        .get_template("repro_bytes.py.j2")
-        .render(
-            check=_check_view(check_id),
-            server=server,
-            verdict=result["verdict"],
-            detail=" ".join(str(details[0]).split())[:400],
-            package=PACKAGES[server],
-            filename=script_name(check_id, server),
-            command=command,
-            manual=["python", *(part.replace("{port}", "8000") for part in command)],
-            request=replay["request"],
-            writes=replay["writes"],
-            expected_json=repr(json.dumps(replay["expected"])),
-        )
+    return _template("repro_bytes.py.j2", check_id, server, result).render(
+        request=replay["request"],
+        writes=replay["writes"],
+        expected_json=repr(json.dumps(replay["expected"])),
     )
 
 
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+class _Template:
+    """A script template with what every script says about its cell already filled in."""
+
+    def __init__(self, template: jinja2.Template, common: dict[str, Any]) -> None:
+        self._template = template
+        self._common = common
+
+    def render(self, **specific: Any) -> str:
+        return self._template.render(**self._common, **specific)
+
+
+def _template(name: str, check_id: str, server: str, result: Mapping[str, Any]) -> _Template:
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         keep_trailing_newline=True,
         autoescape=False,  # Python scripts, not HTML
     )
+    command = SERVER_COMMANDS[server]
+    details = result.get("evidence", {}).get("details") or [""]
+    common = {
+        "check": _check_view(check_id),
+        "server": server,
+        "verdict": result["verdict"],
+        "detail": " ".join(str(details[0]).split())[:400],
+        "package": PACKAGES[server],
+        "filename": script_name(check_id, server),
+        "command": command,
+        "manual": ["python", *(part.replace("{port}", "8000") for part in command)],
+    }
+    return _Template(environment.get_template(name), common)
 
 
 def script_for(check_id: str, server: str, result: Mapping[str, Any]) -> str:

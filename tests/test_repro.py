@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -19,6 +20,7 @@ from wsconform.targets.servers import all_transports
 from wsconform.targets.servers.network import SocketTransport
 
 SCRIPT_BOUND_S = 90
+T = TypeVar("T")
 
 
 def _run_script(path: Path) -> subprocess.CompletedProcess[str]:
@@ -31,14 +33,24 @@ def _run_script(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _probe_result(server: str, probe_name: str, runner: LoopRunner) -> dict[str, Any]:
-    probe = next(probe for probe in raw_asgi.RAW_PROBES if probe.name == probe_name)
+def _on_server(
+    server: str, runner: LoopRunner, work: Callable[[SocketTransport], Awaitable[T]]
+) -> T:
+    """`work` done on a fresh `server` serving the puppet, which is then stopped."""
     spec = all_transports()[server]
     if spec.unavailable_reason():
         pytest.skip(f"{server}: {spec.unavailable_reason()}")
     with spec.serve(PUPPET_APP) as transport:
-        run, judgements = runner.run(raw_asgi.run_probe(transport, probe))
-        runner.run(transport.aclose())
+        assert isinstance(transport, SocketTransport)
+        try:
+            return runner.run(work(transport))
+        finally:
+            runner.run(transport.aclose())
+
+
+def _probe_result(server: str, probe_name: str, runner: LoopRunner) -> dict[str, Any]:
+    probe = next(probe for probe in raw_asgi.RAW_PROBES if probe.name == probe_name)
+    run, judgements = _on_server(server, runner, lambda t: raw_asgi.run_probe(t, probe))
     evidence = {"program": probe.program_json(), **run.evidence()}
     return {"check": judgements[0].check_id, "server": server, "verdict": "fail",
             "evidence": {"details": [judgements[0].detail], **evidence}}  # fmt: skip
@@ -96,13 +108,10 @@ def test_a_lifecycle_transcript_reproduces_on_its_own(
     tmp_path: Path, loop_runner: LoopRunner
 ) -> None:
     # uvicorn's wsproto implementation puts the app's close code 401 on the wire.
-    spec = all_transports()["uvicorn-wsproto"]
-    if spec.unavailable_reason():
-        pytest.skip(f"uvicorn-wsproto: {spec.unavailable_reason()}")
     scenario = next(s for s in SCENARIOS if s.name == "close-with-http-status-as-code")
-    with spec.serve(PUPPET_APP) as transport:
-        session = loop_runner.run(run_actions(transport, scenario.actions, "repro"))
-        loop_runner.run(transport.aclose())
+    session = _on_server(
+        "uvicorn-wsproto", loop_runner, lambda t: run_actions(t, scenario.actions, "repro")
+    )
     evidence = json.loads(json.dumps(session.evidence()))
     result = {"check": "close.invalid-app-code-refused", "server": "uvicorn-wsproto",
               "verdict": "fail", "evidence": evidence}  # fmt: skip
@@ -121,13 +130,7 @@ def test_a_handshake_probe_replays_its_bytes_on_its_own(
 ) -> None:
     # granian answers a version-12 handshake with 400 and no Sec-WebSocket-Version (RFC 6455
     # 4.4 asks for 426 with the versions it supports).
-    spec = all_transports()["granian"]
-    if spec.unavailable_reason():
-        pytest.skip(f"granian: {spec.unavailable_reason()}")
-    with spec.serve(PUPPET_APP) as transport:
-        assert isinstance(transport, SocketTransport)
-        probes = loop_runner.run(upgrade.run_probes(transport.port))
-        loop_runner.run(transport.aclose())
+    probes = _on_server("granian", loop_runner, lambda t: upgrade.run_probes(t.port))
     [(judgements, replay)] = [
         (judged, replay)
         for judged, replay in probes

@@ -136,11 +136,6 @@ def evidence(probe: BrowserProbe, raw: RawRun, page: PageRun) -> dict[str, Any]:
 # --- the judges ---------------------------------------------------------------------------------
 
 
-def _clean_close(run: PageRun) -> PageEvent | None:
-    event = run.first("close")
-    return event if event is not None and event.was_clean else None
-
-
 def _received(run: PageRun) -> dict[str, Any]:
     last = run.outcomes[-1] if run.outcomes else None
     return last.value if last is not None and isinstance(last.value, dict) else {}
@@ -173,15 +168,19 @@ def _shows(run: PageRun, kind: str, **wanted: Any) -> bool:
     )
 
 
-def _closes_cleanly(run: PageRun, *codes: int) -> bool:
-    closed = _clean_close(run)
-    return closed is not None and (not codes or closed.code in codes)
+def _closes_with(run: PageRun, *codes: int) -> bool:
+    """The page's close event carries one of `codes` (any the server sent, if none given), not
+    the browser's 1006 for a failed connection. Not wasClean: whether the server ends TCP before
+    or after the browser's own close is a race that says nothing of what script can read."""
+    closed = run.first("close")
+    if closed is None or closed.code == 1006:
+        return False
+    return not codes or closed.code in codes
 
 
 def _not_a_network_failure(run: PageRun) -> bool:
-    """A refusal the page can tell from a network failure: anything but an unclean 1006."""
-    closed = run.first("close")
-    return closed is not None and not (closed.code == 1006 and not closed.was_clean)
+    """A refusal the page can tell from a network failure: a close with anything but 1006."""
+    return _closes_with(run)
 
 
 def _disconnected(heard: dict[str, Any], *code_and_reason: Any) -> bool:
@@ -208,7 +207,7 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
         page_judge(
             "browser.app-close-code-reaches-page",
             "the app accepted, then closed 4001 'bye'",
-            lambda run: _closes_cleanly(run, 4001) and _shows(run, "close", reason="bye"),
+            lambda run: _closes_with(run, 4001) and _shows(run, "close", reason="bye"),
         ),
     ),
     BrowserProbe(
@@ -248,7 +247,7 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
         page_judge(
             "browser.error-after-accept-is-1011",
             "the app raised after accepting",
-            lambda run: _closes_cleanly(run, 1011),
+            lambda run: _closes_with(run, 1011),
         ),
     ),
     BrowserProbe(
@@ -263,9 +262,9 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
             Observe(),
         ),
         page_judge(
-            "browser.long-reason-closes-cleanly",
+            "browser.long-reason-close-reaches-page",
             "the app closed 4001 with a 200-byte reason",
-            _closes_cleanly,
+            lambda run: _closes_with(run, 4001),
         ),
     ),
     BrowserProbe(
@@ -273,9 +272,9 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
         "close with an invalid code (401)",
         (Connect(), Accept(), Observe(), Close(401, "unauthorized"), Observe(), Observe()),
         page_judge(
-            "browser.invalid-close-code-closes-cleanly",
+            "browser.invalid-close-code-reaches-page",
             "the app closed with 401 (not a code for the wire)",
-            _closes_cleanly,
+            _closes_with,
         ),
     ),
     BrowserProbe(

@@ -868,8 +868,8 @@ BROWSER_CHECKS: tuple[Check, ...] = (
     _browser_check(
         "browser.app-close-code-reaches-page",
         "the page gets the app's close code and reason after accept",
-        "An app that accepted and closes with 4001 'bye' gives the page a clean close event "
-        "with that code and reason.",
+        "An app that accepted and closes with 4001 'bye' gives the page a close event with that "
+        "code and reason.",
         f"{WHATWG}, 'the WebSocket connection is closed': the close event carries the close "
         "frame's code and reason",
     ),
@@ -885,35 +885,36 @@ BROWSER_CHECKS: tuple[Check, ...] = (
         "browser.denial-reaches-page",
         "a denial response is something the page can tell from a network failure",
         "Whatever status and body the app's denial carries, the page sees more than error and "
-        "an unclean close 1006.",
+        "close 1006.",
         f"{WHATWG}: a failed WebSocket connection exposes no status or body to script (so "
         "this is informational wherever it holds)",
     ),
     _browser_check(
         "browser.error-before-accept-reaches-page",
         "an app exception before accept is something the page can tell from a network failure",
-        "The page sees more than error and an unclean close 1006.",
+        "The page sees more than error and close 1006.",
         f"{WHATWG}: a failed WebSocket connection exposes no status to script",
     ),
     _browser_check(
         "browser.error-after-accept-is-1011",
-        "an app exception after accept reaches the page as a clean close 1011",
-        "The page's close event is clean and carries 1011 (internal error).",
+        "an app exception after accept reaches the page as close 1011",
+        "The page's close event carries 1011 (internal error), not 1006.",
         "RFC 6455 7.4.1: 1011 means an unexpected condition (a definition); "
         f"{WHATWG}: the close event carries the close frame's code",
     ),
     _browser_check(
-        "browser.long-reason-closes-cleanly",
-        "a close with a reason over 123 bytes still closes cleanly for the page",
-        "The page gets a clean close event, not a failed connection.",
+        "browser.long-reason-close-reaches-page",
+        "a close with a reason over 123 bytes still reaches the page with its code",
+        "The page's close event carries the app's 4001, not the 1006 of a connection the "
+        "browser failed.",
         "RFC 6455 5.5: control frames have at most 125 bytes, so the browser fails a "
         "connection whose close frame is longer",
     ),
     _browser_check(
-        "browser.invalid-close-code-closes-cleanly",
-        "a close with a code not allowed on the wire still closes cleanly for the page",
-        "The page gets a clean close event, not a failed connection (the browser fails one "
-        "whose close frame has an invalid code).",
+        "browser.invalid-close-code-reaches-page",
+        "a close with a code not allowed on the wire still reaches the page as a close",
+        "The page's close event carries a code the server sent, not the 1006 of a connection "
+        "the browser failed (a receiver may fail one whose close frame has an invalid code).",
         "RFC 6455 7.4.1 and 7.4.2: codes that may not be sent; a receiver fails the "
         "connection on one",
     ),

@@ -99,11 +99,11 @@ RIGHT_AND_WRONG: dict[str, tuple[browser.PageRun, browser.PageRun]] = {
         browser.PageRun(seen=[OPENED, PageEvent("close", code=1011, was_clean=True)]),
         browser.PageRun(seen=[OPENED, PageEvent("error"), FAILED]),
     ),
-    "browser.long-reason-closes-cleanly": (
-        browser.PageRun(seen=[OPENED, PageEvent("close", code=1011, was_clean=True)]),
+    "browser.long-reason-close-reaches-page": (
+        browser.PageRun(seen=[OPENED, PageEvent("close", code=4001, was_clean=False)]),
         browser.PageRun(seen=[OPENED, PageEvent("error"), FAILED]),
     ),
-    "browser.invalid-close-code-closes-cleanly": (
+    "browser.invalid-close-code-reaches-page": (
         browser.PageRun(seen=[OPENED, PageEvent("close", code=1011, was_clean=True)]),
         browser.PageRun(seen=[OPENED, PageEvent("error"), FAILED]),
     ),

@@ -242,11 +242,32 @@ def _template(name: str, check_id: str, server: str, result: Mapping[str, Any]) 
     return _Template(environment.get_template(name), common)
 
 
+def render_shutdown(check_id: str, server: str, result: Mapping[str, Any]) -> str:
+    """The script of a shutdown: three connections held, SIGTERM, what each client gets."""
+    after = result["evidence"]["client_saw_after_stop"]
+    expected = {state: _after_stop(event) for state, event in after.items()}
+    return _template("repro_shutdown.py.j2", check_id, server, result).render(
+        expected_json=repr(json.dumps(expected))
+    )
+
+
+def _after_stop(event: Mapping[str, Any]) -> list[Any]:
+    kind = event.get("kind")
+    if kind == "Denied":
+        return ["http", event.get("status")]
+    if kind == "Closed":
+        return ["close", event.get("code")] if event.get("close_frame_seen", True) else ["drop"]
+    return ["nothing"]
+
+
 def script_for(check_id: str, server: str, result: Mapping[str, Any]) -> str:
-    """The script for a failing cell: bytes replayed (wire, handshake) or steps played."""
+    """The script for a failing cell: bytes replayed (wire, handshake), a shutdown, or steps
+    played."""
     evidence = result.get("evidence") or {}
     if evidence.get("replay"):
         return render_replay(check_id, server, result)
+    if evidence.get("client_saw_after_stop"):
+        return render_shutdown(check_id, server, result)
     return render(check_id, server, result, program_from_evidence(evidence))
 
 

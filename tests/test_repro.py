@@ -3,6 +3,7 @@ app and a plain socket on the server's own command line, and say whether they sa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from wsconform.conformance import raw_asgi, upgrade
+from wsconform.conformance import raw_asgi, shutdown, upgrade
 from wsconform.conformance.engine import PUPPET_APP, LoopRunner, run_actions
 from wsconform.conformance.scenarios import SCENARIOS
 from wsconform.reports import repro
@@ -142,3 +143,22 @@ def test_a_handshake_probe_replays_its_bytes_on_its_own(
     done = _run_script(script)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "wrote the handshake: b'GET /scope-echo/upgrade HTTP/1.1'" in done.stdout
+
+
+def test_a_shutdown_reproduces_on_its_own(tmp_path: Path, loop_runner: LoopRunner) -> None:
+    # daphne on SIGTERM drops every connection without an HTTP answer or a close frame.
+    spec = all_transports()["daphne"]
+    if spec.unavailable_reason():
+        pytest.skip(f"daphne: {spec.unavailable_reason()}")
+    with contextlib.ExitStack() as serving:
+        fresh = serving.enter_context(spec.serve(PUPPET_APP))
+        run = loop_runner.run(shutdown.stop_with_connections(fresh, serving.close))
+        loop_runner.run(fresh.aclose())
+    evidence = json.loads(json.dumps(run.evidence()))
+    evidence["details"] = ["dropped"]
+    result = {"check": "shutdown.open-connection-gets-close-frame", "server": "daphne",
+              "verdict": "non-strict", "evidence": evidence}  # fmt: skip
+    [script] = repro.write_scripts([result], tmp_path)
+    done = _run_script(script)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "after SIGTERM, the open-idle client got ['drop']" in done.stdout

@@ -12,10 +12,10 @@ transports (in-memory, TestClient) use `DirectControl`, which talks to the same 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import contextlib
 import sys
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from starlette.applications import Starlette
@@ -84,19 +84,73 @@ class PuppetError(Exception):
     """The exception the puppet raises when told to fail (the `RaiseError` step)."""
 
 
+class StepFuture:
+    """One step's outcome, which any thread or event loop can wait for.
+
+    A `concurrent.futures.Future` would do, but its Condition costs more to build and to
+    settle than a whole in-memory step; the in-memory driver polls `done()` on its own loop,
+    and the others `await wait(bound)`, woken through their loop's `call_soon_threadsafe`.
+    """
+
+    __slots__ = ("_lock", "_outcome", "_wakers")
+
+    def __init__(self) -> None:
+        self._outcome: StepOutcome | None = None
+        self._lock = threading.Lock()
+        self._wakers: list[Callable[[], None]] = []
+
+    def done(self) -> bool:
+        return self._outcome is not None
+
+    def result(self) -> StepOutcome:
+        if self._outcome is None:
+            raise RuntimeError("the step has no outcome yet")
+        return self._outcome
+
+    def set_result(self, outcome: StepOutcome) -> None:
+        with self._lock:
+            self._outcome = outcome
+            wakers, self._wakers = self._wakers, []
+        for wake in wakers:
+            wake()
+
+    async def wait(self, bound: float) -> bool:
+        """Wait up to `bound` seconds for the outcome; True once there is one."""
+        if self._outcome is not None:
+            return True
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
+                loop.call_soon_threadsafe(_settle, woken)
+
+        with self._lock:
+            if self._outcome is not None:
+                return True
+            self._wakers.append(wake)
+        await asyncio.wait({woken}, timeout=bound)
+        return self._outcome is not None
+
+
+def _settle(woken: asyncio.Future[None]) -> None:
+    if not woken.done():
+        woken.set_result(None)
+
+
 class PuppetSession:
     """One websocket lifecycle: the queue of instructions and the record of what happened.
 
     The test side may live on another thread or event loop (TestClient runs the app in a portal
     thread), so instructions cross over with `call_soon_threadsafe` and outcomes come back as
-    `concurrent.futures.Future`s, which any thread or loop can wait on.
+    `StepFuture`s, which any thread or loop can wait on.
     """
 
     def __init__(self) -> None:
         self.record = ServerRecord()
         self._lock = threading.Lock()
         self._pending: list[tuple[int, ServerStep]] = []
-        self._outcomes: list[concurrent.futures.Future[StepOutcome]] = []
+        self._outcomes: list[StepFuture] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
         self._watchdog: asyncio.TimerHandle | None = None
@@ -104,7 +158,7 @@ class PuppetSession:
         self._idle = False
 
     def submit(self, step: ServerStep) -> int:
-        future: concurrent.futures.Future[StepOutcome] = concurrent.futures.Future()
+        future = StepFuture()
         with self._lock:
             index = len(self._outcomes)
             self._outcomes.append(future)
@@ -124,7 +178,7 @@ class PuppetSession:
                     self._loop.call_soon_threadsafe(self._wakeup.set)
         return index
 
-    def outcome_future(self, index: int) -> concurrent.futures.Future[StepOutcome]:
+    def outcome_future(self, index: int) -> StepFuture:
         with self._lock:
             if not 0 <= index < len(self._outcomes):
                 raise KeyError(f"no step {index} in this session")
@@ -402,8 +456,7 @@ def build_puppet_app(
             future = session.outcome_future(int(request.path_params["index"]))
         except KeyError as exc:
             return JSONResponse({"error": str(exc)}, status_code=404)
-        done, _ = await asyncio.wait({asyncio.wrap_future(future)}, timeout=wait)
-        if not done:
+        if not await future.wait(wait):
             return JSONResponse({"done": False})
         return JSONResponse({"done": True, "outcome": outcome_to_json(future.result())})
 

@@ -31,7 +31,7 @@ from wsconform.conformance.vocabulary import (
     record_from_json,
     step_to_json,
 )
-from wsconform.targets.puppet import PuppetRegistry, find_registry
+from wsconform.targets.puppet import PuppetRegistry, StepFuture, find_registry
 from wsconform.targets.servers.witness import APP_PREPARE_PATH, AppWitness
 
 # Bounds, in seconds. An expected event normally arrives in milliseconds; the bound only decides
@@ -54,7 +54,7 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 SHUTDOWN_BOUND_S = 10.0
 
 
-AnyFuture = asyncio.Future[Any] | concurrent.futures.Future[Any]
+AnyFuture = asyncio.Future[Any] | concurrent.futures.Future[Any] | StepFuture
 
 
 class Waiter(Protocol):
@@ -65,6 +65,8 @@ async def wall_clock_wait(future: AnyFuture, bound: float) -> bool:
     """Wait up to `bound` seconds without cancelling `future` (it may complete later)."""
     if future.done():
         return True
+    if isinstance(future, StepFuture):
+        return await future.wait(bound)
     waitable = (
         asyncio.wrap_future(future) if isinstance(future, concurrent.futures.Future) else future
     )

@@ -738,6 +738,16 @@ RAW_CHECKS: tuple[Check, ...] = (
         f"policy; {DISCONNECT_RECEIVE}: sent when the connection to the client is lost",
     ),
     _raw_check(
+        "raw.receive-after-disconnect-returns",
+        Grade.POLICY,
+        "a receive after websocket.disconnect returns, never waits forever",
+        "Suite policy: once the app has had its websocket.disconnect, another receive returns "
+        "within the bound (the disconnect again, or an exception); nothing more can arrive, so "
+        "waiting would leave the app hanging on a connection that is over.",
+        f"policy; {DISCONNECT_RECEIVE}: the last message of a connection (the spec says "
+        "nothing of a receive after it)",
+    ),
+    _raw_check(
         "raw.send-after-close-raises-oserror",
         Grade.SHOULD,
         "a send on a closed connection raises an OSError subclass",

@@ -335,6 +335,15 @@ def _receive_disconnects(check_id: str, what: str) -> Judge:
     return judge
 
 
+def _receive_after_disconnect(run: RawRun) -> list[Judgement]:
+    first, again = run.outcome(-2), run.outcome(-1)
+    return judged(
+        "raw.receive-after-disconnect-returns",
+        _received_type(first) == "websocket.disconnect" and again is not None,
+        f"the client closed 1000; receive -> {_show(first)}; receive again -> {_show(again)}",
+    )
+
+
 def _send_after_close(run: RawRun) -> list[Judgement]:
     late = run.outcome(-1)
     return judged(
@@ -469,6 +478,19 @@ RAW_PROBES: tuple[RawProbe, ...] = (
             "raw.receive-after-client-left-disconnects",
             "the client dropped during the handshake; accept",
         ),
+    ),
+    RawProbe(
+        "receive-after-disconnect",
+        (
+            Connect(),
+            RawReceive(),
+            accept(),
+            Observe(),
+            ClientClose(1000),
+            RawReceive(),
+            RawReceive(),
+        ),
+        _receive_after_disconnect,
     ),
     RawProbe(
         "send-after-close",

@@ -117,6 +117,14 @@ class ForgetsClientLeftDuringHandshake(InMemoryConnection):
         await super().drop()
 
 
+class WaitsAfterDisconnect(InMemoryConnection):
+    async def _receive(self) -> AsgiMessage:
+        if self._to_app.empty() and self._client_gone:
+            # The client's disconnect was delivered once; nothing will come: the app waits.
+            return await self._to_app.get()
+        return await super()._receive()
+
+
 class RuntimeErrorAfterClose(InMemoryConnection):
     async def _send(self, message: AsgiMessage) -> None:
         if self._phase is Phase.CLOSED:
@@ -169,6 +177,7 @@ CAUGHT_BY: dict[str, type[InMemoryConnection]] = {
     "raw.receive-before-accept-waits": RepeatsConnectBeforeAccept,
     "raw.receive-after-refusal-disconnects": KeepsRefusedAppWaiting,
     "raw.receive-after-client-left-disconnects": ForgetsClientLeftDuringHandshake,
+    "raw.receive-after-disconnect-returns": WaitsAfterDisconnect,
     "raw.send-after-close-raises-oserror": RuntimeErrorAfterClose,
     "raw.oversized-message-not-delivered": NoMessageLimit,
     "raw.oversized-message-close-1009": DropsOversizedMessage,

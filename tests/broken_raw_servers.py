@@ -30,9 +30,7 @@ class PutsLongReasonOnTheWire(InMemoryConnection):
             super()._send_while_open(kind, message)
             return
         code, reason = message.get("code", 1000), message.get("reason") or ""
-        self._disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
-        self._to_app.put_nowait(dict(self._disconnect))
-        self._finish(Closed(code=code, reason=reason))
+        self._end(code, reason, Closed(code=code, reason=reason))
 
 
 class ReadsTextKeyFirst(InMemoryConnection):
@@ -152,16 +150,12 @@ class NoMessageLimit(InMemoryConnection):
 
 class DropsOversizedMessage(InMemoryConnection):
     def _refuse_message(self, size: int) -> None:
-        self._disconnect = {"type": "websocket.disconnect", "code": 1009, "reason": ""}
-        self._to_app.put_nowait(dict(self._disconnect))
-        self._finish(Closed(code=1006, close_frame_seen=False))
+        self._end(1009, "", Closed(code=1006, close_frame_seen=False))
 
 
 class TellsAppOversizedIs1006(InMemoryConnection):
     def _refuse_message(self, size: int) -> None:
-        self._disconnect = {"type": "websocket.disconnect", "code": 1006, "reason": ""}
-        self._to_app.put_nowait(dict(self._disconnect))
-        self._finish(Closed(code=1009))
+        self._end(1006, "", Closed(code=1009))
 
 
 # check -> the server with exactly that flaw

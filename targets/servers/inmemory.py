@@ -201,9 +201,7 @@ class InMemoryConnection(ClientConnection):
             if len(reason.encode()) > MAX_CLOSE_REASON_BYTES:
                 raise ValueError("close reason longer than 123 UTF-8 bytes (RFC 6455 5.5)")
             # The client answers the closing handshake with the same code (RFC 6455 5.5.1).
-            self._disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
-            self._to_app.put_nowait(dict(self._disconnect))
-            self._finish(Closed(code=code, reason=reason))
+            self._end(code, reason, Closed(code=code, reason=reason))
         else:
             raise RuntimeError(f"Expected 'websocket.send' or 'websocket.close', but got {kind!r}")
 
@@ -213,16 +211,18 @@ class InMemoryConnection(ClientConnection):
         """The server is stopping: a handshake still unanswered gets HTTP 503, an open connection
         the closing handshake with 1001 (going away), and the app a disconnect with the same
         code. True once this connection is over."""
-        going_away = {"type": "websocket.disconnect", "code": 1001, "reason": ""}
         if self._phase is Phase.HANDSHAKE and not self._client_gone:
-            self._disconnect = going_away
-            self._to_app.put_nowait(dict(going_away))
-            self._finish(Denied(503, b"Service Unavailable"))
+            self._end(1001, "", Denied(503, b"Service Unavailable"))
         elif self._phase is Phase.OPEN and not self._client_gone:
-            self._disconnect = going_away
-            self._to_app.put_nowait(dict(going_away))
-            self._finish(Closed(code=1001))
+            self._end(1001, "", Closed(code=1001))
         return True
+
+    def _end(self, code: int, reason: str, event: Denied | Closed) -> None:
+        """The server ends the connection: the app hears `code` (and keeps hearing it on every
+        later receive), the client gets `event`."""
+        self._disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
+        self._to_app.put_nowait(dict(self._disconnect))
+        self._finish(event)
 
     # --- the client side ------------------------------------------------------------------------
 
@@ -252,9 +252,7 @@ class InMemoryConnection(ClientConnection):
         """RFC 6455 10.4 and 7.4.1: a message over the limit is not passed on; the server
         closes with 1009, and the app hears the same code."""
         reason = f"message of {size} bytes exceeds {MAX_MESSAGE_BYTES}"
-        self._disconnect = {"type": "websocket.disconnect", "code": 1009, "reason": reason}
-        self._to_app.put_nowait(dict(self._disconnect))
-        self._finish(Closed(code=1009, reason=reason))
+        self._end(1009, reason, Closed(code=1009, reason=reason))
 
     async def close(self, code: int | None, reason: str = "") -> None:
         if self._phase is not Phase.OPEN or self._client_gone:

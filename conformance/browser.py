@@ -12,21 +12,20 @@ claims re-judged from the page's side (`claim`).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wsconform.conformance.engine import PUPPET_ROUTE
 from wsconform.conformance.model import Judgement
 from wsconform.conformance.raw_asgi import (
     LONG_REASON,
-    Briefly,
     Observe,
+    ProbeClient,
     ProbeItem,
     RawProbe,
     RawRun,
     close,
+    play,
     run_probe,
 )
 from wsconform.conformance.vocabulary import (
@@ -38,7 +37,6 @@ from wsconform.conformance.vocabulary import (
     Connect,
     RaiseError,
     RawReceive,
-    Return,
     SendDenialResponse,
     StepOutcome,
     jsonable,
@@ -47,7 +45,6 @@ from wsconform.targets.browser import Browser, PageEvent, PageSocket
 from wsconform.targets.servers.base import EXPECT_BOUND_S
 from wsconform.targets.servers.network import SocketTransport
 
-_numbers = itertools.count(1)
 # The page the socket is opened from: a plain HTTP route of the puppet app, so the page has the
 # server's origin, as a frontend served by the same app has.
 PAGE_PATH = "/_puppet/health"
@@ -79,41 +76,40 @@ class BrowserProbe:
     judge: PageJudge
 
 
+@dataclass
+class _PageClient:
+    """A page as a probe's client: it can close with a code or navigate away."""
+
+    page: PageSocket
+
+    async def observe(self) -> None:
+        await self.page.next_event(EXPECT_BOUND_S)
+
+    async def act(self, action: ClientAction) -> None:
+        if isinstance(action, ClientClose) and action.code is not None:
+            await self.page.close(action.code, action.reason)
+        elif isinstance(action, ClientDrop):
+            await self.page.navigate_away()
+        else:
+            raise TypeError(f"a page's script cannot do {action!r}")
+
+    async def release(self) -> None:
+        await self.page.release()
+
+
 async def run_on_page(transport: SocketTransport, browser: Browser, probe: BrowserProbe) -> PageRun:
-    session = f"browser-{probe.name}-{next(_numbers)}"
-    control = transport.control
-    run = PageRun()
-    page: PageSocket | None = None
-    try:
-        for item in probe.program:
-            if isinstance(item, Connect):
-                origin = f"127.0.0.1:{transport.port}"
-                page = await browser.open(
-                    f"http://{origin}{PAGE_PATH}",
-                    f"ws://{origin}{PUPPET_ROUTE}/{session}",
-                    list(item.subprotocols),
-                )
-            elif isinstance(item, Observe):
-                assert page is not None, f"{probe.name}: observe before connect"
-                await page.next_event(EXPECT_BOUND_S)
-            elif isinstance(item, ClientClose):
-                assert page is not None and item.code is not None
-                await page.close(item.code, item.reason)
-            elif isinstance(item, ClientDrop):
-                assert page is not None
-                await page.navigate_away()
-            elif isinstance(item, Briefly | ClientAction):
-                raise TypeError(f"{probe.name}: a page cannot do {item!r}")
-            else:
-                index = await control.submit(session, item)
-                run.outcomes.append(await control.outcome(session, index, EXPECT_BOUND_S))
-    finally:
-        await control.submit(session, Return())
-        if page is not None:
-            run.seen = list(page.seen)
-            await page.release()
-        await control.forget(session)
-    return run
+    origin = f"127.0.0.1:{transport.port}"
+    pages: list[PageSocket] = []
+
+    async def open_page(path: str, connect: Connect) -> ProbeClient:
+        page = await browser.open(
+            f"http://{origin}{PAGE_PATH}", f"ws://{origin}{path}", list(connect.subprotocols)
+        )
+        pages.append(page)
+        return _PageClient(page)
+
+    outcomes = await play(transport, probe.program, f"browser-{probe.name}", open_page)
+    return PageRun([outcome for _, outcome in outcomes], [e for page in pages for e in page.seen])
 
 
 async def run_raw(transport: SocketTransport, probe: BrowserProbe) -> RawRun:

@@ -17,9 +17,9 @@ advertise, are `unimplemented` there (`model.graded_as_advertised`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from wsconform.conformance.engine import PUPPET_ROUTE, advertised_by
 from wsconform.conformance.model import Judgement, graded_as_advertised
@@ -137,38 +137,77 @@ LONG_REASON = "é" * 100
 # --- running one probe --------------------------------------------------------------------------
 
 
-async def run_probe(transport: Transport, probe: RawProbe) -> tuple[RawRun, list[Judgement]]:
-    session = f"raw-{probe.name}-{next(_probe_numbers)}"
+class ProbeClient(Protocol):
+    """The client side of a probe's program: a socket connection, or a page in a browser."""
+
+    async def observe(self) -> None:
+        """Read the next event (bounded) and keep it."""
+
+    async def act(self, action: ClientAction) -> None: ...
+
+    async def release(self) -> None: ...
+
+
+# Opens the probe's client on the puppet path it is given, as its Connect step says.
+OpenClient = Callable[[str, Connect], Awaitable[ProbeClient]]
+
+
+async def play(
+    transport: Transport, program: Sequence[ProbeItem], label: str, open_client: OpenClient
+) -> list[tuple[ServerStep, StepOutcome | None]]:
+    """Run a program's steps in order on one puppet session; the app's step outcomes."""
+    session = f"{label}-{next(_probe_numbers)}"
     control = transport.control
-    run = RawRun(visibility=transport.visibility)
-    connection: ClientConnection | None = None
+    outcomes: list[tuple[ServerStep, StepOutcome | None]] = []
+    client: ProbeClient | None = None
     try:
-        for item in probe.program:
-            if isinstance(item, Observe):
-                assert connection is not None, f"{probe.name}: observe before connect"
-                run.events.append(await connection.next_event(EXPECT_BOUND_S))
-            elif isinstance(item, Briefly):
-                index = await control.submit(session, item.step)
-                run.outcomes.append(
-                    (item.step, await control.outcome(session, index, QUIET_BOUND_S))
-                )
-            elif isinstance(item, Connect):
-                connection = await transport.connect(
-                    f"{PUPPET_ROUTE}/{session}", item.headers, item.subprotocols
-                )
-            elif isinstance(item, ClientAction):
-                assert connection is not None, f"{probe.name}: {item!r} before connect"
-                await _perform(connection, item)
+        for item in program:
+            if isinstance(item, Connect):
+                client = await open_client(f"{PUPPET_ROUTE}/{session}", item)
+            elif isinstance(item, Observe | ClientAction):
+                assert client is not None, f"{label}: {item!r} before connect"
+                await (client.observe() if isinstance(item, Observe) else client.act(item))
             else:
-                index = await control.submit(session, item)
-                run.outcomes.append((item, await control.outcome(session, index, EXPECT_BOUND_S)))
+                step, bound = (
+                    (item.step, QUIET_BOUND_S)
+                    if isinstance(item, Briefly)
+                    else (item, EXPECT_BOUND_S)
+                )
+                index = await control.submit(session, step)
+                outcomes.append((step, await control.outcome(session, index, bound)))
     finally:
         # The app returns whatever state it is in (an app already gone ignores it), the client
         # is released, and the session forgotten: nothing outlives the probe.
         await control.submit(session, Return())
-        if connection is not None:
-            await connection.release()
+        if client is not None:
+            await client.release()
         await control.forget(session)
+    return outcomes
+
+
+@dataclass
+class _SocketClient:
+    connection: ClientConnection
+    events: list[ClientEvent]
+
+    async def observe(self) -> None:
+        self.events.append(await self.connection.next_event(EXPECT_BOUND_S))
+
+    async def act(self, action: ClientAction) -> None:
+        await _perform(self.connection, action)
+
+    async def release(self) -> None:
+        await self.connection.release()
+
+
+async def run_probe(transport: Transport, probe: RawProbe) -> tuple[RawRun, list[Judgement]]:
+    run = RawRun(visibility=transport.visibility)
+
+    async def open_socket(path: str, connect: Connect) -> ProbeClient:
+        connection = await transport.connect(path, connect.headers, connect.subprotocols)
+        return _SocketClient(connection, run.events)
+
+    run.outcomes = await play(transport, probe.program, f"raw-{probe.name}", open_socket)
     advertised = await advertised_by(transport)
     return run, graded_as_advertised(probe.judge(run), advertised)
 

@@ -38,9 +38,10 @@ from wsconform.conformance.results import (
     ResultsRecorder,
     baseline_renames,
     gate_differences,
+    write_results,
 )
 from wsconform.reports.html import write_report
-from wsconform.reports.repro import add_scripts
+from wsconform.reports.repro import write_scripts
 from wsconform.targets.servers import all_transports
 from wsconform.targets.servers.base import AppStartupFailed, Transport
 from wsconform.targets.servers.witness import (
@@ -375,9 +376,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         settings.app_path,
         results_path.parent / "repro",
     )
-    recorder.write(results_path)
+    results = recorder.to_json()
     # A standalone script for each server divergence, linked from its result.
-    add_scripts(results_path)
+    write_scripts(results["results"], results_path.parent / "repro")
+    write_results(results, results_path)
     recording = settings.record_baseline
     if recording:
         for name in recorder.transports():

@@ -59,6 +59,12 @@ ENVIRONMENT_PACKAGES = (
 )
 
 
+def write_results(data: dict[str, Any], path: Path) -> None:
+    """A results.json, in the one format every writer of it uses."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=repr))
+
+
 def environment() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for package in ENVIRONMENT_PACKAGES:
@@ -231,8 +237,7 @@ class ResultsRecorder:
         }
 
     def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=1, ensure_ascii=False, default=repr))
+        write_results(self.to_json(), path)
 
 
 # --- baselines ---------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Any
 import jinja2
 
 from wsconform.conformance.checks import CHECKS
+from wsconform.conformance.results import write_results
 
 FAILING = ("fail", "non-strict")
 REPRO_PATH = "/repro"
@@ -296,7 +297,7 @@ def add_scripts(results_path: Path) -> list[Path]:
     data = json.loads(results_path.read_text())
     written = write_scripts(data.get("results", []), results_path.parent / "repro")
     if written:
-        results_path.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=repr))
+        write_results(data, results_path)
     return written
 
 

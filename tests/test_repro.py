@@ -34,6 +34,14 @@ def _run_script(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _reproduced(script: Path) -> str:
+    """Run a script that must reproduce what wsconform saw; its output."""
+    done = _run_script(script)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "REPRODUCED: the same as wsconform observed" in done.stdout
+    return done.stdout
+
+
 def _on_server(
     server: str, runner: LoopRunner, work: Callable[[SocketTransport], Awaitable[T]]
 ) -> T:
@@ -90,10 +98,8 @@ def test_a_raw_probe_divergence_reproduces_on_its_own(
     result = _probe_result("granian", "close-long-reason", loop_runner)
     [script] = repro.write_scripts([result], tmp_path)
     assert script.name == f"{result['check']}--granian.py"
-    done = _run_script(script)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "REPRODUCED" in done.stdout
-    assert "'frame_bytes': 202" in done.stdout  # the oversized close frame, seen again
+    stdout = _reproduced(script)
+    assert "'frame_bytes': 202" in stdout  # the oversized close frame, seen again
 
 
 def test_a_script_says_when_the_run_differs(tmp_path: Path, loop_runner: LoopRunner) -> None:
@@ -121,9 +127,8 @@ def test_a_lifecycle_transcript_reproduces_on_its_own(
     [script] = repro.add_scripts(results_path)
     linked = json.loads(results_path.read_text())["results"][0]["evidence"]["repro_script"]
     assert linked == f"repro/{script.name}"
-    done = _run_script(script)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "'code': 401" in done.stdout
+    stdout = _reproduced(script)
+    assert "'code': 401" in stdout
 
 
 def test_a_handshake_probe_replays_its_bytes_on_its_own(
@@ -140,9 +145,8 @@ def test_a_handshake_probe_replays_its_bytes_on_its_own(
     result = {"check": judgements[0].check_id, "server": "granian", "verdict": "fail",
               "evidence": {"details": [judgements[0].detail], **replay}}  # fmt: skip
     [script] = repro.write_scripts([result], tmp_path)
-    done = _run_script(script)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "wrote the handshake: b'GET /scope-echo/upgrade HTTP/1.1'" in done.stdout
+    stdout = _reproduced(script)
+    assert "wrote the handshake: b'GET /scope-echo/upgrade HTTP/1.1'" in stdout
 
 
 def test_a_shutdown_reproduces_on_its_own(tmp_path: Path, loop_runner: LoopRunner) -> None:
@@ -159,6 +163,5 @@ def test_a_shutdown_reproduces_on_its_own(tmp_path: Path, loop_runner: LoopRunne
     result = {"check": "shutdown.open-connection-gets-close-frame", "server": "daphne",
               "verdict": "non-strict", "evidence": evidence}  # fmt: skip
     [script] = repro.write_scripts([result], tmp_path)
-    done = _run_script(script)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "after SIGTERM, the open-idle client got ['drop']" in done.stdout
+    stdout = _reproduced(script)
+    assert "after SIGTERM, the open-idle client got ['drop']" in stdout

@@ -58,7 +58,6 @@ class Held:
     state: str
     session: str
     connection: ClientConnection
-    events: list[ClientEvent] = field(default_factory=list)
 
 
 @dataclass
@@ -99,7 +98,8 @@ async def hold(transport: Transport, state: str) -> Held:
     if state == HANDSHAKING:
         return held
     await control.outcome(session, await control.submit(session, accept()), EXPECT_BOUND_S)
-    held.events.append(await connection.next_event(EXPECT_BOUND_S))
+    # The 101 is read here, so that the first event after the signal is what the stop sent.
+    await connection.next_event(EXPECT_BOUND_S)
     if state == IN_RECEIVE:
         await control.outcome(session, await control.submit(session, RawReceive()), QUIET_BOUND_S)
     return held

@@ -6,6 +6,7 @@ page could open)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 
@@ -47,20 +48,13 @@ def test_what_the_page_sees(
     if not isinstance(transport, SocketTransport):
         pytest.skip(f"{transport.name} has no socket a page could open: no browser column")
     column = BROWSER_COLUMN.format(server=transport.name)
+    reproduce = f"tox -e suite -- --client browser --server {transport.name} -k test_browser"
     everything: list[Judgement] = []
     for probe in browser.BROWSER_PROBES:
         raw = loop_runner.run(browser.run_raw(transport, probe))
         page = loop_runner.run(browser.run_on_page(transport, page_browser, probe))
         judgements = probe.judge(page)
         everything += judgements
-        shown = browser.evidence(probe, raw, page)
-        recorder.add(
-            column,
-            judgements,
-            lambda shown=shown: {  # type: ignore[misc]
-                **shown,
-                "reproduce": f"tox -e suite -- --client browser --server {transport.name} "
-                "-k test_browser",
-            },
-        )
+        shown = {**browser.evidence(probe, raw, page), "reproduce": reproduce}
+        recorder.add(column, judgements, partial(dict, shown))
     gate.settle(column, everything, "")

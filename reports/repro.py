@@ -14,6 +14,7 @@ gets `repro_script`, which the report links.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -25,6 +26,7 @@ import jinja2
 
 from wsconform.conformance.checks import CHECKS
 from wsconform.conformance.results import write_results
+from wsconform.conformance.vocabulary import STEP_TYPES
 
 FAILING = ("fail", "non-strict")
 REPRO_PATH = "/repro"
@@ -55,8 +57,6 @@ class Program:
 
 def _b64(value: Any) -> Any:
     """Text as the JSON codec's bytes object (what the ASGI message carries as bytes)."""
-    import base64
-
     return {"__bytes__": base64.b64encode(value.encode("latin-1")).decode("ascii")}
 
 
@@ -148,7 +148,7 @@ def program_from_evidence(evidence: Mapping[str, Any]) -> Program:
             if kind == "Observe":
                 steps.append(["client", {"kind": "observe"}])
                 client.append(_event(next(seen, None)))
-            elif kind in ("RawSend", "RawReceive") or kind in _APP_KINDS:
+            elif kind in STEP_TYPES:  # an app step, by the vocabulary's own list
                 steps.append(["app", app_step(item)])
                 app.append(_outcome(next(outcomes, {}).get("outcome")))
             else:
@@ -168,12 +168,6 @@ def program_from_evidence(evidence: Mapping[str, Any]) -> Program:
     if not any(actor == "client" and step["kind"] == "connect" for actor, step in steps):
         raise NotReplayable("no connection in the steps")
     return Program(steps, {"app": app, "client": client})
-
-
-_APP_KINDS = {
-    "Accept", "SendText", "SendBytes", "SendJson", "ReceiveText", "ReceiveBytes", "ReceiveJson",
-    "Close", "RaiseWebSocketException", "RaiseError", "Return", "SendDenialResponse",
-}  # fmt: skip
 
 
 def script_name(check_id: str, server: str) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from wsconform.conformance.lock import unlocked_environ
+
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR = ROOT / "conformance" / "compat_floor.txt"
 
@@ -32,7 +34,8 @@ def resolve(requirements: list[str], tmp_path: Path) -> subprocess.CompletedProc
     wanted.write_text("\n".join(requirements) + "\n")
     return subprocess.run(
         [uv, "pip", "compile", "--python-version", "3.11", "-q", str(wanted), "-o", os.devnull],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT, env=unlocked_environ(), capture_output=True, text=True, timeout=300,
+        check=False,
     )  # fmt: skip
 
 

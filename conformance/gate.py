@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from wsconform.conformance.lock import describe_moves
 from wsconform.conformance.model import Judgement
 from wsconform.conformance.results import EXPECTED_DIR, Baseline, is_finding
+from wsconform.conformance.upstream import baseline_moves
 
 
 @dataclass
@@ -39,6 +41,14 @@ class Gate:
         findings = self.findings(transport, judgements)
         if findings:
             lines = [f"[{j.check_id}] {j.verdict.value}: {j.detail}" for j in findings]
+            moves = baseline_moves(transport, self.directory)
+            if moves:
+                # Said first: a release that moved is the likelier cause than the change.
+                lines.insert(
+                    0,
+                    f"note: {transport}'s baseline was recorded with other releases than the"
+                    f" installed ones ({describe_moves(moves)}); this may be their change",
+                )
             pytest.fail("\n".join([*lines, "", transcript]), pytrace=False)
         known = sorted({f"{j.check_id} ({j.verdict.value})" for j in judgements if j.ok is False})
         if known:

@@ -32,6 +32,7 @@ from wsconform.conformance.generic import (
     find_config,
     load_auth_routes,
 )
+from wsconform.conformance.lock import describe_moves
 from wsconform.conformance.options import RunSettings
 from wsconform.conformance.results import (
     Baseline,
@@ -40,6 +41,7 @@ from wsconform.conformance.results import (
     gate_differences,
     write_results,
 )
+from wsconform.conformance.upstream import baseline_moves, explain_difference
 from wsconform.reports.html import write_report
 from wsconform.reports.repro import write_scripts
 from wsconform.targets.servers import all_transports
@@ -312,8 +314,12 @@ def recorder(request: pytest.FixtureRequest) -> ResultsRecorder:
 
 @pytest.fixture(scope="session")
 def gate(request: pytest.FixtureRequest) -> Gate:
+    settings = run_settings(request.config)
+    # --no-baseline-gate (compat, latest) reports verdicts and fails no test on one; a user's
+    # app is still judged on its findings, which no baseline records.
+    reporting_only = settings.no_baseline_gate and not user_app_given(request.config)
     return Gate(
-        recording=run_settings(request.config).record_baseline,
+        recording=settings.record_baseline or reporting_only,
         directory=baselines_dir(request.config),
     )
 
@@ -390,10 +396,41 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # findings (failed tests), not on them.
     if recording or user_app_given(config):
         return
-    differences = gate_differences(recorder, baselines_dir(config))
+    directory = baselines_dir(config)
+    differences = gate_differences(
+        recorder, directory, lambda server, check: explain_difference(server, check, directory)
+    )
     config.stash[differences_key] = differences
     if differences and not settings.no_baseline_gate and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _report_moved_releases(
+    reporter: pytest.TerminalReporter,
+    transports: list[str],
+    directory: Path,
+    differences: list[str],
+) -> None:
+    """Before any difference: the releases installed here that the baselines were not
+    recorded with, so that what they changed is not read as a regression of the code."""
+    moves: dict[str, set[str]] = {}
+    for transport in transports:
+        for name, pair in baseline_moves(transport, directory).items():
+            moves.setdefault(describe_moves({name: pair}), set()).add(transport)
+    if not moves:
+        return
+    reporter.line(
+        "baseline gate: the installed releases are not those the baselines were recorded with"
+        " (the lock, conformance/expected/lock.txt, pins them; `tox -r` reinstalls on it):",
+        yellow=True,
+    )
+    for move, where in sorted(moves.items()):
+        reporter.line(f"  {move} (baselines of {', '.join(sorted(where))})")
+    if differences:
+        reporter.line(
+            "  a difference marked 'moved in its stack' is most likely that release's change,"
+            " not this code's: `tox -e latest` reports such news without failing"
+        )
 
 
 def pytest_terminal_summary(
@@ -427,6 +464,7 @@ def pytest_terminal_summary(
     for note in baseline_renames(verdicts, baselines_dir(config)):
         reporter.line(f"renamed check: {note}")
     differences = config.stash.get(differences_key, [])
+    _report_moved_releases(reporter, recorder.transports(), baselines_dir(config), differences)
     if not differences:
         reporter.line("baseline gate: every verdict matches its baseline")
         return

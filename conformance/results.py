@@ -26,6 +26,7 @@ from wsconform.conformance.checks import (
     renamed_to,
 )
 from wsconform.conformance.findings import Finding, finding_from_json
+from wsconform.conformance.lock import LOCK, describe_moves, lock_digest, locked_versions, moved
 from wsconform.conformance.model import Judgement
 from wsconform.conformance.vocabulary import Advertised, advertised_from_json
 
@@ -52,7 +53,10 @@ ENVIRONMENT_PACKAGES = (
     "twisted",
     "granian",
     "h11",
+    "h2",
+    "autobahn",
     "httpx",
+    "httpx2",
     "anyio",
     "hypothesis",
     "pytest",
@@ -73,6 +77,15 @@ def environment() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return versions
+
+
+def lock_status() -> str:
+    """The lock a baseline is recorded on: its digest when the installed releases are the
+    lock's, otherwise what differs (a baseline recorded off the lock says so)."""
+    if not LOCK.exists():
+        return "none"
+    off = moved(locked_versions(LOCK), environment())
+    return f"off the lock ({describe_moves(off)})" if off else lock_digest(LOCK)
 
 
 @dataclass
@@ -277,7 +290,7 @@ class Baseline:
         previous = Baseline.load(transport, directory)
         payload: dict[str, Any] = {
             "transport": transport,
-            "recorded_with": environment(),
+            "recorded_with": {**environment(), "lock": lock_status()},
             "verdicts": {check: verdict.value for check, verdict in sorted(verdicts.items())},
         }
         if previous is not None and previous.unstable:
@@ -306,11 +319,15 @@ def is_finding(judgement: Judgement, baseline: Baseline | None) -> bool:
     return not baseline.accepts(judgement.check_id, verdict)
 
 
-def gate_differences(recorder: ResultsRecorder, directory: Path = EXPECTED_DIR) -> list[str]:
+def gate_differences(
+    recorder: ResultsRecorder,
+    directory: Path = EXPECTED_DIR,
+    explain: Callable[[str, str], str] = lambda transport, check: "",
+) -> list[str]:
     """Every pair whose verdict differs from its baseline (both directions), or, for a
     transport with no baseline, every MUST failure."""
     verdicts = {transport: recorder.verdicts(transport) for transport in recorder.transports()}
-    return baseline_differences(verdicts, directory)
+    return baseline_differences(verdicts, directory, explain)
 
 
 def baseline_renames(
@@ -334,9 +351,12 @@ def baseline_renames(
 
 
 def baseline_differences(
-    verdicts: Mapping[str, Mapping[str, Verdict]], directory: Path = EXPECTED_DIR
+    verdicts: Mapping[str, Mapping[str, Verdict]],
+    directory: Path = EXPECTED_DIR,
+    explain: Callable[[str, str], str] = lambda transport, check: "",
 ) -> list[str]:
-    """`gate_differences` for verdicts by transport and check, e.g. read back from results.json."""
+    """`gate_differences` for verdicts by transport and check, e.g. read back from results.json;
+    `explain(transport, check)` is appended to each line (e.g. the releases that moved)."""
     differences = []
     for transport, transport_verdicts in verdicts.items():
         baseline = Baseline.load(transport, directory)
@@ -355,11 +375,13 @@ def baseline_differences(
                 if verdict in _FAILING:
                     differences.append(
                         f"{transport}: {check_id} is {verdict.value}, not in the baseline"
+                        + explain(transport, check_id)
                     )
             elif not baseline.accepts(check_id, verdict):
                 kind = "new failure" if verdict in _FAILING else "now passes"
                 differences.append(
                     f"{transport}: {check_id} {expected.value} -> {verdict.value} ({kind})"
+                    + explain(transport, check_id)
                 )
     # New failures first: they are what a CI reader must act on.
-    return sorted(differences, key=lambda line: ("now passes" in line, line))
+    return sorted(differences, key=lambda line: ("(now passes)" in line, line))

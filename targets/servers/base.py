@@ -322,6 +322,9 @@ class TransportSpec:
     unavailable_reason: Callable[[], str | None]
     # Given the ASGI app's import string, serve it for the duration of the context.
     serve: Callable[[str], contextlib.AbstractContextManager[Transport]]
+    # The distributions this way of serving is made of (their dependencies follow): a verdict
+    # that moves when one of them changes release is attributed to it (conformance/upstream.py).
+    packages: tuple[str, ...] = ()
 
 
 def missing_module(*modules: str) -> Callable[[], str | None]:

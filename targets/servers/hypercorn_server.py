@@ -92,4 +92,8 @@ def hypercorn_command(app: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-TRANSPORTS = (TransportSpec("hypercorn", missing_module("hypercorn", "wsproto"), serve_hypercorn),)
+TRANSPORTS = (
+    TransportSpec(
+        "hypercorn", missing_module("hypercorn", "wsproto"), serve_hypercorn, ("hypercorn",)
+    ),
+)

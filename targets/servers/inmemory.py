@@ -411,4 +411,5 @@ def serve(import_string: str) -> Iterator[Transport]:
     yield InMemoryTransport(import_string)
 
 
-TRANSPORTS = (TransportSpec("inmemory", lambda: None, serve),)
+# The suite's own server: no upstream package but the framework (see upstream.FRAMEWORK).
+TRANSPORTS = (TransportSpec("inmemory", lambda: None, serve, ()),)

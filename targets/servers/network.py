@@ -193,7 +193,8 @@ def subprocess_transport(
     def serve(import_string: str) -> contextlib.AbstractContextManager[Transport]:
         return serve_in_subprocess(name, import_string, argv_for, max_message_bytes())
 
-    return TransportSpec(name, missing_module(*required_modules), serve)
+    # Here the modules a server needs are its distributions' names too.
+    return TransportSpec(name, missing_module(*required_modules), serve, required_modules)
 
 
 def stop_process_group(process: subprocess.Popen[bytes]) -> None:

@@ -275,4 +275,7 @@ def unusable_reason() -> str | None:
     return None
 
 
-TRANSPORTS = (TransportSpec("testclient", unusable_reason, serve),)
+# Starlette's TestClient is the framework's own, on httpx (httpx2 from Starlette 1.10) and anyio.
+TRANSPORTS = (
+    TransportSpec("testclient", unusable_reason, serve, ("starlette", "httpx", "httpx2", "anyio")),
+)

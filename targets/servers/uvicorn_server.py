@@ -114,6 +114,11 @@ def uvicorn_transport_name(ws: str) -> str:
 
 
 TRANSPORTS = tuple(
-    TransportSpec(uvicorn_transport_name(ws), uvicorn_ws_available(ws), serve_uvicorn(ws))
+    TransportSpec(
+        uvicorn_transport_name(ws),
+        uvicorn_ws_available(ws),
+        serve_uvicorn(ws),
+        ("uvicorn", WS_IMPLEMENTATIONS[ws][1].partition(".")[0]),
+    )
     for ws in WS_IMPLEMENTATIONS
 )

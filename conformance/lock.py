@@ -24,18 +24,20 @@ LOCK = Path(__file__).resolve().parent / "expected" / "lock.txt"
 CONSTRAINT_VARIABLE = "UV_CONSTRAINT"
 
 
+def _pin_lines(path: Path) -> list[str]:
+    """The lock's requirement lines: not its comments, nor the `# via` lines uv indents."""
+    return [line for line in path.read_text().splitlines() if line and line[0] not in "# "]
+
+
 def lock_digest(path: Path = LOCK) -> str:
-    """A short fingerprint of the lock's pins (its comments ignored), for `recorded_with`."""
-    pins = [line for line in path.read_text().splitlines() if line and not line[0] in "# "]
-    return hashlib.sha256("\n".join(pins).encode()).hexdigest()[:12]
+    """A short fingerprint of the lock's pins, for `recorded_with`."""
+    return hashlib.sha256("\n".join(_pin_lines(path)).encode()).hexdigest()[:12]
 
 
 def locked_versions(path: Path = LOCK) -> dict[str, str]:
     """Package -> version the lock pins for this interpreter (its markers evaluated here)."""
     versions: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        if not line or line[0] in "# ":
-            continue
+    for line in _pin_lines(path):
         requirement = Requirement(line)
         if requirement.marker is not None and not requirement.marker.evaluate():
             continue

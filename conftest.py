@@ -10,7 +10,11 @@ from hypothesis import settings
 from wsconform.conformance import profiles  # noqa: F401 - registers the profiles
 from wsconform.conformance.options import add_options
 
-pytest_plugins = ["wsconform.conformance.pytest_plugin", "wsconform.conformance.bench.plugin"]
+pytest_plugins = [
+    "wsconform.conformance.pytest_plugin",
+    "wsconform.conformance.bench.plugin",
+    "wsconform.conformance.upstream_warnings",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -87,6 +87,8 @@ class Change:
             "locked_verdict": self.locked_verdict,
             "latest_verdict": self.latest_verdict,
             "moved": {name: list(versions) for name, versions in self.moved.items()},
+            # The same in words, as the report and the job summary show it.
+            "sentence": self.sentence(),
         }
 
     def sentence(self) -> str:
@@ -215,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "locked": locked,
         "latest": {name: newest[name] for name in locked if name in newest},
         "changes": [change.to_json() for change in changes],
+        "update": UPDATE_COMMAND,
     }
     out: Path = arguments.out
     out.parent.mkdir(parents=True, exist_ok=True)

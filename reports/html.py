@@ -75,6 +75,8 @@ class ReportInputs:
     history: list[BenchRun] = field(default_factory=list)
     # The regression atlas's pairs (atlas.json beside results.json), if it was run.
     atlas: list[dict[str, Any]] = field(default_factory=list)
+    # What the newest releases changed (latest.json beside results.json, from `tox -e latest`).
+    upstream: dict[str, Any] = field(default_factory=dict)
 
 
 def load_inputs(results_path: Path, storage: Path) -> ReportInputs:
@@ -89,7 +91,10 @@ def load_inputs(results_path: Path, storage: Path) -> ReportInputs:
     runs = {run.label: run for run in [*saved, *([bench] if bench else [])]}
     atlas_path = results_path.parent / "atlas.json"
     atlas = _read_json(atlas_path)["pairs"] if atlas_path.exists() else []
-    return ReportInputs(results, bench, [runs[label] for label in sorted(runs)], atlas)
+    latest_path = results_path.parent / "latest.json"
+    upstream = _read_json(latest_path) if latest_path.exists() else {}
+    history = [runs[label] for label in sorted(runs)]
+    return ReportInputs(results, bench, history, atlas, upstream)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -297,6 +302,7 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
         ],
         history_runs=[run.label for run in inputs.history],
         atlas=inputs.atlas,
+        upstream=inputs.upstream,
         frontend=frontend_table(results["results"]),
         no_browser=[server for server in servers if server in NO_BROWSER],
     )

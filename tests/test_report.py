@@ -321,3 +321,27 @@ def test_the_markdown_summary_counts_verdicts_and_lists_differences(
     assert "| `inmemory` |  | 1 |  |  |  |" in text
     assert f"- inmemory: {CHECK} pass -> fail (new failure)" in text
     assert "| `uvicorn-sansio` | 1.50 / 0.75 |" in text
+
+
+def test_what_changed_upstream_is_shown_when_the_watch_ran(tmp_path: Path) -> None:
+    sentence = (
+        "uvicorn 0.54.0 → 0.55.0: on uvicorn-sansio, upgrade.long-header-answered fail → pass"
+    )
+    latest = {
+        "locked": {"uvicorn": "0.54.0"},
+        "latest": {"uvicorn": "0.55.0"},
+        "changes": [{"check": "upgrade.long-header-answered", "server": "uvicorn-sansio",
+                     "sentence": sentence}],
+        "update": "tox -e lock && tox -r -e update",
+    }  # fmt: skip
+    without, with_news = tmp_path / "without", tmp_path / "with"
+    without.mkdir()
+    (with_news / "out").mkdir(parents=True)
+    assert "What changed upstream" not in text_of(page_of(without, results_json()))
+    (with_news / "out" / "latest.json").write_text(json.dumps(latest))
+    path = with_news / "out" / "results.json"
+    path.write_text(json.dumps(results_json()))
+    write_report(path, with_news / "no-storage", baselines(with_news, "pass"))
+    shown = text_of((path.parent / "index.html").read_text())
+    assert "What changed upstream" in shown and sentence in shown
+    assert "tox -e lock && tox -r -e update" in shown

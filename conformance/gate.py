@@ -1,8 +1,11 @@
 """Which failed judgements are findings, and how a test reports them.
 
 A finding fails the test that saw it; a failure the transport's baseline already records is a
-known divergence (xfail), so CI gates on change. While baselines are being re-recorded nothing
-is a finding: every divergence is recorded and exploration goes on.
+known divergence (xfail), so CI gates on change. So is a failure that a release of the verdict's
+own stack explains, when the installed releases are not those the baseline was recorded with
+(an edited lock, an old environment): that is upstream news, named, not a regression of the
+code. While baselines are being re-recorded nothing is a finding: every divergence is recorded
+and exploration goes on.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import pytest
 from wsconform.conformance.lock import describe_moves
 from wsconform.conformance.model import Judgement
 from wsconform.conformance.results import EXPECTED_DIR, Baseline, is_finding
-from wsconform.conformance.upstream import baseline_moves
+from wsconform.conformance.upstream import baseline_moves, stack_moves
 
 
 @dataclass
@@ -37,19 +40,30 @@ class Gate:
         return [judgement for judgement in judgements if is_finding(judgement, baseline)]
 
     def settle(self, transport: str, judgements: Sequence[Judgement], transcript: str) -> None:
-        """Fail on findings; xfail on known divergences; pass otherwise."""
-        findings = self.findings(transport, judgements)
+        """Fail on findings; xfail on known divergences and on findings a moved release of the
+        verdict's own stack explains (upstream news, named); pass otherwise."""
+        findings, news = [], []
+        for judgement in self.findings(transport, judgements):
+            moves = stack_moves(transport, judgement.check_id, self.directory)
+            if moves:
+                news.append(f"{judgement.check_id} ({describe_moves(moves)})")
+            else:
+                findings.append(judgement)
         if findings:
             lines = [f"[{j.check_id}] {j.verdict.value}: {j.detail}" for j in findings]
             moves = baseline_moves(transport, self.directory)
             if moves:
-                # Said first: a release that moved is the likelier cause than the change.
+                # Said first: the environment is not the one the baseline was recorded in.
                 lines.insert(
                     0,
                     f"note: {transport}'s baseline was recorded with other releases than the"
-                    f" installed ones ({describe_moves(moves)}); this may be their change",
+                    f" installed ones ({describe_moves(moves)}), none of them in these"
+                    " verdicts' stack",
                 )
             pytest.fail("\n".join([*lines, "", transcript]), pytrace=False)
         known = sorted({f"{j.check_id} ({j.verdict.value})" for j in judgements if j.ok is False})
-        if known:
-            pytest.xfail("known divergence(s): " + ", ".join(known))
+        reasons = [f"known divergence(s): {', '.join(known)}"] if known else []
+        if news:
+            reasons.append(f"moved with a release of its stack: {', '.join(sorted(set(news)))}")
+        if reasons:
+            pytest.xfail("; ".join(reasons))

@@ -149,17 +149,36 @@ def baseline_moves(server: str, baselines: Path = EXPECTED_DIR) -> dict[str, tup
     return moved(recorded, environment())
 
 
+def stack_moves(
+    server: str, check: str, baselines: Path = EXPECTED_DIR
+) -> dict[str, tuple[str, str]]:
+    """The releases of the verdict's own stack (and Python) that are not those its baseline
+    was recorded with: a difference they can explain is upstream news, not the code's."""
+    moves = baseline_moves(server, baselines)
+    if not moves:
+        return {}
+    in_stack = installed_stack(server, check) | {"python"}
+    return {name: pair for name, pair in moves.items() if name in in_stack}
+
+
+# How the gate marks a difference that a moved release of its stack explains.
+MOVED_MARK = " [moved in its stack: "
+
+
 def explain_difference(server: str, check: str, baselines: Path = EXPECTED_DIR) -> str:
     """What the gate appends to a difference when the baseline's releases are not installed:
     the moved packages of the verdict's stack, or that none of them moved."""
-    moves = baseline_moves(server, baselines)
-    if not moves:
+    if not baseline_moves(server, baselines):
         return ""
-    in_stack = installed_stack(server, check) | {"python"}
-    explaining = {name: pair for name, pair in moves.items() if name in in_stack}
+    explaining = stack_moves(server, check, baselines)
     if not explaining:
         return " [no package of its stack moved]"
-    return f" [moved in its stack: {describe_moves(explaining)}]"
+    return f"{MOVED_MARK}{describe_moves(explaining)}]"
+
+
+def explained_by_a_release(difference: str) -> bool:
+    """Is this gate difference (as `explain_difference` marked it) upstream news?"""
+    return MOVED_MARK in difference
 
 
 def atlas_stanza(change: Change) -> str:

@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from wsconform.conformance.atlas import Pair
+from wsconform.conformance.gate import Gate
 from wsconform.conformance.model import Judgement
 from wsconform.conformance.results import ResultsRecorder, gate_differences
 from wsconform.conformance.upstream import (
@@ -118,3 +121,15 @@ def test_the_gate_names_the_release_that_moved_beside_a_difference(tmp_path: Pat
         f"uvicorn-sansio: {LONG_HEADER} fail -> pass (now passes)"
         f" [moved in its stack: uvicorn 0.0.1 → {installed}]"
     ]
+
+
+def test_a_failure_a_moved_release_explains_is_news_and_any_other_fails(tmp_path: Path) -> None:
+    gate = Gate(directory=tmp_path)
+    failing = [Judgement(LONG_HEADER, False, "no answer to a 9 KiB header line")]
+    for server in ("uvicorn-sansio", "hypercorn"):
+        _baseline(tmp_path, server, {LONG_HEADER: "pass"}, uvicorn="0.0.1")
+    with pytest.raises(pytest.xfail.Exception, match=r"moved with a release of its stack: "):
+        gate.settle("uvicorn-sansio", failing, "transcript")
+    # uvicorn is not in hypercorn's stack: the same failure there is the code's to answer for.
+    with pytest.raises(pytest.fail.Exception, match=r"none of them in these verdicts' stack"):
+        gate.settle("hypercorn", failing, "transcript")

@@ -6,9 +6,12 @@ judged: would this suite have caught it?
 
 A pair is *detected* when some check fails on the buggy side and passes on the fixed side, and no
 check gets worse on the fixed side. Each side runs in a virtual environment of its own
-(`uv venv`, then the project with its `servers` and `dev` extras and the side's pins, resolved
-together as `tox -e compat` does), on the transports the pair names, in recording mode (no
-verdict fails a test, so both sides explore the same examples).
+(`uv venv`, then the project with its `fastapi`, `servers` and `dev` extras and the side's pins,
+resolved together as `tox -e compat` does), on the transports the pair names, in recording mode
+(no verdict fails a test, so both sides explore the same examples). A side whose pins no FastAPI
+release accepts (starlette 0.33.x, 0.36.x, 0.37.x: FastAPI pins Starlette tightly) makes the
+pair run without the `fastapi` extra, on both sides so that their verdicts compare: the
+reference app is then Starlette only, and the contracts of its FastAPI routes are skipped.
 Writes `atlas.json` (`{"pairs": [{"id", "package", "buggy", "fixed", "reference", "detected",
 "flips", "why_not", ...}]}`) beside the sides' results, and the report shows it as a table.
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -51,6 +55,9 @@ BUDGET_MIN = 80
 # overlap well even with two pairs at once on two cores.
 SIDE_WORKERS = 3
 _FAILING = ("fail", "non-strict")
+# The project's extras on each side; without FastAPI when no FastAPI release accepts a side.
+WITH_FASTAPI = "fastapi,servers,dev"
+WITHOUT_FASTAPI = "servers,dev"
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,35 @@ class Side:
     versions: dict[str, str] = field(default_factory=dict)
 
 
-def run_side(pair: Pair, side: str, pins: Sequence[str], out: Path, deadline: float) -> Side:
+def project_with(extras: str) -> str:
+    return f"{ROOT}[{extras}]"
+
+
+def fastapi_accepts(pair: Pair, out: Path) -> bool:
+    """Does some FastAPI release resolve with each side's pins? False only where a side resolves
+    without FastAPI but not with it; dry runs (`uv pip compile`), logged in `<id>-fastapi.log`."""
+    uv = shutil.which("uv")
+    if uv is None:
+        return True  # run_side says what is missing
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    with (out / f"{pair.id}-fastapi.log").open("w") as output:
+
+        def resolves(extras: str, pins: Sequence[str]) -> bool:
+            wanted = out / f"{pair.id}.resolve.in"
+            wanted.write_text("\n".join([f"-e {project_with(extras)}", *pins]) + "\n")
+            command = [uv, "pip", "compile", "--quiet", "--python-version", python,
+                       str(wanted), "-o", os.devnull]  # fmt: skip
+            return not _run_logged(command, output, SIDE_BOUND_S)
+
+        return not any(
+            not resolves(WITH_FASTAPI, pins) and resolves(WITHOUT_FASTAPI, pins)
+            for pins in (pair.buggy_pins, pair.fixed_pins)
+        )
+
+
+def run_side(
+    pair: Pair, side: str, pins: Sequence[str], out: Path, deadline: float, extras: str
+) -> Side:
     began = time.monotonic()
     if began >= deadline:
         return Side(None, "the atlas's time budget (--budget) ran out before this side")
@@ -117,10 +152,8 @@ def run_side(pair: Pair, side: str, pins: Sequence[str], out: Path, deadline: fl
     log = out / f"{pair.id}-{side}.log"
     python = venv / "bin" / "python"
     install = [uv, "pip", "install", "--quiet", "--python", str(python),
-               "-e", f"{ROOT}[servers,dev]", *pins]  # fmt: skip
-    # Some releases (starlette 0.33.0, 0.37.0) are accepted by no FastAPI release, which the
-    # reference app needs: then the release under test is forced as an override, and the
-    # newest FastAPI that still imports is what the run gets (it may not).
+               "-e", project_with(extras), *pins]  # fmt: skip
+    # Pins the project's own requirements refuse: the release under test forced as an override.
     overrides = out / f"{pair.id}-{side}.overrides.txt"
     overrides.write_text(pins[0] + "\n")
     steps = [
@@ -179,7 +212,7 @@ def _run_logged(command: list[str], output: Any, bound: float) -> str:
     return "" if done.returncode == 0 else f"exited {done.returncode}"
 
 
-def judge_pair(pair: Pair, buggy: Side, fixed: Side) -> dict[str, Any]:
+def judge_pair(pair: Pair, buggy: Side, fixed: Side, fastapi: bool = True) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": pair.id,
         "package": pair.package,
@@ -188,6 +221,8 @@ def judge_pair(pair: Pair, buggy: Side, fixed: Side) -> dict[str, Any]:
         "reference": pair.reference,
         "difference": pair.difference,
         "servers": list(pair.servers),
+        # The reference app both sides ran: FastAPI's, or Starlette's alone.
+        "reference_app": "fastapi" if fastapi else "starlette",
         "installed": {
             "buggy": buggy.versions.get(pair.package),
             "fixed": fixed.versions.get(pair.package),
@@ -221,9 +256,11 @@ def judge_pair(pair: Pair, buggy: Side, fixed: Side) -> dict[str, Any]:
 
 
 def run_pair(pair: Pair, out: Path, deadline: float) -> dict[str, Any]:
-    buggy = run_side(pair, "buggy", pair.buggy_pins, out, deadline)
-    fixed = run_side(pair, "fixed", pair.fixed_pins, out, deadline)
-    entry = judge_pair(pair, buggy, fixed)
+    fastapi = fastapi_accepts(pair, out)
+    extras = WITH_FASTAPI if fastapi else WITHOUT_FASTAPI
+    buggy = run_side(pair, "buggy", pair.buggy_pins, out, deadline, extras)
+    fixed = run_side(pair, "fixed", pair.fixed_pins, out, deadline, extras)
+    entry = judge_pair(pair, buggy, fixed, fastapi)
     print(
         f"{pair.id}: {'detected' if entry['detected'] else 'not detected'}"
         f"{'' if entry['detected'] else ' (' + entry['why_not'] + ')'} in {entry['seconds']} s",

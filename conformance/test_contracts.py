@@ -18,10 +18,16 @@ from wsconform.conformance.discovery import serves
 from wsconform.conformance.engine import LoopRunner
 from wsconform.conformance.gate import Gate
 from wsconform.conformance.model import Judgement
-from wsconform.conformance.pytest_plugin import app_under_test, endpoints_key
+from wsconform.conformance.pytest_plugin import app_under_test, endpoints_key, user_app_given
 from wsconform.conformance.results import ResultsRecorder
 from wsconform.strategies import lifecycle, tokens
-from wsconform.targets.reference import JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, issue_jwt
+from wsconform.targets.reference import (
+    FASTAPI_MISSING,
+    JWT_AUDIENCE,
+    JWT_ISSUER,
+    JWT_SECRET,
+    issue_jwt,
+)
 from wsconform.targets.servers.base import Transport
 
 T = TypeVar("T")
@@ -56,8 +62,9 @@ class Judge:
 
 @pytest.fixture(autouse=True)
 def _skip_unless_the_app_serves(request: pytest.FixtureRequest) -> None:
-    """With --app, a contract runs only where the user's app has the reference routes it needs
-    (a secured-token test names its route through its `kind`)."""
+    """A contract runs only where the app has the reference routes it needs (a secured-token
+    test names its route through its `kind`): with --app, the user's app; without FastAPI, the
+    reference app, which then serves only the routes that need Starlette alone."""
     marker = request.node.get_closest_marker("routes")
     paths = list(marker.args) if marker else []
     kind = getattr(getattr(request.node, "callspec", None), "params", {}).get("kind")
@@ -65,6 +72,8 @@ def _skip_unless_the_app_serves(request: pytest.FixtureRequest) -> None:
         paths.append(contracts.SECURED[kind].route)
     endpoints = request.config.stash[endpoints_key]
     missing = [path for path in paths if not serves(endpoints, path)]
+    if missing and FASTAPI_MISSING and not user_app_given(request.config):
+        pytest.skip(f"{FASTAPI_MISSING}: the reference app serves {', '.join(missing)} with it")
     if missing:
         app = app_under_test(request.config)
         pytest.skip(f"{app} has no route for {', '.join(missing)}")

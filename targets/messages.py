@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 # RFC 6455 7.4.1: 1003 is for data of a type the endpoint cannot accept.
 UNSUPPORTED_DATA = 1003

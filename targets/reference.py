@@ -3,6 +3,11 @@
 Routes and messages are part of the suite's interface (`conformance/contracts.py` checks them):
 a user can point `--app module:attr` at another app implementing the same routes and run the
 same contracts against it. Where a seed gets something wrong, the comment says what and why.
+
+The routes need Starlette only, except those FastAPI's features make (`reference_fastapi.py`,
+`surface_fastapi.py`): without FastAPI (a project on Starlette alone, or a Starlette release no
+FastAPI accepts) `app` is a Starlette app with the other routes, and `FASTAPI_MISSING` says why
+the rest are absent (their contracts are skipped with it).
 """
 
 from __future__ import annotations
@@ -15,21 +20,25 @@ from datetime import datetime, timezone
 from typing import Any
 
 import jwt
-from fastapi import (
-    APIRouter,
-    Depends,
-    FastAPI,
-    HTTPException,
-    Query,
-    WebSocket,
-    WebSocketDisconnect,
-    status,
-)
-from fastapi.security import OAuth2PasswordRequestForm
+from starlette import status
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from wsconform.targets import surface
 from wsconform.targets.compat import WebSocketException, handle_websocket_exceptions
 from wsconform.targets.messages import receive_text
+
+# Why the routes that need FastAPI are absent ("" when they are served).
+FASTAPI_MISSING = ""
+try:
+    from wsconform.targets import reference_fastapi, surface_fastapi
+except ModuleNotFoundError as missing:
+    if missing.name != "fastapi":
+        raise
+    FASTAPI_MISSING = "FastAPI is not installed"
 
 WELCOME = "Welcome to the chat room!"
 
@@ -49,12 +58,7 @@ JWT_ISSUER = "wsconform-reference"
 # seeds' OAuth2 example closes with 401, an HTTP status, which is not a valid close code.
 POLICY_VIOLATION = 1008
 
-app = FastAPI(title="wsconform reference endpoints")
-handle_websocket_exceptions(app)
-surface.install(app)  # the rest of the frameworks' WebSocket surface, under /surface
 
-
-@app.websocket("/welcome")
 async def welcome(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
@@ -64,7 +68,6 @@ async def welcome(websocket: WebSocket) -> None:
         return  # the client left before its greeting: nothing more to do
 
 
-@app.websocket("/echo")
 async def echo(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
@@ -75,7 +78,6 @@ async def echo(websocket: WebSocket) -> None:
         return  # the client left: a normal end, nothing to log
 
 
-@app.websocket("/count")
 async def count(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
@@ -87,7 +89,6 @@ async def count(websocket: WebSocket) -> None:
         return
 
 
-@app.websocket("/json")
 async def json_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
@@ -121,7 +122,6 @@ def safe_reply(text: str) -> dict[str, Any]:
     return {"success": True, "action": message["action"], "data": message.get("data")}
 
 
-@app.websocket("/safe")
 async def safe(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
@@ -131,7 +131,6 @@ async def safe(websocket: WebSocket) -> None:
         return
 
 
-@app.websocket("/custom-close")
 async def custom_close(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
@@ -148,7 +147,6 @@ async def custom_close(websocket: WebSocket) -> None:
         return
 
 
-@app.websocket("/moderated")
 async def moderated(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
@@ -161,22 +159,6 @@ async def moderated(websocket: WebSocket) -> None:
             if "bad message" in text:
                 raise WebSocketException(code=POLICY_VIOLATION, reason="Inappropriate message")
             await websocket.send_text("Message received!")
-    except WebSocketDisconnect:
-        return
-
-
-# Parameters are declared with defaults rather than `Annotated`, which FastAPI < 0.95 ignores.
-
-
-@app.websocket("/rooms")
-async def rooms(websocket: WebSocket, user_id: int, room: str = Query(..., min_length=1)) -> None:
-    # FastAPI validates `room` and `user_id` before this runs and closes with 1008 otherwise.
-    await websocket.accept()
-    try:
-        await websocket.send_text(f"Welcome to room {room}, user {user_id}!")
-        while True:
-            text = await receive_text(websocket)
-            await websocket.send_text(f"[{room}] User {user_id}: {text}")
     except WebSocketDisconnect:
         return
 
@@ -231,12 +213,10 @@ class ConnectionManager:
 manager = ConnectionManager()
 
 
-@app.get("/chatroom/stats")
 async def chatroom_stats() -> dict[str, int]:
     return {"connections": len(manager.members)}
 
 
-@app.websocket("/chatroom/{username}")
 async def chatroom(websocket: WebSocket, username: str) -> None:
     member = Member(username, websocket)
     await manager.join(member)
@@ -275,7 +255,6 @@ async def echo_after(websocket: WebSocket, greeting: str, reply: str) -> None:
         return
 
 
-@app.websocket("/secure/header")
 async def secure_header(websocket: WebSocket) -> None:
     if bearer_token(websocket.headers.get("authorization")) not in VALID_TOKENS:
         await websocket.close(code=POLICY_VIOLATION)  # before accept: the client gets HTTP 403
@@ -290,20 +269,10 @@ async def verify_authorization(websocket: WebSocket) -> None:
         raise WebSocketException(code=POLICY_VIOLATION)
 
 
-# The dependency is declared on the router, not the route: FastAPI < 0.97 skipped router- and
-# app-level dependencies for websocket routes, so a bad token got in.
-secured_router = APIRouter(dependencies=[Depends(verify_authorization)])
-
-
-@secured_router.websocket("/secure/router")
 async def secure_router(websocket: WebSocket) -> None:
     await echo_after(websocket, "Welcome!", "Message text was: {text}")
 
 
-app.include_router(secured_router)
-
-
-@app.websocket("/secure/query")
 async def secure_query(websocket: WebSocket) -> None:
     # Browsers cannot set headers on a websocket, so the token travels in the query string.
     if websocket.query_params.get("token") not in VALID_TOKENS:
@@ -315,18 +284,17 @@ async def secure_query(websocket: WebSocket) -> None:
 issued_tokens: dict[str, str] = {}
 
 
-@app.post("/token")
-async def token(form: OAuth2PasswordRequestForm = Depends()) -> dict[str, str]:
-    if USERS.get(form.username) != form.password:
+def access_token(username: str, password: str) -> dict[str, str]:
+    """What POST /token answers (its OAuth2 password form is FastAPI's, `reference_fastapi`)."""
+    if USERS.get(username) != password:
         raise HTTPException(
             status_code=status.HTTP_400_BAD_REQUEST, detail="Incorrect username or password"
         )
-    access_token = secrets.token_urlsafe(24)
-    issued_tokens[access_token] = form.username
-    return {"access_token": access_token, "token_type": "bearer"}
+    token = secrets.token_urlsafe(24)
+    issued_tokens[token] = username
+    return {"access_token": token, "token_type": "bearer"}
 
 
-@app.websocket("/secure/oauth2")
 async def secure_oauth2(websocket: WebSocket) -> None:
     username = issued_tokens.get(bearer_token(websocket.headers.get("authorization")) or "")
     if username is None:
@@ -353,7 +321,6 @@ def jwt_subject(token: str | None) -> str | None:
     return subject if isinstance(subject, str) else None
 
 
-@app.websocket("/secure/jwt")
 async def secure_jwt(websocket: WebSocket) -> None:
     header_token = bearer_token(websocket.headers.get("authorization"))
     subject = jwt_subject(header_token or websocket.query_params.get("token"))
@@ -375,3 +342,68 @@ def issue_jwt(subject: str, *, lifetime_s: float = 300.0, **overrides: Any) -> s
     }
     claims.update(overrides)
     return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
+
+# --- the app ------------------------------------------------------------------------------------
+
+
+async def chatroom_stats_json(request: Request) -> JSONResponse:
+    return JSONResponse(await chatroom_stats())
+
+
+async def chatroom_by_path(websocket: WebSocket) -> None:
+    """/chatroom/{username} as Starlette calls a route: the name is a path parameter."""
+    await chatroom(websocket, websocket.path_params["username"])
+
+
+def starlette_app() -> Starlette:
+    """The routes that need Starlette only, as a Starlette app."""
+    routes: list[BaseRoute] = [
+        WebSocketRoute("/welcome", welcome),
+        WebSocketRoute("/echo", echo),
+        WebSocketRoute("/count", count),
+        WebSocketRoute("/json", json_endpoint),
+        WebSocketRoute("/safe", safe),
+        WebSocketRoute("/custom-close", custom_close),
+        WebSocketRoute("/moderated", moderated),
+        Route("/chatroom/stats", chatroom_stats_json),
+        WebSocketRoute("/chatroom/{username}", chatroom_by_path, name="chatroom"),
+        WebSocketRoute("/secure/header", secure_header),
+        WebSocketRoute("/secure/query", secure_query),
+        WebSocketRoute("/secure/jwt", secure_jwt),
+    ]
+    app = Starlette(routes=routes)
+    handle_websocket_exceptions(app)
+    return app
+
+
+def fastapi_app() -> Starlette:
+    """Every route, as the seeds write them: FastAPI routes, and the framework surface."""
+    from fastapi import FastAPI  # imports: FASTAPI_MISSING is empty
+
+    app = FastAPI(title="wsconform reference endpoints")
+    handle_websocket_exceptions(app)
+    surface_fastapi.install(app)  # the rest of the frameworks' WebSocket surface, under /surface
+    for path, endpoint in (
+        ("/welcome", welcome),
+        ("/echo", echo),
+        ("/count", count),
+        ("/json", json_endpoint),
+        ("/safe", safe),
+        ("/custom-close", custom_close),
+        ("/moderated", moderated),
+        ("/rooms", reference_fastapi.rooms),
+    ):
+        app.websocket(path)(endpoint)
+    app.get("/chatroom/stats")(chatroom_stats)
+    app.websocket("/chatroom/{username}")(chatroom)
+    app.websocket("/secure/header")(secure_header)
+    app.include_router(reference_fastapi.secured_router(verify_authorization, secure_router))
+    app.websocket("/secure/query")(secure_query)
+    app.post("/token")(reference_fastapi.token_route(access_token))
+    app.websocket("/secure/oauth2")(secure_oauth2)
+    app.websocket("/secure/jwt")(secure_jwt)
+    return app
+
+
+app = starlette_app() if FASTAPI_MISSING else fastapi_app()

@@ -5,7 +5,9 @@ family) for each other documented way to declare, guard, deny, handle and end a 
 all under `/surface`, so that a framework regression in any of them changes a verdict
 (`conformance/surface.py` holds their contracts). Every route is written the way the framework's
 documentation says; where a feature is missing from the installed release, `targets/compat.py`
-says so and the contract is `unimplemented` there rather than failed.
+says so and the contract is `unimplemented` there rather than failed. This module needs Starlette
+only (the contracts import its constants in a run without FastAPI); the routers, FastAPI routes
+and mounted FastAPI app are declared in `targets/surface_fastapi.py`.
 
     /surface/prefixed/echo               APIRouter(prefix=...)
     /surface/outer/inner/echo            a router with a prefix inside another
@@ -27,7 +29,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, WebSocket
 from starlette.endpoints import WebSocketEndpoint
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
@@ -38,15 +39,14 @@ from starlette.responses import (
     Response,
     StreamingResponse,
 )
-from starlette.routing import Mount, Router, WebSocketRoute
+from starlette.routing import Router, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from wsconform.targets.compat import (
     HAS_DENIAL_RESPONSE,
     HAS_WEBSOCKET_EXCEPTION,
     WebSocketException,
-    handle_websocket_exceptions,
 )
 from wsconform.targets.messages import UNSUPPORTED_DATA, receive_text
 
@@ -91,27 +91,6 @@ async def send_value_and_close(websocket: WebSocket, value: Any) -> None:
     await send_and_close(websocket, {"type": type(value).__name__, "value": str(value)})
 
 
-# --- routers with prefixes ---------------------------------------------------------------------
-
-prefixed = APIRouter(prefix="/surface/prefixed")
-
-
-@prefixed.websocket("/echo")
-async def prefixed_echo(websocket: WebSocket) -> None:
-    await echo_with(websocket, PREFIX_REPLY)
-
-
-outer = APIRouter(prefix="/surface/outer")
-inner = APIRouter(prefix="/inner")
-
-
-@inner.websocket("/echo")
-async def nested_echo(websocket: WebSocket) -> None:
-    await echo_with(websocket, PREFIX_REPLY)
-
-
-outer.include_router(inner)
-
 # --- a Starlette Mount: convertors and a WebSocketEndpoint class ------------------------------
 
 
@@ -146,45 +125,6 @@ starlette_routes = Router(
     + [WebSocketRoute("/endpoint/{key}", EchoEndpoint)]
 )
 
-# --- FastAPI parameters -----------------------------------------------------------------------
-
-fastapi_routes = APIRouter(prefix="/surface")
-
-
-@fastapi_routes.get("/endpoint-closes/{key}")
-async def endpoint_close(key: str) -> dict[str, int | None]:
-    return {"code": endpoint_closes.get(key)}
-
-
-@fastapi_routes.websocket("/items/{item_id:int}")
-async def item(websocket: WebSocket, item_id: int) -> None:
-    await send_value_and_close(websocket, item_id)
-
-
-@fastapi_routes.websocket("/validated/{number}")
-async def validated(
-    websocket: WebSocket,
-    number: int,
-    limit: int = Query(..., ge=1),
-    x_client: str = Header(...),
-) -> None:
-    # FastAPI refuses the connection before this runs when a parameter is invalid (close 1008).
-    await send_and_close(websocket, {"number": number, "limit": limit, "client": x_client})
-
-
-@fastapi_routes.websocket("/asgi")
-async def asgi_claims(websocket: WebSocket) -> None:
-    """What the server claims to this app: its ASGI spec version and extensions. Contracts of
-    features that need either read it first."""
-    claims = websocket.scope.get("asgi") or {}
-    await send_and_close(
-        websocket,
-        {
-            "spec_version": claims.get("spec_version", "2.0"),  # the spec's default
-            "extensions": sorted(websocket.scope.get("extensions") or {}),
-        },
-    )
-
 
 # --- refusing before accept -------------------------------------------------------------------
 
@@ -193,33 +133,10 @@ def offers_denial(websocket: WebSocket) -> bool:
     return HAS_DENIAL_RESPONSE and DENIAL_EXTENSION in websocket.scope.get("extensions", {})
 
 
-@fastapi_routes.websocket("/raise/http")
-async def raise_http(websocket: WebSocket) -> None:
-    # Starlette turns an HTTPException into a denial response, which only a server offering
-    # the extension can send; without it the documented way to refuse is a close.
-    if not offers_denial(websocket):
-        raise WebSocketException(code=1008, reason="no denial responses here")
-    raise HTTPException(
-        status_code=HTTP_EXCEPTION_STATUS,
-        detail=HTTP_EXCEPTION_DETAIL,
-        headers={"www-authenticate": "Bearer"},
-    )
-
-
-@fastapi_routes.websocket("/raise/websocket")
-async def raise_websocket(websocket: WebSocket) -> None:
-    raise WebSocketException(code=REFUSAL_CODE, reason="forbidden")
-
-
 async def allowed(websocket: WebSocket) -> None:
     """Lets a connection through only with the allow header; raising here is before accept."""
     if websocket.headers.get(ALLOW_HEADER) != "yes":
         raise WebSocketException(code=REFUSAL_CODE, reason="not allowed")
-
-
-@fastapi_routes.websocket("/depends/websocket")
-async def depends_websocket(websocket: WebSocket, _: None = Depends(allowed)) -> None:
-    await echo_with(websocket, PREFIX_REPLY, greeting="allowed")
 
 
 async def _streamed_denial() -> Any:
@@ -241,14 +158,6 @@ def denial(kind: str) -> Response:
 
 
 DENIAL_KINDS = ("plain", "json", "streaming", "file")
-
-
-@fastapi_routes.websocket("/denial/{kind}")
-async def deny(websocket: WebSocket, kind: str) -> None:
-    if kind not in DENIAL_KINDS or not offers_denial(websocket):
-        await websocket.close(code=1008)
-        return
-    await websocket.send_denial_response(denial(kind))
 
 
 # --- a mounted app: app-level dependency, exception handler, middleware ------------------------
@@ -292,13 +201,8 @@ class PassThrough(BaseHTTPMiddleware):
 
 # FastAPI types its handlers as HTTP ones; Starlette calls them with the WebSocket (0.21 on).
 HANDLERS: dict[Any, Any] = {Overloaded: close_overloaded} if HAS_WEBSOCKET_EXCEPTION else {}
-mounted_app = FastAPI(dependencies=[Depends(allowed)], exception_handlers=HANDLERS)
-mounted_app.add_middleware(PassThrough)
-mounted_app.add_middleware(MarkScope)
-handle_websocket_exceptions(mounted_app)
 
 
-@mounted_app.websocket("/echo")
 async def mounted_echo(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
@@ -310,12 +214,3 @@ async def mounted_echo(websocket: WebSocket) -> None:
             await websocket.send_text(PREFIX_REPLY.format(text=text))
     except WebSocketDisconnect:
         return
-
-
-def install(app: FastAPI) -> None:
-    """Add every surface route to `app` (the reference app)."""
-    app.include_router(prefixed)
-    app.include_router(outer)
-    app.include_router(fastapi_routes)
-    app.router.routes.append(Mount("/surface/starlette", app=starlette_routes))
-    app.mount("/surface/app", mounted_app)

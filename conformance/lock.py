@@ -1,7 +1,7 @@
 """The lock the gate runs on: every release that can decide a verdict, pinned in one file.
 
 `conformance/expected/lock.txt` is a universal `uv pip compile` of the project with its
-`servers`, `bench` and `dev` extras (`tox -e lock` rewrites it). The gated environments install
+`fastapi`, `servers`, `bench` and `dev` extras (`tox -e lock` rewrites it). The gated environments install
 through it (tox sets `UV_CONSTRAINT` to it), so a fresh clone months later runs the releases the
 baselines were recorded with, and a new upstream release never turns the gate red by itself.
 What the newest releases change is `tox -e latest`'s news (`wsconform.conformance.upstream`).

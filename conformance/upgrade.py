@@ -85,13 +85,31 @@ def parse_head(head: bytes) -> tuple[int | None, dict[str, str]]:
     return status, headers
 
 
+async def write_within(writer: asyncio.StreamWriter, data: bytes, bound: float) -> None:
+    """Write `data` and wait up to `bound` seconds for it to leave the buffer. A server that
+    stopped reading is not waited on longer: what it then fails to answer is the observation."""
+    writer.write(data)
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(writer.drain(), bound)
+
+
+async def close_within(writer: asyncio.StreamWriter, bound: float) -> None:
+    """Close and wait up to `bound` seconds: a close waits for the buffer to be flushed first,
+    which never happens while the server does not read; then the connection is aborted."""
+    with contextlib.suppress(OSError):
+        writer.close()
+        try:
+            await asyncio.wait_for(writer.wait_closed(), bound)
+        except asyncio.TimeoutError:
+            writer.transport.abort()
+
+
 async def send_handshake(port: int, raw: bytes) -> Answer:
     reader, writer = await asyncio.wait_for(
         asyncio.open_connection("127.0.0.1", port), EXPECT_BOUND_S
     )
     try:
-        writer.write(raw)
-        await writer.drain()
+        await write_within(writer, raw, EXPECT_BOUND_S)
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), EXPECT_BOUND_S)
         except asyncio.TimeoutError:
@@ -106,9 +124,7 @@ async def send_handshake(port: int, raw: bytes) -> Answer:
                     answer.scope = json.loads(frame.payload)
         return answer
     finally:
-        with contextlib.suppress(OSError):
-            writer.close()
-            await writer.wait_closed()
+        await close_within(writer, EXPECT_BOUND_S)
 
 
 def _client_error(answer: Answer) -> bool:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from wsconform.conformance.model import Judgement
-from wsconform.conformance.upgrade import new_key, parse_head, request
+from wsconform.conformance.upgrade import close_within, new_key, parse_head, request, write_within
 from wsconform.targets import frames
 from wsconform.targets.frames import (
     MAX_CONTROL_PAYLOAD,
@@ -58,8 +57,8 @@ class WireConnection:
     async def send(self, *sent: Frame) -> None:
         data = b"".join(frames.encode(frame) for frame in sent)
         self.written.append(data)
-        self.writer.write(data)
-        await self.writer.drain()
+        # A server that stops reading shows it in what it fails to answer (next_frame's bound).
+        await write_within(self.writer, data, EXPECT_BOUND_S)
 
     def replay(self) -> dict[str, Any]:
         """What a standalone script needs to do this probe again: the bytes, and what came back
@@ -118,9 +117,7 @@ class WireConnection:
                 return False, None, f"the server passed it on: echoed {frame.payload[:40]!r}"
 
     async def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.writer.close()
-            await self.writer.wait_closed()
+        await close_within(self.writer, EXPECT_BOUND_S)
 
 
 def _summary(frame: Frame) -> list[Any]:
@@ -135,8 +132,7 @@ async def open_wire(port: int, path: str = WIRE_ECHO_ROUTE) -> WireConnection | 
         asyncio.open_connection("127.0.0.1", port), EXPECT_BOUND_S
     )
     handshake = request(key=key, path=path)
-    writer.write(handshake)
-    await writer.drain()
+    await write_within(writer, handshake, EXPECT_BOUND_S)
     try:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), EXPECT_BOUND_S)
     except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from wsconform.conformance.atlas import load_atlas
-from wsconform.conformance.checks import CATALOGUE, RETIRED, Check, Verdict
+from wsconform.conformance.checks import CATALOGUE, RETIRED, Check
 from wsconform.reports import divergences, frontend
 from wsconform.reports.html import GRADE_LABELS
 from wsconform.reports.merge import merge
@@ -40,8 +40,6 @@ COMMAND = "python -m wsconform.reports.docs"
 SNAPSHOT_DETAIL = 4 * divergences.DETAIL_LIMIT
 # The browser probes' evidence the frontend table reads (reports.frontend.frontend_table).
 FRONTEND_EVIDENCE = ("outcome", "raw_client_saw", "raw_app_outcomes", "page_saw", "app_outcomes")
-# Verdicts whose divergence cell shows the judgement's detail.
-DETAILED = {Verdict.FAIL.value, Verdict.NON_STRICT.value, Verdict.INFORMATIONAL.value}
 
 
 def _warning(source: str) -> list[str]:
@@ -146,7 +144,7 @@ def atlas_page() -> str:
 def _trimmed_row(row: Mapping[str, Any]) -> dict[str, Any]:
     evidence = row.get("evidence") or {}
     kept: dict[str, Any] = {}
-    if row["verdict"] in DETAILED:
+    if row["verdict"] in divergences.DIVERGING:
         # The judgement a divergence cell shows (reports.divergences.cell), whitespace collapsed.
         detail = evidence.get("detail") or (evidence.get("details") or [""])[0]
         if detail:

@@ -21,7 +21,8 @@ from wsconform.reports.docs import (
 
 
 def test_generated_reference_pages_are_current() -> None:
-    assert stale_pages() == [], "run `python -m wsconform.reports.docs` and commit the pages"
+    stale = [f"docs/{path}" for path in stale_pages()]
+    assert stale == [], "run `python -m wsconform.reports.docs` and commit the pages"
 
 
 def test_check_mode_names_an_edited_page_and_exits_1(

@@ -179,6 +179,10 @@ def test_client_leaving_at_any_point_causes_no_server_error(judge: Judge) -> Non
     judge.settle()
 
 
+# As for the lifecycle machine: after a finding Hypothesis shrinks for up to 300 s by itself, each
+# candidate paying real reply bounds (a server that never delivers a leave notice costs one per
+# candidate), so the project-wide 300 s would end the test before Hypothesis reports the finding.
+@pytest.mark.timeout(900)
 @pytest.mark.routes("/chatroom/zed")
 def test_chat_machine(judge: Judge) -> None:
     run_state_machine_as_test(chat_machine_for(judge.transport, judge.runner, judge.record))

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -75,14 +76,17 @@ def loopback_socket() -> socket.socket:
 
 
 def wait_until(condition: Callable[[], bool], bound: float) -> bool:
-    """Wake on a short tick until `condition` holds; uvicorn offers no startup event to wait on."""
+    """Wake on a short tick until `condition` holds; uvicorn offers no startup event to wait on.
+    The bound is wall-clock time, not a count of ticks: a condition that is slow to check (a
+    connection attempt with its own timeout) must not stretch it."""
     ticker = threading.Event()
-    deadline = bound / 0.02
-    for _ in range(int(deadline)):
-        if condition():
-            return True
-        ticker.wait(0.02)
-    return condition()
+    deadline = time.monotonic() + bound
+    while not condition():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        ticker.wait(min(0.02, remaining))
+    return True
 
 
 def accepts_connections(port: int) -> bool:

@@ -34,21 +34,38 @@ class Gate:
         return self._baselines[transport]
 
     def findings(self, transport: str, judgements: Sequence[Judgement]) -> list[Judgement]:
+        """The judgements that fail the gate: failures the baseline does not record and that
+        no moved release of their own stack explains."""
         if self.recording:
             return []
         baseline = self.baseline(transport)
-        return [judgement for judgement in judgements if is_finding(judgement, baseline)]
+        return [
+            judgement
+            for judgement in judgements
+            if is_finding(judgement, baseline) and not self._moves(transport, judgement)
+        ]
+
+    def news(self, transport: str, judgements: Sequence[Judgement]) -> list[str]:
+        """Failures the baseline does not record that a moved release of the verdict's own
+        stack explains: `check (uvicorn 0.55.0 → 0.54.0)`, each once."""
+        if self.recording:
+            return []
+        baseline = self.baseline(transport)
+        return sorted(
+            {
+                f"{judgement.check_id} ({describe_moves(moves)})"
+                for judgement in judgements
+                if is_finding(judgement, baseline) and (moves := self._moves(transport, judgement))
+            }
+        )
+
+    def _moves(self, transport: str, judgement: Judgement) -> dict[str, tuple[str, str]]:
+        return stack_moves(transport, judgement.check_id, self.directory)
 
     def settle(self, transport: str, judgements: Sequence[Judgement], transcript: str) -> None:
-        """Fail on findings; xfail on known divergences and on findings a moved release of the
-        verdict's own stack explains (upstream news, named); pass otherwise."""
-        findings, news = [], []
-        for judgement in self.findings(transport, judgements):
-            moves = stack_moves(transport, judgement.check_id, self.directory)
-            if moves:
-                news.append(f"{judgement.check_id} ({describe_moves(moves)})")
-            else:
-                findings.append(judgement)
+        """Fail on findings; xfail on known divergences and on failures a moved release
+        explains (upstream news, named); pass otherwise."""
+        findings = self.findings(transport, judgements)
         if findings:
             lines = [f"[{j.check_id}] {j.verdict.value}: {j.detail}" for j in findings]
             moves = baseline_moves(transport, self.directory)
@@ -63,7 +80,8 @@ class Gate:
             pytest.fail("\n".join([*lines, "", transcript]), pytrace=False)
         known = sorted({f"{j.check_id} ({j.verdict.value})" for j in judgements if j.ok is False})
         reasons = [f"known divergence(s): {', '.join(known)}"] if known else []
+        news = self.news(transport, judgements)
         if news:
-            reasons.append(f"moved with a release of its stack: {', '.join(sorted(set(news)))}")
+            reasons.append(f"moved with a release of its stack: {', '.join(news)}")
         if reasons:
             pytest.xfail("; ".join(reasons))

@@ -20,10 +20,11 @@ never fails on a verdict: the news is not a regression of anyone's change.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,10 +62,11 @@ def stack_roots(server: str, layer: Layer | None) -> tuple[str, ...]:
     return tuple(roots)
 
 
-def installed_stack(server: str, check: str) -> set[str]:
+@functools.cache
+def installed_stack(server: str, check: str) -> frozenset[str]:
     """`stack_roots` and what they depend on, as installed here."""
     known = CHECKS.get(check)
-    return dependency_closure(stack_roots(server, known.layer if known else None))
+    return frozenset(dependency_closure(stack_roots(server, known.layer if known else None)))
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def find_changes(
     latest: Mapping[str, Mapping[str, str]],
     locked_for: Callable[[str], Mapping[str, str]],
     newest: Mapping[str, str],
-    stack: Callable[[str, str], set[str]] = installed_stack,
+    stack: Callable[[str, str], Set[str]] = installed_stack,
     baselines: Path = EXPECTED_DIR,
 ) -> list[Change]:
     """Every verdict of `latest` (server → check → verdict) that its baseline does not record,

@@ -138,6 +138,7 @@ def test_server(benchmark):
 """
 
 
+@pytest.mark.slow
 def test_ratio_gate_fails_a_run_whose_ratio_regressed(tmp_path: Path) -> None:
     (tmp_path / "test_gated.py").write_text(GATED_BENCHMARK)
 
@@ -147,7 +148,10 @@ def test_ratio_gate_fails_a_run_whose_ratio_regressed(tmp_path: Path) -> None:
             "-p", "conformance.bench.plugin", "--benchmark-storage", str(tmp_path / "saved"),
             *options,
         ]  # fmt: skip
-        env = {**os.environ, "SERVER_VALUE": str(value), "PYTHONPATH": str(ROOT)}
+        # Not the xdist worker's PYTEST_XDIST_WORKER: pytest-benchmark would take the run for a
+        # worker's and disable the benchmarks, so nothing is saved to compare with.
+        inherited = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
+        env = {**inherited, "SERVER_VALUE": str(value), "PYTHONPATH": str(ROOT)}
         return subprocess.run(
             command, cwd=tmp_path, env=env,
             capture_output=True, text=True, timeout=120, check=False,

@@ -45,6 +45,7 @@ async def echo_then_close(chromium: Browser, flaw: Flaw) -> list[str]:
     return seen
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_the_page_reports_a_clean_close(chromium: Browser, loop_runner: LoopRunner) -> None:
     assert loop_runner.run(echo_then_close(chromium, Flaw.NONE)) == [
@@ -54,6 +55,7 @@ def test_the_page_reports_a_clean_close(chromium: Browser, loop_runner: LoopRunn
     ]
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_a_server_without_a_close_frame_is_an_unclean_1006_to_the_page(
     chromium: Browser, loop_runner: LoopRunner

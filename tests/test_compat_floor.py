@@ -70,6 +70,7 @@ def test_the_bench_extra_would_break_the_floor(tmp_path: Path) -> None:
     assert done.returncode != 0 and "websockets" in done.stderr, done.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_the_compat_floor_gives_verdicts(tmp_path: Path) -> None:
     uv, venv = uv_or_skip(), tmp_path / "venv"
     python = venv / "bin" / "python"

@@ -146,6 +146,7 @@ def test_contract_passes_on_the_reference_route(case: Case, loop_runner: LoopRun
     assert verdicts(transport, case, loop_runner) == {case.check_id: True}
 
 
+@pytest.mark.slow
 def test_a_broken_app_given_with_app_fails_the_suite(tmp_path: Path) -> None:
     command = [
         sys.executable, "-m", "pytest", "conformance/test_contracts.py", "-q",

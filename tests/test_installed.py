@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "examples" / "chatproject"
 # Building and installing resolves every dependency: bounded, but generously.
 INSTALL_BOUND_S = 900
+pytestmark = pytest.mark.slow
 
 
 def run(command: list[str], cwd: Path, bound: float = 600) -> subprocess.CompletedProcess[str]:

@@ -66,6 +66,7 @@ def test_machine_reports_the_broken_check(
     assert set(caught.value.check_ids) <= EXPLAINED_BY[breakage.check_id]
 
 
+@pytest.mark.slow
 def test_machine_finds_nothing_on_the_sound_target(loop_runner: LoopRunner, tmp_path: Path) -> None:
     from wsconform.targets.puppet import build_puppet_app
     from wsconform.targets.servers.inmemory import InMemoryTransport
@@ -82,6 +83,7 @@ def test_machine_finds_nothing_on_the_sound_target(loop_runner: LoopRunner, tmp_
     assert findings == []
 
 
+@pytest.mark.slow
 def test_machine_failure_prints_the_shrunk_program_and_transcript(
     loop_runner: LoopRunner, tmp_path: Path
 ) -> None:

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from wsconform.conformance.model import Judgement
 from wsconform.conformance.results import ResultsRecorder
 
@@ -33,6 +35,7 @@ def verdicts(results: dict[str, Any]) -> dict[tuple[str, str], str]:
     return {(row["check"], row["server"]): row["verdict"] for row in results["results"]}
 
 
+@pytest.mark.slow
 def test_a_parallel_run_gives_the_verdicts_of_a_serial_run(tmp_path: Path) -> None:
     serial = run_suite(tmp_path / "serial.json", "-p", "no:xdist")
     parallel = run_suite(tmp_path / "parallel.json", "-n", "2", "--dist", "loadgroup")

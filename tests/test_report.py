@@ -296,6 +296,7 @@ def test_no_results_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert (status, "run `tox -e suite` first" in capsys.readouterr().err) == (2, True)
 
 
+@pytest.mark.slow
 def test_a_suite_run_writes_the_report_beside_its_results(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]
     command = [

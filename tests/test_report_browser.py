@@ -26,11 +26,14 @@ REPORT_ENV = "WSCONFORM_REPORT"
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome")
 CHROMIUM = next((found for name in BROWSER_NAMES if (found := shutil.which(name))), None)
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed (Debian: apt-get install chromium); the report's browser"
-    " self-test needs it",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Chromium is not installed (Debian: apt-get install chromium); the report's browser"
+        " self-test needs it",
+    ),
+    pytest.mark.slow,
+]
 
 
 @pytest.fixture(scope="module")

@@ -111,6 +111,7 @@ def test_a_script_says_when_the_run_differs(tmp_path: Path, loop_runner: LoopRun
     assert "NOT REPRODUCED" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_lifecycle_transcript_reproduces_on_its_own(
     tmp_path: Path, loop_runner: LoopRunner
 ) -> None:
@@ -149,6 +150,7 @@ def test_a_handshake_probe_replays_its_bytes_on_its_own(
     assert "wrote the handshake: b'GET /scope-echo/upgrade HTTP/1.1'" in stdout
 
 
+@pytest.mark.slow
 def test_a_shutdown_reproduces_on_its_own(tmp_path: Path, loop_runner: LoopRunner) -> None:
     # daphne on SIGTERM drops every connection without an HTTP answer or a close frame.
     spec = all_transports()["daphne"]

@@ -10,6 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Each test runs the suite in a subprocess: seconds each (`-m "not slow"` leaves them out).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 # `import fastapi` then raises ModuleNotFoundError, as where it is not installed.
 WITHOUT_FASTAPI = (

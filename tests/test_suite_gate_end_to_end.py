@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from wsconform.conformance.checks import Verdict
 from wsconform.conformance.results import Baseline
 
 ROOT = Path(__file__).resolve().parents[1]
+# Each test runs the suite in a subprocess: seconds each (`-m "not slow"` leaves them out).
+pytestmark = pytest.mark.slow
 SCENARIO = "close-before-accept"
 
 

@@ -16,6 +16,8 @@ from wsconform.targets.servers.uvicorn_server import uvicorn_command
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = "examples.shop:app"
+# Each test runs the suite in a subprocess: seconds each (`-m "not slow"` leaves them out).
+pytestmark = pytest.mark.slow
 
 
 def suite(*options: str) -> subprocess.CompletedProcess[str]:

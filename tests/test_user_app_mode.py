@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from wsconform.conformance.engine import LoopRunner
 from wsconform.conformance.generic import ConnectionPlan, Observation, judge, run_plan
 from wsconform.conformance.vocabulary import Accepted, ClientRaised
@@ -34,11 +36,13 @@ def wsconform(tmp_path: Path, *arguments: str) -> tuple[subprocess.CompletedProc
     return run, json.loads(results.read_text()) if results.exists() else None
 
 
+@pytest.mark.slow
 def test_a_resource_the_lifespan_connects_raises_no_false_alarm(tmp_path: Path) -> None:
     run, results = wsconform(tmp_path, f"{APPS}.broker_app:app")
     assert (run.returncode, results["findings"]) == (0, []), run.stdout[-2000:]
 
 
+@pytest.mark.slow
 def test_without_the_lifespan_the_same_app_fails_on_its_missing_broker(tmp_path: Path) -> None:
     """The broken target of the test above: the lifespan is what makes the difference."""
     run, results = wsconform(tmp_path, f"{APPS}.broker_app:app", "--no-lifespan")
@@ -46,12 +50,14 @@ def test_without_the_lifespan_the_same_app_fails_on_its_missing_broker(tmp_path:
     assert any("broker" in finding["leaf"] for finding in results["findings"]), results
 
 
+@pytest.mark.slow
 def test_a_lifespan_that_fails_is_a_usage_error_showing_why(tmp_path: Path) -> None:
     run, _ = wsconform(tmp_path, f"{APPS}.broker_app:failing_startup", "--factory")
     assert run.returncode == 2
     assert "the broker refused the connection" in run.stdout + run.stderr
 
 
+@pytest.mark.slow
 def test_two_bugs_in_one_route_are_two_findings_each_shrunk(tmp_path: Path) -> None:
     run, results = wsconform(tmp_path, f"{APPS}.two_bugs_app:app")
     leaves = sorted(finding["leaf"].split(" at ")[0] for finding in results["findings"])
@@ -64,6 +70,7 @@ def test_two_bugs_in_one_route_are_two_findings_each_shrunk(tmp_path: Path) -> N
         assert (tmp_path / "report" / "repro" / f"{finding['id']}.py").exists()
 
 
+@pytest.mark.slow
 def test_the_repro_script_reproduces_without_wsconform(tmp_path: Path) -> None:
     _, results = wsconform(tmp_path, f"{APPS}.two_bugs_app:app")
     script = tmp_path / "report" / "repro" / f"{results['findings'][0]['id']}.py"
@@ -74,6 +81,7 @@ def test_the_repro_script_reproduces_without_wsconform(tmp_path: Path) -> None:
     assert replayed.returncode != 0 and leaf in replayed.stderr, replayed.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_an_exception_group_is_shown_by_its_leaf_and_the_apps_frame(tmp_path: Path) -> None:
     run, results = wsconform(tmp_path, f"{APPS}.taskgroup_app:app")
     leaves = [finding["leaf"] for finding in results["findings"]]
@@ -84,6 +92,7 @@ def test_an_exception_group_is_shown_by_its_leaf_and_the_apps_frame(tmp_path: Pa
     ), leaves
 
 
+@pytest.mark.slow
 def test_state_an_earlier_example_left_behind_is_not_a_finding(tmp_path: Path) -> None:
     run, results = wsconform(tmp_path, f"{APPS}.leaky_app:app")
     assert (run.returncode, results["findings"]) == (0, []), run.stdout[-2000:]
@@ -112,6 +121,7 @@ def test_without_a_fresh_app_the_leak_fails_a_connection_that_is_fine_alone() ->
     assert after_another and "leaky_app.py" in after_another[0].partition("\n")[0]
 
 
+@pytest.mark.slow
 def test_a_configured_route_template_is_filled_and_judged(tmp_path: Path) -> None:
     run, results = wsconform(tmp_path, f"{APPS}.templated.app:app")
     verdicts = {row["check"]: row["verdict"] for row in results["results"]}
@@ -120,6 +130,7 @@ def test_a_configured_route_template_is_filled_and_judged(tmp_path: Path) -> Non
     assert verdicts["generic.auth.rejects-bad-tokens"] == "pass"
 
 
+@pytest.mark.slow
 def test_a_configured_route_the_app_lacks_is_a_usage_error_naming_it(tmp_path: Path) -> None:
     config = ROOT / "tests" / "user_apps" / "missing_route.toml"
     run, _ = wsconform(tmp_path, f"{APPS}.broker_app:app", "--config", str(config))
@@ -140,6 +151,7 @@ def test_judging_counts_testclients_reraise_as_the_server_error_it_is() -> None:
     assert "generic.no-server-error" not in failing[1]
 
 
+@pytest.mark.slow
 def test_the_report_leads_with_the_findings_and_leaves_out_what_did_not_run(
     tmp_path: Path,
 ) -> None:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import settings
-
-from wsconform.conformance import profiles  # noqa: F401 - registers the profiles
-from wsconform.conformance.options import add_options
+from wsconform.conformance.engine import profiles  # noqa: F401 - registers the profiles
+from wsconform.conformance.engine.options import add_options
 
 pytest_plugins = [
     "wsconform.conformance.pytest_plugin",
     "wsconform.conformance.bench.plugin",
-    "wsconform.conformance.upstream_warnings",
+    "wsconform.conformance.engine.upstream_warnings",
 ]
 
 

@@ -1,7 +1,7 @@
 """pytest wiring: settings, transports as session fixtures, results.json and the baseline gate.
 
 Registered by this repository's conftest.py, or by the installed entry point when a run asks for
-it (`wsconform.pytest_entry`); the options themselves are in `conformance/options.py`.
+it (`wsconform.pytest_entry`); the options themselves are in `conformance/engine/options.py`.
 """
 
 from __future__ import annotations
@@ -19,32 +19,31 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-from wsconform.conformance import profiles  # noqa: F401 - registers the profiles
-from wsconform.conformance.discovery import WebSocketEndpoint, describe_routes, discover
-from wsconform.conformance.engine import PUPPET_APP, LoopRunner, advertised_by, app_served
-from wsconform.conformance.findings import write_repro_scripts
-from wsconform.conformance.gate import Gate
-from wsconform.conformance.generic import (
-    AuthRoute,
-    ConfigError,
-    bind_auth_routes,
-    find_config,
-    load_auth_routes,
-)
-from wsconform.conformance.lock import describe_moves
-from wsconform.conformance.options import RunSettings
-from wsconform.conformance.results import (
+from wsconform.conformance.engine import profiles  # noqa: F401 - registers the profiles
+from wsconform.conformance.engine.discovery import WebSocketEndpoint, describe_routes, discover
+from wsconform.conformance.engine.findings import write_repro_scripts
+from wsconform.conformance.engine.gate import Gate
+from wsconform.conformance.engine.lock import describe_moves
+from wsconform.conformance.engine.options import RunSettings
+from wsconform.conformance.engine.results import (
     Baseline,
     ResultsRecorder,
     baseline_renames,
     gate_differences,
     write_results,
 )
-from wsconform.conformance.upstream import (
+from wsconform.conformance.engine.sessions import PUPPET_APP, LoopRunner, advertised_by, app_served
+from wsconform.conformance.engine.stacks import (
     baseline_moves,
     explain_difference,
     explained_by_a_release,
+)
+from wsconform.conformance.families.generic.routes import (
+    AuthRoute,
+    ConfigError,
+    bind_auth_routes,
+    find_config,
+    load_auth_routes,
 )
 from wsconform.reports.html import write_report
 from wsconform.reports.repro import write_scripts
@@ -161,7 +160,7 @@ SUITE_MARKERS = (
     "routes(*paths): the reference routes a contract test needs in --app",
     "reference_app: generic checks of the reference app (the default suite only)",
 )
-GENERIC_TESTS = Path(__file__).resolve().with_name("test_generic.py")
+GENERIC_TESTS = Path(__file__).resolve().parent / "suite" / "test_generic.py"
 
 
 def _collect_the_generic_checks(config: pytest.Config) -> None:
@@ -426,7 +425,7 @@ def _report_moved_releases(
         return
     reporter.line(
         "baseline gate: the installed releases are not those the baselines were recorded with"
-        " (the lock, conformance/expected/lock.txt, pins them; `tox -r` reinstalls on it):",
+        " (the lock, conformance/data/expected/lock.txt, pins them; `tox -r` reinstalls on it):",
         yellow=True,
     )
     for move, where in sorted(moves.items()):

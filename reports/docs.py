@@ -6,7 +6,7 @@
         [reports/out/browser/results.json]                 refresh the snapshot, then the pages
 
 Four pages: the checks catalogue (`conformance.checks`), the regression atlas's pairs
-(`conformance/atlas.toml`), and, from a suite run, where the servers' verdicts diverge
+(`conformance/data/atlas.toml`), and, from a suite run, where the servers' verdicts diverge
 (`reports.divergences`) and what a page in a browser sees (`reports.frontend`). A suite run's
 results.json is tens of megabytes and made on a machine with every server, so the last two read
 a committed snapshot of the reference run instead, `docs/data/reference-run.json`: the suite's
@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from wsconform.conformance.atlas import load_atlas
 from wsconform.conformance.checks import CATALOGUE, RETIRED, Check
+from wsconform.conformance.tools.atlas import load_atlas
 from wsconform.reports import divergences, frontend
 from wsconform.reports.html import GRADE_LABELS
 from wsconform.reports.merge import merge
@@ -115,7 +115,7 @@ def checks_page() -> str:
 def atlas_page() -> str:
     pairs = load_atlas()
     lines = [
-        *_warning("`conformance/atlas.toml`"),
+        *_warning("`conformance/data/atlas.toml`"),
         "# Regression atlas: the pairs",
         "",
         f"{len(pairs)} historic fixes, each run on its buggy and its fixed release by"

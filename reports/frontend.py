@@ -1,6 +1,6 @@
 """'What your frontend sees': for each lifecycle outcome the browser probes ran, what the raw
 socket client saw and what a page in Chromium saw, per server — from the `browser.*` results of a
-run with `--client browser` (`conformance/browser.py`).
+run with `--client browser` (`conformance/families/browser/probes.py`).
 
     python -m wsconform.reports.frontend reports/out/results.json   (a Markdown table)
 """

@@ -21,9 +21,9 @@ from typing import Any
 
 import jinja2
 from markupsafe import Markup
-
 from wsconform.conformance.checks import Grade, Layer, Verdict, catalogue_json
-from wsconform.conformance.results import EXPECTED_DIR, baseline_differences
+from wsconform.conformance.data import EXPECTED_DIR
+from wsconform.conformance.engine.results import baseline_differences
 from wsconform.reports import charts
 from wsconform.reports.frontend import NO_BROWSER, frontend_table
 

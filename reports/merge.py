@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wsconform.conformance.checks import Verdict
-from wsconform.conformance.results import SEVERITY
+from wsconform.conformance.engine.results import SEVERITY
 from wsconform.reports.results_file import ResultsFileError, load_results
 
 
@@ -29,7 +29,7 @@ class MergeError(ResultsFileError):
 
 
 def _worse(verdict: str, than: str) -> bool:
-    """The recorder's ranking of one pair's verdicts (conformance.results.SEVERITY)."""
+    """The recorder's ranking of one pair's verdicts (conformance.engine.results.SEVERITY)."""
     return SEVERITY.index(Verdict(verdict)) < SEVERITY.index(Verdict(than))
 
 

@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-
 from wsconform.conformance.checks import CHECKS
-from wsconform.conformance.results import write_results
-from wsconform.conformance.vocabulary import STEP_TYPES
+from wsconform.conformance.engine.results import write_results
+from wsconform.conformance.engine.vocabulary import STEP_TYPES
 
 FAILING = ("fail", "non-strict")
 REPRO_PATH = "/repro"

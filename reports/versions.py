@@ -3,7 +3,7 @@ before running, so a pin that did not take is seen at once)."""
 
 from __future__ import annotations
 
-from wsconform.conformance.results import environment
+from wsconform.conformance.engine.results import environment
 
 
 def main() -> None:

@@ -7,9 +7,8 @@ import string
 from typing import Any
 
 from hypothesis import strategies as st
-
-from wsconform.conformance.rfc6455 import MAX_CLOSE_REASON_BYTES, NEVER_ON_THE_WIRE
-from wsconform.conformance.vocabulary import (
+from wsconform.conformance.engine.rfc6455 import MAX_CLOSE_REASON_BYTES, NEVER_ON_THE_WIRE
+from wsconform.conformance.engine.vocabulary import (
     Accept,
     ClientClose,
     Close,

@@ -25,8 +25,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Message as AsgiMessage
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-
-from wsconform.conformance.vocabulary import (
+from wsconform.conformance.engine.vocabulary import (
     Accept,
     Advertised,
     Close,

@@ -4,7 +4,7 @@ the server and what is judged, so that a verdict on them is the server's:
 - `/scope-echo/...` tells the client what the server put in its websocket scope: it accepts,
   sends one text message (the JSON of `scope_summary`) and closes 1000;
 - `/wire-echo` accepts and sends back every message as it came (text as text, bytes as bytes),
-  until the client leaves: the far end of the wire checks (`conformance/wire.py`).
+  until the client leaves: the far end of the wire checks (`conformance/families/wire/frames.py`).
 """
 
 from __future__ import annotations

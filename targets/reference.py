@@ -1,6 +1,7 @@
 """The reference app: the endpoints the seed documents teach, written correctly.
 
-Routes and messages are part of the suite's interface (`conformance/contracts.py` checks them):
+Routes and messages are part of the suite's interface
+(`conformance/families/contracts/endpoints.py` checks them):
 a user can point `--app module:attr` at another app implementing the same routes and run the
 same contracts against it. Where a seed gets something wrong, the comment says what and why.
 
@@ -27,7 +28,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
-
 from wsconform.targets.compat import WebSocketException, handle_websocket_exceptions
 from wsconform.targets.messages import receive_text
 

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Depends, Query
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.websockets import WebSocket, WebSocketDisconnect
-
 from wsconform.targets.messages import receive_text
 
 Endpoint = Callable[[WebSocket], Awaitable[None]]

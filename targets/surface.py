@@ -3,7 +3,8 @@
 `targets/reference.py` holds the endpoints the seeds teach; this module adds one small route (or
 family) for each other documented way to declare, guard, deny, handle and end a WebSocket route,
 all under `/surface`, so that a framework regression in any of them changes a verdict
-(`conformance/surface.py` holds their contracts). Every route is written the way the framework's
+(`conformance/families/contracts/surface.py` holds their contracts). Every route is written the way
+the framework's
 documentation says; where a feature is missing from the installed release, `targets/compat.py`
 says so and the contract is `unimplemented` there rather than failed. This module needs Starlette
 only (the contracts import its constants in a run without FastAPI); the routers, FastAPI routes
@@ -42,7 +43,6 @@ from starlette.responses import (
 from starlette.routing import Router, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
-
 from wsconform.targets.compat import (
     HAS_DENIAL_RESPONSE,
     HAS_WEBSOCKET_EXCEPTION,

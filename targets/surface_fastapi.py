@@ -7,7 +7,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query
 from starlette.routing import Mount
 from starlette.websockets import WebSocket
-
 from wsconform.targets.compat import WebSocketException, handle_websocket_exceptions
 from wsconform.targets.surface import (
     DENIAL_KINDS,

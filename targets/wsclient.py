@@ -17,9 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import h11
-
-from wsconform.conformance.rfc6455 import is_valid_wire_close_code
-from wsconform.conformance.vocabulary import (
+from wsconform.conformance.engine.rfc6455 import is_valid_wire_close_code
+from wsconform.conformance.engine.vocabulary import (
     Accepted,
     ClientEvent,
     Closed,

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
-
 from wsconform.targets import reference
 
 Endpoint = Callable[[WebSocket], Any]

@@ -1,12 +1,12 @@
 """In-memory servers each with one flaw in how it treats raw ASGI messages: the breakages the
-raw-ASGI checks (`conformance/raw_asgi.py`) must catch. Each flaw is one a real server has had or
+raw-ASGI checks (`conformance/families/raw_asgi/probes.py`) must catch. Each flaw is one a real
+server has had or
 could plausibly have; `tests/test_raw_checks.py` proves every check fails on its own."""
 
 from __future__ import annotations
 
 from starlette.types import Message as AsgiMessage
-
-from wsconform.conformance.vocabulary import Accepted, Closed, Message, decode_headers
+from wsconform.conformance.engine.vocabulary import Accepted, Closed, Message, decode_headers
 from wsconform.targets.servers.inmemory import InMemoryConnection, Phase
 
 
@@ -181,7 +181,8 @@ CAUGHT_BY: dict[str, type[InMemoryConnection]] = {
 }
 
 
-# --- servers that stop badly (conformance/shutdown.py) -----------------------------------------
+# --- servers that stop badly (conformance/families/shutdown/probes.py)
+# -----------------------------------------
 
 
 class DropsPendingHandshakeOnShutdown(InMemoryConnection):

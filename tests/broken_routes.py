@@ -8,8 +8,7 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.types import Message as AsgiMessage
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
-
-from wsconform.conformance.vocabulary import Message
+from wsconform.conformance.engine.vocabulary import Message
 from wsconform.targets.servers.inmemory import InMemoryConnection
 
 GOOD_TOKEN = "good-token"

@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import Depends, FastAPI, WebSocket
 from starlette.endpoints import WebSocketEndpoint
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
-
 from wsconform.targets import reference, surface
 
 

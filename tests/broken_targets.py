@@ -18,8 +18,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
-
-from wsconform.conformance.vocabulary import Accepted, Closed, Denied
+from wsconform.conformance.engine.vocabulary import Accepted, Closed, Denied
 from wsconform.targets.puppet import PuppetRegistry, build_puppet_app
 from wsconform.targets.servers.inmemory import InMemoryConnection, InMemoryTransport, Phase
 

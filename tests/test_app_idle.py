@@ -5,9 +5,8 @@ this process or the server's), even when the app raises well after the client ha
 from __future__ import annotations
 
 import pytest
-
-from wsconform.conformance.contracts import leave_midway
-from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.families.contracts.endpoints import leave_midway
 from wsconform.targets.servers import all_transports
 from wsconform.targets.servers.base import Transport
 

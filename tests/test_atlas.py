@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from wsconform.conformance.atlas import ATLAS, Pair, Side, judge_pair, load_atlas
+from wsconform.conformance.data import ATLAS
+from wsconform.conformance.tools.atlas import Pair, Side, judge_pair, load_atlas
 
 PAIR = Pair(
     "example", "uvicorn", "0.19.0", "0.20.0", "ref", "a drop never reaches the app",

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from wsconform.conformance.bench.harness import (
     BARE_APP,
     REFERENCE_APP,

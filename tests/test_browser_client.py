@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from tests.wire_servers import PAGE_PATH, Flaw, serving
-from wsconform.conformance import browser
-from wsconform.conformance.checks import BROWSER_CHECKS
-from wsconform.conformance.engine import LoopRunner
-from wsconform.conformance.vocabulary import StepOutcome
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.engine.vocabulary import StepOutcome
+from wsconform.conformance.families.browser import probes as browser
+from wsconform.conformance.families.browser.catalogue import BROWSER_CHECKS
 from wsconform.targets.browser import Browser, PageEvent, browser_unavailable
 from wsconform.targets.raw_routes import WIRE_ECHO_ROUTE
+
+from tests.wire_servers import PAGE_PATH, Flaw, serving
 
 needs_chromium = pytest.mark.skipif(
     browser_unavailable() is not None, reason=f"no browser client: {browser_unavailable()}"

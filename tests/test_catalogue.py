@@ -5,19 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from wsconform.conformance.checks import (
-    CATALOGUE,
-    CHECKS,
-    LIFECYCLE_CHECKS,
-    RETIRED,
-    Grade,
-    Layer,
-    Verdict,
-)
-from wsconform.conformance.engine import LoopRunner, run_actions
-from wsconform.conformance.model import Judgement
-from wsconform.conformance.results import EXPECTED_DIR, Baseline, ResultsRecorder
-from wsconform.conformance.scenarios import SCENARIOS
+from wsconform.conformance.checks import CATALOGUE, CHECKS, RETIRED, Grade, Layer, Verdict
+from wsconform.conformance.data import EXPECTED_DIR
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.results import Baseline, ResultsRecorder
+from wsconform.conformance.engine.sessions import LoopRunner, run_actions
+from wsconform.conformance.families.lifecycle.catalogue import LIFECYCLE_CHECKS
+from wsconform.conformance.families.lifecycle.scenarios import SCENARIOS
 from wsconform.targets.puppet import build_puppet_app
 from wsconform.targets.servers.inmemory import InMemoryTransport
 

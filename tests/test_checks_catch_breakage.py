@@ -4,15 +4,16 @@ exactly that respect, must report it failed, while the same scenarios pass on th
 from __future__ import annotations
 
 import pytest
-
-from tests.broken_targets import BREAKAGES, Breakage
-from wsconform.conformance.checks import LIFECYCLE_CHECKS, Verdict
-from wsconform.conformance.engine import LoopRunner, run_actions
-from wsconform.conformance.model import Judgement
-from wsconform.conformance.scenarios import SCENARIOS
+from wsconform.conformance.checks import Verdict
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.sessions import LoopRunner, run_actions
+from wsconform.conformance.families.lifecycle.catalogue import LIFECYCLE_CHECKS
+from wsconform.conformance.families.lifecycle.scenarios import SCENARIOS
 from wsconform.targets.puppet import build_puppet_app
 from wsconform.targets.servers.base import Transport
 from wsconform.targets.servers.inmemory import InMemoryTransport
+
+from tests.broken_targets import BREAKAGES, Breakage
 
 
 def verdicts_for(check_id: str, transport: Transport, runner: LoopRunner) -> set[Verdict]:

@@ -7,7 +7,6 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-
 from wsconform.reports.compare import main
 
 

@@ -1,5 +1,6 @@
 """The compat environment can install the oldest releases the suite supports: the floor's pins
-(conformance/compat_floor.txt) resolve, in one dry run, together with the extras `tox -e compat`
+(conformance/data/compat_floor.txt) resolve, in one dry run, together with the extras `tox -e
+compat`
 installs. A requirement that makes the floor unresolvable (the `bench` extra's websockets>=13
 once made every uvicorn before ~0.30 uninstallable there) fails here, not silently in a matrix.
 And the floor *runs*: the suite, in a venv of its own on those releases, gives verdicts on the
@@ -17,11 +18,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
-from wsconform.conformance.lock import unlocked_environ
+from wsconform.conformance.data import COMPAT_FLOOR as FLOOR
+from wsconform.conformance.engine.lock import unlocked_environ
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOOR = ROOT / "conformance" / "compat_floor.txt"
 # The floor's run, kept to about half a minute: the puppet app's directed scenarios and claims,
 # and the reference app's framework surface, on both transports (the lifecycle machine and the
 # generic checks would take two minutes more and load no other code of the old releases).

@@ -12,16 +12,17 @@ from typing import Any
 import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
-
-from tests import broken_apps, broken_surface_apps
-from wsconform.conformance import contracts, surface
-from wsconform.conformance.chat_machine import ChatFinding, chat_machine_for
-from wsconform.conformance.checks import CONTRACTS
-from wsconform.conformance.engine import LoopRunner
-from wsconform.conformance.model import Judgement
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.families.contracts import endpoints as contracts
+from wsconform.conformance.families.contracts import surface
+from wsconform.conformance.families.contracts.catalogue import CONTRACTS
+from wsconform.conformance.families.contracts.chat_machine import ChatFinding, chat_machine_for
 from wsconform.targets import reference
 from wsconform.targets.servers.base import Transport
 from wsconform.targets.servers.inmemory import InMemoryTransport
+
+from tests import broken_apps, broken_surface_apps
 
 ROOT = Path(__file__).resolve().parents[1]
 Contract = Callable[[Transport], Awaitable[list[Judgement]]]
@@ -149,7 +150,7 @@ def test_contract_passes_on_the_reference_route(case: Case, loop_runner: LoopRun
 @pytest.mark.slow
 def test_a_broken_app_given_with_app_fails_the_suite(tmp_path: Path) -> None:
     command = [
-        sys.executable, "-m", "pytest", "conformance/test_contracts.py", "-q",
+        sys.executable, "-m", "pytest", "conformance/suite/test_contracts.py", "-q",
         "-p", "no:cacheprovider", "--server", "inmemory", "-k", "echo_answers",
         "--app", "tests.broken_apps:echo_strips_whitespace",
         "--results", str(tmp_path / "results.json"), "--baselines", str(tmp_path),

@@ -10,8 +10,13 @@ from fastapi import APIRouter, Cookie, Depends, FastAPI, Header, Query, WebSocke
 from starlette.applications import Starlette
 from starlette.routing import Mount, WebSocketRoute
 from starlette.websockets import WebSocket as StarletteWebSocket
-
-from wsconform.conformance.discovery import Location, Parameter, describe_routes, discover, serves
+from wsconform.conformance.engine.discovery import (
+    Location,
+    Parameter,
+    describe_routes,
+    discover,
+    serves,
+)
 
 
 async def starlette_endpoint(websocket: StarletteWebSocket) -> None:

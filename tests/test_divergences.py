@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from wsconform.reports.divergences import END, START, main
 
 LONG = "the client saw Closed(code=1000, reason='') | expected code 1011 after the app raised"

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from wsconform.reports.docs import (
     DOCS,
     SNAPSHOT,
@@ -45,8 +44,8 @@ def test_check_mode_names_an_edited_page_and_exits_1(
 
 
 def test_every_check_and_pair_has_a_row() -> None:
-    from wsconform.conformance.atlas import load_atlas
     from wsconform.conformance.checks import CATALOGUE
+    from wsconform.conformance.tools.atlas import load_atlas
 
     generated = pages()
     checks, atlas = generated[Path("reference/checks.md")], generated[Path("reference/atlas.md")]

@@ -1,11 +1,11 @@
-"""`conformance.flake` lists exactly the verdicts that were not the same in every run."""
+"""`conformance.tools.flake` lists exactly the verdicts that were not the same in every run."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from wsconform.conformance.flake import differing_verdicts
+from wsconform.conformance.tools.flake import differing_verdicts
 
 
 def results(path: Path, verdicts: dict[tuple[str, str], str]) -> Path:

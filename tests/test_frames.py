@@ -9,10 +9,9 @@ import asyncio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from wsproto.frame_protocol import FrameProtocol, Opcode, ParseFailed
-
 from wsconform.targets import frames
 from wsconform.targets.frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Frame
+from wsproto.frame_protocol import FrameProtocol, Opcode, ParseFailed
 
 
 def parsed_by_a_server(data: bytes) -> list[tuple[int, bytes, bool]]:

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from wsconform.conformance.checks import CATALOGUE, Verdict
-from wsconform.conformance.gate import Gate
-from wsconform.conformance.model import Judgement
-from wsconform.conformance.results import (
+from wsconform.conformance.engine.gate import Gate
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.results import (
     Baseline,
     ResultsRecorder,
     baseline_differences,

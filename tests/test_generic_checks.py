@@ -9,20 +9,20 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
-
-from tests import broken_routes
-from tests.broken_routes import DeliversDataBeforeAccept
-from tests.broken_targets import PutsAnyCloseCodeOnTheWire
-from wsconform.conformance.contracts import try_credential
-from wsconform.conformance.discovery import discover
-from wsconform.conformance.engine import LoopRunner
-from wsconform.conformance.generic import (
+from wsconform.conformance.engine.discovery import discover
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.plans import (
     CloseWith,
-    ConfigError,
     ConnectionPlan,
     Observation,
     SendBytes,
     SendText,
+)
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.engine.vocabulary import Accepted, ClientEvent, Closed, Denied
+from wsconform.conformance.families.contracts.endpoints import try_credential
+from wsconform.conformance.families.generic.routes import (
+    ConfigError,
     judge,
     judge_bad_credential,
     judge_valid_credential,
@@ -30,9 +30,11 @@ from wsconform.conformance.generic import (
     plans_for,
     run_plan,
 )
-from wsconform.conformance.model import Judgement
-from wsconform.conformance.vocabulary import Accepted, ClientEvent, Closed, Denied
 from wsconform.targets.servers.inmemory import InMemoryTransport
+
+from tests import broken_routes
+from tests.broken_routes import DeliversDataBeforeAccept
+from tests.broken_targets import PutsAnyCloseCodeOnTheWire
 
 ENDPOINTS = {endpoint.path: endpoint for endpoint in discover(broken_routes.app)}
 

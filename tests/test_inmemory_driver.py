@@ -11,9 +11,8 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 from starlette.websockets import WebSocket
-
-from wsconform.conformance.engine import LoopRunner
-from wsconform.conformance.vocabulary import Accepted, ClientEvent, Closed, Denied, NoEvent
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.engine.vocabulary import Accepted, ClientEvent, Closed, Denied, NoEvent
 from wsconform.targets.servers.base import EXPECT_BOUND_S
 from wsconform.targets.servers.inmemory import ClientGone, InMemoryConnection, websocket_scope
 

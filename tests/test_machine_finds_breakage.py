@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
+from wsconform.conformance.engine.gate import Gate
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.sessions import LifecycleSession, LoopRunner
+from wsconform.conformance.families.lifecycle.machine import LifecycleFinding, machine_for
 
 from tests.broken_targets import BREAKAGES, Breakage
-from wsconform.conformance.engine import LifecycleSession, LoopRunner
-from wsconform.conformance.gate import Gate
-from wsconform.conformance.machine import LifecycleFinding, machine_for
-from wsconform.conformance.model import Judgement
 
 # Breakage -> every check it makes fail: a server that answers 200 to a close before accept
 # also answers 200 to a WebSocketException before accept; the machine reports whichever its

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from wsconform.conformance.model import Judgement
-from wsconform.conformance.results import ResultsRecorder
-from wsconform.conformance.vocabulary import Advertised
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.results import ResultsRecorder
+from wsconform.conformance.engine.vocabulary import Advertised
 from wsconform.reports.merge import main
 
 INMEMORY = [Judgement("data.text-exact", True, "ok"), Judgement("close.code-delivered", False, "")]

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import pytest
 from starlette.websockets import WebSocketDisconnect
-
 from wsconform.conformance.checks import Verdict
-from wsconform.conformance.model import App, Judgement, LifecycleModel, Listen, Plan
-from wsconform.conformance.rfc6455 import is_valid_wire_close_code
-from wsconform.conformance.vocabulary import (
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.model import (
+    App,
+    LifecycleModel,
+    Listen,
+    Plan,
+)
+from wsconform.conformance.engine.rfc6455 import is_valid_wire_close_code
+from wsconform.conformance.engine.vocabulary import (
     Accept,
     Accepted,
     Advertised,

@@ -5,14 +5,14 @@ messages when the client's close arrives before the app's first receive."""
 from __future__ import annotations
 
 from starlette.types import Message as AsgiMessage
-
-from tests.broken_targets import broken_server
-from wsconform.conformance import orderings
-from wsconform.conformance.engine import LoopRunner
-from wsconform.conformance.model import Judgement
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.families.lifecycle import orderings
 from wsconform.targets.puppet import build_puppet_app
 from wsconform.targets.servers.base import Transport
 from wsconform.targets.servers.inmemory import InMemoryConnection, InMemoryTransport
+
+from tests.broken_targets import broken_server
 
 QUEUED_THEN_CLOSED = ("accept", "client-send", "client-send", "client-close", "receive")
 

@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 
-from wsconform.conformance.model import Judgement
-from wsconform.conformance.results import ResultsRecorder
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.results import ResultsRecorder
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_suite(results: Path, *extra: str) -> dict[str, Any]:
     command = [
-        sys.executable, "-m", "pytest", "conformance/test_scenarios.py",
-        "conformance/test_claims.py", "-q", "-p", "no:cacheprovider",
+        sys.executable, "-m", "pytest", "conformance/suite/test_scenarios.py",
+        "conformance/suite/test_claims.py", "-q", "-p", "no:cacheprovider",
         "--server", "inmemory,testclient", "--results", str(results), *extra,
     ]  # fmt: skip
     run = subprocess.run(

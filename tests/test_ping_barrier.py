@@ -6,9 +6,15 @@ pong of a ping sent afterwards. A server where that ever failed would keep the t
 from __future__ import annotations
 
 import pytest
-
-from wsconform.conformance.engine import PUPPET_ROUTE, LoopRunner
-from wsconform.conformance.vocabulary import Accept, ClientEvent, Message, NoEvent, Return, SendText
+from wsconform.conformance.engine.sessions import PUPPET_ROUTE, LoopRunner
+from wsconform.conformance.engine.vocabulary import (
+    Accept,
+    ClientEvent,
+    Message,
+    NoEvent,
+    Return,
+    SendText,
+)
 from wsconform.targets.servers import all_transports
 from wsconform.targets.servers.base import EXPECT_BOUND_S, Transport
 from wsconform.targets.servers.network import PING_BARRIER_SERVERS

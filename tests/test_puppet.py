@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from wsconform.conformance.engine import LoopRunner
-from wsconform.conformance.vocabulary import (
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.engine.vocabulary import (
     Accept,
     ClientEvent,
     Close,

@@ -4,13 +4,13 @@ exactly its flaw (`tests/broken_raw_servers.py`)."""
 from __future__ import annotations
 
 import pytest
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.families.raw_asgi import probes as raw_asgi
+from wsconform.conformance.families.raw_asgi.catalogue import RAW_CHECKS
+from wsconform.targets.servers.inmemory import InMemoryConnection
 
 from tests.broken_raw_servers import CAUGHT_BY
 from tests.broken_targets import broken_server
-from wsconform.conformance import raw_asgi
-from wsconform.conformance.checks import RAW_CHECKS
-from wsconform.conformance.engine import LoopRunner
-from wsconform.targets.servers.inmemory import InMemoryConnection
 
 
 def verdicts(

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from wsconform.conformance.checks import CATALOGUE, Grade, Verdict, catalogue_json
-from wsconform.conformance.results import Baseline
+from wsconform.conformance.engine.results import Baseline
 from wsconform.reports.html import main, write_report
 from wsconform.reports.summary import main as summary_main
 
@@ -300,7 +299,7 @@ def test_no_results_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_a_suite_run_writes_the_report_beside_its_results(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]
     command = [
-        sys.executable, "-m", "pytest", "conformance/test_scenarios.py", "-q",
+        sys.executable, "-m", "pytest", "conformance/suite/test_scenarios.py", "-q",
         "-p", "no:cacheprovider", "--server", "inmemory", "-k", "text-both-ways",
         "--results", str(tmp_path / "results.json"),
     ]  # fmt: skip

@@ -45,7 +45,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return given
     out = tmp_path_factory.mktemp("report")
     command = [
-        sys.executable, "-m", "pytest", "conformance/test_scenarios.py", "-q",
+        sys.executable, "-m", "pytest", "conformance/suite/test_scenarios.py", "-q",
         "-p", "no:cacheprovider", "--server", "inmemory,testclient",
         "-k", "close-before-accept or text-both-ways",
         "--results", str(out / "results.json"), "--no-baseline-gate",

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-
-from wsconform.conformance import raw_asgi, shutdown, upgrade
-from wsconform.conformance.engine import PUPPET_APP, LoopRunner, run_actions
-from wsconform.conformance.scenarios import SCENARIOS
+from wsconform.conformance.engine.probes import run_probe
+from wsconform.conformance.engine.sessions import PUPPET_APP, LoopRunner, run_actions
+from wsconform.conformance.families.lifecycle.scenarios import SCENARIOS
+from wsconform.conformance.families.raw_asgi import probes as raw_asgi
+from wsconform.conformance.families.shutdown import probes as shutdown
+from wsconform.conformance.families.wire import handshakes as upgrade
 from wsconform.reports import repro
 from wsconform.targets.servers import all_transports
 from wsconform.targets.servers.network import SocketTransport
@@ -59,7 +61,7 @@ def _on_server(
 
 def _probe_result(server: str, probe_name: str, runner: LoopRunner) -> dict[str, Any]:
     probe = next(probe for probe in raw_asgi.RAW_PROBES if probe.name == probe_name)
-    run, judgements = _on_server(server, runner, lambda t: raw_asgi.run_probe(t, probe))
+    run, judgements = _on_server(server, runner, lambda t: run_probe(t, probe))
     evidence = {"program": probe.program_json(), **run.evidence()}
     return {"check": judgements[0].check_id, "server": server, "verdict": "fail",
             "evidence": {"details": [judgements[0].detail], **evidence}}  # fmt: skip

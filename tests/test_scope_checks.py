@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
-
-from wsconform.conformance import scope
-from wsconform.conformance.checks import SCOPE_CHECKS
-from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.families.scope import probes as scope
+from wsconform.conformance.families.scope.catalogue import SCOPE_CHECKS
 from wsconform.targets.puppet import PuppetRegistry, build_puppet_app
 from wsconform.targets.servers.inmemory import InMemoryTransport
 

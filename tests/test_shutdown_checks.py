@@ -4,13 +4,13 @@ with exactly its flaw (`tests/broken_raw_servers.py`)."""
 from __future__ import annotations
 
 import pytest
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.families.shutdown import probes as shutdown
+from wsconform.conformance.families.shutdown.catalogue import SHUTDOWN_CHECKS
+from wsconform.targets.servers.inmemory import InMemoryConnection
 
 from tests.broken_raw_servers import SHUTDOWN_CAUGHT_BY
 from tests.broken_targets import broken_server
-from wsconform.conformance import shutdown
-from wsconform.conformance.checks import SHUTDOWN_CHECKS
-from wsconform.conformance.engine import LoopRunner
-from wsconform.targets.servers.inmemory import InMemoryConnection
 
 
 def verdicts(

@@ -44,7 +44,7 @@ def test_the_suite_selects_the_same_tests_without_fastapi() -> None:
 
 def test_contracts_of_fastapi_routes_are_skipped_with_the_reason(tmp_path: Path) -> None:
     done = pytest_run(
-        "conformance/test_contracts.py", "conformance/test_scenarios.py", "-rs",
+        "conformance/suite/test_contracts.py", "conformance/suite/test_scenarios.py", "-rs",
         "-k", "welcome or rooms or static_tokens or test_chat[ or close-before-accept",
         "--server", "inmemory", "--no-baseline-gate", "--results", str(tmp_path / "results.json"),
     )  # fmt: skip

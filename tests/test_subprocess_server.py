@@ -9,16 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from wsconform.conformance.contracts import leave_midway
-from wsconform.conformance.engine import LoopRunner, run_actions
-from wsconform.conformance.vocabulary import (
+from wsconform.conformance.engine.sessions import LoopRunner, run_actions
+from wsconform.conformance.engine.vocabulary import (
     Accept,
     Action,
     ClientClose,
     Connect,
     ReceiveText,
 )
+from wsconform.conformance.families.contracts.endpoints import leave_midway
 from wsconform.targets.servers.network import (
     PROJECT_ROOT,
     WITNESS_APP,

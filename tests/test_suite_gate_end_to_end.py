@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from wsconform.conformance.checks import Verdict
-from wsconform.conformance.results import Baseline
+from wsconform.conformance.data import EXPECTED_DIR
+from wsconform.conformance.engine.results import Baseline
 
 ROOT = Path(__file__).resolve().parents[1]
 # Each test runs the suite in a subprocess: seconds each (`-m "not slow"` leaves them out).
@@ -20,7 +21,7 @@ SCENARIO = "close-before-accept"
 
 def run_suite(baselines: Path, results: Path) -> subprocess.CompletedProcess[str]:
     command = [
-        sys.executable, "-m", "pytest", "conformance/test_scenarios.py", "-q",
+        sys.executable, "-m", "pytest", "conformance/suite/test_scenarios.py", "-q",
         "-p", "no:cacheprovider", "--server", "inmemory", "-k", SCENARIO,
         "--baselines", str(baselines), "--results", str(results),
     ]  # fmt: skip
@@ -43,7 +44,7 @@ def test_a_recorded_failure_that_now_passes_fails_the_run(tmp_path: Path) -> Non
 
 
 def test_matching_baseline_passes_and_writes_results(tmp_path: Path) -> None:
-    run = run_suite(ROOT / "conformance" / "expected", tmp_path / "results.json")
+    run = run_suite(EXPECTED_DIR, tmp_path / "results.json")
     results = json.loads((tmp_path / "results.json").read_text())
     verdicts = {(r["check"], r["server"]): r["verdict"] for r in results["results"]}
     assert (run.returncode, verdicts[("handshake.close-before-accept-403", "inmemory")]) == (

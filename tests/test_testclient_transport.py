@@ -7,9 +7,8 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-
-from wsconform.conformance.engine import PUPPET_APP, LoopRunner, run_actions
-from wsconform.conformance.vocabulary import (
+from wsconform.conformance.engine.sessions import PUPPET_APP, LoopRunner, run_actions
+from wsconform.conformance.engine.vocabulary import (
     ClientEvent,
     Close,
     Closed,

@@ -10,18 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from wsconform.conformance.atlas import Pair
-from wsconform.conformance.gate import Gate
-from wsconform.conformance.model import Judgement
-from wsconform.conformance.results import ResultsRecorder, gate_differences
-from wsconform.conformance.upstream import (
-    Change,
-    explain_difference,
-    find_changes,
-    installed_stack,
-    main,
-)
+from wsconform.conformance.engine.gate import Gate
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.results import ResultsRecorder, gate_differences
+from wsconform.conformance.engine.stacks import explain_difference, installed_stack
+from wsconform.conformance.tools.atlas import Pair
+from wsconform.conformance.tools.upstream import Change, find_changes, main
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -1,4 +1,5 @@
-"""`--upstream-warnings ignore` (conformance/upstream_warnings.py), through pytest's own parser
+"""`--upstream-warnings ignore` (conformance/engine/upstream_warnings.py), through pytest's own
+parser
 of `filterwarnings` lines and after the project's `error`: a warning attributed to the stack
 under test is ignored, one attributed to the suite's own code is still an error."""
 
@@ -8,8 +9,7 @@ import warnings
 
 import pytest
 from _pytest.config import parse_warning_filter
-
-from wsconform.conformance.upstream_warnings import IGNORE_UPSTREAM
+from wsconform.conformance.engine.upstream_warnings import IGNORE_UPSTREAM
 
 
 def warn_from(module: str) -> None:
@@ -29,7 +29,7 @@ def test_a_warning_of_the_stack_under_test_is_ignored(module: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["wsconform", "wsconform.targets.servers.testclient", "conformance.test_wire",
+    "module", ["wsconform", "wsconform.targets.servers.testclient", "conformance.suite.test_wire",
                "tests.test_model", "conftest"]
 )  # fmt: skip
 def test_a_warning_of_the_suite_itself_is_still_an_error(module: str) -> None:

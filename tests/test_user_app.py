@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from wsconform.targets.servers.network import server_process
 from wsconform.targets.servers.uvicorn_server import uvicorn_command
 

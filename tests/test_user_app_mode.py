@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from wsconform.conformance.engine import LoopRunner
-from wsconform.conformance.generic import ConnectionPlan, Observation, judge, run_plan
-from wsconform.conformance.vocabulary import Accepted, ClientRaised
+from wsconform.conformance.engine.plans import ConnectionPlan, Observation
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.engine.vocabulary import Accepted, ClientRaised
+from wsconform.conformance.families.generic.routes import judge, run_plan
 from wsconform.targets.servers.inmemory import InMemoryTransport
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from wsconform.conformance import wire
-from wsconform.conformance.engine import LoopRunner
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.families.wire import frames as wire
 from wsconform.targets.frames import OP_BINARY, Frame
 from wsconform.targets.servers.base import EXPECT_BOUND_S
 

@@ -4,12 +4,13 @@ its flaw."""
 from __future__ import annotations
 
 import pytest
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.families.wire import frames as wire
+from wsconform.conformance.families.wire import handshakes as upgrade
+from wsconform.conformance.families.wire.catalogue import UPGRADE_CHECKS, WIRE_CHECKS
 
 from tests.wire_servers import Flaw, serving
-from wsconform.conformance import upgrade, wire
-from wsconform.conformance.checks import UPGRADE_CHECKS, WIRE_CHECKS
-from wsconform.conformance.engine import LoopRunner
-from wsconform.conformance.model import Judgement
 
 CAUGHT_BY = {
     "wire.pong-echoes-ping": Flaw.PONG_WITHOUT_PAYLOAD,

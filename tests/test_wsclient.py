@@ -8,9 +8,8 @@ import socket
 import struct
 
 import pytest
-
-from wsconform.conformance.engine import PUPPET_APP, LoopRunner, run_actions
-from wsconform.conformance.vocabulary import (
+from wsconform.conformance.engine.sessions import PUPPET_APP, LoopRunner, run_actions
+from wsconform.conformance.engine.vocabulary import (
     Accept,
     Accepted,
     Action,

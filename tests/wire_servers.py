@@ -12,7 +12,11 @@ import json
 import struct
 from collections.abc import AsyncIterator
 
-from wsconform.conformance.wire import INCONSISTENT_DATA, PROTOCOL_ERROR, accept_value
+from wsconform.conformance.families.wire.frames import (
+    INCONSISTENT_DATA,
+    PROTOCOL_ERROR,
+    accept_value,
+)
 from wsconform.targets import frames
 from wsconform.targets.frames import (
     MAX_CONTROL_PAYLOAD,

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import IO, Any, Literal
 
 import psutil
-
 from wsconform.targets.servers import all_transports
 from wsconform.targets.servers.base import missing_module
 from wsconform.targets.servers.daphne_server import daphne_command

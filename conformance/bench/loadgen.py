@@ -22,7 +22,6 @@ from typing import Any
 
 import uvloop
 from picows import WSCloseCode, WSListener, WSMsgType, WSTransport, ws_connect
-
 from wsconform.targets.bare_echo import ECHO_PREFIX
 
 # Deliveries are stamped in the receiving callback, before any parsing.

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from wsconform.conformance.bench.ratios import (
     RatioRegression,
     attach_ratios,

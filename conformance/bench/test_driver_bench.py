@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
-
 from wsconform.conformance.bench.plugin import report_figure
 from wsconform.conformance.bench.ratios import figure_record
-from wsconform.conformance.engine import PUPPET_APP, LoopRunner, run_actions
-from wsconform.conformance.scenarios import SCENARIOS
+from wsconform.conformance.engine.sessions import PUPPET_APP, LoopRunner, run_actions
+from wsconform.conformance.families.lifecycle.scenarios import SCENARIOS
 from wsconform.targets.servers import all_transports
 
 pytestmark = pytest.mark.bench

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
-
 from wsconform.conformance.bench.harness import (
     BARE_APP,
     REFERENCE_APP,

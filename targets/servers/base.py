@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-
-from wsconform.conformance.vocabulary import (
+from wsconform.conformance.engine.vocabulary import (
     Advertised,
     ClientEvent,
     Headers,
@@ -250,7 +249,7 @@ class Transport(ABC):
         # Failures the server saw escape the app ("Exception in ASGI application"), in order.
         self.app_errors: list[str] = []
         # What the server advertises in the websocket scope, once a probe has asked
-        # (conformance.engine.advertised_by).
+        # (conformance.engine.sessions.advertised_by).
         self.advertised: Advertised | None = None
 
     @abstractmethod
@@ -323,7 +322,8 @@ class TransportSpec:
     # Given the ASGI app's import string, serve it for the duration of the context.
     serve: Callable[[str], contextlib.AbstractContextManager[Transport]]
     # The distributions this way of serving is made of (their dependencies follow): a verdict
-    # that moves when one of them changes release is attributed to it (conformance/upstream.py).
+    # that moves when one of them changes release is attributed to it
+    # (conformance/tools/upstream.py).
     packages: tuple[str, ...] = ()
 
 

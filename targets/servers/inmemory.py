@@ -23,9 +23,8 @@ from urllib.parse import unquote
 import httpx
 from starlette.types import ASGIApp
 from starlette.types import Message as AsgiMessage
-
-from wsconform.conformance.rfc6455 import MAX_CLOSE_REASON_BYTES, is_valid_wire_close_code
-from wsconform.conformance.vocabulary import (
+from wsconform.conformance.engine.rfc6455 import MAX_CLOSE_REASON_BYTES, is_valid_wire_close_code
+from wsconform.conformance.engine.vocabulary import (
     Accepted,
     ClientEvent,
     Closed,

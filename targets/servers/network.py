@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-import wsconform
-from wsconform.conformance.vocabulary import Headers
+from wsconform.conformance.engine.vocabulary import Headers
 from wsconform.targets.servers.base import (
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
@@ -103,9 +102,10 @@ def free_loopback_port() -> int:
         return port
 
 
-# The directory holding the `wsconform` package (the repository, or site-packages when
-# installed), so a server process can import the witness app by its import string.
-PROJECT_ROOT = Path(wsconform.__file__).resolve().parents[1]
+# The folder the run started in (the repository, or the user's project): a server process
+# imports apps by their import strings from there, as `uvicorn module:app` run there would;
+# wsconform itself (the witness app) comes from the environment it is installed in.
+PROJECT_ROOT = Path.cwd()
 WITNESS_APP = "wsconform.targets.witness_app:app"
 
 

@@ -16,8 +16,7 @@ from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocketDisconnect
-
-from wsconform.conformance.vocabulary import (
+from wsconform.conformance.engine.vocabulary import (
     Accepted,
     ClientEvent,
     ClientRaised,

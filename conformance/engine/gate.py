@@ -1,0 +1,87 @@
+"""Which failed judgements are findings, and how a test reports them.
+
+A finding fails the test that saw it; a failure the transport's baseline already records is a
+known divergence (xfail), so CI gates on change. So is a failure that a release of the verdict's
+own stack explains, when the installed releases are not those the baseline was recorded with
+(an edited lock, an old environment): that is upstream news, named, not a regression of the
+code. While baselines are being re-recorded nothing is a finding: every divergence is recorded
+and exploration goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from wsconform.conformance.data import EXPECTED_DIR
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.lock import describe_moves
+from wsconform.conformance.engine.results import Baseline, is_finding
+from wsconform.conformance.engine.stacks import baseline_moves, stack_moves
+
+
+@dataclass
+class Gate:
+    recording: bool = False
+    directory: Path = EXPECTED_DIR
+    _baselines: dict[str, Baseline | None] = field(default_factory=dict)
+
+    def baseline(self, transport: str) -> Baseline | None:
+        if transport not in self._baselines:
+            self._baselines[transport] = Baseline.load(transport, self.directory)
+        return self._baselines[transport]
+
+    def findings(self, transport: str, judgements: Sequence[Judgement]) -> list[Judgement]:
+        """The judgements that fail the gate: failures the baseline does not record and that
+        no moved release of their own stack explains."""
+        if self.recording:
+            return []
+        baseline = self.baseline(transport)
+        return [
+            judgement
+            for judgement in judgements
+            if is_finding(judgement, baseline) and not self._moves(transport, judgement)
+        ]
+
+    def news(self, transport: str, judgements: Sequence[Judgement]) -> list[str]:
+        """Failures the baseline does not record that a moved release of the verdict's own
+        stack explains: `check (uvicorn 0.55.0 → 0.54.0)`, each once."""
+        if self.recording:
+            return []
+        baseline = self.baseline(transport)
+        return sorted(
+            {
+                f"{judgement.check_id} ({describe_moves(moves)})"
+                for judgement in judgements
+                if is_finding(judgement, baseline) and (moves := self._moves(transport, judgement))
+            }
+        )
+
+    def _moves(self, transport: str, judgement: Judgement) -> dict[str, tuple[str, str]]:
+        return stack_moves(transport, judgement.check_id, self.directory)
+
+    def settle(self, transport: str, judgements: Sequence[Judgement], transcript: str) -> None:
+        """Fail on findings; xfail on known divergences and on failures a moved release
+        explains (upstream news, named); pass otherwise."""
+        findings = self.findings(transport, judgements)
+        if findings:
+            lines = [f"[{j.check_id}] {j.verdict.value}: {j.detail}" for j in findings]
+            moves = baseline_moves(transport, self.directory)
+            if moves:
+                # Said first: the environment is not the one the baseline was recorded in.
+                lines.insert(
+                    0,
+                    f"note: {transport}'s baseline was recorded with other releases than the"
+                    f" installed ones ({describe_moves(moves)}), none of them in these"
+                    " verdicts' stack",
+                )
+            pytest.fail("\n".join([*lines, "", transcript]), pytrace=False)
+        known = sorted({f"{j.check_id} ({j.verdict.value})" for j in judgements if j.ok is False})
+        reasons = [f"known divergence(s): {', '.join(known)}"] if known else []
+        news = self.news(transport, judgements)
+        if news:
+            reasons.append(f"moved with a release of its stack: {', '.join(news)}")
+        if reasons:
+            pytest.xfail("; ".join(reasons))

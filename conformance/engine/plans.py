@@ -1,0 +1,70 @@
+"""Connection plans: what a generated client does on one connection of a user's route (where it
+connects, what it sends, how it leaves), and what it observed. The generic family makes and judges
+them; a finding keeps its plan, so that a report and a repro script can replay it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wsconform.conformance.engine.vocabulary import ClientEvent, Headers
+
+
+@dataclass(frozen=True)
+class SendText:
+    text: str
+
+    def __str__(self) -> str:
+        return f"send_text({self.text[:80]!r})"
+
+
+@dataclass(frozen=True)
+class SendBytes:
+    data: bytes
+
+    def __str__(self) -> str:
+        return f"send_bytes({self.data[:40]!r})"
+
+
+@dataclass(frozen=True)
+class CloseWith:
+    code: int | None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"close({self.code}, {self.reason[:40]!r})"
+
+
+@dataclass(frozen=True)
+class Drop:
+    def __str__(self) -> str:
+        return "drop()  # TCP abort, no close frame"
+
+
+ClientStep = SendText | SendBytes | CloseWith | Drop
+
+
+@dataclass(frozen=True)
+class ConnectionPlan:
+    """One generated connection: where it goes, what it carries, what the client then does."""
+
+    route: str
+    target: str  # path and query string
+    headers: Headers
+    steps: tuple[ClientStep, ...]
+
+    def __repr__(self) -> str:
+        headers = "".join(f"\n  header {name}: {value[:80]!r}" for name, value in self.headers)
+        steps = "".join(f"\n  {step}" for step in self.steps)
+        return f"connect {self.target!r}{headers}{steps}"
+
+
+@dataclass
+class Observation:
+    seen: list[ClientEvent]
+    app_errors: list[str]
+    # How many events had arrived when the client sent its close: what follows is the
+    # server's answer to it (which echoes the client's code), not the server's own doing.
+    client_closed_at: int | None = None
+
+    def before_client_close(self) -> list[ClientEvent]:
+        return self.seen if self.client_closed_at is None else self.seen[: self.client_closed_at]

@@ -1,0 +1,387 @@
+"""Verdicts per (check, transport), the evidence behind them, results.json and the baselines.
+
+A check's verdict on a transport is the worst of every judgement made for it in the run (directed
+scenarios and state machine alike): one MUST failure makes it `fail`, a SHOULD failure
+`non-strict`. The evidence kept is the first failing session (or the first passing one), which is
+what a reader needs to act.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wsconform.conformance.checks import (
+    CATALOGUE,
+    CHECKS,
+    RETIRED,
+    Grade,
+    Verdict,
+    catalogue_json,
+    renamed_to,
+)
+from wsconform.conformance.data import EXPECTED_DIR, LOCK
+from wsconform.conformance.engine.findings import Finding, finding_from_json
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.lock import describe_moves, lock_digest, locked_versions, moved
+from wsconform.conformance.engine.vocabulary import Advertised, advertised_from_json
+
+_FAILING = (Verdict.FAIL, Verdict.NON_STRICT)
+# Worst first: the verdict of a pair is the first of these any judgement had.
+SEVERITY = (
+    Verdict.FAIL,
+    Verdict.NON_STRICT,
+    Verdict.PASS,
+    Verdict.INFORMATIONAL,
+    Verdict.UNIMPLEMENTED,
+)
+
+ENVIRONMENT_PACKAGES = (
+    "starlette",
+    "fastapi",
+    "pydantic",
+    "uvicorn",
+    "websockets",
+    "wsproto",
+    "hypercorn",
+    "daphne",
+    "twisted",
+    "granian",
+    "h11",
+    "h2",
+    "autobahn",
+    "httpx",
+    "httpx2",
+    "anyio",
+    "hypothesis",
+    "pytest",
+)
+
+
+def write_results(data: dict[str, Any], path: Path) -> None:
+    """A results.json, in the one format every writer of it uses."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=repr))
+
+
+def environment() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ENVIRONMENT_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def lock_status() -> str:
+    """The lock a baseline is recorded on: its digest when the installed releases are the
+    lock's, otherwise what differs (a baseline recorded off the lock says so)."""
+    if not LOCK.exists():
+        return "none"
+    off = moved(locked_versions(LOCK), environment())
+    return f"off the lock ({describe_moves(off)})" if off else lock_digest(LOCK)
+
+
+@dataclass
+class PairResult:
+    verdicts: set[Verdict] = field(default_factory=set)
+    details: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] | None = None
+    evidence_verdict: Verdict | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        return next(v for v in SEVERITY if v in self.verdicts)
+
+    def note_detail(self, detail: str) -> None:
+        if len(self.details) < 5 and detail not in self.details:
+            self.details.append(detail)
+
+    def outranks_evidence(self, verdict: Verdict) -> bool:
+        """Is `verdict` worse than the one whose evidence is kept? (First come, first kept.)"""
+        return self.evidence_verdict is None or SEVERITY.index(verdict) < SEVERITY.index(
+            self.evidence_verdict
+        )
+
+
+class ResultsRecorder:
+    def __init__(self) -> None:
+        self.pairs: dict[tuple[str, str], PairResult] = {}
+        # Transports asked for but not usable here (e.g. a --ws implementation an old uvicorn
+        # lacks), with the reason: every check on them is `unimplemented`, none is gated.
+        self.unavailable: dict[str, str] = {}
+        # What each server put in scope["asgi"]["spec_version"] and scope["extensions"].
+        self.advertised: dict[str, Advertised] = {}
+        # Distinct bugs found in a user's app, by id, each with every server that showed it.
+        self.findings: dict[str, Finding] = {}
+        # "app" when the run judged a user's app: the report then leads with its findings.
+        self.mode = "suite"
+
+    def add_finding(self, finding: Finding) -> None:
+        known = self.findings.get(finding.id)
+        if known is None:
+            self.findings[finding.id] = finding
+        else:
+            known.merge(finding)
+
+    def add_advertised(self, transport: str, advertised: Advertised) -> None:
+        self.advertised[transport] = advertised
+
+    def add_unavailable(self, transport: str, reason: str) -> None:
+        self.unavailable[transport] = reason
+
+    def add(
+        self,
+        transport: str,
+        judgements: Iterable[Judgement],
+        evidence: Callable[[], dict[str, Any]],
+    ) -> None:
+        """Record judgements; `evidence` is only called when this session's evidence is kept."""
+        for judgement in judgements:
+            pair = self.pairs.setdefault((judgement.check_id, transport), PairResult())
+            verdict = judgement.verdict
+            pair.verdicts.add(verdict)
+            pair.note_detail(judgement.detail)
+            if pair.outranks_evidence(verdict):
+                pair.evidence = {**evidence(), "detail": judgement.detail}
+                pair.evidence_verdict = verdict
+
+    def attach(self, transport: str, check_ids: Iterable[str], extra: dict[str, Any]) -> None:
+        """Add to the kept evidence (e.g. Hypothesis's shrunk program for a machine finding)."""
+        for check_id in check_ids:
+            pair = self.pairs.get((check_id, transport))
+            if pair is not None:
+                pair.evidence = {**(pair.evidence or {}), **extra}
+
+    # --- across processes (pytest-xdist workers hand their results to the controller) ---------
+
+    def state(self) -> dict[str, Any]:
+        """Everything recorded, as plain JSON values (what an xdist worker can send back)."""
+        state = {
+            "pairs": [
+                {
+                    "check": check,
+                    "server": transport,
+                    "verdicts": sorted(verdict.value for verdict in pair.verdicts),
+                    "details": pair.details,
+                    "evidence": pair.evidence,
+                    "evidence_verdict": pair.evidence_verdict and pair.evidence_verdict.value,
+                }
+                for (check, transport), pair in sorted(self.pairs.items())
+            ],
+            "unavailable": self.unavailable,
+            "advertised": {name: adv.to_json() for name, adv in self.advertised.items()},
+            "findings": [finding.to_json() for finding in self.findings.values()],
+            "mode": self.mode,
+        }
+        # Evidence may hold values JSON cannot (results.json shows them with repr).
+        plain: dict[str, Any] = json.loads(json.dumps(state, default=repr))
+        return plain
+
+    def merge(self, state: Mapping[str, Any]) -> None:
+        """Add another recorder's `state()`: verdicts are united, the worst evidence kept, so the
+        result is what one process recording everything would hold."""
+        for row in state["pairs"]:
+            pair = self.pairs.setdefault((row["check"], row["server"]), PairResult())
+            pair.verdicts |= {Verdict(value) for value in row["verdicts"]}
+            for detail in row["details"]:
+                pair.note_detail(detail)
+            theirs = row["evidence_verdict"] and Verdict(row["evidence_verdict"])
+            if theirs and pair.outranks_evidence(theirs):
+                pair.evidence, pair.evidence_verdict = row["evidence"], theirs
+        self.unavailable.update(state["unavailable"])
+        for payload in state.get("findings", []):
+            self.add_finding(finding_from_json(payload))
+        if state.get("mode") == "app":
+            self.mode = "app"
+        for name, payload in state["advertised"].items():
+            advertised = advertised_from_json(payload)
+            if advertised is not None:
+                self.advertised[name] = advertised
+
+    def verdicts(self, transport: str) -> dict[str, Verdict]:
+        return {
+            check: pair.verdict
+            for (check, name), pair in sorted(self.pairs.items())
+            if name == transport
+        }
+
+    def transports(self) -> list[str]:
+        return sorted({name for _, name in self.pairs})
+
+    def to_json(self) -> dict[str, Any]:
+        unimplemented = [
+            {
+                "check": check.id,
+                "server": transport,
+                "verdict": Verdict.UNIMPLEMENTED.value,
+                "evidence": {"details": [f"{transport} is not available here: {reason}"]},
+            }
+            for transport, reason in sorted(self.unavailable.items())
+            for check in CATALOGUE
+        ]
+        return {
+            "environment": environment(),
+            "mode": self.mode,
+            "findings": [finding.to_json() for finding in self.findings.values()],
+            "servers": self.transports(),
+            "unavailable_servers": self.unavailable,
+            "advertised": {
+                name: advertised.to_json() for name, advertised in sorted(self.advertised.items())
+            },
+            "checks": catalogue_json(),
+            "retired_checks": {old: list(new) for old, new in RETIRED.items()},
+            "results": [
+                {
+                    "check": check,
+                    "server": transport,
+                    "verdict": pair.verdict.value,
+                    "evidence": {"details": pair.details, **(pair.evidence or {})},
+                }
+                for (check, transport), pair in sorted(self.pairs.items())
+            ]
+            + unimplemented,
+        }
+
+    def write(self, path: Path) -> None:
+        write_results(self.to_json(), path)
+
+
+# --- baselines ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Baseline:
+    transport: str
+    verdicts: dict[str, Verdict]
+    recorded_with: dict[str, str]
+    # Checks whose verdict on this server depends on timing, with every verdict that was seen
+    # and why. Written by hand in the file's "unstable" table; re-recording keeps it.
+    unstable: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, transport: str, directory: Path = EXPECTED_DIR) -> Baseline | None:
+        path = directory / f"{transport}.json"
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text())
+        return cls(
+            transport,
+            {check: Verdict(verdict) for check, verdict in data["verdicts"].items()},
+            data.get("recorded_with", {}),
+            data.get("unstable", {}),
+        )
+
+    def accepts(self, check_id: str, verdict: Verdict) -> bool:
+        """Is `verdict` what this baseline records for the check (or one of its unstable ones)?"""
+        unstable = self.unstable.get(check_id, {}).get("verdicts", [])
+        return self.verdicts.get(check_id) == verdict or verdict.value in unstable
+
+    @staticmethod
+    def write(transport: str, verdicts: dict[str, Verdict], directory: Path = EXPECTED_DIR) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{transport}.json"
+        previous = Baseline.load(transport, directory)
+        payload: dict[str, Any] = {
+            "transport": transport,
+            "recorded_with": {**environment(), "lock": lock_status()},
+            "verdicts": {check: verdict.value for check, verdict in sorted(verdicts.items())},
+        }
+        if previous is not None and previous.unstable:
+            payload["unstable"] = previous.unstable
+        path.write_text(json.dumps(payload, indent=1) + "\n")
+        return path
+
+
+def fails_without_baseline(check_id: str, verdict: Verdict) -> bool:
+    """With nothing to compare with (a user's app, a new server), MUST failures and failures of
+    the suite's own policies are findings; SHOULD failures and best practices are not."""
+    grade = CHECKS[check_id].grade
+    return (verdict is Verdict.FAIL and grade is Grade.MUST) or (
+        verdict is Verdict.NON_STRICT and grade is Grade.POLICY
+    )
+
+
+def is_finding(judgement: Judgement, baseline: Baseline | None) -> bool:
+    """Does this judgement fail the gate? Without a baseline see `fails_without_baseline`;
+    with one, any failure the baseline does not record with the same verdict."""
+    verdict = judgement.verdict
+    if verdict not in _FAILING:
+        return False
+    if baseline is None:
+        return fails_without_baseline(judgement.check_id, verdict)
+    return not baseline.accepts(judgement.check_id, verdict)
+
+
+def gate_differences(
+    recorder: ResultsRecorder,
+    directory: Path = EXPECTED_DIR,
+    explain: Callable[[str, str], str] = lambda transport, check: "",
+) -> list[str]:
+    """Every pair whose verdict differs from its baseline (both directions), or, for a
+    transport with no baseline, every MUST failure."""
+    verdicts = {transport: recorder.verdicts(transport) for transport in recorder.transports()}
+    return baseline_differences(verdicts, directory, explain)
+
+
+def baseline_renames(
+    verdicts: Mapping[str, Mapping[str, Verdict]], directory: Path = EXPECTED_DIR
+) -> list[str]:
+    """Checks a baseline still records under a retired ID: reported as renamed (never as new
+    failures) until the baseline is re-recorded."""
+    notes = []
+    for transport, transport_verdicts in verdicts.items():
+        baseline = Baseline.load(transport, directory)
+        if baseline is None:
+            continue
+        for check_id, verdict in sorted(transport_verdicts.items()):
+            retired = renamed_to(check_id)
+            if check_id not in baseline.verdicts and retired in baseline.verdicts:
+                notes.append(
+                    f"{transport}: {retired} ({baseline.verdicts[retired].value}) was renamed;"
+                    f" {check_id} is {verdict.value} (re-record the baseline)"
+                )
+    return notes
+
+
+def baseline_differences(
+    verdicts: Mapping[str, Mapping[str, Verdict]],
+    directory: Path = EXPECTED_DIR,
+    explain: Callable[[str, str], str] = lambda transport, check: "",
+) -> list[str]:
+    """`gate_differences` for verdicts by transport and check, e.g. read back from results.json;
+    `explain(transport, check)` is appended to each line (e.g. the releases that moved)."""
+    differences = []
+    for transport, transport_verdicts in verdicts.items():
+        baseline = Baseline.load(transport, directory)
+        for check_id, verdict in transport_verdicts.items():
+            if baseline is None:
+                if fails_without_baseline(check_id, verdict):
+                    differences.append(f"{transport}: {check_id} fails (no baseline recorded)")
+                continue
+            expected = baseline.verdicts.get(check_id)
+            retired = renamed_to(check_id)
+            if expected is None and retired in baseline.verdicts:
+                # A renamed or split check: not a new failure, but the baseline needs
+                # re-recording (`tox -e record-baseline`).
+                continue
+            if expected is None:
+                if verdict in _FAILING:
+                    differences.append(
+                        f"{transport}: {check_id} is {verdict.value}, not in the baseline"
+                        + explain(transport, check_id)
+                    )
+            elif not baseline.accepts(check_id, verdict):
+                kind = "new failure" if verdict in _FAILING else "now passes"
+                differences.append(
+                    f"{transport}: {check_id} {expected.value} -> {verdict.value} ({kind})"
+                    + explain(transport, check_id)
+                )
+    # New failures first: they are what a CI reader must act on.
+    return sorted(differences, key=lambda line: ("(now passes)" in line, line))

@@ -1,0 +1,1 @@
+"""What a page in a browser sees of each lifecycle outcome."""

@@ -1,0 +1,1 @@
+"""The seed documents' claims, each re-judged as a scenario."""

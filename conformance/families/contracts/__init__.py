@@ -1,0 +1,2 @@
+"""The reference endpoints' contracts (the seeds' routes), the framework surface and the chat
+room."""

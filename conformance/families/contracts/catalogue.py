@@ -1,0 +1,110 @@
+"""The contracts family's entries in the checks catalogue (assembled by
+`wsconform.conformance.checks`)."""
+
+from __future__ import annotations
+
+from wsconform.conformance.engine.checks import CORE, REFERENCE, SEEDS, WWW, Check, Grade, Layer
+
+# --- reference endpoint contracts (targets/reference.py; any app with the same routes) -------
+
+
+def _contract(check_id: str, title: str, source: str = SEEDS) -> Check:
+    return Check(
+        check_id,
+        Grade.MUST,
+        title,
+        f"The route behaves as {REFERENCE} specifies.",
+        source,
+        Layer.APP,
+    )
+
+
+CONTRACTS: tuple[Check, ...] = (
+    _contract("contract.welcome", "/welcome greets, then closes 1000"),
+    _contract("contract.echo.exact", "/echo answers every text exactly"),
+    _contract("contract.echo.order", "/echo keeps the order of many messages"),
+    _contract("contract.count", "/count answers the third message, then closes"),
+    _contract("contract.json.original", "/json returns every JSON value unchanged"),
+    _contract("contract.safe.shapes", "/safe answers one of three shapes, stays open"),
+    _contract("contract.custom-close", "/custom-close closes with its codes and reasons"),
+    _contract("contract.moderated", "/moderated welcomes, closes 1000 or 1008 as told"),
+    _contract("contract.rooms", "/rooms greets valid members, refuses bad parameters"),
+    _contract("contract.chat", "/chatroom delivers every message once to each member"),
+    _contract(
+        "contract.auth.rejects-before-accept",
+        "secured routes refuse every bad credential before accept, without data",
+        f"{SEEDS}; {WWW}, 'Close - send event': a close before accept must be an HTTP 403",
+    ),
+    _contract("contract.auth.accepts-valid", "secured routes accept every valid credential"),
+    # The framework surface (targets/surface.py): each as the framework's documentation says.
+    _contract(
+        "contract.surface.router-prefix",
+        "a router's prefix applies to its websocket routes, also nested",
+        "FastAPI docs, 'Bigger Applications' (APIRouter prefix, include_router)",
+    ),
+    *(
+        _contract(
+            f"contract.surface.convertor-{kind}",
+            f"the {kind} path convertor converts, and what it does not match is no route",
+            "Starlette docs, 'Routing - Path Parameters'"
+            + (" (uuid: RFC 9562 4, hex digits in any case)" if kind == "uuid" else ""),
+        )
+        for kind in ("int", "float", "uuid", "path")
+    ),
+    _contract(
+        "contract.surface.fastapi-path-convertor",
+        "a FastAPI websocket route with a convertor in its path gets the converted value",
+        "FastAPI docs, 'Path Parameters' (a Starlette convertor in the path, {item_id:int})",
+    ),
+    _contract(
+        "contract.surface.endpoint-class",
+        "a WebSocketEndpoint gets each message and the client's close code",
+        "Starlette docs, 'Endpoints - WebSocketEndpoint' (on_receive, on_disconnect)",
+    ),
+    _contract(
+        "contract.surface.validation",
+        "FastAPI parameters are validated: valid converted, invalid refused before accept",
+        "FastAPI docs, 'WebSockets - Using Depends and others'; its handler closes 1008",
+    ),
+    _contract(
+        "contract.surface.websocket-exception-before-accept",
+        "WebSocketException from a route or dependency before accept refuses the handshake",
+        f"Starlette docs, 'Exceptions - WebSocketException'; {WWW}, 'Close - send event'",
+    ),
+    _contract(
+        "contract.surface.http-exception-before-accept",
+        "HTTPException before accept becomes a denial response with its status",
+        "Starlette 0.41.0 release notes ('Allow to raise HTTPException before "
+        "websocket.accept()'); needs the server's websocket.http.response extension",
+    ),
+    _contract(
+        "contract.surface.denial-response",
+        "send_denial_response delivers plain, JSON, streaming and file responses",
+        "Starlette docs, 'WebSockets - Send Denial Response' (0.37.0, streaming and file "
+        "responses 1.0.0); needs the server's websocket.http.response extension",
+    ),
+    _contract(
+        "contract.surface.mounted-app",
+        "a mounted app's dependency, middleware and route serve its websockets",
+        "FastAPI docs, 'Global Dependencies' and 'Sub Applications - Mounts'; Starlette "
+        "docs, 'Middleware - Pure ASGI Middleware' and BaseHTTPMiddleware (HTTP only)",
+    ),
+    _contract(
+        "contract.surface.exception-handler",
+        "an exception handler closes the websocket as it says",
+        "Starlette docs, 'Exceptions' (handlers receive the WebSocket; 0.21.0)",
+    ),
+    Check(
+        "contract.no-server-error",
+        Grade.POLICY,
+        "no input and no client disconnect makes the app raise",
+        "Suite policy: ASGI leaves errors escaping an app to the server (it must end the "
+        "connection); the suite holds that nothing a client sends, and no moment it leaves at, "
+        "may cause one, since each is a crash a client can trigger at will.",
+        f"wsconform policy, from {CORE}, 'Error Handling'",
+        Layer.APP,
+    ),
+)
+
+# What the registry collects from this family.
+CHECKS = CONTRACTS

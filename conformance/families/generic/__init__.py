@@ -1,0 +1,1 @@
+"""Generic checks of any app's routes (`wsconform run`, `--app`, `--url`)."""

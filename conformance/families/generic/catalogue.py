@@ -1,0 +1,80 @@
+"""The generic family's entries in the checks catalogue (assembled by
+`wsconform.conformance.checks`)."""
+
+from __future__ import annotations
+
+from wsconform.conformance.engine.checks import CORE, WWW, Check, Grade, Layer
+
+# --- generic checks, judged on any app's routes (`--app`, `--url`;
+# conformance.families.generic.routes) ------
+GENERIC_CHECKS: tuple[Check, ...] = (
+    Check(
+        "generic.no-unhandled-exception",
+        Grade.POLICY,
+        "no input and no disconnect point makes a route raise",
+        "Suite policy: an exception escaping the app is a crash a client can trigger at will; "
+        "ASGI only says the server must then end the connection.",
+        f"wsconform policy, from {CORE}, 'Error Handling'",
+        Layer.APP,
+    ),
+    Check(
+        "generic.no-server-error",
+        Grade.POLICY,
+        "client input never causes an HTTP 5xx or a close 1011",
+        "Suite policy: 5xx and 1011 say the server failed, so neither should be the answer to "
+        "what a client sends; a client's bad input deserves a 4xx or a 1003/1007/1008 close.",
+        "wsconform policy, from RFC 9110 15.6 and RFC 6455 7.4.1 (definitions)",
+        Layer.APP,
+    ),
+    Check(
+        "generic.close-code-valid",
+        Grade.MUST,
+        "every close code a route sends is valid on the wire",
+        "1000-1003, 1007-1014 and 3000-4999 only; never 1005, 1006, 1015, an HTTP status or a "
+        "code out of range.",
+        "RFC 6455 7.4.1: 1005/1006/1015 MUST NOT be set in a Close frame; 7.4.2: ranges",
+        Layer.APP,
+    ),
+    Check(
+        "generic.no-data-before-denial",
+        Grade.MUST,
+        "a refused connection carries no message",
+        "A close before accept refuses the handshake with HTTP 403; nothing the app sent "
+        "before reaches the client.",
+        f"{WWW}, 'Close - send event': must close with 403 and not complete the handshake",
+        Layer.APP,
+    ),
+    Check(
+        "generic.browser.refusal-visible",
+        Grade.POLICY,
+        "a refusal a browser frontend can act on",
+        "Suite policy: a route that refuses a connection does it so a page can tell why: a "
+        "close before accept (HTTP 403), a denial response or any refused handshake reaches "
+        "page script as `error` and close 1006, like a network failure; accepting, then "
+        "closing with a 4xxx code, gives the page that code and reason.",
+        "policy; WHATWG WebSockets Standard: a failed connection is reported to script as "
+        "close code 1006 with no status; RFC 6455 7.4.2: 4000-4999 are for applications",
+        Layer.APP,
+    ),
+    Check(
+        "generic.auth.rejects-bad-tokens",
+        Grade.MUST,
+        "an authenticated route refuses every bad token before accept",
+        "The route is declared authenticated: every bad credential is refused before accept.",
+        "the route's [tool.wsconform] auth declaration",
+        Layer.APP,
+    ),
+    Check(
+        "generic.auth.accepts-valid-token",
+        Grade.MUST,
+        "an authenticated route accepts a valid token",
+        "The route is declared authenticated: a valid credential is accepted.",
+        "the route's [tool.wsconform] auth declaration (valid-token or valid-token-command)",
+        Layer.APP,
+    ),
+)
+
+# Check IDs that were split or renamed, with the IDs that replaced them. Never reused.
+
+# What the registry collects from this family.
+CHECKS = GENERIC_CHECKS

@@ -1,0 +1,464 @@
+"""Generic checks of any app's WebSocket routes: connections generated from each route's
+declarations, driven with generated client behaviour, judged on what any correct route must do.
+
+No pytest here: plans, how one runs, how it is judged, and the `[tool.wsconform]` auth table.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from hypothesis import strategies as st
+from wsconform.conformance.engine.discovery import Location, Parameter, WebSocketEndpoint, serves
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.plans import (
+    ClientStep,
+    CloseWith,
+    ConnectionPlan,
+    Drop,
+    Observation,
+    SendBytes,
+    SendText,
+)
+from wsconform.conformance.engine.rfc6455 import is_valid_wire_close_code
+from wsconform.conformance.engine.vocabulary import (
+    Accepted,
+    ClientEvent,
+    ClientRaised,
+    Closed,
+    Denied,
+    Headers,
+    Message,
+    NoEvent,
+    rejected_before_accept,
+)
+from wsconform.strategies import lifecycle
+from wsconform.targets.servers.base import EXPECT_BOUND_S, REPLY_BOUND_S, Transport
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+# How long the client listens after each of its steps for what the step caused.
+STEP_LISTEN_S = 0.05
+
+
+# --- client behaviour --------------------------------------------------------------------------
+
+
+client_steps: st.SearchStrategy[ClientStep] = st.one_of(
+    st.builds(SendText, lifecycle.texts),
+    st.builds(SendText, lifecycle.json_values.map(json.dumps)),
+    st.builds(SendBytes, st.binary(max_size=64)),
+    st.builds(CloseWith, lifecycle.valid_close_codes | st.none(), lifecycle.close_reasons),
+    st.just(Drop()),
+)
+
+
+def _until_the_end(steps: list[ClientStep]) -> tuple[ClientStep, ...]:
+    """Nothing the client does after its close or drop can reach the server."""
+    for index, step in enumerate(steps):
+        if isinstance(step, CloseWith | Drop):
+            return tuple(steps[: index + 1])
+    return tuple(steps)
+
+
+# --- parameter values --------------------------------------------------------------------------
+
+_SAFE_TEXT = st.text("abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1, max_size=12)
+VALID_VALUES: dict[str, st.SearchStrategy[str]] = {
+    "int": st.integers(-1000, 10**6).map(str),
+    "float": st.floats(-1e6, 1e6, allow_nan=False).map(repr),
+    "uuid": st.uuids().map(str),
+    "bool": st.sampled_from(["true", "false", "1", "0"]),
+    "str": _SAFE_TEXT,
+    "path": st.lists(_SAFE_TEXT, min_size=1, max_size=3).map("/".join),
+}
+# Values of the wrong shape for each type; for text, the characters careless code trips on.
+INVALID_VALUES: dict[str, st.SearchStrategy[str]] = {
+    "int": st.sampled_from(["abc", "1.5", "", "9" * 40, "-", "0x10", "\uff11\uff12"]),
+    "float": st.sampled_from(["abc", "", "1,5", "inf", "1e999"]),
+    "uuid": st.sampled_from(["not-a-uuid", "", "1234", "g" * 32]),
+    "bool": st.sampled_from(["maybe", "", "2"]),
+    "str": st.sampled_from(["", " ", "%", "..", "'\"<>", "é🌍", "x" * 2000]),
+    "path": st.sampled_from(["", "..", "a//b", "%2e%2e"]),
+}
+
+
+@st.composite
+def _value(draw: st.DrawFn, parameter: Parameter) -> str | None:
+    """A valid value mostly, sometimes a wrong one, and for a header, query or cookie
+    parameter sometimes none at all (None)."""
+    # The first choice is what a failure shrinks to: an optional parameter left out, a
+    # required one given a valid value.
+    kinds = ["valid", "valid", "valid", "invalid", "absent"]
+    if not parameter.required:
+        kinds = ["absent", *kinds[:-1]]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "absent" and parameter.location is not Location.PATH:
+        return None
+    if kind == "invalid":
+        return draw(INVALID_VALUES.get(parameter.type, INVALID_VALUES["str"]))
+    return draw(VALID_VALUES.get(parameter.type, VALID_VALUES["str"]))
+
+
+# A path parameter of a route template: its name, and its convertor if one is given.
+_PATH_PARAMETER = re.compile(r"{([^}:]+)(?::([^}]+))?}")
+
+
+def _fill_path(template: str, values: dict[str, str]) -> str:
+    def value_for(match: re.Match[str]) -> str:
+        value = values[match.group(1)]
+        # A path parameter's value may not carry its own slashes, except for `:path`.
+        return quote(value, safe="/" if match.group(2) == "path" else "")
+
+    return _PATH_PARAMETER.sub(value_for, template)
+
+
+@st.composite
+def plans_for(draw: st.DrawFn, endpoint: WebSocketEndpoint) -> ConnectionPlan:
+    values = {p.name: draw(_value(p), label=p.describe()) for p in endpoint.parameters}
+    path_values = {
+        p.name: value if value is not None else ""
+        for p in endpoint.parameters_at(Location.PATH)
+        for value in [values[p.name]]
+    }
+    target = _fill_path(endpoint.path, path_values)
+    query = [(p.name, values[p.name]) for p in endpoint.parameters_at(Location.QUERY)]
+    present_query = [(name, value) for name, value in query if value is not None]
+    if present_query:
+        target += "?" + urlencode(present_query)
+    headers: list[tuple[str, str]] = [
+        (p.name, value)
+        for p in endpoint.parameters_at(Location.HEADER)
+        if (value := values[p.name]) is not None and _header_safe(value)
+    ]
+    cookies = [
+        f"{p.name}={quote(value)}"
+        for p in endpoint.parameters_at(Location.COOKIE)
+        if (value := values[p.name]) is not None
+    ]
+    if cookies:
+        headers.append(("cookie", "; ".join(cookies)))
+    steps = _until_the_end(draw(st.lists(client_steps, max_size=4)))
+    return ConnectionPlan(endpoint.path, target, tuple(headers), steps)
+
+
+def _header_safe(value: str) -> bool:
+    """A header value the wire can carry at all (Latin-1, no line breaks)."""
+    return value.isprintable() and all(ord(c) < 256 for c in value)
+
+
+# --- running a plan ----------------------------------------------------------------------------
+
+
+def _ended(event: ClientEvent) -> bool:
+    return isinstance(event, Closed | Denied | ClientRaised)
+
+
+async def run_plan(transport: Transport, plan: ConnectionPlan) -> Observation:
+    """Connect, do the plan's steps while listening, end politely if the plan did not, and
+    collect what the app raised meanwhile."""
+    connection = await transport.connect(plan.target, plan.headers)
+    observation = Observation([await connection.next_event(REPLY_BOUND_S)], [])
+    try:
+        if isinstance(observation.seen[0], Accepted):
+            ended = False
+            for step in plan.steps:
+                ended = await _do(connection, step, observation) or await _app_has_ended(
+                    transport, connection, observation
+                )
+                if ended:
+                    break
+            if not ended:
+                observation.client_closed_at = len(observation.seen)
+                await connection.close(1000)
+                await _listen(connection, observation.seen, EXPECT_BOUND_S, until_end=True)
+    finally:
+        await connection.release()
+    observation.app_errors = await transport.drain_app_errors()
+    return observation
+
+
+async def _app_has_ended(transport: Transport, connection: Any, observation: Observation) -> bool:
+    """Has the app returned or raised during the step? Then what comes next is the server
+    ending the connection: listen for it (bounded) instead of racing it with the plan's next
+    steps, so that what the client sees does not depend on how soon the server reacts."""
+    if not transport.sees_the_app or not await transport.app_idle(0.0):
+        return False
+    await _listen(connection, observation.seen, EXPECT_BOUND_S, until_end=True)
+    return True
+
+
+async def _do(connection: Any, step: ClientStep, observation: Observation) -> bool:
+    """One step, then what it caused; True once the connection has ended (or was dropped)."""
+    seen = observation.seen
+    try:
+        if isinstance(step, SendText):
+            await connection.send_text(step.text)
+        elif isinstance(step, SendBytes):
+            await connection.send_bytes(step.data)
+        elif isinstance(step, CloseWith):
+            observation.client_closed_at = len(seen)
+            await connection.close(step.code, step.reason)
+            await _listen(connection, seen, EXPECT_BOUND_S, until_end=True)
+            return True
+        else:
+            await connection.drop()
+            return True
+    except Exception as error:  # the client could not even do it: part of the evidence
+        seen.append(ClientRaised(type(error).__name__, str(error)))
+        return True
+    return await _listen(connection, seen, STEP_LISTEN_S, until_end=False)
+
+
+async def _listen(connection: Any, seen: list[ClientEvent], bound: float, until_end: bool) -> bool:
+    """Collect events until quiet for `bound` (or, `until_end`, until the connection ends)."""
+    while True:
+        event = await connection.next_event(bound)
+        if isinstance(event, NoEvent):
+            if until_end:
+                seen.append(event)
+            return False
+        seen.append(event)
+        if _ended(event):
+            return True
+
+
+# --- judging -----------------------------------------------------------------------------------
+
+
+def deliberate_refusal(first: ClientEvent) -> ClientEvent | None:
+    """The app's own refusal of the handshake, where the client can tell it from a router's
+    (a path no route matches is refused with close 1000, i.e. HTTP 403, and a 5xx is a server
+    error): a close before accept with a code of the app's (TestClient reports it), or a
+    denial response with a status of the app's."""
+    if isinstance(first, Closed) and not first.close_frame_seen and first.code not in (None, 1000):
+        return first
+    if isinstance(first, Denied) and first.status is not None and first.status not in (403, 404):
+        return first if first.status < 500 else None
+    return None
+
+
+# The one-line fix a finding of generic.browser.refusal-visible gives.
+BROWSER_VISIBLE_FIX = (
+    "Fix: accept, then close with a 4xxx code the frontend can act on "
+    "(`await websocket.accept(); await websocket.close(4401, 'login again')`); a denial "
+    "response (send_denial_response) is no better for a page, which reads neither its status "
+    "nor its body."
+)
+
+
+def judge(observation: Observation, over_the_wire_only: bool = False) -> list[Judgement]:
+    """The generic judgements of one connection. Over the wire only (`--url`), the app's
+    exceptions cannot be seen, so that check is not judged."""
+    seen = observation.seen
+    shown = ", ".join(repr(event) for event in seen)[:600]
+    accepted = bool(seen) and isinstance(seen[0], Accepted)
+    # The server's own doing, before any close of the client's: a 5xx, a close 1011,
+    # dropping an accepted connection (the client never drops before it stops listening), or
+    # TestClient handing the client the exception the app raised (its way of failing).
+    server_errors = [
+        event
+        for event in observation.before_client_close()
+        if (isinstance(event, Denied) and (event.status or 0) >= 500)
+        or (isinstance(event, Closed) and event.code == 1011)
+        or (isinstance(event, Closed) and accepted and not event.close_frame_seen)
+        or (isinstance(event, ClientRaised) and bool(observation.app_errors))
+    ]
+    bad_codes = [
+        event.code
+        for event in seen
+        if isinstance(event, Closed)
+        and event.close_frame_seen
+        and event.code is not None
+        and not is_valid_wire_close_code(event.code)
+    ]
+    data_before_denial = not accepted and any(isinstance(event, Message) for event in seen)
+    refusal = deliberate_refusal(seen[0]) if seen else None
+    judgements = [
+        Judgement("generic.no-server-error", not server_errors, f"client saw {shown}"),
+        Judgement("generic.close-code-valid", not bad_codes, f"close codes {bad_codes}: {shown}"),
+        Judgement("generic.no-data-before-denial", not data_before_denial, f"client saw {shown}"),
+        Judgement(
+            "generic.browser.refusal-visible",
+            refusal is None,
+            f"the route refused the handshake ({refusal!r}): a browser page gets only `error` "
+            f"and close 1006. {BROWSER_VISIBLE_FIX}",
+        ),
+    ]
+    if not over_the_wire_only:
+        errors = observation.app_errors
+        judgements.append(
+            Judgement("generic.no-unhandled-exception", not errors, f"app raised {errors!r}")
+        )
+    return judgements
+
+
+# --- authenticated routes ([tool.wsconform]) ---------------------------------------------------
+
+CONFIG_TABLE = "tool.wsconform"
+
+
+class ConfigError(Exception):
+    """The [tool.wsconform] table is wrong; the message says where and how."""
+
+
+@dataclass(frozen=True)
+class AuthRoute:
+    """A route the user declares as authenticated, and how its token travels."""
+
+    path: str  # the path to connect to, e.g. "/account/ws" (a template once bound: filled)
+    location: Location  # query, header or cookie
+    name: str  # the query parameter, header or cookie name
+    format: str  # e.g. "{token}" or "Bearer {token}"
+    valid_token: Callable[[], str]
+
+    def request(self, token: str | None) -> tuple[str, Headers]:
+        """Path and headers carrying `token` as configured (None: no credential at all)."""
+        if token is None:
+            return self.path, ()
+        value = self.format.format(token=token)
+        if self.location is Location.QUERY:
+            separator = "&" if "?" in self.path else "?"
+            return f"{self.path}{separator}{urlencode({self.name: value})}", ()
+        if self.location is Location.COOKIE:
+            return self.path, (("cookie", f"{self.name}={quote(value)}"),)
+        return self.path, ((self.name.lower(), value),)
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.wsconform] table, from `start` upwards."""
+    for folder in [start, *start.parents]:
+        candidate = folder / "pyproject.toml"
+        if candidate.exists() and "wsconform" in _load_toml(candidate).get("tool", {}):
+            return candidate
+    return None
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text())
+        return data
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: {error}") from error
+
+
+def load_auth_routes(config_path: Path) -> list[AuthRoute]:
+    """`[tool.wsconform.auth."<path>"]` tables: token = "query:NAME" | "header:NAME" |
+    "cookie:NAME", optional format = "Bearer {token}", and valid-token = "module:function"
+    (called for a valid token) or valid-token-command = "shell command" (its stdout)."""
+    table = _load_toml(config_path).get("tool", {}).get("wsconform", {}).get("auth", {})
+    routes = []
+    for path, entry in table.items():
+        where = f"{config_path} [{CONFIG_TABLE}.auth.{json.dumps(path)}]"
+        location_name, _, name = str(entry.get("token", "")).partition(":")
+        try:
+            location = Location(location_name)
+        except ValueError:
+            location = Location.PATH
+        if location is Location.PATH or not name:
+            raise ConfigError(
+                f'{where}: token must be "query:NAME", "header:NAME" or "cookie:NAME",'
+                f" not {entry.get('token')!r}"
+            )
+        token_format = str(entry.get("format", "{token}"))
+        if "{token}" not in token_format:
+            raise ConfigError(f"{where}: format must contain {{token}}, not {token_format!r}")
+        routes.append(
+            AuthRoute(path, location, name, token_format, _token_source(entry, where, config_path))
+        )
+    return routes
+
+
+# One valid value per convertor, for filling a configured route template.
+EXAMPLE_VALUES = {
+    "int": "1",
+    "float": "1.5",
+    "uuid": "00000000-0000-4000-8000-000000000001",
+    "path": "a/b",
+    "str": "example",
+}
+
+
+def bind_auth_routes(
+    routes: Sequence[AuthRoute], endpoints: Sequence[WebSocketEndpoint]
+) -> list[AuthRoute]:
+    """Each configured route tied to a discovered one. A key may be a concrete path
+    (`/items/7/ws`) or a route template (`/items/{item_id}/ws`, filled with valid values);
+    a key that matches no route is an error that names it, never a silent failure."""
+
+    def without_convertors(template: str) -> str:
+        return _PATH_PARAMETER.sub(r"{\1}", template)
+
+    bound = []
+    for route in routes:
+        template = without_convertors(route.path)
+        by_template = [e for e in endpoints if without_convertors(e.path) == template]
+        if by_template:
+            endpoint = by_template[0]
+            values = {p.name: EXAMPLE_VALUES.get(p.type, "example") for p in endpoint.parameters}
+            bound.append(replace(route, path=_fill_path(endpoint.path, values)))
+        elif "{" not in route.path and serves(endpoints, route.path):
+            bound.append(route)
+        else:
+            known = ", ".join(e.path for e in endpoints) or "none"
+            raise ConfigError(
+                f'[{CONFIG_TABLE}.auth."{route.path}"] matches no WebSocket route of the app '
+                f"(its routes: {known})"
+            )
+    return bound
+
+
+def _token_source(entry: dict[str, Any], where: str, config_path: Path) -> Callable[[], str]:
+    if "valid-token" in entry:
+        module_name, _, attribute = str(entry["valid-token"]).partition(":")
+
+        def imported() -> str:
+            function = getattr(importlib.import_module(module_name), attribute)
+            return str(function())
+
+        return imported
+    if "valid-token-command" in entry:
+        command = shlex.split(str(entry["valid-token-command"]))
+
+        def from_command() -> str:
+            done = subprocess.run(
+                command, cwd=config_path.parent, capture_output=True, text=True, timeout=60
+            )
+            if done.returncode != 0:
+                raise ConfigError(f"{where}: valid-token-command failed: {done.stderr.strip()}")
+            return done.stdout.strip()
+
+        return from_command
+    raise ConfigError(f'{where}: give valid-token = "module:function" or valid-token-command')
+
+
+def judge_bad_credential(
+    route: AuthRoute, token: str | None, seen: Sequence[ClientEvent]
+) -> Judgement:
+    shown = None if token is None else token[:60]
+    return Judgement(
+        "generic.auth.rejects-bad-tokens",
+        rejected_before_accept(seen),
+        f"{route.path} with {route.location.value} credential {shown!r}: client saw {seen!r}",
+    )
+
+
+def judge_valid_credential(route: AuthRoute, seen: Sequence[ClientEvent]) -> Judgement:
+    return Judgement(
+        "generic.auth.accepts-valid-token",
+        bool(seen) and isinstance(seen[0], Accepted),
+        f"{route.path} with the valid token: client saw {list(seen)!r}",
+    )

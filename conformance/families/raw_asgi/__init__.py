@@ -1,0 +1,1 @@
+"""Raw ASGI messages a framework never sends, and what a server does with them."""

@@ -1,0 +1,450 @@
+"""Raw-ASGI probes: what a *server* does with the ASGI messages a framework never sends.
+
+Starlette fills every key, refuses out-of-order calls itself and never sends a close without a
+code, so on the Starlette puppet these paths of a server are never reached. Here the same puppet
+route, through its raw channel (`RawSend`, `RawReceive`), hands the server messages exactly as
+written: a close without `code` or with `reason: None`, an over-long reason, a send with both keys
+or neither, accepts naming odd subprotocols, receives before accept and after the end, sends on a
+closed connection, and a denial response in several chunks with headers.
+
+Each probe is a short program (app steps and client actions in order, the same vocabulary the
+lifecycle engine uses, on every transport) and a judge that reads what the app's steps returned
+and what the client saw. Grades come from the catalogue (`checks.RAW_CHECKS`); checks of a
+feature newer than the server's advertised spec version, or of an extension it does not
+advertise, are `unimplemented` there (`model.graded_as_advertised`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.probes import (
+    LONG_REASON,
+    Briefly,
+    Judge,
+    Observe,
+    RawProbe,
+    RawRun,
+    accept,
+    close,
+    judged,
+    run_probe,
+    send,
+)
+from wsconform.conformance.engine.rfc6455 import MAX_CLOSE_REASON_BYTES
+from wsconform.conformance.engine.vocabulary import (
+    Accepted,
+    ClientClose,
+    ClientDrop,
+    ClientSendBytes,
+    Closed,
+    Connect,
+    Denied,
+    Message,
+    RawReceive,
+    RawSend,
+    StepOutcome,
+)
+from wsconform.targets.servers.base import (
+    Transport,
+)
+
+
+def _show(outcome: StepOutcome | None) -> str:
+    if outcome is None:
+        return "no outcome within the bound"
+    if outcome.raised:
+        return f"raised {outcome.exc_type}({outcome.exc_message[:80]})"
+    return f"returned {outcome.value!r}"[:160]
+
+
+def _closed(run: RawRun) -> Closed | None:
+    closed: Closed | None = run.first(Closed)
+    return closed
+
+
+def _received_type(outcome: StepOutcome | None) -> str | None:
+    if outcome is None or outcome.raised or not isinstance(outcome.value, dict):
+        return None
+    kind = outcome.value.get("type")
+    return kind if isinstance(kind, str) else None
+
+
+def _raised_oserror(outcome: StepOutcome | None) -> bool:
+    return outcome is not None and outcome.raised and "OSError" in outcome.exc_bases
+
+
+def _seen(run: RawRun) -> str:
+    return ", ".join(repr(event) for event in run.events) or "nothing"
+
+
+# --- the probes ---------------------------------------------------------------------------------
+
+
+def _close_without_code(run: RawRun) -> list[Judgement]:
+    closed = _closed(run)
+    return judged(
+        "raw.close-code-defaults-to-1000",
+        closed is not None and closed.close_frame_seen and closed.code == 1000,
+        f"close without a code -> {_show(run.outcome(-1))}; client saw {_seen(run)}",
+    )
+
+
+def _close_reason_none(run: RawRun) -> list[Judgement]:
+    closed = _closed(run)
+    return judged(
+        "raw.close-reason-none-is-empty",
+        closed is not None and closed.code == 4001 and closed.reason == "",
+        f"close 4001 with reason None -> {_show(run.outcome(-1))}; client saw {_seen(run)}",
+    )
+
+
+def _close_long_reason(run: RawRun) -> list[Judgement]:
+    detail = f"close 4001 with a 200-byte reason -> {_show(run.outcome(-1))}; saw {_seen(run)}"
+    if not run.visibility.close_frames:
+        return [Judgement("raw.close-long-reason-fits-a-frame", None, f"no frames here: {detail}")]
+    closed = _closed(run)
+    fits = closed is None or len(closed.reason.encode()) <= MAX_CLOSE_REASON_BYTES
+    return [Judgement("raw.close-long-reason-fits-a-frame", fits, detail)]
+
+
+def _send_one_key_none(run: RawRun) -> list[Judgement]:
+    messages = [event.data for event in run.events if isinstance(event, Message)]
+    return judged(
+        "raw.send-one-key-none",
+        messages == ["text with bytes None", b"bytes with text None"],
+        f"sends -> {_show(run.outcome(2))}, {_show(run.outcome(3))}; client saw {_seen(run)}",
+    )
+
+
+def _send_no_data(run: RawRun) -> list[Judgement]:
+    invented = run.first(Message)
+    return judged(
+        "raw.send-no-data-refused",
+        invented is None,
+        f"send with neither key -> {_show(run.outcome(-1))}; client saw {_seen(run)}",
+    )
+
+
+def _accept_unoffered(run: RawRun) -> list[Judgement]:
+    accepted: Accepted | None = run.first(Accepted)
+    named = accepted is not None and accepted.subprotocol == "chosen-by-nobody"
+    return judged(
+        "raw.accept-unoffered-subprotocol-refused",
+        not named,
+        f"offered 'offered'; accept('chosen-by-nobody') -> {_show(run.outcome(1))}; client "
+        f"saw {_seen(run)}",
+    )
+
+
+def _accept_empty(run: RawRun) -> list[Judgement]:
+    accepted: Accepted | None = run.first(Accepted)
+    return judged(
+        "raw.accept-empty-subprotocol-not-sent",
+        accepted is None or accepted.subprotocol is None,
+        f"accept(subprotocol='') -> {_show(run.outcome(1))}; client saw {_seen(run)}",
+    )
+
+
+def _accept_protocol_header(run: RawRun) -> list[Judgement]:
+    accepted: Accepted | None = run.first(Accepted)
+    named = (
+        []
+        if accepted is None
+        else [
+            token.strip()
+            for name, value in accepted.headers
+            if name.lower() == "sec-websocket-protocol"
+            for token in value.split(",")
+        ]
+    )
+    return judged(
+        "raw.accept-protocol-header-not-doubled",
+        named in ([], ["first"]),
+        f"offered 'first, second'; accept(subprotocol='first', headers=[sec-websocket-"
+        f"protocol: second]) -> {_show(run.outcome(1))}; 101 named {named}",
+    )
+
+
+def _receive_before_accept(run: RawRun) -> list[Judgement]:
+    second = run.outcome(1)
+    return judged(
+        "raw.receive-before-accept-waits",
+        second is None,
+        f"first receive -> {_show(run.outcome(0))}; second receive before accept -> "
+        f"{_show(second)}",
+    )
+
+
+def _receive_disconnects(check_id: str, what: str) -> Judge:
+    """The app's last receive, after `what` its second step did, returns websocket.disconnect."""
+
+    def judge(run: RawRun) -> list[Judgement]:
+        after = run.outcome(-1)
+        return judged(
+            check_id,
+            _received_type(after) == "websocket.disconnect",
+            f"{what} -> {_show(run.outcome(1))}; then receive -> {_show(after)}; client saw "
+            f"{_seen(run)}",
+        )
+
+    return judge
+
+
+def _receive_after_disconnect(run: RawRun) -> list[Judgement]:
+    first, again = run.outcome(-2), run.outcome(-1)
+    return judged(
+        "raw.receive-after-disconnect-returns",
+        _received_type(first) == "websocket.disconnect" and again is not None,
+        f"the client closed 1000; receive -> {_show(first)}; receive again -> {_show(again)}",
+    )
+
+
+def _send_after_close(run: RawRun) -> list[Judgement]:
+    late = run.outcome(-1)
+    return judged(
+        "raw.send-after-close-raises-oserror",
+        _raised_oserror(late),
+        f"close 1000, client saw {_seen(run)}; then send -> {_show(late)}",
+    )
+
+
+def _denial(run: RawRun) -> list[Judgement]:
+    denied: Denied | None = run.first(Denied)
+    detail = f"denial 403 in 2 chunks with x-denied-by -> client saw {_seen(run)}"
+    if denied is not None and denied.status is None:  # TestClient: no HTTP to read
+        return [
+            Judgement("raw.denial-headers-delivered", None, f"no HTTP response here: {detail}"),
+            Judgement("raw.denial-chunks-joined", None, f"no HTTP response here: {detail}"),
+        ]
+    headers = {} if denied is None else {name.lower(): value for name, value in denied.headers}
+    late = run.outcome(-1)
+    judgements = [
+        Judgement(
+            "raw.denial-headers-delivered",
+            denied is not None and headers.get("x-denied-by") == "wsconform",
+            detail,
+        ),
+        Judgement(
+            "raw.denial-chunks-joined",
+            denied is not None and denied.status == 403 and denied.body == b"no entry",
+            detail,
+        ),
+    ]
+    if denied is not None:  # only a denial that happened leaves a closed connection to send on
+        judgements.append(
+            Judgement(
+                "raw.send-after-close-raises-oserror",
+                _raised_oserror(late),
+                f"after the denial's last chunk, send -> {_show(late)}",
+            )
+        )
+    return judgements
+
+
+_DENIAL_START = RawSend(
+    {
+        "type": "websocket.http.response.start",
+        "status": 403,
+        "headers": [(b"content-type", b"text/plain"), (b"x-denied-by", b"wsconform")],
+    }
+)
+
+RAW_PROBES: tuple[RawProbe, ...] = (
+    RawProbe(
+        "close-without-code",
+        (Connect(), RawReceive(), accept(), Observe(), close(), Observe()),
+        _close_without_code,
+    ),
+    RawProbe(
+        "close-reason-none",
+        (Connect(), RawReceive(), accept(), Observe(), close(code=4001, reason=None), Observe()),
+        _close_reason_none,
+    ),
+    RawProbe(
+        "close-long-reason",
+        (
+            Connect(),
+            RawReceive(),
+            accept(),
+            Observe(),
+            close(code=4001, reason=LONG_REASON),
+            Observe(),
+        ),
+        _close_long_reason,
+    ),
+    RawProbe(
+        "send-one-key-none",
+        (
+            Connect(),
+            RawReceive(),
+            accept(),
+            Observe(),
+            send(text="text with bytes None", bytes=None),
+            Observe(),
+            send(bytes=b"bytes with text None", text=None),
+            Observe(),
+        ),
+        _send_one_key_none,
+    ),
+    RawProbe(
+        "send-no-data",
+        (Connect(), RawReceive(), accept(), Observe(), send(), Observe()),
+        _send_no_data,
+    ),
+    RawProbe(
+        "accept-unoffered-subprotocol",
+        (
+            Connect(subprotocols=("offered",)),
+            RawReceive(),
+            accept(subprotocol="chosen-by-nobody"),
+            Observe(),
+        ),
+        _accept_unoffered,
+    ),
+    RawProbe(
+        "accept-empty-subprotocol",
+        (Connect(subprotocols=("offered",)), RawReceive(), accept(subprotocol=""), Observe()),
+        _accept_empty,
+    ),
+    RawProbe(
+        "accept-protocol-header",
+        (
+            Connect(subprotocols=("first", "second")),
+            RawReceive(),
+            accept(subprotocol="first", headers=[(b"sec-websocket-protocol", b"second")]),
+            Observe(),
+        ),
+        _accept_protocol_header,
+    ),
+    RawProbe(
+        "receive-before-accept",
+        (Connect(), RawReceive(), Briefly(RawReceive())),
+        _receive_before_accept,
+    ),
+    RawProbe(
+        "receive-after-refusal",
+        (Connect(), RawReceive(), close(), Observe(), RawReceive()),
+        _receive_disconnects("raw.receive-after-refusal-disconnects", "close before accept"),
+    ),
+    RawProbe(
+        "receive-after-client-left",
+        (Connect(), RawReceive(), ClientDrop(), accept(), RawReceive()),
+        _receive_disconnects(
+            "raw.receive-after-client-left-disconnects",
+            "the client dropped during the handshake; accept",
+        ),
+    ),
+    RawProbe(
+        "receive-after-disconnect",
+        (
+            Connect(),
+            RawReceive(),
+            accept(),
+            Observe(),
+            ClientClose(1000),
+            RawReceive(),
+            RawReceive(),
+        ),
+        _receive_after_disconnect,
+    ),
+    RawProbe(
+        "send-after-close",
+        (Connect(), RawReceive(), accept(), Observe(), close(), Observe(), send(text="late")),
+        _send_after_close,
+    ),
+    RawProbe(
+        "denial-in-chunks",
+        (
+            Connect(),
+            RawReceive(),
+            _DENIAL_START,
+            RawSend({"type": "websocket.http.response.body", "body": b"no", "more_body": True}),
+            RawSend({"type": "websocket.http.response.body", "body": b" entry"}),
+            Observe(),
+            send(text="after the denial"),
+        ),
+        _denial,
+    ),
+)
+
+
+# --- a message over the server's own limit ------------------------------------------------------
+
+LIMIT_CHECKS = (
+    "raw.oversized-message-not-delivered",
+    "raw.oversized-message-close-1009",
+    "raw.oversized-message-app-hears-1009",
+)
+
+
+def oversized_probe(limit: int) -> RawProbe:
+    """One byte more than the server is configured to take, in one binary message."""
+    return RawProbe(
+        "oversized-message",
+        (
+            Connect(),
+            RawReceive(),
+            accept(),
+            Observe(),
+            ClientSendBytes(b"\x00" * (limit + 1)),
+            RawReceive(),
+            Observe(),
+        ),
+        _judge_oversized(limit),
+    )
+
+
+def _judge_oversized(limit: int) -> Judge:
+    def judge(run: RawRun) -> list[Judgement]:
+        heard = run.outcome(-1)
+        value = heard.value if heard is not None and isinstance(heard.value, dict) else {}
+        closed = _closed(run)
+        detail = (
+            f"a {limit + 1}-byte message (limit {limit}): the app's receive -> "
+            f"{_show(heard)}; client saw {_seen(run)}"
+        )
+        return [
+            Judgement(
+                "raw.oversized-message-not-delivered",
+                value.get("type") != "websocket.receive",
+                detail,
+            ),
+            Judgement(
+                "raw.oversized-message-close-1009",
+                closed is not None and closed.close_frame_seen and closed.code == 1009,
+                detail,
+            ),
+            Judgement(
+                "raw.oversized-message-app-hears-1009",
+                value.get("type") == "websocket.disconnect" and value.get("code") == 1009,
+                detail,
+            ),
+        ]
+
+    return judge
+
+
+def probes_for(transport: Transport) -> tuple[RawProbe, ...]:
+    """The fixed probes, and the limit's where the server has one the suite knows."""
+    limit = transport.max_message_bytes
+    return RAW_PROBES if limit is None else (*RAW_PROBES, oversized_probe(limit))
+
+
+def unjudged_limits(transport: Transport) -> list[Judgement]:
+    """The limit's checks where the server has no message limit the suite can know."""
+    if transport.max_message_bytes is not None:
+        return []
+    why = f"{transport.name} has no message size limit the suite sets or knows"
+    return [Judgement(check_id, None, why) for check_id in LIMIT_CHECKS]
+
+
+async def run_probes(
+    transport: Transport, probes: Sequence[RawProbe] | None = None
+) -> list[tuple[RawProbe, RawRun, list[Judgement]]]:
+    results = []
+    for probe in probes_for(transport) if probes is None else probes:
+        run, judgements = await run_probe(transport, probe)
+        results.append((probe, run, judgements))
+    return results

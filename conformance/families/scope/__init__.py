@@ -1,0 +1,1 @@
+"""The websocket scope a server builds, against the spec's definitions."""

@@ -1,0 +1,1 @@
+"""A server stopped with connections open."""

@@ -1,0 +1,186 @@
+"""The wire family's entries in the checks catalogue (assembled by
+`wsconform.conformance.checks`)."""
+
+from __future__ import annotations
+
+from wsconform.conformance.engine.checks import RFC6455, Check, Grade, Layer
+
+# --- the wire (conformance/families/wire/frames.py; frames written and read by targets/frames.py)
+# ------------
+
+
+def _wire_check(check_id: str, grade: Grade, title: str, requirement: str, source: str) -> Check:
+    return Check(check_id, grade, title, requirement, f"{RFC6455} {source}", Layer.SERVER)
+
+
+_SENDER_ONLY = "the MUST binds the sender; what the receiver does has no keyword"
+
+WIRE_CHECKS: tuple[Check, ...] = (
+    _wire_check(
+        "wire.pong-echoes-ping",
+        Grade.MUST,
+        "a pong carries its ping's payload",
+        "The pong answering a ping has the ping's application data.",
+        "5.5.3: a Pong in response to a Ping must have identical Application data",
+    ),
+    _wire_check(
+        "wire.fragments-reassembled",
+        Grade.MUST,
+        "a fragmented message reaches the app whole",
+        "Text and binary messages sent in fragments (a UTF-8 sequence split between two) are "
+        "one message to the app, echoed whole.",
+        "5.4: clients and servers MUST support receiving fragmented messages",
+    ),
+    _wire_check(
+        "wire.control-between-fragments",
+        Grade.MUST,
+        "a ping between fragments is answered",
+        "A control frame in the middle of a fragmented message is handled.",
+        "5.4: an endpoint MUST be capable of handling control frames between fragments",
+    ),
+    _wire_check(
+        "wire.invalid-utf8-fails",
+        Grade.MUST,
+        "a text frame of invalid UTF-8 fails the connection",
+        "The server fails the connection and the app never gets the text.",
+        "8.1: an endpoint that finds invalid UTF-8 MUST Fail the WebSocket Connection",
+    ),
+    _wire_check(
+        "wire.unmasked-frame-fails",
+        Grade.MUST,
+        "an unmasked client frame fails the connection",
+        "A server closes the connection on a client frame that is not masked.",
+        "5.1: a server MUST close the connection upon receiving an unmasked frame",
+    ),
+    _wire_check(
+        "wire.reserved-bits-fail",
+        Grade.MUST,
+        "a frame with a reserved bit set fails the connection",
+        "With no extension negotiated, RSV1-3 set fails the connection.",
+        "5.2: a nonzero RSV bit no extension defines MUST Fail the WebSocket Connection",
+    ),
+    _wire_check(
+        "wire.reserved-opcode-fails",
+        Grade.MUST,
+        "a frame with a reserved opcode fails the connection",
+        "An unknown opcode fails the connection.",
+        "5.2: an unknown opcode MUST Fail the WebSocket Connection",
+    ),
+    _wire_check(
+        "wire.long-control-frame-fails",
+        Grade.INFO,
+        "a control frame over 125 bytes fails the connection",
+        "A ping with 126 bytes of payload is a protocol error, not a ping to answer.",
+        f"5.5: control frames MUST have 125 bytes of payload or less ({_SENDER_ONLY})",
+    ),
+    _wire_check(
+        "wire.one-byte-close-fails",
+        Grade.INFO,
+        "a close frame with a one-byte body fails the connection",
+        "A close body must start with a two-byte code, so one byte is a protocol error.",
+        f"5.5.1: a close body MUST begin with a 2-byte status code ({_SENDER_ONLY})",
+    ),
+    _wire_check(
+        "wire.failure-close-code",
+        Grade.INFO,
+        "a failed connection is closed with the code that names why",
+        "1007 for invalid UTF-8, 1002 for a protocol error, in a close frame before TCP ends.",
+        "7.4.1 (the codes' definitions); 7.1.7 lets the endpoint send a close frame (MAY)",
+    ),
+    _wire_check(
+        "wire.server-frames-unmasked",
+        Grade.MUST,
+        "the server never masks its frames",
+        "No frame from the server has the mask bit set.",
+        "5.1: a server MUST NOT mask any frames that it sends to the client",
+    ),
+    _wire_check(
+        "wire.server-frames-no-reserved-bits",
+        Grade.MUST,
+        "the server never sets a reserved bit",
+        "With no extension negotiated, every server frame has RSV1-3 clear.",
+        "5.2: RSV1-3 MUST be 0 unless an extension is negotiated",
+    ),
+    _wire_check(
+        "wire.server-control-frames-short",
+        Grade.MUST,
+        "the server's control frames are short and whole",
+        "Every close, ping and pong from the server has 125 bytes or less and is not fragmented.",
+        "5.5: control frames MUST have a payload of 125 bytes or less and MUST NOT be fragmented",
+    ),
+    _wire_check(
+        "wire.accept-key",
+        Grade.MUST,
+        "Sec-WebSocket-Accept answers the client's key",
+        "The 101 carries the base64 SHA-1 of the key and the protocol's GUID.",
+        "4.2.2 (the server's handshake); 4.1: a client MUST fail a connection whose value differs",
+    ),
+)
+
+# --- bad handshakes (conformance/families/wire/handshakes.py)
+# ---------------------------------------------------
+
+UPGRADE_CHECKS: tuple[Check, ...] = (
+    Check(
+        "upgrade.missing-key-refused",
+        Grade.MUST,
+        "a handshake without Sec-WebSocket-Key is refused with a 4xx",
+        "No 101 and no app call: the server answers an HTTP client error.",
+        "RFC 6455 4.2.1: the server MUST stop processing and return an HTTP error (such as 400)",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.unknown-version-refused",
+        Grade.MUST,
+        "an unknown Sec-WebSocket-Version is refused, naming version 13",
+        "A 4xx (such as 426) with a Sec-WebSocket-Version header listing 13.",
+        "RFC 6455 4.2.2 and 4.4: MUST abort and send a Sec-WebSocket-Version header field "
+        "with the versions it understands",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.non-get-refused",
+        Grade.MUST,
+        "an upgrade request that is not a GET is refused",
+        "A POST carrying the upgrade headers gets no 101.",
+        "RFC 6455 4.2.1 (the handshake is a GET; otherwise the server MUST stop processing)",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.space-before-colon-refused",
+        Grade.MUST,
+        "whitespace between a header name and its colon is refused with 400",
+        "Such a request is answered 400, never passed on.",
+        "RFC 9112 5.1: a server MUST reject it with 400 (Bad Request)",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.nul-in-value-handled",
+        Grade.MUST,
+        "a NUL in a header value is refused or replaced before the app",
+        "400, or the app sees the value with the NUL replaced.",
+        "RFC 9110 5.5: a recipient of CR, LF or NUL in a field value MUST reject the message "
+        "or replace each with SP",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.obs-fold-handled",
+        Grade.MUST,
+        "an obsolete line folding is refused or unfolded before the app",
+        "400, or the app sees the folded value without its line break.",
+        "RFC 9112 5.2: a server MUST reject obs-fold with 400 or replace it with SP",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.long-header-answered",
+        Grade.MUST,
+        "a 9 KiB header line is answered, not met with silence",
+        "The handshake is accepted (101) or answered with a 4xx such as 431; no silence.",
+        "RFC 9110 5.4: a server receiving a field larger than it wishes to process MUST "
+        "respond with an appropriate 4xx status code",
+        Layer.SERVER,
+    ),
+)
+
+# What the registry collects from this family.
+CHECKS = WIRE_CHECKS + UPGRADE_CHECKS

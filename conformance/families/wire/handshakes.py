@@ -1,0 +1,212 @@
+"""Upgrade checks: how a server answers a bad websocket handshake. Each probe writes one request
+by hand on a plain socket (no HTTP library would send these) and reads the answer: a 101 with,
+where the request reached the app, the scope the raw echo route reports, or an HTTP error.
+
+The requirements come from RFC 6455 (section 4) and HTTP/1.1 (RFC 9110, RFC 9112): a handshake
+the server cannot accept is answered with an HTTP error, never silence, and an invalid header
+is refused or made harmless before the app sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.targets import frames
+from wsconform.targets.frames import OP_TEXT
+from wsconform.targets.raw_routes import SCOPE_ECHO_ROUTE
+from wsconform.targets.servers.base import EXPECT_BOUND_S
+
+PATH = f"{SCOPE_ECHO_ROUTE}/upgrade"
+LONG_HEADER_BYTES = 9 * 1024  # over the 8 KiB many servers allow for one header line
+
+
+@dataclass
+class Answer:
+    """The server's answer to one handshake: its status (None: none within the bound, or the
+    connection ended first), its headers, and the scope the app reported after a 101."""
+
+    status: int | None
+    headers: dict[str, str] = field(default_factory=dict)
+    scope: dict[str, Any] | None = None
+    ended_silently: bool = False
+
+    def describe(self) -> str:
+        if self.status is None:
+            return "no answer (the connection ended)" if self.ended_silently else "no answer"
+        return f"HTTP {self.status}" + (" (the app got the request)" if self.scope else "")
+
+    def app_header(self, name: str) -> str | None:
+        """The value the app got for header `name`, if the request reached it."""
+        for got_name, value in (self.scope or {}).get("headers", []):
+            if got_name.lower() == name:
+                return str(value)
+        return None
+
+
+def new_key() -> str:
+    """A fresh Sec-WebSocket-Key (RFC 6455 4.1: 16 random bytes, base64)."""
+    return base64.b64encode(os.urandom(16)).decode()
+
+
+def request(
+    *, key: str | None, path: str = PATH, method: str = "GET", version: str = "13", extra: str = ""
+) -> bytes:
+    """A handshake as raw bytes (no key header where `key` is None); `extra` is spliced in
+    verbatim as header lines."""
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Version: {version}",
+    ]
+    if key is not None:
+        lines.append(f"Sec-WebSocket-Key: {key}")
+    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode("latin-1")
+
+
+def parse_head(head: bytes) -> tuple[int | None, dict[str, str]]:
+    """A response head's status (None if unreadable) and headers, names lowercased."""
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    parts = status_line.split(" ")
+    status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(":") for line in lines if line)
+    }
+    return status, headers
+
+
+async def write_within(writer: asyncio.StreamWriter, data: bytes, bound: float) -> None:
+    """Write `data` and wait up to `bound` seconds for it to leave the buffer. A server that
+    stopped reading is not waited on longer: what it then fails to answer is the observation."""
+    writer.write(data)
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(writer.drain(), bound)
+
+
+async def close_within(writer: asyncio.StreamWriter, bound: float) -> None:
+    """Close and wait up to `bound` seconds: a close waits for the buffer to be flushed first,
+    which never happens while the server does not read; then the connection is aborted."""
+    with contextlib.suppress(OSError):
+        writer.close()
+        try:
+            await asyncio.wait_for(writer.wait_closed(), bound)
+        except asyncio.TimeoutError:
+            writer.transport.abort()
+
+
+async def send_handshake(port: int, raw: bytes) -> Answer:
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection("127.0.0.1", port), EXPECT_BOUND_S
+    )
+    try:
+        await write_within(writer, raw, EXPECT_BOUND_S)
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), EXPECT_BOUND_S)
+        except asyncio.TimeoutError:
+            return Answer(None)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return Answer(None, ended_silently=True)
+        answer = Answer(*parse_head(head))
+        if answer.status == 101:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.IncompleteReadError):
+                frame = await asyncio.wait_for(frames.read(reader), EXPECT_BOUND_S)
+                if frame.opcode == OP_TEXT:
+                    answer.scope = json.loads(frame.payload)
+        return answer
+    finally:
+        await close_within(writer, EXPECT_BOUND_S)
+
+
+def _client_error(answer: Answer) -> bool:
+    return answer.status is not None and 400 <= answer.status < 500
+
+
+@dataclass(frozen=True)
+class UpgradeProbe:
+    check_id: str
+    raw: bytes
+    judge: Callable[[Answer], bool]
+
+
+def _refused_or_cleaned(header: str, forbidden: str) -> Callable[[Answer], bool]:
+    """Refused with 400, or the app got the header with `forbidden` replaced."""
+
+    def judge(answer: Answer) -> bool:
+        if answer.status == 400:
+            return True
+        value = answer.app_header(header)
+        return answer.status == 101 and value is not None and forbidden not in value
+
+    return judge
+
+
+PROBES = (
+    UpgradeProbe(
+        "upgrade.missing-key-refused",
+        request(key=None),
+        lambda answer: _client_error(answer),
+    ),
+    UpgradeProbe(
+        "upgrade.unknown-version-refused",
+        request(key=new_key(), version="12"),
+        lambda answer: (
+            _client_error(answer) and "13" in answer.headers.get("sec-websocket-version", "")
+        ),
+    ),
+    UpgradeProbe(
+        "upgrade.non-get-refused",
+        request(key=new_key(), method="POST", extra="Content-Length: 0\r\n"),
+        lambda answer: answer.status is not None and answer.status != 101,
+    ),
+    UpgradeProbe(
+        "upgrade.space-before-colon-refused",
+        request(key=new_key(), extra="X-WsConform-Space : value\r\n"),
+        lambda answer: answer.status == 400,
+    ),
+    UpgradeProbe(
+        "upgrade.nul-in-value-handled",
+        request(key=new_key(), extra="X-WsConform-Nul: before\x00after\r\n"),
+        _refused_or_cleaned("x-wsconform-nul", "\x00"),
+    ),
+    UpgradeProbe(
+        "upgrade.obs-fold-handled",
+        request(key=new_key(), extra="X-WsConform-Fold: first\r\n  folded\r\n"),
+        _refused_or_cleaned("x-wsconform-fold", "\n"),
+    ),
+    UpgradeProbe(
+        "upgrade.long-header-answered",
+        request(key=new_key(), extra=f"X-WsConform-Long: {'x' * LONG_HEADER_BYTES}\r\n"),
+        lambda answer: answer.status == 101 or _client_error(answer),
+    ),
+)
+
+
+async def run_probes(port: int) -> list[tuple[list[Judgement], dict[str, Any]]]:
+    """Each bad handshake's judgement, with its replay (the request's bytes, the status)."""
+    results = []
+    for probe in PROBES:
+        answer = await send_handshake(port, probe.raw)
+        shown = probe.raw.split(b"\r\n", 1)[0] + b" ..."
+        extra = [line for line in probe.raw.split(b"\r\n") if b"WsConform" in line]
+        judgement = Judgement(
+            probe.check_id,
+            probe.judge(answer),
+            f"{shown!r} {[line[:60] for line in extra]!r}: {answer.describe()}",
+        )
+        replay = {
+            "request": base64.b64encode(probe.raw).decode("ascii"),
+            "writes": [],
+            "expected": {"status": answer.status, "frames": []},
+        }
+        results.append(([judgement], {"replay": replay}))
+    return results

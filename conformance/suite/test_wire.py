@@ -1,0 +1,41 @@
+"""Wire and upgrade checks on every transport with a wire: how each server handles malformed and
+fragmented frames and bad handshakes, and how it frames its own side
+(`conformance/families/wire/frames.py`,
+`conformance/families/wire/handshakes.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from wsconform.conformance.engine.gate import Gate
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.results import ResultsRecorder
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.families.wire import frames as wire
+from wsconform.conformance.families.wire import handshakes as upgrade
+from wsconform.conformance.families.wire.catalogue import UPGRADE_CHECKS, WIRE_CHECKS
+from wsconform.targets.servers.base import Transport
+from wsconform.targets.servers.network import SocketTransport
+
+
+def test_wire_probes(
+    transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
+) -> None:
+    reproduce = f"tox -e suite -- --server {transport.name} -k test_wire"
+    results: list[tuple[list[Judgement], dict[str, Any]]]
+    if not isinstance(transport, SocketTransport):
+        why = f"{transport.name} has no wire between its client and the app"
+        results = [([Judgement(check.id, None, why) for check in WIRE_CHECKS + UPGRADE_CHECKS], {})]
+    else:
+        results = loop_runner.run(wire.run_probes(transport.port))
+        results += loop_runner.run(upgrade.run_probes(transport.port))
+    everything: list[Judgement] = []
+    for judgements, replay in results:
+        everything += judgements
+        recorder.add(transport.name, judgements, _evidence(replay, reproduce))
+    gate.settle(transport.name, everything, "")
+
+
+def _evidence(replay: dict[str, Any], reproduce: str) -> Callable[[], dict[str, Any]]:
+    return lambda: {"source": "wire probes", "reproduce": reproduce, **replay}

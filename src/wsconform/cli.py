@@ -1,0 +1,117 @@
+"""`wsconform`: the suite's generic checks against your own app, from your own project.
+
+    wsconform run myapp.main:app [--server inmemory,uvicorn-sansio] [--report-dir DIR]
+    wsconform run --factory myapp.main:create_app
+    wsconform routes myapp.main:app
+
+Exit status, as Schemathesis gives it: 0 no finding, 1 findings, 2 a usage error (a bad import
+string, an app whose startup fails, a configuration entry that matches no route), 3 an
+internal error of the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from wsconform.conformance.data import RUN_INI
+from wsconform.conformance.engine import profiles
+from wsconform.conformance.pytest_plugin import GENERIC_TESTS
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+# pytest's exit codes (pytest.ExitCode) -> ours.
+_FROM_PYTEST = {
+    pytest.ExitCode.OK: EXIT_CLEAN,
+    pytest.ExitCode.TESTS_FAILED: EXIT_FINDINGS,
+    pytest.ExitCode.USAGE_ERROR: EXIT_USAGE,
+    pytest.ExitCode.NO_TESTS_COLLECTED: EXIT_USAGE,
+    pytest.ExitCode.INTERRUPTED: EXIT_INTERNAL,
+    pytest.ExitCode.INTERNAL_ERROR: EXIT_INTERNAL,
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wsconform", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="the generic checks of every WebSocket route")
+    routes = commands.add_parser("routes", help="list the WebSocket routes found, and exit")
+    for command in (run, routes):
+        command.add_argument("app", help="module:attribute of the app (or of its factory)")
+        command.add_argument(
+            "--factory", action="store_true", help="APP is a function that returns the app"
+        )
+        command.add_argument(
+            "--app-path",
+            default=".",
+            help="directory the app is imported from (default: the current one)",
+        )
+    run.add_argument("--server", default="", help="comma-separated transports (default: all)")
+    run.add_argument("--report-dir", default="wsconform-report", help="where the report goes")
+    run.add_argument("--config", default="", help="a pyproject.toml with [tool.wsconform]")
+    run.add_argument("--no-lifespan", action="store_true", help="do not run the app's lifespan")
+    run.add_argument("--profile", default="ci", choices=profiles.PROFILES, help="Hypothesis")
+    run.add_argument("-v", "--verbose", action="store_true", help="pytest's full output")
+    run.add_argument("pytest_args", nargs="*", help="passed on to pytest (after --)")
+    return parser
+
+
+def pytest_arguments(arguments: argparse.Namespace) -> list[str]:
+    """The pytest command line that `wsconform run`/`routes` stand for."""
+    app_option = "--wsconform-app-factory" if arguments.factory else "--wsconform-app"
+    common = [
+        str(GENERIC_TESTS),
+        app_option,
+        arguments.app,
+        "--wsconform-app-path",
+        arguments.app_path,
+        # The suite's own pytest settings, not the project's (its addopts and filters are
+        # for its own tests), and no cache directory left in the project.
+        "-c",
+        str(RUN_INI),
+        "--rootdir",
+        os.getcwd(),
+        "-p",
+        "no:cacheprovider",
+        # Collecting the checks from site-packages must not put site-packages first on
+        # sys.path, ahead of the project the app is imported from.
+        "--import-mode=importlib",
+    ]
+    if arguments.command == "routes":
+        return [*common, "--wsconform-routes"]
+    report_dir = Path(arguments.report_dir)
+    run = [
+        *common,
+        "--wsconform-results",
+        str(report_dir / "results.json"),
+        "--junitxml",
+        str(report_dir / "junit.xml"),
+        "--hypothesis-profile",
+        arguments.profile,
+    ]
+    if arguments.server:
+        run += ["--wsconform-server", arguments.server]
+    if arguments.config:
+        run += ["--wsconform-config", arguments.config]
+    if arguments.no_lifespan:
+        run.append("--wsconform-no-lifespan")
+    run += [] if arguments.verbose else ["-q", "--tb=no", "--no-header", "-p", "no:warnings"]
+    return [*run, *arguments.pytest_args]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    # Like `python -m`, the app is importable from where the command runs.
+    sys.path.insert(0, str(Path(arguments.app_path).resolve()))
+    status = pytest.main(pytest_arguments(arguments))
+    return _FROM_PYTEST.get(pytest.ExitCode(status), EXIT_INTERNAL)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

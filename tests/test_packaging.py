@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -15,22 +16,21 @@ else:  # pragma: no cover - exercised on 3.10 only
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _setuptools() -> dict[str, object]:
-    table: dict[str, object] = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"][
+def _setuptools() -> dict[str, Any]:
+    table: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"][
         "setuptools"
     ]
     return table
 
 
 def test_every_package_folder_is_installed_under_the_name_its_path_gives() -> None:
-    mapping = _setuptools()["package-dir"]
-    assert isinstance(mapping, dict)
+    mapping: dict[str, str] = _setuptools()["package-dir"]
     found = set()
     for package, folder in mapping.items():
         for init in (ROOT / folder).rglob("__init__.py"):
             relative = init.parent.relative_to(ROOT / folder)
             found.add(".".join([package, *relative.parts]))
-    assert found == set(_setuptools()["packages"])  # type: ignore[arg-type]
+    assert found == set(_setuptools()["packages"])
 
 
 def test_no_tracked_file_is_a_link() -> None:

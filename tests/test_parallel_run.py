@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.results import ResultsRecorder
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from wsconform.conformance.checks import Verdict
 from wsconform.conformance.data import EXPECTED_DIR
 from wsconform.conformance.engine.results import Baseline

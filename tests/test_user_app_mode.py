@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from wsconform.conformance.engine.plans import ConnectionPlan, Observation
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.engine.vocabulary import Accepted, ClientRaised

@@ -29,7 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         metavar="PERCENT",
         help="with --benchmark-compare: fail when a server's ratio to the baseline is worse than"
-        " in the compared run by more than PERCENT (see README, Benchmarks)",
+        " in the compared run by more than PERCENT (see docs/benchmarks.md)",
     )
 
 

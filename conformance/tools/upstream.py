@@ -41,7 +41,7 @@ from wsconform.conformance.engine.stacks import installed_stack
 from wsconform.reports.compare import load_verdicts
 
 _FAILING = ("fail", "non-strict")
-# What takes the news: a fresh lock, the baselines and the README's tables recorded on it.
+# What takes the news: a fresh lock, the baselines and the generated docs pages recorded on it.
 UPDATE_COMMAND = "tox -e lock && tox -r -e update"
 
 
@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(words)
     print(f"wrote {out}, {out.with_suffix('.md')} and {atlas} ({len(stanzas)} atlas pair(s))")
     if changes:
-        print(f"to take these releases (re-lock, re-record, README tables): {UPDATE_COMMAND}")
+        print(f"to take these releases (re-lock, re-record, the generated docs pages): {UPDATE_COMMAND}")
     return 0
 
 

@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(words)
     print(f"wrote {out}, {out.with_suffix('.md')} and {atlas} ({len(stanzas)} atlas pair(s))")
     if changes:
-        print(f"to take these releases (re-lock, re-record, the generated docs pages): {UPDATE_COMMAND}")
+        print(f"to take these releases (re-lock, re-record, docs pages): {UPDATE_COMMAND}")
     return 0
 
 

@@ -3,12 +3,15 @@
 Every flavour the contracts promise to refuse: missing, empty, wrong scheme, the scheme alone,
 three words, the token with a prefix, suffix, inner whitespace or a character cut off, case
 changes of the token, non-ASCII, 8 KiB of it, and, for JWTs, malformed, expired, unsigned
-(`alg: none`), forged, or for another audience or issuer. Scheme case variants are *valid*:
+(`alg: none`), forged, or for another audience or issuer; crafted JWT headers (no `alg`,
+`alg: none`, RS256 with no key) for any route. Scheme case variants are *valid*:
 RFC 7235 section 2.1 makes the auth-scheme case-insensitive.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime, timezone
 
 import jwt
@@ -22,26 +25,68 @@ _header_text = st.text(
 )
 
 
+def named_mutations(valid: str) -> dict[str, str]:
+    """Strings that are not `valid` but look like it, by the name of how each differs."""
+    variants = {
+        "empty": "",
+        "last character cut": valid[:-1],
+        "prefixed": f"x{valid}",
+        "suffixed": f"{valid}x",
+        "leading space": f" {valid}",
+        "trailing space": f"{valid} ",
+        "inner space": f"{valid[: len(valid) // 2]} {valid[len(valid) // 2 :]}",
+        "upper case": valid.upper(),
+        "swapped case": valid.swapcase(),
+        "non-ASCII suffix": f"{valid}é",
+        "non-ASCII first character": "ä" + valid[1:],
+        "8 KiB": "a" * 8192,
+    }
+    return {name: token for name, token in variants.items() if token != valid}
+
+
 def token_mutations(valid: str) -> st.SearchStrategy[str]:
     """Strings that are not `valid` but look like it."""
-    cut = valid[:-1]
-    variants = {
-        "",
-        cut,
-        f"x{valid}",
-        f"{valid}x",
-        f" {valid}",
-        f"{valid} ",
-        f"{valid[: len(valid) // 2]} {valid[len(valid) // 2 :]}",
-        valid.upper(),
-        valid.swapcase(),
-        f"{valid}é",
-        "ä" + valid[1:],
-        "a" * 8192,
-    }
-    variants.discard(valid)
+    variants = set(named_mutations(valid).values())
     random_tokens = _header_text.filter(lambda token: token != valid)
     return st.sampled_from(sorted(variants)) | random_tokens
+
+
+def _base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _jwt_payload(valid: str) -> str:
+    """The valid token's own payload if it is a JWT (a forger's starting point), else one of
+    ours: a crafted token is judged on its header, not on claims the route never sees."""
+    parts = valid.split(".")
+    if len(parts) == 3 and parts[1]:
+        return parts[1]
+    return _base64url(json.dumps({"sub": "mallory"}).encode())
+
+
+def crafted_jwts(valid: str) -> dict[str, str]:
+    """JWTs whose header is what careless verification trusts, by name; built by hand, since a
+    JWT library refuses to make most of them. Each carries `valid`'s payload where it has one."""
+    payload = _jwt_payload(valid)
+
+    def with_header(header: object, signature: str) -> str:
+        return f"{_base64url(json.dumps(header).encode())}.{payload}.{signature}"
+
+    # A signature-shaped value no key made: the length of an RS256 signature (256 bytes).
+    unsigned = _base64url(bytes(256))
+    return {
+        "jwt alg none": with_header({"alg": "none", "typ": "JWT"}, ""),
+        "jwt header without alg": with_header({"typ": "JWT"}, unsigned),
+        "jwt RS256 without a key": with_header({"alg": "RS256", "typ": "JWT"}, unsigned),
+        "jwt header not an object": with_header(None, unsigned),
+    }
+
+
+def bad_token_flavours(valid: str) -> dict[str, str | None]:
+    """Every flavour of bad bare token by name, one token each: none at all, the mutations of
+    `valid`, and crafted JWTs. Each is tried on its own, so that one accepted flavour does not
+    hide what another does to the route."""
+    return {"missing": None, **named_mutations(valid), **crafted_jwts(valid)}
 
 
 def bad_authorization_values(valid: str) -> st.SearchStrategy[str | None]:

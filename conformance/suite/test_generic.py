@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -33,6 +34,7 @@ from wsconform.conformance.families.generic.routes import (
     AuthRoute,
     judge,
     judge_bad_credential,
+    judge_bad_token_crash,
     judge_valid_credential,
     plans_for,
     run_plan,
@@ -253,21 +255,48 @@ def test_authenticated_route(
     valid_plan, valid_seen = attempt(valid)
     accepted = [judge_valid_credential(auth_route, valid_seen.seen)]
 
-    def judged(token: str | None) -> tuple[list[Judgement], ConnectionPlan, Observation]:
+    def judged(
+        flavour: str, token: str | None
+    ) -> tuple[list[Judgement], ConnectionPlan, Observation]:
         plan, observation = attempt(token)
-        return [judge_bad_credential(auth_route, token, observation.seen)], plan, observation
+        judgements = [
+            judge_bad_credential(auth_route, token, observation.seen, flavour),
+            judge_bad_token_crash(auth_route, token, observation, flavour),
+        ]
+        return judgements, plan, observation
+
+    def bad_token(flavour: str, token: str | None) -> None:
+        judgements, plan, observation = judged(flavour, token)
+        run.keep(judgements, plan, observation, lambda: judged(flavour, token)[0])
 
     @settings(max_examples=MAX_EXAMPLES)
     @given(tokens.bad_tokens(valid))
-    def bad_token(token: str | None) -> None:
-        judgements, plan, observation = judged(token)
-        run.keep(judgements, plan, observation, lambda: judged(token)[0])
+    def generated_bad_token(token: str | None) -> None:
+        bad_token("generated", token)
 
-    def both() -> None:
-        run.keep(accepted, valid_plan, valid_seen)
-        bad_token()
+    def every_flavour() -> None:
+        """The valid token, each bad-token flavour on its own, then generated ones: a flavour
+        that is let in must not hide another that crashes the route."""
+        attempts: list[Callable[[], None]] = [
+            lambda: run.keep(accepted, valid_plan, valid_seen),
+            *(
+                partial(bad_token, flavour, token)
+                for flavour, token in tokens.bad_token_flavours(valid).items()
+            ),
+            generated_bad_token,
+        ]
+        failures: list[Exception] = []
+        for one_attempt in attempts:
+            try:
+                one_attempt()
+            except (AssertionError, BaseExceptionGroup) as failure:
+                failures.append(failure)
+        if len(failures) == 1:
+            raise failures[0]
+        if failures:
+            raise BaseExceptionGroup("findings of the bad-token flavours", failures)
 
-    run.explore(both)
+    run.explore(every_flavour)
 
 
 @pytest.mark.url

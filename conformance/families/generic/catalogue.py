@@ -65,6 +65,16 @@ GENERIC_CHECKS: tuple[Check, ...] = (
         Layer.APP,
     ),
     Check(
+        "generic.auth.bad-token-no-crash",
+        Grade.POLICY,
+        "no bad token makes an authenticated route raise",
+        "Suite policy: a bad credential, crafted ones included (`alg: none`, a JWT header "
+        "without `alg`, RS256 with no key), is refused, never a crash; one that gets past the "
+        "check and then crashes the route is a bug of its own, apart from letting it in.",
+        "wsconform policy, from the route's [tool.wsconform] auth declaration",
+        Layer.APP,
+    ),
+    Check(
         "generic.auth.accepts-valid-token",
         Grade.MUST,
         "an authenticated route accepts a valid token",

@@ -324,18 +324,26 @@ class AuthRoute:
     name: str  # the query parameter, header or cookie name
     format: str  # e.g. "{token}" or "Bearer {token}"
     valid_token: Callable[[], str]
+    # The route's other required parameters, with valid values (filled once bound), so that
+    # only the credential decides whether the route lets a connection in.
+    others: tuple[tuple[Parameter, str], ...] = ()
 
     def request(self, token: str | None) -> tuple[str, Headers]:
-        """Path and headers carrying `token` as configured (None: no credential at all)."""
-        if token is None:
-            return self.path, ()
-        value = self.format.format(token=token)
-        if self.location is Location.QUERY:
-            separator = "&" if "?" in self.path else "?"
-            return f"{self.path}{separator}{urlencode({self.name: value})}", ()
-        if self.location is Location.COOKIE:
-            return self.path, (("cookie", f"{self.name}={quote(value)}"),)
-        return self.path, ((self.name.lower(), value),)
+        """Path and headers carrying `token` as configured (None: no credential at all), and
+        every other required parameter of the route."""
+        values = [*self.others]
+        if token is not None:
+            credential = Parameter(self.name, self.location, "str")
+            values.append((credential, self.format.format(token=token)))
+        query = [(p.name, value) for p, value in values if p.location is Location.QUERY]
+        path = self.path
+        if query:
+            path += ("&" if "?" in path else "?") + urlencode(query)
+        headers = [(p.name.lower(), v) for p, v in values if p.location is Location.HEADER]
+        cookies = [f"{p.name}={quote(v)}" for p, v in values if p.location is Location.COOKIE]
+        if cookies:
+            headers.append(("cookie", "; ".join(cookies)))
+        return path, tuple(headers)
 
 
 def find_config(start: Path) -> Path | None:
@@ -382,14 +390,40 @@ def load_auth_routes(config_path: Path) -> list[AuthRoute]:
     return routes
 
 
-# One valid value per convertor, for filling a configured route template.
+# One valid value per type, for filling a configured route's parameters: one VALID_VALUES
+# could draw for each type, so that only the credential can make the route refuse.
 EXAMPLE_VALUES = {
     "int": "1",
     "float": "1.5",
     "uuid": "00000000-0000-4000-8000-000000000001",
+    "bool": "true",
     "path": "a/b",
     "str": "example",
 }
+
+
+def _example_value(parameter: Parameter) -> str:
+    return EXAMPLE_VALUES.get(parameter.type, EXAMPLE_VALUES["str"])
+
+
+def _other_required(route: AuthRoute, endpoint: WebSocketEndpoint) -> list[tuple[Parameter, str]]:
+    """The route's required query, header and cookie parameters but the credential's own,
+    each with a valid value."""
+
+    def is_the_credential(parameter: Parameter) -> bool:
+        if parameter.location is not route.location:
+            return False
+        if route.location is Location.HEADER:  # header names are case-insensitive
+            return parameter.name.lower() == route.name.lower()
+        return parameter.name == route.name
+
+    return [
+        (parameter, _example_value(parameter))
+        for parameter in endpoint.parameters
+        if parameter.required
+        and parameter.location is not Location.PATH
+        and not is_the_credential(parameter)
+    ]
 
 
 def bind_auth_routes(
@@ -408,10 +442,13 @@ def bind_auth_routes(
         by_template = [e for e in endpoints if without_convertors(e.path) == template]
         if by_template:
             endpoint = by_template[0]
-            values = {p.name: EXAMPLE_VALUES.get(p.type, "example") for p in endpoint.parameters}
-            bound.append(replace(route, path=_fill_path(endpoint.path, values)))
+            values = {p.name: _example_value(p) for p in endpoint.parameters}
+            path = _fill_path(endpoint.path, values)
+            others = _other_required(route, endpoint)
+            bound.append(replace(route, path=path, others=tuple(others)))
         elif "{" not in route.path and serves(endpoints, route.path):
-            bound.append(route)
+            (endpoint, *_) = [e for e in endpoints if serves([e], route.path)]
+            bound.append(replace(route, others=tuple(_other_required(route, endpoint))))
         else:
             known = ", ".join(e.path for e in endpoints) or "none"
             raise ConfigError(
@@ -445,14 +482,35 @@ def _token_source(entry: dict[str, Any], where: str, config_path: Path) -> Calla
     raise ConfigError(f'{where}: give valid-token = "module:function" or valid-token-command')
 
 
-def judge_bad_credential(
-    route: AuthRoute, token: str | None, seen: Sequence[ClientEvent]
-) -> Judgement:
+def _credential_shown(route: AuthRoute, token: str | None, flavour: str) -> str:
     shown = None if token is None else token[:60]
+    named = f" ({flavour})" if flavour else ""
+    return f"{route.path} with {route.location.value} credential {shown!r}{named}"
+
+
+def judge_bad_credential(
+    route: AuthRoute, token: str | None, seen: Sequence[ClientEvent], flavour: str = ""
+) -> Judgement:
     return Judgement(
         "generic.auth.rejects-bad-tokens",
         rejected_before_accept(seen),
-        f"{route.path} with {route.location.value} credential {shown!r}: client saw {seen!r}",
+        f"{_credential_shown(route, token, flavour)}: client saw {seen!r}",
+    )
+
+
+def judge_bad_token_crash(
+    route: AuthRoute, token: str | None, observation: Observation, flavour: str = ""
+) -> Judgement:
+    """A bad token may be let in (that is rejects-bad-tokens), but it must not make the
+    route raise: a crash a forged credential triggers is a bug of its own."""
+    seen = observation.seen
+    accepted = bool(seen) and isinstance(seen[0], Accepted)
+    when = "after accepting it" if accepted else "before accepting"
+    return Judgement(
+        "generic.auth.bad-token-no-crash",
+        not observation.app_errors,
+        f"{_credential_shown(route, token, flavour)}: the app raised {when} "
+        f"{observation.app_errors!r}; client saw {seen!r}",
     )
 
 

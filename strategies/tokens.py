@@ -14,7 +14,6 @@ import base64
 import json
 from datetime import datetime, timezone
 
-import jwt
 from hypothesis import strategies as st
 
 # Printable Latin-1: what an HTTP header value can carry (RFC 9110 5.5, obs-text included).
@@ -120,6 +119,15 @@ def bad_tokens(valid: str) -> st.SearchStrategy[str | None]:
 
 def bad_jwts(secret: str, audience: str, issuer: str) -> st.SearchStrategy[str]:
     """JWTs /secure/jwt must refuse, each wrong in exactly one way."""
+    # Imported here: only the reference suite signs JWTs, and PyJWT is its requirement (the
+    # `dev` extra), not one of every project wsconform is installed into.
+    try:
+        import jwt
+    except ImportError as exc:
+        raise ImportError(
+            "the reference suite's bad JWTs need PyJWT: install wsconform[dev] or pyjwt"
+        ) from exc
+
     now = int(datetime.now(timezone.utc).timestamp())
     good = {"sub": "mallory", "aud": audience, "iss": issuer, "iat": now, "exp": now + 300}
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import threading
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocketDisconnect
@@ -260,11 +262,32 @@ async def _no_app(scope: Any, receive: Any, send: Any) -> None:
     """Never called: building a TestClient is enough to learn whether it works here."""
 
 
+def _missing_http_client() -> str | None:
+    """The HTTP client package this Starlette's TestClient is built on, when it is not installed.
+
+    Read from the module's source, not by importing it: a Starlette that looks for httpx2 falls
+    back to httpx with a deprecation warning at import, which a project's `filterwarnings =
+    error` turns into a crash of the whole run (the pytest entry point runs under the project's
+    settings). wsconform itself requires neither httpx2 nor requests (pyproject.toml: they
+    would not install beside older pins); a project that uses the TestClient has its own."""
+    spec = importlib.util.find_spec("starlette.testclient")
+    if spec is None or spec.origin is None:
+        return None
+    source = Path(spec.origin).read_text(encoding="utf-8")
+    for package in ("httpx2", "requests"):
+        if f"import {package}" in source and importlib.util.find_spec(package) is None:
+            return package
+    return None
+
+
 def unusable_reason() -> str | None:
     """Why Starlette's TestClient cannot run with the installed packages, or None."""
+    missing = _missing_http_client()
+    if missing is not None:
+        return f"not usable here: install {missing} (this Starlette's TestClient is built on it)"
     try:
         from starlette.testclient import TestClient
-    except ImportError as exc:  # before Starlette 0.21 it needs `requests`
+    except ImportError as exc:
         return f"starlette.testclient cannot be imported: {exc}"
     try:
         TestClient(_no_app)

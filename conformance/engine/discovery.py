@@ -12,7 +12,7 @@ import enum
 import typing
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -46,6 +46,9 @@ class WebSocketEndpoint:
     # Names of the FastAPI dependencies (of the route, its router and their own dependencies).
     dependencies: tuple[str, ...] = ()
     framework: str = "starlette"
+    # The route's own code (its function, or its WebSocketEndpoint class): where the generic
+    # checks read which message shapes it expects. Not part of what the route is.
+    handler: Any = field(default=None, compare=False, repr=False)
 
     def parameters_at(self, location: Location) -> list[Parameter]:
         return [p for p in self.parameters if p.location is location]
@@ -112,7 +115,12 @@ def _endpoint(route: Any, prefix: str, inherited: dict[str, Parameter]) -> WebSo
     parameters = {**inherited, **_path_parameters(route)}
     dependant = getattr(route, "dependant", None)
     if dependant is None:
-        return WebSocketEndpoint(prefix + route.path, route.name, tuple(parameters.values()))
+        return WebSocketEndpoint(
+            prefix + route.path,
+            route.name,
+            tuple(parameters.values()),
+            handler=getattr(route, "endpoint", None),
+        )
     declared: list[Parameter] = []
     dependencies: list[str] = []
     for node in _dependants(dependant):
@@ -139,6 +147,7 @@ def _endpoint(route: Any, prefix: str, inherited: dict[str, Parameter]) -> WebSo
         tuple(parameters.values()),
         tuple(dict.fromkeys(dependencies)),
         framework="fastapi",
+        handler=getattr(route, "endpoint", None),
     )
 
 

@@ -6,13 +6,17 @@ No pytest here: plans, how one runs, how it is judged, and the `[tool.wsconform]
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
+import inspect
 import json
 import re
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import textwrap
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -64,6 +68,132 @@ client_steps: st.SearchStrategy[ClientStep] = st.one_of(
     st.builds(CloseWith, lifecycle.valid_close_codes | st.none(), lifecycle.close_reasons),
     st.just(Drop()),
 )
+
+
+# --- the message shapes a route expects, read from its own code ------------------------------
+
+# Bounds on what is read from a route's code: enough for a message protocol's keys and values,
+# few enough that examples stay small and generation fast.
+MAX_MINED_STRINGS = 24
+MAX_MINED_LENGTH = 40
+MAX_HELPERS = 8
+_LOOKUP_METHODS = ("get", "pop", "setdefault")
+
+
+@dataclass(frozen=True)
+class MessageVocabulary:
+    """String literals a route's code reads messages with: the keys it looks up
+    (`msg["action"]`, `msg.get("room")`, `"x" in msg`) and the values it compares with
+    (`== "join"`, `in ("a", "b")`, `case "leave"`)."""
+
+    keys: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+
+
+def _sources(handler: object) -> list[str]:
+    """The handler's code, and that of its module's functions it calls by name: one level,
+    where a route commonly hands its messages to a helper."""
+    try:
+        own = textwrap.dedent(inspect.getsource(handler))  # type: ignore[arg-type]
+        tree = ast.parse(own)
+    except (OSError, TypeError, SyntaxError):
+        return []
+    module = inspect.getmodule(handler)
+    names = dict.fromkeys(
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    )
+    sources = [own]
+    for name in list(names)[:MAX_HELPERS]:
+        helper = getattr(module, name, None)
+        if inspect.isfunction(helper) and inspect.getmodule(helper) is module:
+            try:
+                sources.append(textwrap.dedent(inspect.getsource(helper)))
+            except (OSError, TypeError):
+                continue
+    return sources
+
+
+def _literal(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value if 0 < len(node.value) <= MAX_MINED_LENGTH else None
+    return None
+
+
+def _literals(node: ast.AST) -> list[str]:
+    """The string literals of a constant or of a tuple, list or set display of them."""
+    items = node.elts if isinstance(node, ast.Tuple | ast.List | ast.Set) else [node]
+    return [text for item in items if (text := _literal(item)) is not None]
+
+
+@functools.lru_cache(maxsize=256)
+def message_vocabulary(handler: object) -> MessageVocabulary:
+    """The keys and values a route's code reads its messages with (see MessageVocabulary),
+    in the order they appear, bounded."""
+    keys: dict[str, None] = {}
+    values: dict[str, None] = {}
+    for source in _sources(handler):
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Subscript):
+                keys.update(dict.fromkeys(_literals(node.slice)))
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _LOOKUP_METHODS
+                and node.args
+            ):
+                keys.update(dict.fromkeys(_literals(node.args[0])))
+            elif isinstance(node, ast.Compare):
+                operands = [node.left, *node.comparators]
+                for operator, left, right in zip(
+                    node.ops, operands[:-1], operands[1:], strict=True
+                ):
+                    if isinstance(operator, ast.In | ast.NotIn):
+                        # `"room" in msg` looks a key up; `action in ("a", "b")` lists values.
+                        found = _literals(right)
+                        (values if found else keys).update(dict.fromkeys(found or _literals(left)))
+                    elif isinstance(operator, ast.Eq | ast.NotEq):
+                        values.update(dict.fromkeys(_literals(left) + _literals(right)))
+            elif isinstance(node, ast.MatchValue):
+                values.update(dict.fromkeys(_literals(node.value)))
+            elif isinstance(node, ast.MatchMapping):
+                keys.update(dict.fromkeys(t for key in node.keys for t in _literals(key)))
+    return MessageVocabulary(tuple(keys)[:MAX_MINED_STRINGS], tuple(values)[:MAX_MINED_STRINGS])
+
+
+# What a field may hold instead of what the route expects: missing values, wrong types.
+_WRONG_TYPES: list[Any] = [None, 0, -1, 1.5, True, "", [], {}]
+
+
+def message_shapes(vocabulary: MessageVocabulary) -> st.SearchStrategy[ClientStep]:
+    """JSON messages of the shapes a route expects and the ways they go wrong: `{}`, `null`
+    and other wrong types at the top, objects built from the route's own keys holding its
+    own values or wrong types, and its values as plain text."""
+    fields = st.sampled_from(_WRONG_TYPES)
+    if vocabulary.values:
+        fields = st.sampled_from(vocabulary.values) | fields
+    objects: st.SearchStrategy[Any] = st.just({})
+    if vocabulary.keys:
+        objects = st.dictionaries(
+            st.sampled_from(vocabulary.keys), fields, max_size=min(len(vocabulary.keys), 4)
+        )
+    json_shapes = st.sampled_from(_WRONG_TYPES) | objects | st.lists(objects, max_size=2)
+    shapes = json_shapes.map(lambda value: SendText(json.dumps(value)))
+    if vocabulary.values:
+        shapes |= st.sampled_from(vocabulary.values).map(SendText)
+    return shapes
+
+
+def steps_for(endpoint: WebSocketEndpoint) -> st.SearchStrategy[ClientStep]:
+    """Client steps for `endpoint`: any client behaviour, and the message shapes its code
+    expects (last, so that a failure still shrinks to the simplest step that shows it)."""
+    handler = endpoint.handler if isinstance(endpoint.handler, Hashable) else None
+    return client_steps | message_shapes(message_vocabulary(handler))
 
 
 def _until_the_end(steps: list[ClientStep]) -> tuple[ClientStep, ...]:
@@ -151,7 +281,7 @@ def plans_for(draw: st.DrawFn, endpoint: WebSocketEndpoint) -> ConnectionPlan:
     ]
     if cookies:
         headers.append(("cookie", "; ".join(cookies)))
-    steps = _until_the_end(draw(st.lists(client_steps, max_size=4)))
+    steps = _until_the_end(draw(st.lists(steps_for(endpoint), max_size=4)))
     return ConnectionPlan(endpoint.path, target, tuple(headers), steps)
 
 

@@ -51,6 +51,7 @@ from wsconform.targets.servers import all_transports
 from wsconform.targets.servers.base import AppStartupFailed, Transport
 from wsconform.targets.servers.witness import (
     LIFESPAN_ENV,
+    AppImportFailed,
     AppWitness,
     describe_exception,
     load_app,
@@ -136,6 +137,9 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         app = load_app(named)
         endpoints = discover(app)
+    except AppImportFailed as exc:
+        # One line, then the app's own traceback: not pytest's INTERNALERROR around it.
+        raise pytest.UsageError(f"app {named} does not import: {exc}") from None
     except (ImportError, ValueError, TypeError) as exc:
         raise pytest.UsageError(f"app {named}: {exc}") from exc
     if settings.routes:

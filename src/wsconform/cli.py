@@ -18,10 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from wsconform.conformance.data import RUN_INI
 from wsconform.conformance.engine import profiles
+from wsconform.conformance.engine.discovery import describe_routes, discover
 from wsconform.conformance.pytest_plugin import GENERIC_TESTS
+from wsconform.targets.servers.witness import AppImportFailed, load_app
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # pytest's exit codes (pytest.ExitCode) -> ours.
@@ -58,12 +61,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-lifespan", action="store_true", help="do not run the app's lifespan")
     run.add_argument("--profile", default="ci", choices=profiles.PROFILES, help="Hypothesis")
     run.add_argument("-v", "--verbose", action="store_true", help="pytest's full output")
-    run.add_argument("pytest_args", nargs="*", help="passed on to pytest (after --)")
+    run.epilog = "Anything after -- goes to pytest, wherever the -- stands."
     return parser
 
 
+def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line: what precedes the first `--` is ours, in any order; what follows
+    goes to pytest (argparse alone takes `--` only after the last positional)."""
+    argv = list(argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    arguments = _parser().parse_args(argv[:cut])
+    arguments.pytest_args = argv[cut + 1 :]
+    return arguments
+
+
 def pytest_arguments(arguments: argparse.Namespace) -> list[str]:
-    """The pytest command line that `wsconform run`/`routes` stand for."""
+    """The pytest command line that `wsconform run` stands for."""
     app_option = "--wsconform-app-factory" if arguments.factory else "--wsconform-app"
     common = [
         str(GENERIC_TESTS),
@@ -83,8 +96,6 @@ def pytest_arguments(arguments: argparse.Namespace) -> list[str]:
         # sys.path, ahead of the project the app is imported from.
         "--import-mode=importlib",
     ]
-    if arguments.command == "routes":
-        return [*common, "--wsconform-routes"]
     report_dir = Path(arguments.report_dir)
     run = [
         *common,
@@ -94,6 +105,9 @@ def pytest_arguments(arguments: argparse.Namespace) -> list[str]:
         str(report_dir / "junit.xml"),
         "--hypothesis-profile",
         arguments.profile,
+        # pytest-benchmark, where the project has it, would leave .benchmarks/ behind.
+        "-p",
+        "no:benchmark",
     ]
     if arguments.server:
         run += ["--wsconform-server", arguments.server]
@@ -105,10 +119,31 @@ def pytest_arguments(arguments: argparse.Namespace) -> list[str]:
     return [*run, *arguments.pytest_args]
 
 
+def list_routes(arguments: argparse.Namespace) -> int:
+    """`wsconform routes`: the app imported and its routes printed, without a pytest run (whose
+    exit would add a line of its own)."""
+    named = f"{arguments.app}()" if arguments.factory else arguments.app
+    try:
+        endpoints = discover(load_app(named))
+    except AppImportFailed as exc:
+        print(f"wsconform: app {named} does not import: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ImportError, ValueError, TypeError) as exc:
+        print(f"wsconform: app {named}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"WebSocket routes of {named}:\n{describe_routes(endpoints)}")
+    return EXIT_CLEAN
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = _parser().parse_args(argv)
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     # Like `python -m`, the app is importable from where the command runs.
     sys.path.insert(0, str(Path(arguments.app_path).resolve()))
+    if arguments.command == "routes":
+        return list_routes(arguments)
+    # Hypothesis's files (its example database, its cache) beside the report, not in the
+    # project the command runs in.
+    set_hypothesis_home_dir(Path(arguments.report_dir).resolve() / "hypothesis")
     status = pytest.main(pytest_arguments(arguments))
     return _FROM_PYTEST.get(pytest.ExitCode(status), EXIT_INTERNAL)
 

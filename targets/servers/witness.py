@@ -18,16 +18,18 @@ Servers call the witness, never the app directly. The witness
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib
 import json
+import logging
 import os
 import re
 import sys
 import sysconfig
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -63,10 +65,21 @@ class LifespanFailed(Exception):
     """The app's lifespan startup failed; the message is what the app reported."""
 
 
+class AppImportFailed(Exception):
+    """Importing the app's module (or calling its factory) raised: the message is one line
+    naming the leaf exception and the app's frame, then the traceback from the app's first
+    frame on (none of wsconform's, importlib's or pytest's frames above it)."""
+
+
 def load_app(import_string: str, *, fresh: bool = False) -> Any:
     """`module:attribute` -> the object, as servers load apps by import string;
     `module:function()` -> what the factory returns. `fresh`: first forget the app's own
-    modules, so their module-level state starts new."""
+    modules, so their module-level state starts new.
+
+    The module is imported, and the factory called, inside a running event loop, as uvicorn
+    does (it loads the app in its loop): an app may create a task or get the running loop at
+    import. Called where no loop runs, a loop is borrowed for the import alone; the app then
+    served is imported again on the loop that serves it (`AppWitness.prepare`)."""
     module_name, _, attribute = import_string.partition(":")
     is_factory = attribute.endswith("()")
     attribute = attribute.removesuffix("()")
@@ -74,14 +87,89 @@ def load_app(import_string: str, *, fresh: bool = False) -> Any:
         raise ValueError(
             f"app import string must look like 'module:attribute', got {import_string!r}"
         )
+    reimport = fresh and module_name in sys.modules
     if fresh:
         forget_app_modules(module_name)
-    module = importlib.import_module(module_name)
+    if loop_running():
+        return _import_app(module_name, attribute, is_factory=is_factory, reimport=reimport)
+
+    async def import_in_a_loop() -> Any:
+        return _import_app(module_name, attribute, is_factory=is_factory, reimport=reimport)
+
+    return asyncio.run(import_in_a_loop())
+
+
+def loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _import_app(module_name: str, attribute: str, *, is_factory: bool, reimport: bool) -> Any:
+    try:
+        with logging_handlers_kept() if reimport else contextlib.nullcontext():
+            module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise  # the import string names no module: a typo, not the app's failure
+        raise AppImportFailed(_describe_app_failure(exc)) from exc
+    except Exception as exc:
+        raise AppImportFailed(_describe_app_failure(exc)) from exc
     try:
         found = getattr(module, attribute)
     except AttributeError:
         raise ValueError(f"{module_name!r} has no attribute {attribute!r}") from None
-    return found() if is_factory else found
+    if not is_factory:
+        return found
+    try:
+        return found()
+    except Exception as exc:
+        raise AppImportFailed(_describe_app_failure(exc)) from exc
+
+
+@contextlib.contextmanager
+def logging_handlers_kept() -> Iterator[None]:
+    """Around a re-import of the app's modules (a fresh app per example): the handlers their
+    module-level code adds to a logger that still has the ones it had are taken off again and
+    closed, so the process does not gain a handler (and an open file, a duplicate of every
+    line) per example. The loggers are process-wide, outside the modules being renewed; what
+    the first import configured stays. A logger whose handlers the app replaced (dictConfig)
+    keeps the new ones: it did not grow. Threads or files an app opens at import cannot be
+    taken back from outside it; logging handlers are what module-level code commonly adds."""
+    before = {logger: list(logger.handlers) for logger in _all_loggers()}
+    try:
+        yield
+    finally:
+        for logger in _all_loggers():
+            had = before.get(logger, [])
+            added = [handler for handler in logger.handlers if handler not in had]
+            if had and added and all(handler in logger.handlers for handler in had):
+                for handler in added:
+                    logger.removeHandler(handler)
+                    handler.close()
+
+
+def _all_loggers() -> list[logging.Logger]:
+    known = logging.Logger.manager.loggerDict.values()
+    return [logging.getLogger(), *(item for item in known if isinstance(item, logging.Logger))]
+
+
+def _describe_app_failure(exc: BaseException) -> str:
+    """`describe_exception`, its traceback starting at the first frame of the app's code."""
+    tb = exc.__traceback__
+    while tb is not None and _is_machinery(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    shown = exc.with_traceback(tb or exc.__traceback__)
+    summary = "; ".join(_describe_leaf(leaf, None) for leaf in leaf_exceptions(shown))
+    details = "".join(traceback.format_exception(type(shown), shown, shown.__traceback__))
+    return f"{summary}\n{details.rstrip()}"
+
+
+def _is_machinery(filename: str) -> bool:
+    # importlib's frozen frames, and the library and wsconform frames that led to the import.
+    return filename.startswith("<frozen ") or is_library_file(Path(filename).resolve())
 
 
 def app_folder(module_name: str) -> Path | None:
@@ -236,6 +324,10 @@ class AppWitness:
         # apps) is served as given.
         self.source = source
         self.app: Any = load_app(source, fresh=True) if isinstance(source, str) else source
+        # Loaded where no loop runs (a transport built on the test's thread): the app is
+        # imported again on the loop that serves it, at the first `prepare`, so that a task
+        # it creates at import runs where its connections do.
+        self._imported_off_the_serving_loop = isinstance(source, str) and not loop_running()
         self.app_code = app_folder(source.partition(":")[0]) if isinstance(source, str) else None
         self.errors: list[str] = []
         self.report = report or self.errors.append
@@ -291,7 +383,8 @@ class AppWitness:
         LifespanFailed when its startup fails. Whoever serves the app asks for it before the
         first connection (APP_PREPARE_PATH) and stops it at the end; an app served without
         being prepared (the self-tests' drivers) runs without its lifespan."""
-        if fresh and isinstance(self.source, str):
+        if (fresh or self._imported_off_the_serving_loop) and isinstance(self.source, str):
+            self._imported_off_the_serving_loop = False
             await self.shutdown()
             self.app = load_app(self.source, fresh=True)
             self.state = getattr(self.app, "state", None)

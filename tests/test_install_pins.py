@@ -124,6 +124,10 @@ def test_a_starlette_only_project_gets_only_what_it_uses(wheel: Path, tmp_path: 
     done = wsconform_run(bin_dir, project, "inmemory")
     assert done.returncode == EXIT_CLEAN, done.stdout[-3000:] + done.stderr[-3000:]
     # This Starlette's TestClient is built on httpx2, which the project does not have: the
-    # transport says so, instead of a crash or a deprecated fallback.
+    # transport says so, instead of a crash or a deprecated fallback, and the run goes on.
     reason = unusable_reason_of_testclient(bin_dir, project)
     assert reason.startswith("not usable here: install httpx2"), reason
+    done = wsconform_run(bin_dir, project, "testclient")
+    assert done.returncode == EXIT_CLEAN, done.stdout[-3000:] + done.stderr[-3000:]
+    index = json.loads((project / "wsconform-report" / "index.json").read_text())
+    assert index["unavailable_servers"] == {"testclient": reason}

@@ -3,8 +3,10 @@ release every thread it started."""
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import Iterator
+from importlib.machinery import ModuleSpec
 
 import pytest
 from wsconform.conformance.engine.sessions import PUPPET_APP, LoopRunner, run_actions
@@ -66,3 +68,19 @@ def test_denial_response_keeps_its_status_and_body(
     assert isinstance(denied, Denied)
     assert (denied.status, denied.body) == (451, b"legal")
     assert ("content-type", "text/plain; charset=utf-8") in denied.headers
+
+
+def test_without_its_http_client_the_transport_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """This Starlette's TestClient looks for httpx2, which wsconform does not require (issue 25):
+    where it is not installed, the transport is skipped with what to install, before any import
+    of starlette.testclient (whose httpx fallback warns, an error under `filterwarnings`)."""
+    find_spec = importlib.util.find_spec
+
+    def without_httpx2(name: str, package: str | None = None) -> ModuleSpec | None:
+        return None if name == "httpx2" else find_spec(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_httpx2)
+    reason = all_transports()["testclient"].unavailable_reason()
+    assert reason is not None and reason.startswith("not usable here: install httpx2"), reason

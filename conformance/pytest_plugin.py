@@ -449,6 +449,7 @@ def pytest_terminal_summary(
         return
     reporter = terminalreporter
     reporter.section("wsconform")
+    settings = run_settings(config)
     for finding in recorder.findings.values():
         servers = ", ".join(sorted(finding.servers))
         confirmed = [s for s, seen in finding.servers.items() if seen.get("confirmed")]
@@ -458,7 +459,8 @@ def pytest_terminal_summary(
             f" [{servers}]{mark}: {finding.leaf}",
             red=True,
         )
-    settings = run_settings(config)
+        if finding.repro_script:  # linked only once it has reproduced the finding
+            reporter.line(f"  standalone repro: {settings.results.parent / finding.repro_script}")
     reporter.line(f"results: {settings.results} ({len(recorder.pairs)} verdicts)")
     for path in config.stash.get(report_key, []):
         reporter.line(f"report: {path}")

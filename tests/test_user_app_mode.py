@@ -78,7 +78,9 @@ def test_the_repro_script_reproduces_without_wsconform(tmp_path: Path) -> None:
         [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     leaf = results["findings"][0]["leaf"].split(": ")[1].split(" at ")[0]
-    assert replayed.returncode != 0 and leaf in replayed.stderr, replayed.stderr[-2000:]
+    assert replayed.returncode == 0, replayed.stdout[-2000:] + replayed.stderr[-2000:]
+    assert f"the app raised {leaf}" in replayed.stdout.splitlines()[-1]
+    assert results["findings"][0]["repro_script"] == f"repro/{script.name}"
 
 
 @pytest.mark.slow

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ from wsconform.conformance.engine.plans import (
     SendBytes,
     SendText,
 )
+from wsconform.conformance.engine.rfc6455 import is_valid_wire_close_code
 from wsconform.targets.servers.witness import error_signature
 
 
@@ -47,6 +50,9 @@ class Finding:
     servers: dict[str, dict[str, Any]] = field(default_factory=dict)
     reproduce: dict[str, str] = field(default_factory=dict)  # server -> command
     hypothesis: str = ""
+    # The standalone script, relative to the report, once it has reproduced the finding.
+    repro_script: str = ""
+    repro_verdict: str = ""  # what the script printed when wsconform ran it
 
     @classmethod
     def from_failure(
@@ -107,74 +113,159 @@ def finding_from_json(payload: Mapping[str, Any]) -> Finding:
 
 # --- the standalone script ---------------------------------------------------------------------
 
-_SCRIPT = '''"""wsconform finding {id}: {checks} on {route}.
+# The transports that call the app in wsconform's own process: a finding they showed is replayed
+# by calling the app as ASGI; one only a real server showed is replayed on that server.
+IN_PROCESS_SERVERS = ("inmemory", "testclient")
+# How long wsconform waits for a script it has just written to say whether it reproduces.
+VERIFY_BOUND_S = 90.0
+REPRODUCED = "REPRODUCED"
+
+_HEADER = '''#!/usr/bin/env python3
+"""wsconform finding {id}: {checks} on {route}.
 
 {leaf}
 
-Replays the minimal connection with Starlette's TestClient, which raises the app's own
-exception here. Run it from the folder you ran wsconform in: python {filename}
+{how}
+It needs Python and your project's own dependencies, nothing of wsconform. Run it from the
+folder you ran wsconform in:
+
+    python {filename}
+
+It prints REPRODUCED (exit 0) or NOT REPRODUCED (exit 3) with what it observed.
 """
 
-import sys
-
-from starlette.testclient import TestClient
-
-sys.path.insert(0, {app_path!r})
-from {module} import {attribute} as target  # noqa: E402
-
-app = {app_expression}
-
-with TestClient(app) as client:  # runs the app's lifespan, as the servers did
-    with client.websocket_connect({target!r}, headers={headers!r}) as websocket:
-{steps}
-print("the connection ended without an exception escaping the app")
 '''
+
+_IN_PROCESS = (
+    "Replays the minimal connection by calling the app as ASGI directly (as a server would:\n"
+    "its lifespan, a websocket scope, the client's messages), with every wait bounded."
+)
+_ON_SERVER = (
+    "Replays the minimal connection on {server}, where wsconform saw it, started with its own\n"
+    "command line (`{command}`), with a plain-socket client."
+)
+
+
+def _valid_close_code_ranges() -> list[list[int]]:
+    """RFC 6455's valid wire close codes, as [low, high] runs, for the script to judge with."""
+    ranges: list[list[int]] = []
+    for code in range(1000, 5000):
+        if not is_valid_wire_close_code(code):
+            continue
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return ranges
+
+
+def _leaf_exceptions(finding: Finding) -> list[str]:
+    """The leaf exception types the app raised, as the finding's first app error names them."""
+    for seen in finding.servers.values():
+        for error in seen.get("app_errors", []):
+            leaves = error_signature(error).split(" + ")
+            return sorted({leaf.partition(" at ")[0] for leaf in leaves if leaf})
+    return []
+
+
+def replay_server(finding: Finding) -> str | None:
+    """Where the script replays the finding: None for in process, or the real server that saw
+    it (the first by name), so that an outcome only a server shows is seen again there."""
+    if any(server in IN_PROCESS_SERVERS for server in finding.servers):
+        return None
+    from wsconform.reports.repro import SERVER_COMMANDS  # jinja2 comes with it: only here
+
+    seen_on = sorted(server for server in finding.servers if server in SERVER_COMMANDS)
+    return seen_on[0] if seen_on else None
+
+
+def _server_command(server: str, app: str) -> list[str]:
+    from wsconform.reports.repro import SERVER_COMMANDS  # jinja2 comes with it: only here
+
+    module_app, is_factory = app.removesuffix("()"), app.endswith("()")
+    command = [module_app if part == "repro:app" else part for part in SERVER_COMMANDS[server]]
+    if is_factory and server.startswith(("uvicorn", "granian")):
+        command.append("--factory")
+    elif is_factory:
+        command = [app if part == module_app else part for part in command]
+    return command
 
 
 def repro_script(finding: Finding, app: str, app_path: str) -> str:
-    """A script a user can attach to a bug report: the app's import and a plain client doing
-    the minimal plan, nothing of wsconform."""
-    module, _, attribute = app.partition(":")
-    is_factory = attribute.endswith("()")
-    lines = [f"        {_script_step(step)}" for step in finding.steps]
-    if not finding.steps or finding.steps[-1][0] not in ("close", "drop"):
-        lines.append("        websocket.close(1000)")
-    return _SCRIPT.format(
+    """A script a user can attach to a bug report: the finding's minimal connection replayed on
+    the app (see `wsconform.reports.finding_repro`), judged by the finding's checks."""
+    from wsconform.reports import finding_repro  # a script body, read as text
+
+    server = replay_server(finding)
+    command = _server_command(server, app) if server else []
+    data = {
+        "id": finding.id,
+        "checks": finding.checks,
+        "route": finding.route,
+        "app": app,
+        "factory": app.endswith("()"),
+        "app_path": app_path,
+        "target": finding.target,
+        "headers": finding.headers,
+        "steps": finding.steps,
+        "leaf_exceptions": _leaf_exceptions(finding),
+        "valid_close_codes": _valid_close_code_ranges(),
+        "server": server or "",
+        "server_command": command,
+    }
+    how = (
+        _ON_SERVER.format(server=server, command=" ".join(["python", *command]))
+        if server
+        else _IN_PROCESS
+    )
+    header = _HEADER.format(
         id=finding.id,
         checks=", ".join(finding.checks),
         route=finding.route,
-        leaf=finding.leaf.replace('"""', "'''"),
+        leaf=finding.leaf.replace("\\", "/").replace('"""', "'''"),
+        how=how,
         filename=f"{finding.id}.py",
-        app_path=app_path or ".",
-        module=module,
-        attribute=attribute.removesuffix("()"),
-        app_expression="target()  # the app factory" if is_factory else "target",
-        target=finding.target,
-        headers=dict(finding.headers),
-        steps="\n".join(lines),
     )
+    body = Path(finding_repro.__file__).read_text().partition('"""\n\n')[2]
+    footer = (
+        f"\n\nFINDING = json.loads({json.dumps(json.dumps(data, ensure_ascii=False))})\n\n"
+        'if __name__ == "__main__":\n    sys.exit(main(FINDING))\n'
+    )
+    return header + body.replace("import asyncio\n", "import asyncio\nimport json\n", 1) + footer
 
 
-def _script_step(step: list[Any]) -> str:
-    kind = step[0]
-    if kind == "send_text":
-        return f"websocket.send_text({step[1]!r})"
-    if kind == "send_bytes":
-        return f"websocket.send_bytes(bytes.fromhex({step[1]!r}))"
-    if kind == "close":
-        code = 1005 if step[1] is None else step[1]
-        return f"websocket.close({code}, {step[2]!r})"
-    # TestClient has no TCP to abort: what a server tells the app when the client vanishes.
-    return 'websocket.send({"type": "websocket.disconnect", "code": 1006})'
+def verify_repro_script(path: Path, bound_s: float = VERIFY_BOUND_S) -> str:
+    """Run a script once, where wsconform runs, with this interpreter (the project's); its
+    verdict line: REPRODUCED..., NOT REPRODUCED..., or why it gave none."""
+    try:
+        done = subprocess.run(
+            [sys.executable, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=bound_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"NOT REPRODUCED: the script did not end within {bound_s:.0f} s"
+    lines = [line for line in done.stdout.splitlines() if "REPRODUCED" in line]
+    if done.returncode == 0 and lines and lines[-1].startswith(REPRODUCED):
+        return lines[-1]
+    last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+    return lines[-1] if lines else f"NOT REPRODUCED: the script failed: {last}"
 
 
 def write_repro_scripts(
     findings: Iterable[Finding], app: str, app_path: str, directory: Path
 ) -> list[Path]:
+    """A script per finding, run once: a finding links its script (`repro_script`, relative
+    to the report) only if the script reproduced it; `repro_verdict` says what it printed."""
     written = []
     for finding in findings:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{finding.id}.py"
         path.write_text(repro_script(finding, app, app_path))
         written.append(path)
+        finding.repro_verdict = verify_repro_script(path)
+        reproduced = finding.repro_verdict.startswith(REPRODUCED)
+        finding.repro_script = f"{directory.name}/{path.name}" if reproduced else ""
     return written

@@ -1,0 +1,529 @@
+"""The body of a finding's standalone repro script (`conformance.engine.findings.repro_script`
+puts this module's source below the finding's description and above its data).
+
+It needs the Python standard library and the user's own project, nothing else: no wsconform,
+no TestClient or httpx (whose APIs differ across the Starlette releases a project may pin).
+An in-process finding is replayed by calling the app as ASGI directly: a scope, a receive
+queue, the app's sends collected, every wait bounded in time. A finding only a real server
+showed is replayed on that server, started with its own command line, by a plain-socket client.
+Either way the script judges what it saw with the finding's checks and prints REPRODUCED or
+NOT REPRODUCED with the observation, so that wsconform can run it once and link it only if it
+reproduces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import importlib
+import os
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+Message = MutableMapping[str, Any]
+BOUND_S = 10.0  # the longest the script waits for any one thing (the app's answer, a server)
+# On a real server nothing tells the client that the app is done with a step: it listens for
+# what the step causes until the server has been quiet this long, as wsconform's run did.
+STEP_QUIET_S = 0.5
+
+
+# --- what was observed, and the finding's checks judged on it ------------------------------------
+
+
+@dataclass
+class Seen:
+    """What the client saw (as wire-level events) and what the app raised (leaf type names)."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    client_closed_at: int | None = None  # how many events had come when the client closed
+    raised: list[str] = field(default_factory=list)
+    traceback: str = ""
+
+    def before_client_close(self) -> list[dict[str, Any]]:
+        return (
+            self.events if self.client_closed_at is None else self.events[: self.client_closed_at]
+        )
+
+
+def valid_close_code(code: int, ranges: list[list[int]]) -> bool:
+    return any(low <= code <= high for low, high in ranges)
+
+
+def judge(check: str, seen: Seen, finding: dict[str, Any]) -> str | None:
+    """Why `check` fails on what was seen, or None when it passes (or cannot be judged)."""
+    events = seen.events
+    accepted = bool(events) and events[0]["kind"] == "Accepted"
+    if check == "generic.no-unhandled-exception":
+        expected = {name.rpartition(".")[2] for name in finding["leaf_exceptions"]}
+        if seen.raised and expected <= set(seen.raised):
+            return f"the app raised {', '.join(seen.raised)}"
+        return None
+    if check == "generic.no-server-error":
+        for event in seen.before_client_close():
+            if event["kind"] == "Denied" and (event.get("status") or 0) >= 500:
+                return f"HTTP {event['status']} before the client closed"
+            if event["kind"] == "Closed" and event.get("code") == 1011:
+                return "close 1011 before the client closed"
+            if event["kind"] == "Closed" and accepted and not event.get("close_frame_seen", True):
+                return "the connection was dropped without a close frame"
+        return None
+    if check == "generic.close-code-valid":
+        bad = [
+            event["code"]
+            for event in events
+            if event["kind"] == "Closed"
+            and event.get("close_frame_seen", True)
+            and event.get("code") is not None
+            and not valid_close_code(event["code"], finding["valid_close_codes"])
+        ]
+        return f"invalid close codes {bad}" if bad else None
+    if check == "generic.no-data-before-denial":
+        if not accepted and any(event["kind"] == "Message" for event in events):
+            return "a message reached the client of a refused connection"
+        return None
+    if check == "generic.browser.refusal-visible":
+        first = events[0] if events else {}
+        refused_with_code = first.get("kind") == "Closed" and not first.get(
+            "close_frame_seen", True
+        )
+        if refused_with_code and first.get("code") not in (None, 1000):
+            return f"the handshake was refused with close {first['code']} before accept"
+        status = first.get("status") if first.get("kind") == "Denied" else None
+        if status is not None and status not in (403, 404) and status < 500:
+            return f"the handshake was refused with HTTP {status}"
+        return None
+    return None
+
+
+def verdict(finding: dict[str, Any], seen: Seen, where: str) -> int:
+    print(f"on {where}, the client saw:")
+    for event in seen.events:
+        print(f"  {event}")
+    if seen.traceback:
+        print("the app raised:\n" + seen.traceback.rstrip())
+    failing = {check: judge(check, seen, finding) for check in finding["checks"]}
+    for check, why in failing.items():
+        print(f"  {check}: {why or 'not failed this time'}")
+    if all(failing.values()):
+        print(f"REPRODUCED: {'; '.join(str(why) for why in failing.values())}")
+        return 0
+    print("NOT REPRODUCED: this run did not fail every check of the finding (see above)")
+    return 3
+
+
+# --- in process: the app called as ASGI ----------------------------------------------------------
+
+
+def load_app(finding: dict[str, Any]) -> Any:
+    sys.path.insert(0, os.path.abspath(finding["app_path"] or "."))
+    module_name, _, attribute = finding["app"].partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in attribute.removesuffix("()").split("."):
+        target = getattr(target, part)
+    return target() if finding["factory"] else target
+
+
+def leaves(error: BaseException) -> list[BaseException]:
+    """The innermost exceptions of an exception group, or the exception itself."""
+    nested = getattr(error, "exceptions", None)
+    if isinstance(nested, tuple) and nested:
+        return [leaf for inner in nested for leaf in leaves(inner)]
+    return [error]
+
+
+class Lifespan:
+    """The app's lifespan, run as servers run it by default: an app that does not support it
+    (raises on the lifespan scope) is served without one."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {}
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.outbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
+                 "state": self.state}  # fmt: skip
+        try:
+            await self.app(scope, self.inbox.get, self.outbox.put)
+        except BaseException:
+            await self.outbox.put({"type": "unsupported"})
+
+    async def _step(self, message: str) -> None:
+        if self.task is None or self.task.done():
+            return
+        await self.inbox.put({"type": message})
+        answer = await asyncio.wait_for(self.outbox.get(), BOUND_S)
+        if answer["type"].endswith(".failed"):
+            raise SystemExit(f"the app's lifespan failed: {answer.get('message', '')}")
+
+    async def startup(self) -> None:
+        self.task = asyncio.ensure_future(self._run())
+        await self._step("lifespan.startup")
+
+    async def shutdown(self) -> None:
+        try:
+            await self._step("lifespan.shutdown")
+        finally:
+            if self.task is not None and not self.task.done():
+                self.task.cancel()
+
+
+class AsgiConnection:
+    """One websocket connection to the app, as a server would make it, seen from both sides."""
+
+    def __init__(self, app: Any, finding: dict[str, Any], state: dict[str, Any]) -> None:
+        path, _, query = finding["target"].partition("?")
+        headers = [(name.lower(), value) for name, value in finding["headers"]]
+        protocols = [value for name, value in headers if name == "sec-websocket-protocol"]
+        self.scope = {
+            "type": "websocket", "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1", "scheme": "ws", "path": unquote(path),
+            "raw_path": path.encode("ascii", "replace"), "root_path": "",
+            "query_string": query.encode("latin-1"), "server": ("127.0.0.1", 8000),
+            "client": ("127.0.0.1", 50000),
+            "headers": [(b"host", b"127.0.0.1:8000")]
+            + [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers],
+            "subprotocols": [p.strip() for value in protocols for p in value.split(",")],
+            "state": dict(state), "extensions": {"websocket.http.response": {}},
+        }  # fmt: skip
+        self.app = app
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.seen = Seen()
+        self.changed = asyncio.Event()
+        self.waiting = False  # the app waits in receive() with nothing queued
+        self.client_gone = False
+        self.disconnect: Message | None = None
+        self.state = "connecting"  # connecting, open, denying, closed
+        self.task: asyncio.Task[None] | None = None
+
+    async def receive(self) -> Message:
+        if self.inbox.empty() and self.disconnect is not None:
+            await asyncio.sleep(0)  # servers repeat the disconnect; let the loop breathe
+            return dict(self.disconnect)
+        if self.inbox.empty():
+            self.waiting = True
+            self.changed.set()
+        message = await self.inbox.get()
+        self.waiting = False
+        if message["type"] == "websocket.disconnect":
+            self.disconnect = message
+        return message
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        event: dict[str, Any] | None = None
+        if self.state == "closed" or self.client_gone:
+            raise OSError(f"{kind!r} after the connection was closed")  # ASGI spec 2.4
+        if kind == "websocket.accept" and self.state == "connecting":
+            self.state = "open"
+            event = {"kind": "Accepted", "subprotocol": message.get("subprotocol")}
+        elif kind == "websocket.close":
+            if self.state == "connecting":  # a close before accept refuses the handshake
+                event = {"kind": "Denied", "status": 403}
+            else:
+                code = message.get("code", 1000)
+                event = {"kind": "Closed", "code": code, "reason": message.get("reason") or ""}
+            self.state = "closed"
+        elif kind == "websocket.send" and self.state == "open":
+            data = message.get("text")
+            event = {"kind": "Message", "data": data if data is not None else message.get("bytes")}
+        elif kind == "websocket.http.response.start" and self.state == "connecting":
+            self.state = "denying"
+            event = {"kind": "Denied", "status": message["status"]}
+        elif kind == "websocket.http.response.body" and self.state == "denying":
+            if not message.get("more_body", False):
+                self.state = "closed"
+        else:
+            raise RuntimeError(f"{kind!r} in state {self.state!r}: no server accepts it")
+        if event is not None:
+            self.seen.events.append(event)
+        self.changed.set()
+
+    async def _run_app(self) -> None:
+        try:
+            await self.app(self.scope, self.receive, self.send)
+        except BaseException as error:
+            self.seen.raised = [type(leaf).__name__ for leaf in leaves(error)]
+            self.seen.traceback = "".join(traceback.format_exception(error))
+            if not self.client_gone:
+                self._server_ends(1011 if self.state == "open" else 500)
+        else:
+            if (
+                self.state == "open" and not self.client_gone
+            ):  # returned without closing: servers drop it or close it
+                self.seen.events.append({"kind": "Closed", "code": 1006, "close_frame_seen": False})
+            elif self.state == "connecting":
+                self._server_ends(500)
+        finally:
+            self.changed.set()
+
+    def _server_ends(self, status_or_code: int) -> None:
+        if self.state == "open":
+            self.seen.events.append({"kind": "Closed", "code": status_or_code})
+        elif self.state == "connecting":
+            self.seen.events.append({"kind": "Denied", "status": status_or_code})
+        self.state = "closed"
+
+    async def _until(self, condition: Callable[[], bool]) -> None:
+        """Until `condition` holds, the app has ended, or the bound has passed."""
+
+        async def wait() -> None:
+            while not (condition() or (self.task is not None and self.task.done())):
+                self.changed.clear()
+                await self.changed.wait()
+
+        try:
+            await asyncio.wait_for(wait(), BOUND_S)
+        except asyncio.TimeoutError:
+            print(f"  (nothing more from the app within {BOUND_S} s)")
+
+    async def play(self, steps: list[list[Any]]) -> Seen:
+        self.task = asyncio.ensure_future(self._run_app())
+        await self.inbox.put({"type": "websocket.connect"})
+        await self._until(lambda: self.state != "connecting")
+        if self.state == "open":
+            ended = False
+            for step in steps:
+                ended = await self._step(step)
+                if ended or self.task.done():
+                    break
+            if not ended and not self.task.done():
+                await self._client_closes({"type": "websocket.disconnect", "code": 1000})
+        await self._until(lambda: False)  # the app's end, bounded
+        if not self.task.done():
+            self.task.cancel()
+        return self.seen
+
+    async def _client_closes(self, message: Message) -> None:
+        self.seen.client_closed_at = len(self.seen.events)
+        self.client_gone = True
+        await self.inbox.put(message)
+
+    async def _step(self, step: list[Any]) -> bool:
+        kind = step[0]
+        print(f"client: {kind} {step[1:]!r:.120}")
+        if kind == "send_text":
+            await self._sent({"type": "websocket.receive", "text": step[1]})
+            return False
+        if kind == "send_bytes":
+            await self._sent({"type": "websocket.receive", "bytes": bytes.fromhex(step[1])})
+            return False
+        # A close (1005 when the frame carries no code) or a TCP drop (1006): what a server
+        # tells the app in both cases.
+        code = 1006 if kind == "drop" else (1005 if step[1] is None else step[1])
+        reason = "" if kind == "drop" else step[2]
+        await self._client_closes({"type": "websocket.disconnect", "code": code, "reason": reason})
+        return True
+
+    async def _sent(self, message: Message) -> None:
+        """Deliver a message, then wait until the app has taken it and waits for the next one
+        (or has ended): what it answered is then all in."""
+        self.waiting = False
+        await self.inbox.put(message)
+        await self._until(lambda: self.waiting and self.inbox.empty())
+
+
+async def replay_in_process(finding: dict[str, Any]) -> Seen:
+    app = load_app(finding)
+    lifespan = Lifespan(app)
+    await lifespan.startup()
+    try:
+        return await AsgiConnection(app, finding, lifespan.state).play(finding["steps"])
+    finally:
+        await lifespan.shutdown()
+
+
+# --- on a real server: its own command line and a plain-socket client ---------------------------
+
+
+class SocketClient:
+    """A WebSocket client on a plain socket: the handshake, masked frames, events as they come."""
+
+    def __init__(self, port: int, target: str, headers: list[list[str]]) -> None:
+        self.seen = Seen()
+        self._changed = threading.Condition()
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=BOUND_S)
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [f"GET {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13",
+                 *(f"{name}: {value}" for name, value in headers)]  # fmt: skip
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        self.sock.settimeout(None)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _event(self, event: dict[str, Any]) -> None:
+        with self._changed:
+            self.seen.events.append(event)
+            self._changed.notify_all()
+
+    def ended(self) -> bool:
+        return any(event["kind"] in ("Closed", "Denied") for event in self.seen.events)
+
+    def listen(self, quiet_s: float) -> None:
+        """Until the server has sent nothing for `quiet_s` or the connection has ended."""
+        with self._changed:
+            while not self.ended():
+                if not self._changed.wait_for(self._more_than(len(self.seen.events)), quiet_s):
+                    return
+
+    def _more_than(self, count: int) -> Callable[[], bool]:
+        return lambda: len(self.seen.events) > count
+
+    def _recv(self, count: int) -> bytes:
+        data = b""
+        while len(data) < count:
+            chunk = self.sock.recv(count - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    def _read(self) -> None:
+        try:
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                head += self._recv(1)
+            status = int(head.split(b" ", 2)[1])
+            if status != 101:
+                self._event({"kind": "Denied", "status": status})
+                return
+            self._event({"kind": "Accepted"})
+            while True:
+                first, second = self._recv(2)
+                length = second & 0x7F
+                if length == 126:
+                    length = struct.unpack("!H", self._recv(2))[0]
+                elif length == 127:
+                    length = struct.unpack("!Q", self._recv(8))[0]
+                payload = self._recv(length)
+                opcode = first & 0x0F
+                if opcode == 0x8:
+                    code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                    self._event({"kind": "Closed", "code": code,
+                                 "reason": payload[2:].decode("utf-8", "replace")})  # fmt: skip
+                    self.frame(0x8, payload[:2])
+                    return
+                if opcode == 0x9:
+                    self.frame(0xA, payload)
+                elif opcode in (0x0, 0x1, 0x2):
+                    self._event({"kind": "Message", "data": payload[:200]})
+        except (EOFError, OSError, ValueError, IndexError):
+            if not self.ended():
+                self._event({"kind": "Closed", "code": 1006, "close_frame_seen": False})
+
+    def frame(self, opcode: int, payload: bytes) -> None:
+        mask, length = os.urandom(4), len(payload)
+        if length < 126:
+            header = bytes([0x80 | opcode, 0x80 | length])
+        elif length < 65536:
+            header = bytes([0x80 | opcode, 0x80 | 126]) + struct.pack("!H", length)
+        else:
+            header = bytes([0x80 | opcode, 0x80 | 127]) + struct.pack("!Q", length)
+        masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+        with contextlib.suppress(OSError):  # the server may have gone: a drop to observe
+            self.sock.sendall(header + mask + masked)
+
+    def play(self, steps: list[list[Any]]) -> Seen:
+        with self._changed:  # the handshake's answer
+            self._changed.wait_for(lambda: bool(self.seen.events), BOUND_S)
+        self.listen(STEP_QUIET_S)  # and what the app does at once, before the client acts
+        if self.seen.events and self.seen.events[0]["kind"] == "Accepted":
+            for kind, *arguments in steps:
+                print(f"client: {kind} {arguments!r:.120}")
+                if self.ended():
+                    break
+                if kind == "send_text":
+                    self.frame(0x1, arguments[0].encode())
+                elif kind == "send_bytes":
+                    self.frame(0x2, bytes.fromhex(arguments[0]))
+                elif kind == "close":
+                    code, reason = arguments
+                    self.seen.client_closed_at = len(self.seen.events)
+                    self.frame(
+                        0x8, b"" if code is None else struct.pack("!H", code) + reason.encode()
+                    )
+                else:  # a TCP reset, no close frame
+                    self.seen.client_closed_at = len(self.seen.events)
+                    self.sock.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    self.sock.close()
+                    return self.seen
+                self.listen(STEP_QUIET_S)
+            if not self.ended():
+                self.seen.client_closed_at = len(self.seen.events)
+                self.frame(0x8, struct.pack("!H", 1000))
+            self.listen(BOUND_S)
+        self.sock.close()
+        return self.seen
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def replay_on_server(finding: dict[str, Any]) -> Seen:
+    port = free_port()
+    command = [
+        sys.executable,
+        *(part.replace("{port}", str(port)) for part in finding["server_command"]),
+    ]
+    print("server:", " ".join(command))
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [os.path.abspath(finding["app_path"] or "."), environment.get("PYTHONPATH")])
+    )
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(command, stdout=log, stderr=log, env=environment)
+        try:
+            deadline = time.monotonic() + BOUND_S * 2
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        output = log.read().decode(errors="replace")
+                        raise SystemExit(f"the server did not start:\n{output}") from None
+                    time.sleep(0.05)  # polling the port: the server says nothing when ready
+            seen = SocketClient(port, finding["target"], finding["headers"]).play(finding["steps"])
+        finally:
+            server.terminate()
+            try:
+                server.wait(BOUND_S)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(BOUND_S)
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+    # The server logs what escaped the app; its type names are the raised leaves.
+    seen.raised = [name for name in finding["leaf_exceptions"] if name.rpartition(".")[2] in output]
+    if seen.raised:
+        seen.traceback = output[-3000:]
+    return seen
+
+
+def main(finding: dict[str, Any]) -> int:
+    print(
+        f"wsconform finding {finding['id']}: {', '.join(finding['checks'])} on {finding['route']}"
+    )
+    if finding["server_command"]:
+        return verdict(finding, replay_on_server(finding), finding["server"])
+    return verdict(finding, asyncio.run(replay_in_process(finding)), "the app, called as ASGI")

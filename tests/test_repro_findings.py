@@ -1,0 +1,143 @@
+"""A finding's standalone script reproduces it with nothing but the user's project: the app
+called as ASGI directly (no TestClient, whose httpx API changed under old Starlettes), or the
+server that showed it started with its own command line; on the newest Starlette here and on the
+oldest the suite supports; and a script that does not reproduce is not linked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from wsconform.conformance.data import COMPAT_FLOOR
+from wsconform.conformance.engine.findings import Finding, write_repro_scripts
+from wsconform.conformance.engine.lock import unlocked_environ
+from wsconform.targets.servers import all_transports
+
+ROOT = Path(__file__).resolve().parents[1]
+TWO_BUGS_APP = "tests.user_apps.two_bugs_app:app"
+SCRIPT_BOUND_S = 120
+
+
+def two_bugs_finding(leaf: str = "KeyError") -> Finding:
+    """The finding wsconform records for a binary frame sent to /orders of two_bugs_app
+    (Starlette's `receive_text` raises KeyError on a message without "text")."""
+    error = f"websocket /orders: {leaf} at tests/user_apps/two_bugs_app.py:18 in orders: 'text'"
+    return Finding(
+        id="fb04f311",
+        route="/orders",
+        checks=["generic.no-server-error", "generic.no-unhandled-exception"],
+        plan="connect '/orders'\n  send_bytes(b'')",
+        steps=[["send_bytes", ""]],
+        target="/orders",
+        headers=[],
+        leaf=error,
+        servers={"inmemory": {"client_events": [], "app_errors": [error], "confirmed": True}},
+    )
+
+
+def run_script(python: str, script: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [python, str(script)], cwd=ROOT, capture_output=True, text=True,
+        timeout=SCRIPT_BOUND_S, check=False,
+    )  # fmt: skip
+
+
+def assert_reproduced(done: subprocess.CompletedProcess[str]) -> None:
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "REPRODUCED: close 1011 before the client closed; the app raised KeyError" in done.stdout
+
+
+def test_a_finding_script_reproduces_on_the_newest_starlette_and_is_linked(
+    tmp_path: Path,
+) -> None:
+    finding = two_bugs_finding()
+    [script] = write_repro_scripts([finding], TWO_BUGS_APP, str(ROOT), tmp_path / "repro")
+    assert finding.repro_script == "repro/fb04f311.py"
+    assert finding.repro_verdict.startswith("REPRODUCED")
+    assert_reproduced(run_script(sys.executable, script))
+
+
+def test_a_script_that_does_not_reproduce_is_not_linked(tmp_path: Path) -> None:
+    """A finding the app does not raise again (it raises KeyError, not ValueError)."""
+    finding = two_bugs_finding(leaf="ValueError")
+    [script] = write_repro_scripts([finding], TWO_BUGS_APP, str(ROOT), tmp_path / "repro")
+    assert script.exists()
+    assert (finding.repro_script, finding.repro_verdict.split(":")[0]) == ("", "NOT REPRODUCED")
+
+
+def floor_pins(*names: str) -> list[str]:
+    """The compat floor's pins of these packages: the oldest releases the suite supports."""
+    lines = [line.strip() for line in COMPAT_FLOOR.read_text().splitlines()]
+    return [line for line in lines if line.partition("=")[0].partition("<")[0] in names]
+
+
+@pytest.mark.slow
+def test_a_finding_script_reproduces_on_the_oldest_starlette(tmp_path: Path) -> None:
+    """A project pinned to the oldest Starlette and FastAPI the suite supports, with a newer
+    httpx beside them (its Client lost `app=` in 0.28): the script needs none of it."""
+    uv = subprocess.run(["uv", "--version"], capture_output=True, check=False)
+    if uv.returncode != 0:
+        pytest.skip("uv is not on PATH (it comes with tox-uv, which the README installs)")
+    venv = tmp_path / "venv"
+    python = venv / "bin" / "python"
+    pins = floor_pins("starlette", "fastapi", "anyio")
+    assert [pin.partition("=")[0].partition("<")[0] for pin in pins] == [
+        "starlette", "fastapi", "anyio"
+    ]  # fmt: skip
+    for command in (
+        ["uv", "venv", "--quiet", "--python", sys.executable, str(venv)],
+        ["uv", "pip", "install", "--quiet", "--python", str(python), *pins, "httpx>=0.28"],
+    ):
+        done = subprocess.run(
+            command, env=unlocked_environ(), capture_output=True, text=True, timeout=600,
+            check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+    [script] = write_repro_scripts([two_bugs_finding()], TWO_BUGS_APP, str(ROOT), tmp_path)
+    assert_reproduced(run_script(str(python), script))
+    versions = run_script(str(python), _write(tmp_path / "v.py", VERSIONS))
+    assert json.loads(versions.stdout)["starlette"] == pins[0].partition("==")[2]
+
+
+VERSIONS = "import json, starlette; print(json.dumps({'starlette': starlette.__version__}))\n"
+
+# Returns after accept without closing: uvicorn then ends the TCP connection without a close
+# frame, which only a real server shows.
+RETURNS_WITHOUT_CLOSE_APP = """
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+
+
+async def greet(websocket):
+    await websocket.accept()
+    await websocket.send_text("hello")
+
+
+app = Starlette(routes=[WebSocketRoute("/ws", greet)])
+"""
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_a_drop_only_a_real_server_showed_is_replayed_on_that_server(tmp_path: Path) -> None:
+    server = "uvicorn-wsproto"
+    reason = all_transports()[server].unavailable_reason()
+    if reason:
+        pytest.skip(f"{server}: {reason}")
+    _write(tmp_path / "dropping_app.py", RETURNS_WITHOUT_CLOSE_APP)
+    finding = Finding(
+        id="d7000001", route="/ws", checks=["generic.no-server-error"], plan="connect '/ws'",
+        steps=[], target="/ws", headers=[], leaf="client saw a drop",
+        servers={server: {"client_events": [], "app_errors": [], "confirmed": True}},
+    )  # fmt: skip
+    [script] = write_repro_scripts([finding], "dropping_app:app", str(tmp_path), tmp_path / "r")
+    done = run_script(sys.executable, script)
+    assert "-m uvicorn dropping_app:app" in done.stdout and "--ws wsproto" in done.stdout
+    assert "REPRODUCED: the connection was dropped without a close frame" in done.stdout
+    assert finding.repro_script == "r/d7000001.py"

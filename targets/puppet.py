@@ -83,6 +83,13 @@ class PuppetError(Exception):
     """The exception the puppet raises when told to fail (the `RaiseError` step)."""
 
 
+# Tasks suspended on something only the test can give them: the next instruction here, the
+# client's next message in the in-memory server. Such a task cannot make progress on its own,
+# which is how the in-memory server tells silence from an app still at work (on a worker thread,
+# on a timer) without waiting for it.
+WAITING_FOR_THE_TEST: set[asyncio.Task[Any]] = set()
+
+
 class StepFuture:
     """One step's outcome, which any thread or event loop can wait for.
 
@@ -235,7 +242,13 @@ class PuppetSession:
                 if self._idle:
                     return None
                 wakeup.clear()
-            await wakeup.wait()
+            task = asyncio.current_task()
+            assert task is not None  # a coroutine runs in a task
+            WAITING_FOR_THE_TEST.add(task)
+            try:
+                await wakeup.wait()
+            finally:
+                WAITING_FOR_THE_TEST.discard(task)
 
     def _check_idle(self) -> None:
         assert self._loop is not None and self._wakeup is not None

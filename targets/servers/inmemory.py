@@ -3,9 +3,14 @@
 No sockets, no threads, no portal: the app runs as a task on the test's own loop, so a lifecycle
 session costs microseconds and is fully deterministic. It still obeys the ASGI www spec (2.5,
 the version it advertises) as a real server must: HTTP 403 for a close before accept, HTTP 500
-when the app ends before accepting, close 1011 when it raises after accepting, 1005 for a
-client close without a code, 1006 for a drop, and an `OSError` subclass for a send to a client
-that is gone.
+when the app ends before accepting, close 1011 when it raises after accepting, a drop (1006)
+when it returns after accepting without closing (as uvicorn does), 1005 for a client close
+without a code, 1006 for a drop, and an `OSError` subclass for a send to a client that is gone.
+
+Every wait is bounded in time, with the real servers' bounds: the app may be waiting on a worker
+thread (a sync FastAPI dependency) or a timer, which the loop cannot see. Only when every app is
+suspended on the test itself (the client's next message, the puppet's next instruction) is
+silence proven at once, without the clock.
 """
 
 from __future__ import annotations
@@ -35,10 +40,11 @@ from wsconform.conformance.engine.vocabulary import (
     Visibility,
     decode_headers,
 )
-from wsconform.targets.puppet import PuppetRegistry
+from wsconform.targets.puppet import WAITING_FOR_THE_TEST, PuppetRegistry
 from wsconform.targets.servers.base import (
     EXPECT_BOUND_S,
     MAX_MESSAGE_BYTES,
+    SHUTDOWN_BOUND_S,
     AnyFuture,
     ClientConnection,
     DirectControl,
@@ -48,10 +54,13 @@ from wsconform.targets.servers.base import (
     control_for,
 )
 
-# How many times the loop may run other ready callbacks before "nothing happened" is the
-# answer. Every hop inside one lifecycle step takes a handful of iterations; with no I/O and no
-# threads, an app that has not produced anything after this many is blocked, not slow.
+# How many times the loop may run other ready callbacks before the clock is consulted. Every hop
+# inside one lifecycle step takes a handful of iterations, so an app that answers at once is
+# seen without a timer; past this, the wait is bounded in time, never in turns.
 SPIN_LIMIT = 200
+# How often an app still at work is looked at again: what it waits on (a worker thread, a timer)
+# signals nothing this loop can await, so its progress is polled, until the bound.
+POLL_S = 0.001
 
 
 class ClientGone(OSError):
@@ -65,9 +74,11 @@ class Phase(Enum):
     CLOSED = "closed"
 
 
-async def spin_until(ready: Callable[[], bool]) -> bool:
-    """Run the loop until `ready()` or until nothing is left to run: with no I/O and no threads,
-    an idle loop cannot make progress later, so no wall-clock bound is needed."""
+def nobody_else_waits() -> bool:
+    return False
+
+
+async def _spin(ready: Callable[[], bool]) -> bool:
     for _ in range(SPIN_LIMIT):
         if ready():
             return True
@@ -75,15 +86,39 @@ async def spin_until(ready: Callable[[], bool]) -> bool:
     return ready()
 
 
-async def spin_wait(future: AnyFuture, bound: float) -> bool:
-    return await spin_until(future.done)
+async def wait_until(
+    ready: Callable[[], bool], bound: float, stalled: Callable[[], bool] = nobody_else_waits
+) -> bool:
+    """True once `ready()`; False after `bound` seconds, or as soon as `stalled()` proves that
+    nothing but the test can make it ready. The loop runs first without a clock, so an app that
+    answers at once costs no timer."""
+    if await _spin(ready):
+        return True
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + bound
+    while not stalled():
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return ready()
+        await asyncio.sleep(min(POLL_S, remaining))
+        if ready():
+            return True
+    # Stalled: what the apps did last may still be a few hops from `ready`.
+    return await _spin(ready)
 
 
 class InMemoryConnection(ClientConnection):
     def __init__(
-        self, app: ASGIApp, scope: dict[str, Any], lingering: set[asyncio.Task[None]] | None = None
+        self,
+        app: ASGIApp,
+        scope: dict[str, Any],
+        lingering: set[asyncio.Task[None]] | None = None,
+        stalled: Callable[[], bool] | None = None,
     ) -> None:
-        super().__init__(spin_wait)
+        # Silence is proven when every app the transport serves waits on the test (`stalled`);
+        # a connection on its own knows only its app.
+        self._stalled = stalled or self.app_waits_for_the_test
+        super().__init__(self._wait)
         # Where an app still running when the client is released is handed over (the
         # transport's), so it can finish on its own, as on a real server.
         self._lingering = lingering
@@ -99,6 +134,13 @@ class InMemoryConnection(ClientConnection):
         self._to_app.put_nowait({"type": "websocket.connect"})
         self._task = asyncio.ensure_future(self._run())
 
+    async def _wait(self, future: AnyFuture, bound: float) -> bool:
+        return await wait_until(future.done, bound, self._stalled)
+
+    def app_waits_for_the_test(self) -> bool:
+        """Can this connection's app make progress only when the test acts?"""
+        return self._task.done() or self._task in WAITING_FOR_THE_TEST
+
     # --- the server side, as the app sees it --------------------------------------------------
 
     async def _run(self) -> None:
@@ -113,9 +155,15 @@ class InMemoryConnection(ClientConnection):
         if self._phase in (Phase.HANDSHAKE, Phase.RESPONDING):
             # An app that ends without answering the handshake is a server error, never a hang.
             self._finish(Denied(status=500, body=b"Internal Server Error"))
+        elif self._phase is Phase.OPEN and not self._client_gone and raised:
+            # RFC 6455 7.4.1: 1011 is "unexpected condition".
+            self._finish(Closed(code=1011))
         elif self._phase is Phase.OPEN and not self._client_gone:
-            # RFC 6455 7.4.1: 1011 is "unexpected condition"; a plain return is a normal end.
-            self._finish(Closed(code=1011 if raised else 1000))
+            # An app that returns without closing: ASGI only says the socket should then be
+            # closed ('Websocket Connection Scope'), and servers differ (uvicorn closes the
+            # transport without a close frame, hypercorn sends 1011, daphne leaves it open). A
+            # drop, like the commonest, rather than a clean 1000 that would hide the bug.
+            self._finish(Closed(code=1006, close_frame_seen=False))
 
     def _finish(self, event: Accepted | Denied | Closed) -> None:
         self._phase = Phase.CLOSED
@@ -127,7 +175,16 @@ class InMemoryConnection(ClientConnection):
             # receiving must not starve the loop.
             await asyncio.sleep(0)
             return dict(self._disconnect)
-        return await self._to_app.get()
+        if not self._to_app.empty():
+            return self._to_app.get_nowait()
+        # Until the client acts, this app can do nothing: silence is proven, not waited for.
+        task = asyncio.current_task()
+        assert task is not None  # a coroutine runs in a task
+        WAITING_FOR_THE_TEST.add(task)
+        try:
+            return await self._to_app.get()
+        finally:
+            WAITING_FOR_THE_TEST.discard(task)
 
     async def _send(self, message: AsgiMessage) -> None:
         kind = message["type"]
@@ -226,7 +283,7 @@ class InMemoryConnection(ClientConnection):
     # --- the client side ------------------------------------------------------------------------
 
     async def next_event(self, bound: float = EXPECT_BOUND_S) -> ClientEvent:
-        if await spin_until(lambda: not self.events.empty()):
+        if await wait_until(lambda: not self.events.empty(), bound, self._stalled):
             return self.events.get_nowait()
         return NoEvent(after_s=bound)
 
@@ -279,7 +336,7 @@ class InMemoryConnection(ClientConnection):
         # that goes on (a slow cleanup) is left to the transport, which waits for it when the
         # app's errors are asked for; with nobody to wait, it is cancelled, as a real server's
         # shutdown would.
-        if await spin_wait(self._task, 0.0):
+        if await wait_until(self._task.done, 0.0):
             return
         if self._lingering is not None:
             self._lingering.add(self._task)
@@ -290,7 +347,8 @@ class InMemoryConnection(ClientConnection):
 async def cancel_app(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
-        await spin_wait(task, 0.0)
+        # A task on a worker thread ends only when the thread is done with it.
+        await wait_until(task.done, EXPECT_BOUND_S)
 
 
 class InMemoryTransport(Transport):
@@ -310,15 +368,27 @@ class InMemoryTransport(Transport):
         # Weakly: a transport serves thousands of sessions; only the live ones need stopping.
         self._connections: weakref.WeakSet[InMemoryConnection] = weakref.WeakSet()
         self.control = (
-            DirectControl(registry, spin_wait) if registry else control_for(self.app.app, spin_wait)
+            DirectControl(registry, self._wait)
+            if registry
+            else control_for(self.app.app, self._wait)
         )
+
+    def apps_wait_for_the_test(self) -> bool:
+        """Is every app this transport runs suspended on the test (or done)? Then nothing will
+        happen until the test acts."""
+        return all(
+            connection.app_waits_for_the_test() for connection in list(self._connections)
+        ) and all(task.done() or task in WAITING_FOR_THE_TEST for task in self._lingering)
+
+    async def _wait(self, future: AnyFuture, bound: float) -> bool:
+        return await wait_until(future.done, bound, self.apps_wait_for_the_test)
 
     async def app_idle(self, bound: float) -> bool:
         # The app runs on this loop: usually running the loop leaves no websocket in it. An app
         # waiting on a timer (a slow cleanup) needs the clock, so then wait on the witness's
         # event from a thread while this loop goes on running the app.
         witness = self.witness
-        if witness is None or await spin_until(lambda: witness.open_websockets == 0):
+        if witness is None or await wait_until(lambda: witness.open_websockets == 0, 0.0):
             idle = True
         else:
             idle = await super().app_idle(bound)
@@ -340,15 +410,17 @@ class InMemoryTransport(Transport):
         self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()
     ) -> ClientConnection:
         scope = websocket_scope(path, headers, subprotocols)
-        connection = self.connection_class(self.app, scope, self._lingering)
+        connection = self.connection_class(
+            self.app, scope, self._lingering, self.apps_wait_for_the_test
+        )
         self._connections.add(connection)
         return connection
 
     async def shut_down(self) -> bool:
         """Stop serving as a server does on its graceful signal; True if every connection
-        ended (the spin runs the apps' reactions)."""
+        ended (the wait runs the apps' reactions)."""
         ended = all([connection.server_shutdown() for connection in list(self._connections)])
-        await spin_until(lambda: False)
+        await wait_until(self.apps_wait_for_the_test, SHUTDOWN_BOUND_S)
         self._connections.clear()
         return ended
 

@@ -337,6 +337,53 @@ class AppWitness:
         # their own thread or loop, and the test waits from another.
         self.idle = threading.Event()
         self.idle.set()
+# What the witness reports, among the app's errors, for a websocket the app returned from after
+# accepting it, without closing it and without having heard the client leave. Not an exception:
+# it has a check of its own (generic.app-closes-before-returning), never counted as a crash.
+RETURNED_OPEN = "returned after accepting the websocket, without closing it"
+
+
+def is_returned_open(error: str) -> bool:
+    """Is this app error the witness's report of a websocket left open at return?"""
+    return error.partition("\n")[0].endswith(RETURNED_OPEN)
+
+
+class WebSocketEnds:
+    """What the app did with one websocket: accepted it, ended it (a close or a denial sent, a
+    disconnect received, a send refused because the client left)."""
+
+    __slots__ = ("accepted", "ended")
+
+    def __init__(self) -> None:
+        self.accepted = False
+        self.ended = False
+
+    def watch(self, receive: Any, send: Any) -> tuple[Any, Any]:
+        async def watched_receive() -> Any:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                self.ended = True
+            return message
+
+        async def watched_send(message: Any) -> None:
+            kind = message["type"]
+            if kind == "websocket.accept":
+                self.accepted = True
+            elif kind in ("websocket.close", "websocket.http.response.start"):
+                self.ended = True
+            try:
+                await send(message)
+            except BaseException:
+                self.ended = True  # the server refused: the app has been told it is over
+                raise
+
+        return watched_receive, watched_send
+
+    @property
+    def left_open(self) -> bool:
+        return self.accepted and not self.ended
+
+
         self._open_websockets = 0
         self._count_lock = threading.Lock()
         self._lifespan: Lifespan | None = None
@@ -378,14 +425,20 @@ class AppWitness:
             else:
                 self.idle.set()
 
+        ends: WebSocketEnds | None = None
     async def prepare(self, *, fresh: bool) -> None:
         """The app built (again, from scratch, if `fresh`) and its lifespan started; raises
+            ends = WebSocketEnds()
+            receive, send = ends.watch(receive, send)
         LifespanFailed when its startup fails. Whoever serves the app asks for it before the
         first connection (APP_PREPARE_PATH) and stops it at the end; an app served without
         being prepared (the self-tests' drivers) runs without its lifespan."""
         if (fresh or self._imported_off_the_serving_loop) and isinstance(self.source, str):
             self._imported_off_the_serving_loop = False
             await self.shutdown()
+        else:
+            if ends is not None and ends.left_open:
+                self.report(f"websocket {scope.get('path')}: {RETURNED_OPEN}")
             self.app = load_app(self.source, fresh=True)
             self.state = getattr(self.app, "state", None)
         if self._lifespan is None and lifespan_enabled():

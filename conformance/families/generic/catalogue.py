@@ -18,6 +18,18 @@ GENERIC_CHECKS: tuple[Check, ...] = (
         Layer.APP,
     ),
     Check(
+        "generic.app-closes-before-returning",
+        Grade.POLICY,
+        "a route that accepted closes the websocket before it returns",
+        "Suite policy: a route that returns after accept without closing leaves the ending to "
+        "the server, and servers differ: uvicorn drops the connection (the client sees 1006), "
+        "hypercorn closes with 1011, daphne leaves it open; its clients see a close on one "
+        "server and a drop on another. Close it (`await websocket.close()`) before returning.",
+        f"wsconform policy, from {WWW}, 'Websocket Connection Scope': when the application "
+        "dies the socket should be closed (no code given)",
+        Layer.APP,
+    ),
+    Check(
         "generic.no-server-error",
         Grade.POLICY,
         "client input never causes an HTTP 5xx or a close 1011",

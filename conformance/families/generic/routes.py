@@ -48,6 +48,7 @@ from wsconform.conformance.engine.vocabulary import (
 )
 from wsconform.strategies import lifecycle
 from wsconform.targets.servers.base import EXPECT_BOUND_S, REPLY_BOUND_S, Transport
+from wsconform.targets.servers.witness import is_returned_open
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -429,9 +430,19 @@ def judge(observation: Observation, over_the_wire_only: bool = False) -> list[Ju
         ),
     ]
     if not over_the_wire_only:
-        errors = observation.app_errors
+        # The witness reports a websocket left open at return among the app's errors; it is
+        # not an exception, and has its own check.
+        left_open = [error for error in observation.app_errors if is_returned_open(error)]
+        errors = [error for error in observation.app_errors if not is_returned_open(error)]
         judgements.append(
             Judgement("generic.no-unhandled-exception", not errors, f"app raised {errors!r}")
+        )
+        judgements.append(
+            Judgement(
+                "generic.app-closes-before-returning",
+                not left_open,
+                f"{'; '.join(left_open)}: client saw {shown}",
+            )
         )
     return judgements
 

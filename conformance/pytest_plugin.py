@@ -47,6 +47,7 @@ from wsconform.conformance.families.generic.routes import (
 )
 from wsconform.reports.html import write_report
 from wsconform.reports.repro import write_scripts
+from wsconform.reports.sarif import SARIF_FILE, write_sarif
 from wsconform.targets.servers import all_transports
 from wsconform.targets.servers.base import AppStartupFailed, Transport
 from wsconform.targets.servers.witness import (
@@ -393,6 +394,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # A standalone script for each server divergence, linked from its result.
     write_scripts(results["results"], results_path.parent / "repro")
     write_results(results, results_path)
+    # For CI code scanning: each finding annotated at the app's line that raised it.
+    write_sarif(results_path, results_path.parent / SARIF_FILE)
     recording = settings.record_baseline
     if recording:
         for name in recorder.transports():
@@ -445,10 +448,15 @@ def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
     recorder = config.stash[recorder_key]
-    if not recorder.pairs:
+    if not (recorder.pairs or recorder.unavailable):
         return
     reporter = terminalreporter
     reporter.section("wsconform")
+    # Every server asked for that did not run, and why: a skip is not a pass.
+    for server, reason in sorted(recorder.unavailable.items()):
+        reporter.line(f"skipped server {server}: {reason}", yellow=True)
+    if not recorder.pairs:
+        return
     settings = run_settings(config)
     for finding in recorder.findings.values():
         servers = ", ".join(sorted(finding.servers))

@@ -166,7 +166,9 @@ def build_index(inputs: ReportInputs, expected_dir: Path = EXPECTED_DIR) -> dict
         "advertised": advertised(results),
         "checks": [{key: c[key] for key in INDEX_CHECK_KEYS} for c in check_entries(results)],
         "counts": _counts(rows),
-        "differences": differences(results, expected_dir),
+        # A user's app is judged on its findings: wsconform's baselines record its reference
+        # targets, so differences against them say nothing about the app.
+        "differences": [] if results.get("mode") == "app" else differences(results, expected_dir),
         "results": [
             {
                 "check": row["check"],
@@ -194,6 +196,13 @@ def _counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 
 
 # --- the page ----------------------------------------------------------------------------------
+
+
+def without_replay_hint(hypothesis_report: str) -> str:
+    """Hypothesis's report without its `@reproduce_failure(...)` hint: a decorator for a test
+    of wsconform's, of no use to a reader of the report (results.json keeps it, for replay)."""
+    lines = hypothesis_report.splitlines()
+    return "\n".join(line for line in lines if "@reproduce_failure(" not in line)
 
 
 def evidence_id(check: str, server: str) -> str:
@@ -260,6 +269,7 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
         undefined=jinja2.StrictUndefined,
     )
     environment.filters["short"] = short
+    environment.filters["without_replay_hint"] = without_replay_hint
     environment.globals["evidence_id"] = evidence_id
     environment.globals["verdict_label"] = verdict_label
     environment.globals["grade_labels"] = GRADE_LABELS

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -14,8 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from wsconform.conformance.engine.findings import Finding
 from wsconform.conformance.engine.sessions import LoopRunner
-from wsconform.targets.servers.witness import AppWitness
+from wsconform.reports.html import write_report
+from wsconform.reports.sarif import sarif_log
+from wsconform.targets.servers.witness import AppWitness, describe_exception, error_signature
+
+from wsconform.cli import parse_arguments, pytest_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 APPS = "tests.user_apps"
@@ -70,7 +76,10 @@ def test_an_app_that_needs_a_running_loop_at_import_is_run_and_served_on_it(
     assert results["findings"] == []
 
 
-def test_a_fresh_app_per_example_does_not_add_the_apps_log_handlers_again() -> None:
+def test_a_fresh_app_per_example_does_not_add_the_apps_log_handlers_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where the app's log file goes
     runner = LoopRunner()
     witness = AppWitness(f"{APPS}.logging_app:app")
     try:
@@ -96,3 +105,145 @@ def test_a_run_leaves_nothing_in_the_project_and_logs_each_connection_once(
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr
     assert sorted(path.name for path in project.iterdir()) == ["app.log", "logging_app.py"]
     assert len(lines) == len(set(lines)) > 1, lines[:5]
+
+
+def test_routes_prints_the_routes_and_nothing_else() -> None:
+    run, _ = wsconform("routes", f"{APPS}.two_bugs_app:app")
+    assert (run.returncode, run.stdout, run.stderr) == (
+        0,
+        f"WebSocket routes of {APPS}.two_bugs_app:app:\n/orders  [fastapi: orders]\n",
+        "",
+    )
+
+
+def test_pytest_options_after_a_double_dash_may_follow_any_option_of_ours() -> None:
+    """The order the report's reproduce command uses: the app, then options, then `--`."""
+    arguments = parse_arguments(
+        ["run", "app:app", "--server", "inmemory", "--", "-k", "orders", "-x"]
+    )
+    assert (arguments.app, arguments.server) == ("app:app", "inmemory")
+    assert pytest_arguments(arguments)[-3:] == ["-k", "orders", "-x"]
+
+
+# The testclient transport made unavailable, as a server that is not installed is.
+_WITHOUT_TESTCLIENT = """
+import dataclasses, sys
+from wsconform.targets.servers import testclient
+testclient.TRANSPORTS = tuple(
+    dataclasses.replace(spec, unavailable_reason=lambda: "not installed: pretend-client")
+    for spec in testclient.TRANSPORTS
+)
+from wsconform.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def logging_app_project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(USER_APPS / "logging_app.py", project)
+    return project
+
+
+def test_a_skipped_server_is_listed_with_its_reason(tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    command = [
+        sys.executable, "-c", _WITHOUT_TESTCLIENT, "run", "logging_app:app",
+        "--server", "inmemory,testclient", "--report-dir", str(report),
+    ]  # fmt: skip
+    run = subprocess.run(
+        command, cwd=logging_app_project(tmp_path), capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr
+    assert "skipped server testclient: not installed: pretend-client" in run.stdout.splitlines()
+
+
+def test_a_leaf_no_app_frame_raised_is_shown_at_the_library_frame_that_raised_it() -> None:
+    try:
+        json.loads("")
+    except ValueError as exc:
+        # From json's own frames on: no frame of the app's code (this test) is left.
+        raised_in_a_library = exc.with_traceback(exc.__traceback__.tb_next)  # type: ignore[union-attr]
+    leaf = describe_exception(raised_in_a_library).partition("\n")[0]
+    assert re.fullmatch(r"JSONDecodeError at json/decoder\.py:\d+ in raw_decode: .*", leaf), leaf
+    assert error_signature(f"websocket /x: {leaf}").startswith("JSONDecodeError at json/decoder")
+
+
+def test_the_app_mode_report_has_no_baseline_differences_nor_hypothesis_replay_hints(
+    tmp_path: Path,
+) -> None:
+    """Against an app, wsconform's own baselines (its reference targets') differ from every
+    verdict; and `@reproduce_failure` is a decorator for wsconform's test, not the reader's."""
+    report = tmp_path / "report"
+    run, results = wsconform(
+        "run", "logging_app:app", "--server", "inmemory",
+        cwd=logging_app_project(tmp_path), report=report,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr
+    finding = Finding(
+        id="0123abcd",
+        route="/feed",
+        checks=["generic.no-unhandled-exception"],
+        plan="connect '/feed'\n  send_text('')",
+        steps=[["send_text", ""]],
+        target="/feed",
+        headers=[],
+        leaf="websocket /feed: KeyError at logging_app.py:23 in feed: 'text'",
+        servers={"inmemory": {"client_events": [], "app_errors": [], "confirmed": True}},
+        reproduce={"inmemory": "wsconform run logging_app:app --server inmemory"},
+        hypothesis="Falsifying example: ...\n" + HINT,
+    )
+    results["findings"] = [finding.to_json()]
+    (report / "results.json").write_text(json.dumps(results))
+    write_report(report / "results.json")
+    page = (report / "index.html").read_text()
+    assert "Falsifying example" in page
+    assert "@reproduce_failure" not in page
+    assert "Differences against the baseline" not in page
+    assert json.loads((report / "index.json").read_text())["differences"] == []
+    assert HINT in (report / "results.json").read_text()
+
+
+HINT = (
+    "You can reproduce this example by temporarily adding @reproduce_failure('6.170.17',"
+    " b'AXicY2BgAAAAAwAB') as a decorator on your test case"
+)
+
+
+def test_a_run_writes_a_sarif_log_of_its_findings(tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    run, _ = wsconform(
+        "run", "logging_app:app", "--server", "inmemory",
+        cwd=logging_app_project(tmp_path), report=report,
+    )  # fmt: skip
+    log = json.loads((report / "wsconform.sarif").read_text())
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr
+    assert (log["version"], log["runs"][0]["tool"]["driver"]["name"]) == ("2.1.0", "wsconform")
+    assert log["runs"][0]["results"] == []
+
+
+def test_the_sarif_log_locates_each_finding_at_the_apps_leaf_frame() -> None:
+    finding = Finding(
+        id="0123abcd",
+        route="/orders",
+        checks=["generic.no-unhandled-exception", "generic.no-server-error"],
+        plan="connect '/orders'\n  send_bytes(b'')",
+        steps=[["send_bytes", ""]],
+        target="/orders",
+        headers=[],
+        leaf="websocket /orders: KeyError at tests/user_apps/two_bugs_app.py:18 in orders: 'text'",
+    )
+    checks = [{"id": "generic.no-unhandled-exception", "title": "no input makes a route raise"}]
+    log = sarif_log({"findings": [finding.to_json()], "checks": checks}, ROOT)
+    assert set(log) >= {"$schema", "version", "runs"} and log["version"] == "2.1.0"
+    (sarif_run,) = log["runs"]
+    rules = sarif_run["tool"]["driver"]["rules"]
+    assert [rule["id"] for rule in rules] == ["generic.no-unhandled-exception"]
+    assert rules[0]["shortDescription"]["text"] == "no input makes a route raise"
+    (result,) = sarif_run["results"]
+    assert result["ruleId"] == "generic.no-unhandled-exception"
+    assert "KeyError" in result["message"]["text"]
+    (location,) = result["locations"]
+    physical = location["physicalLocation"]
+    assert physical["artifactLocation"]["uri"] == "tests/user_apps/two_bugs_app.py"
+    assert physical["region"]["startLine"] == 18

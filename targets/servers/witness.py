@@ -234,9 +234,30 @@ def leaf_exceptions(exc: BaseException) -> list[BaseException]:
 
 
 def _describe_leaf(leaf: BaseException, app_code: Path | None) -> str:
-    frame = app_frame(leaf.__traceback__, app_code)
+    # Where no frame is the app's (a library or the framework raised it from its own
+    # callbacks), the deepest frame still says where: the leaf is never shown without a place.
+    frame = app_frame(leaf.__traceback__, app_code) or raising_frame(leaf.__traceback__)
     where = f" at {frame}" if frame else ""
     return f"{type(leaf).__name__}{where}: {leaf}"
+
+
+def raising_frame(tb: TracebackType | None) -> str | None:
+    """`file:line in function` of the deepest frame, the one that raised, whoever's it is; a
+    library's file named from its package (`starlette/websockets.py`)."""
+    frames = list(traceback.walk_tb(tb))
+    if not frames:
+        return None
+    frame, line = frames[-1]
+    return f"{_library_path(frame.f_code.co_filename)}:{line} in {frame.f_code.co_name}"
+
+
+def _library_path(filename: str) -> str:
+    file = Path(filename).resolve()
+    roots = [Path(prefix) for prefix in _LIBRARY_PREFIXES] + [WSCONFORM_DIR]
+    for root in sorted(roots, key=lambda root: len(root.parts), reverse=True):
+        if file.is_relative_to(root):
+            return str(file.relative_to(root))
+    return _shown_path(file)
 
 
 # A leaf in an error's first line: its type, and where the app raised it (see _describe_leaf).

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
+from fastapi import Depends, FastAPI, WebSocket
 
 app = FastAPI()
 
@@ -22,9 +22,12 @@ def lookup_room() -> str:
 @app.websocket("/rooms/ws")
 async def room(websocket: WebSocket, room: str = Depends(lookup_room)) -> None:
     await websocket.accept()
-    try:
-        while True:
-            text = await websocket.receive_text()
-            await websocket.send_text(f"{room}: {text}")
-    except WebSocketDisconnect:
-        pass
+    while True:
+        # Text or bytes, each echoed as it came: `receive_text` would raise on bytes.
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") is not None:
+            await websocket.send_text(f"{room}: {message['text']}")
+        else:
+            await websocket.send_bytes(message.get("bytes") or b"")

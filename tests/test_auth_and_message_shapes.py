@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from wsconform.conformance.engine.discovery import discover
 from wsconform.conformance.engine.plans import Observation
-from wsconform.conformance.engine.vocabulary import Accepted, Closed
+from wsconform.conformance.engine.vocabulary import Accepted, ClientEvent, Closed
 from wsconform.conformance.families.generic.routes import (
     MessageVocabulary,
     bind_auth_routes,
@@ -71,7 +71,7 @@ def test_a_bad_token_route_that_returns_open_is_no_crash() -> None:
     """A websocket left open at return is its own check's finding, not an exception."""
     config = ROOT / "tests" / "user_apps" / "csrf_auth" / "pyproject.toml"
     (feed, _) = bind_auth_routes(load_auth_routes(config), discover(csrf_app.app))
-    seen = [Accepted(None, ()), Closed(1006, "", close_frame_seen=False)]
+    seen: list[ClientEvent] = [Accepted(None, ()), Closed(1006, "", close_frame_seen=False)]
     left_open = Observation(seen, [f"websocket /feed: {RETURNED_OPEN}"])
     raised = Observation(seen, ["websocket /feed: KeyError at app.py:1 in feed: 'alg'"])
     verdicts = [judge_bad_token_crash(feed, "x", observed).ok for observed in (left_open, raised)]

@@ -171,6 +171,7 @@ def message_vocabulary(handler: object) -> MessageVocabulary:
 _WRONG_TYPES: list[Any] = [None, 0, -1, 1.5, True, "", [], {}]
 
 
+@functools.lru_cache(maxsize=256)
 def message_shapes(vocabulary: MessageVocabulary) -> st.SearchStrategy[ClientStep]:
     """JSON messages of the shapes a route expects and the ways they go wrong: `{}`, `null`
     and other wrong types at the top, objects built from the route's own keys holding its

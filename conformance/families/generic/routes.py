@@ -398,16 +398,21 @@ def judge(observation: Observation, over_the_wire_only: bool = False) -> list[Ju
     seen = observation.seen
     shown = ", ".join(repr(event) for event in seen)[:600]
     accepted = bool(seen) and isinstance(seen[0], Accepted)
+    # The witness reports a websocket left open at return among the app's errors; it is not
+    # an exception, and has its own check.
+    left_open = [error for error in observation.app_errors if is_returned_open(error)]
+    raised = [error for error in observation.app_errors if not is_returned_open(error)]
     # The server's own doing, before any close of the client's: a 5xx, a close 1011,
     # dropping an accepted connection (the client never drops before it stops listening), or
-    # TestClient handing the client the exception the app raised (its way of failing).
+    # TestClient handing the client the exception the app raised (its way of failing). A
+    # close or drop that answers the app's returning open is that check's finding, not this.
     server_errors = [
         event
         for event in observation.before_client_close()
         if (isinstance(event, Denied) and (event.status or 0) >= 500)
-        or (isinstance(event, Closed) and event.code == 1011)
-        or (isinstance(event, Closed) and accepted and not event.close_frame_seen)
-        or (isinstance(event, ClientRaised) and bool(observation.app_errors))
+        or (isinstance(event, Closed) and event.code == 1011 and not left_open)
+        or (isinstance(event, Closed) and accepted and not event.close_frame_seen and not left_open)
+        or (isinstance(event, ClientRaised) and bool(raised))
     ]
     bad_codes = [
         event.code
@@ -431,12 +436,8 @@ def judge(observation: Observation, over_the_wire_only: bool = False) -> list[Ju
         ),
     ]
     if not over_the_wire_only:
-        # The witness reports a websocket left open at return among the app's errors; it is
-        # not an exception, and has its own check.
-        left_open = [error for error in observation.app_errors if is_returned_open(error)]
-        errors = [error for error in observation.app_errors if not is_returned_open(error)]
         judgements.append(
-            Judgement("generic.no-unhandled-exception", not errors, f"app raised {errors!r}")
+            Judgement("generic.no-unhandled-exception", not raised, f"app raised {raised!r}")
         )
         judgements.append(
             Judgement(

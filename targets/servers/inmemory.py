@@ -131,6 +131,7 @@ class InMemoryConnection(ClientConnection):
         self._denial_status = 0
         self._denial_body = b""
         self._denial_headers: Headers = ()
+        self._receiving = False
         self._to_app.put_nowait({"type": "websocket.connect"})
         self._task = asyncio.ensure_future(self._run())
 
@@ -138,9 +139,12 @@ class InMemoryConnection(ClientConnection):
         return await wait_until(future.done, bound, self._stalled)
 
     def app_waits_for_the_test(self) -> bool:
-        """Can this connection's app make progress only when the test acts? Not while a
-        message is queued for it: it has been woken, it just has not run yet."""
-        return self._task.done() or (self._task in WAITING_FOR_THE_TEST and self._to_app.empty())
+        """Can this connection's app make progress only when the test acts? Not once a
+        message is queued for its waiting receive: it has been woken, it has not run yet."""
+        if self._task.done():
+            return True
+        woken = self._receiving and not self._to_app.empty()
+        return self._task in WAITING_FOR_THE_TEST and not woken
 
     # --- the server side, as the app sees it --------------------------------------------------
 
@@ -182,9 +186,11 @@ class InMemoryConnection(ClientConnection):
         task = asyncio.current_task()
         assert task is not None  # a coroutine runs in a task
         WAITING_FOR_THE_TEST.add(task)
+        self._receiving = True
         try:
             return await self._to_app.get()
         finally:
+            self._receiving = False
             WAITING_FOR_THE_TEST.discard(task)
 
     async def _send(self, message: AsgiMessage) -> None:

@@ -443,7 +443,7 @@ def judge(observation: Observation, over_the_wire_only: bool = False) -> list[Ju
             Judgement(
                 "generic.app-closes-before-returning",
                 not left_open,
-                f"{'; '.join(left_open)}: client saw {shown}",
+                f"{'; '.join(left_open) or 'no websocket left open'}: client saw {shown}",
             )
         )
     return judgements

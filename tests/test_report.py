@@ -305,7 +305,8 @@ def test_a_suite_run_writes_the_report_beside_its_results(tmp_path: Path) -> Non
     ]  # fmt: skip
     run = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
     written = sorted(path.name for path in tmp_path.iterdir())
-    assert (run.returncode, written) == (0, ["index.html", "index.json", "results.json"])
+    expected = ["index.html", "index.json", "results.json", "wsconform.sarif"]
+    assert (run.returncode, written) == (0, expected)
     assert f"report: {tmp_path / 'index.html'}" in run.stdout
 
 

@@ -29,7 +29,7 @@ import sys
 import sysconfig
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -96,7 +96,23 @@ def load_app(import_string: str, *, fresh: bool = False) -> Any:
     async def import_in_a_loop() -> Any:
         return _import_app(module_name, attribute, is_factory=is_factory, reimport=reimport)
 
-    return asyncio.run(import_in_a_loop())
+    return _in_a_borrowed_loop(import_in_a_loop())
+
+
+def _in_a_borrowed_loop(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run `coroutine` in a loop of its own, then cancel what it left (a task the app created
+    at import) and close the loop. Not `asyncio.run`: that also unsets the thread's current
+    loop, which code later on this thread may still ask for."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        left = asyncio.all_tasks(loop)
+        for task in left:
+            task.cancel()
+        if left:
+            loop.run_until_complete(asyncio.wait(left))
+        loop.close()
 
 
 def loop_running() -> bool:

@@ -142,8 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "routes":
         return list_routes(arguments)
     # Hypothesis's files (its example database, its cache) beside the report, not in the
-    # project the command runs in.
-    set_hypothesis_home_dir(Path(arguments.report_dir).resolve() / "hypothesis")
+    # project the command runs in: set here, and in the environment for pytest-xdist's workers
+    # (`-- -n 2`), which recent Hypothesis releases read.
+    hypothesis_home = Path(arguments.report_dir).resolve() / "hypothesis"
+    set_hypothesis_home_dir(hypothesis_home)
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(hypothesis_home)
     status = pytest.main(pytest_arguments(arguments))
     return _FROM_PYTEST.get(pytest.ExitCode(status), EXIT_INTERNAL)
 

@@ -178,7 +178,7 @@ class GenericRun:
             with reporting.with_reporter(report.append):
                 test()
         except (AssertionError, BaseExceptionGroup) as failure:
-            notes = getattr(failure, "__notes__", [])
+            notes = _notes_of(failure)
             self.record_findings("\n".join(str(line) for line in [*report, *notes]))
             raise
         self.gate.settle(self.transport.name, self.judgements, "")
@@ -315,3 +315,13 @@ def test_live_url(
         run.explore_plans(WebSocketEndpoint(live.target, "url", ()))
     finally:
         loop_runner.run(transport.aclose())
+
+
+def _notes_of(failure: BaseException) -> list[str]:
+    """Hypothesis's notes on a failure (the falsifying example, its replay blob): on the
+    failure itself, or, when it found several distinct bugs, on each one in the group."""
+    notes = [str(note) for note in getattr(failure, "__notes__", [])]
+    if isinstance(failure, BaseExceptionGroup):
+        for inner in failure.exceptions:
+            notes += _notes_of(inner)
+    return notes

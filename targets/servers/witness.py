@@ -353,27 +353,6 @@ class Lifespan:
         await self._task
 
 
-class AppWitness:
-    """The served app, wrapped; see the module's docstring."""
-
-    def __init__(self, source: str | Any, report: Callable[[str], None] | None = None) -> None:
-        # An import string can be built again, fresh; an app object (the self-tests' broken
-        # apps) is served as given.
-        self.source = source
-        self.app: Any = load_app(source, fresh=True) if isinstance(source, str) else source
-        # Loaded where no loop runs (a transport built on the test's thread): the app is
-        # imported again on the loop that serves it, at the first `prepare`, so that a task
-        # it creates at import runs where its connections do.
-        self._imported_off_the_serving_loop = isinstance(source, str) and not loop_running()
-        self.app_code = app_folder(source.partition(":")[0]) if isinstance(source, str) else None
-        self.errors: list[str] = []
-        self.report = report or self.errors.append
-        # Starlette's TestClient and httpx look for these on the app object.
-        self.state = getattr(self.app, "state", None)
-        # Set while no websocket is in the app. A threading.Event: servers run the app on
-        # their own thread or loop, and the test waits from another.
-        self.idle = threading.Event()
-        self.idle.set()
 # What the witness reports, among the app's errors, for a websocket the app returned from after
 # accepting it, without closing it and without having heard the client leave. Not an exception:
 # it has a check of its own (generic.app-closes-before-returning), never counted as a crash.
@@ -421,6 +400,27 @@ class WebSocketEnds:
         return self.accepted and not self.ended
 
 
+class AppWitness:
+    """The served app, wrapped; see the module's docstring."""
+
+    def __init__(self, source: str | Any, report: Callable[[str], None] | None = None) -> None:
+        # An import string can be built again, fresh; an app object (the self-tests' broken
+        # apps) is served as given.
+        self.source = source
+        self.app: Any = load_app(source, fresh=True) if isinstance(source, str) else source
+        # Loaded where no loop runs (a transport built on the test's thread): the app is
+        # imported again on the loop that serves it, at the first `prepare`, so that a task
+        # it creates at import runs where its connections do.
+        self._imported_off_the_serving_loop = isinstance(source, str) and not loop_running()
+        self.app_code = app_folder(source.partition(":")[0]) if isinstance(source, str) else None
+        self.errors: list[str] = []
+        self.report = report or self.errors.append
+        # Starlette's TestClient and httpx look for these on the app object.
+        self.state = getattr(self.app, "state", None)
+        # Set while no websocket is in the app. A threading.Event: servers run the app on
+        # their own thread or loop, and the test waits from another.
+        self.idle = threading.Event()
+        self.idle.set()
         self._open_websockets = 0
         self._count_lock = threading.Lock()
         self._lifespan: Lifespan | None = None
@@ -441,14 +441,20 @@ class WebSocketEnds:
             # ASGI lifespan: every scope gets a shallow copy of the state startup filled.
             scope = {**scope, "state": dict(self._lifespan.state)}
         counted = scope["type"] == "websocket"
+        ends: WebSocketEnds | None = None
         if counted:
             self._count(+1)
+            ends = WebSocketEnds()
+            receive, send = ends.watch(receive, send)
         try:
             await self.app(scope, receive, send)
         except Exception as exc:
             where = f"{scope.get('type')} {scope.get('path')}"
             self.report(f"{where}: {describe_exception(exc, self.app_code)}")
             raise
+        else:
+            if ends is not None and ends.left_open:
+                self.report(f"websocket {scope.get('path')}: {RETURNED_OPEN}")
         finally:
             # After the report: once idle, every error of the finished calls is on record.
             if counted:
@@ -462,20 +468,14 @@ class WebSocketEnds:
             else:
                 self.idle.set()
 
-        ends: WebSocketEnds | None = None
     async def prepare(self, *, fresh: bool) -> None:
         """The app built (again, from scratch, if `fresh`) and its lifespan started; raises
-            ends = WebSocketEnds()
-            receive, send = ends.watch(receive, send)
         LifespanFailed when its startup fails. Whoever serves the app asks for it before the
         first connection (APP_PREPARE_PATH) and stops it at the end; an app served without
         being prepared (the self-tests' drivers) runs without its lifespan."""
         if (fresh or self._imported_off_the_serving_loop) and isinstance(self.source, str):
             self._imported_off_the_serving_loop = False
             await self.shutdown()
-        else:
-            if ends is not None and ends.left_open:
-                self.report(f"websocket {scope.get('path')}: {RETURNED_OPEN}")
             self.app = load_app(self.source, fresh=True)
             self.state = getattr(self.app, "state", None)
         if self._lifespan is None and lifespan_enabled():

@@ -285,7 +285,7 @@ def test_authenticated_route(
             ),
             generated_bad_token,
         ]
-        failures: list[Exception] = []
+        failures: list[BaseException] = []
         for one_attempt in attempts:
             try:
                 one_attempt()

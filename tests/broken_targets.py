@@ -167,8 +167,14 @@ class ForgetsAppThatEnds(InMemoryConnection):
 
 
 class ClosesWith1000OnAppError(InMemoryConnection):
+    """Closes the connection of an app that crashed after accept with 1000, a normal closure
+    (the in-memory server itself closes 1011, and drops an app that returns without closing)."""
+
     def _app_ended(self, *, raised: bool) -> None:
-        super()._app_ended(raised=False)
+        if raised and self._phase is Phase.OPEN and not self._client_gone:
+            self._finish(Closed(code=1000))
+        else:
+            super()._app_ended(raised=raised)
 
 
 class RefusesAfterAppError(InMemoryConnection):

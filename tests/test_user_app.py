@@ -63,11 +63,14 @@ def test_the_example_apps_bugs_are_reported_with_a_minimal_plan(tmp_path: Path) 
     # on the order of the generated message shapes).
     leaf = {"send_text('')": "JSONDecodeError", "send_bytes(b'')": "KeyError"}
     connect, step = crash["evidence"]["plan"].split("\n  ")
-    assert (connect, step in leaf) == ("connect '/orders/0/track'", True)
+    # An opening plan (a valid order id, 1) or a generated one shrunk to the smallest (0).
+    assert connect in ("connect '/orders/0/track'", "connect '/orders/1/track'"), connect
+    assert step in leaf, crash["evidence"]["plan"]
     assert leaf[step] in crash["evidence"]["app_errors"][0]
     assert "wsconform run examples.shop:app --server inmemory" in crash["evidence"]["reproduce"]
     assert "plan=ConnectionPlan(" in crash["evidence"]["hypothesis_program"]
-    assert "connect &#39;/orders/0/track&#39;" in (tmp_path / "index.html").read_text()
+    # Jinja2 escapes a quote as &#39;.
+    assert connect.replace("'", "&#39;") in (tmp_path / "index.html").read_text()
     # The routes without bugs pass what they are judged on.
     assert found["generic.close-code-valid"]["verdict"] == "pass"
 

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from hypothesis import given, reporting, settings
+from hypothesis import example, given, reporting, settings
 from hypothesis import strategies as st
 
 if sys.version_info >= (3, 11):
@@ -36,6 +36,7 @@ from wsconform.conformance.families.generic.routes import (
     judge_bad_credential,
     judge_bad_token_crash,
     judge_valid_credential,
+    opening_plans,
     plans_for,
     run_plan,
 )
@@ -158,6 +159,9 @@ class GenericRun:
         def connection(plan: ConnectionPlan) -> None:
             self.connection(plan)
 
+        # The opening plans run first (Hypothesis's explicit examples), then the generated ones.
+        for plan in reversed(opening_plans(endpoint)):
+            connection = example(plan)(connection)
         self.explore(connection)
 
     def explore_routes(self, endpoints: list[WebSocketEndpoint], examples: int) -> None:

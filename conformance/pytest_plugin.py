@@ -44,6 +44,7 @@ from wsconform.conformance.families.generic.routes import (
     bind_auth_routes,
     find_config,
     load_auth_routes,
+    steps_for,
 )
 from wsconform.reports.html import write_report
 from wsconform.reports.repro import write_scripts
@@ -149,6 +150,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if user_app_given(config):
         _check_the_app_starts(named, app)
     config.stash[endpoints_key] = endpoints
+    # Each route's message vocabulary is read from its source now, before any server runs:
+    # on Python 3.11 before 3.11.8, an `ast.parse` during the run, while a server thread
+    # compiles a module it imports lazily, can make that import fail with "AST constructor
+    # recursion depth mismatch" (CPython gh-106905), a crash then charged to the app.
+    for endpoint in endpoints:
+        steps_for(endpoint)  # reads (and caches) the route's message vocabulary
     config.stash[auth_routes_key] = _auth_routes(config, endpoints)
     config.stash[url_key] = parse_live_url(settings.url)
     config.stash[recorder_key] = recorder = ResultsRecorder()

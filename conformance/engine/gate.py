@@ -19,7 +19,7 @@ from wsconform.conformance.data import EXPECTED_DIR
 from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.lock import describe_moves
 from wsconform.conformance.engine.results import Baseline, is_finding
-from wsconform.conformance.engine.stacks import baseline_moves, stack_moves
+from wsconform.conformance.engine.stacks import in_stack, moves_since
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Gate:
     recording: bool = False
     directory: Path = EXPECTED_DIR
     _baselines: dict[str, Baseline | None] = field(default_factory=dict)
+    _moves_since_baseline: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
     def baseline(self, transport: str) -> Baseline | None:
         if transport not in self._baselines:
@@ -59,8 +60,15 @@ class Gate:
             }
         )
 
+    def moves(self, transport: str) -> dict[str, tuple[str, str]]:
+        """The releases installed here that the transport's baseline was not recorded with
+        (read once per transport, like the baseline itself)."""
+        if transport not in self._moves_since_baseline:
+            self._moves_since_baseline[transport] = moves_since(self.baseline(transport))
+        return self._moves_since_baseline[transport]
+
     def _moves(self, transport: str, judgement: Judgement) -> dict[str, tuple[str, str]]:
-        return stack_moves(transport, judgement.check_id, self.directory)
+        return in_stack(self.moves(transport), transport, judgement.check_id)
 
     def settle(self, transport: str, judgements: Sequence[Judgement], transcript: str) -> None:
         """Fail on findings; xfail on known divergences and on failures a moved release
@@ -68,7 +76,7 @@ class Gate:
         findings = self.findings(transport, judgements)
         if findings:
             lines = [f"[{j.check_id}] {j.verdict.value}: {j.detail}" for j in findings]
-            moves = baseline_moves(transport, self.directory)
+            moves = self.moves(transport)
             if moves:
                 # Said first: the environment is not the one the baseline was recorded in.
                 lines.insert(

@@ -278,6 +278,11 @@ class Baseline:
             data.get("unstable", {}),
         )
 
+    @property
+    def releases(self) -> dict[str, str]:
+        """Package -> version it was recorded with (`recorded_with` without the lock's digest)."""
+        return {name: version for name, version in self.recorded_with.items() if name != "lock"}
+
     def accepts(self, check_id: str, verdict: Verdict) -> bool:
         """Is `verdict` what this baseline records for the check (or one of its unstable ones)?"""
         unstable = self.unstable.get(check_id, {}).get("verdicts", [])

@@ -40,24 +40,23 @@ def installed_stack(server: str, check: str) -> frozenset[str]:
 def baseline_moves(server: str, baselines: Path = EXPECTED_DIR) -> dict[str, tuple[str, str]]:
     """The packages installed here at another release than `server`'s baseline was recorded
     with: what the gate names first, so that their flips are not read as the code's."""
-    baseline = Baseline.load(server, baselines)
-    if baseline is None:
-        return {}
-    recorded = {name: version for name, version in baseline.recorded_with.items()}
-    recorded.pop("lock", None)
-    return moved(recorded, environment())
+    return moves_since(Baseline.load(server, baselines))
 
 
-def stack_moves(
-    server: str, check: str, baselines: Path = EXPECTED_DIR
+def moves_since(baseline: Baseline | None) -> dict[str, tuple[str, str]]:
+    """`baseline_moves` of a baseline already loaded (None: no baseline, nothing moved)."""
+    return moved(baseline.releases, environment()) if baseline is not None else {}
+
+
+def in_stack(
+    moves: dict[str, tuple[str, str]], server: str, check: str
 ) -> dict[str, tuple[str, str]]:
-    """The releases of the verdict's own stack (and Python) that are not those its baseline
-    was recorded with: a difference they can explain is upstream news, not the code's."""
-    moves = baseline_moves(server, baselines)
+    """The `moves` of the verdict's own stack (and Python): a difference they can explain is
+    upstream news, not the code's."""
     if not moves:
         return {}
-    in_stack = installed_stack(server, check) | {"python"}
-    return {name: pair for name, pair in moves.items() if name in in_stack}
+    stack = installed_stack(server, check) | {"python"}
+    return {name: pair for name, pair in moves.items() if name in stack}
 
 
 # How the gate marks a difference that a moved release of its stack explains.
@@ -67,9 +66,10 @@ MOVED_MARK = " [moved in its stack: "
 def explain_difference(server: str, check: str, baselines: Path = EXPECTED_DIR) -> str:
     """What the gate appends to a difference when the baseline's releases are not installed:
     the moved packages of the verdict's stack, or that none of them moved."""
-    if not baseline_moves(server, baselines):
+    moves = baseline_moves(server, baselines)
+    if not moves:
         return ""
-    explaining = stack_moves(server, check, baselines)
+    explaining = in_stack(moves, server, check)
     if not explaining:
         return " [no package of its stack moved]"
     return f"{MOVED_MARK}{describe_moves(explaining)}]"

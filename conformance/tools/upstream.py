@@ -111,9 +111,7 @@ def locked_versions_of(server: str, baselines: Path = EXPECTED_DIR) -> dict[str,
     """What the server's locked verdicts were obtained with: the lock, overridden by what its
     baseline says it was recorded with (the two agree when the baseline was made on the lock)."""
     baseline = Baseline.load(server, baselines)
-    recorded = dict(baseline.recorded_with) if baseline is not None else {}
-    recorded.pop("lock", None)
-    return {**locked_versions(LOCK), **recorded}
+    return {**locked_versions(LOCK), **(baseline.releases if baseline is not None else {})}
 
 
 def atlas_stanza(change: Change) -> str:

@@ -44,7 +44,7 @@ from wsconform.conformance.families.generic.routes import (
     bind_auth_routes,
     find_config,
     load_auth_routes,
-    steps_for,
+    route_vocabulary,
 )
 from wsconform.reports.html import write_report
 from wsconform.reports.repro import write_scripts
@@ -155,7 +155,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # compiles a module it imports lazily, can make that import fail with "AST constructor
     # recursion depth mismatch" (CPython gh-106905), a crash then charged to the app.
     for endpoint in endpoints:
-        steps_for(endpoint)  # reads (and caches) the route's message vocabulary
+        route_vocabulary(endpoint)
     config.stash[auth_routes_key] = _auth_routes(config, endpoints)
     config.stash[url_key] = parse_live_url(settings.url)
     config.stash[recorder_key] = recorder = ResultsRecorder()

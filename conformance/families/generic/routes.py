@@ -191,11 +191,16 @@ def message_shapes(vocabulary: MessageVocabulary) -> st.SearchStrategy[ClientSte
     return shapes
 
 
+def route_vocabulary(endpoint: WebSocketEndpoint) -> MessageVocabulary:
+    """`message_vocabulary` of the endpoint's own code (read once per route, then cached)."""
+    handler = endpoint.handler if isinstance(endpoint.handler, Hashable) else None
+    return message_vocabulary(handler)
+
+
 def steps_for(endpoint: WebSocketEndpoint) -> st.SearchStrategy[ClientStep]:
     """Client steps for `endpoint`: any client behaviour, and the message shapes its code
     expects (last, so that a failure still shrinks to the simplest step that shows it)."""
-    handler = endpoint.handler if isinstance(endpoint.handler, Hashable) else None
-    return client_steps | message_shapes(message_vocabulary(handler))
+    return client_steps | message_shapes(route_vocabulary(endpoint))
 
 
 def _until_the_end(steps: list[ClientStep]) -> tuple[ClientStep, ...]:

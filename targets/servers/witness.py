@@ -214,11 +214,20 @@ def forget_app_modules(module_name: str) -> None:
             del sys.modules[name]
 
 
+# Folders that hold installed libraries wherever they are found, also inside the app's folder.
+_INSTALL_FOLDERS = frozenset({"site-packages", "dist-packages"})
+
+
 @functools.cache
 def _is_app_code(file: str, folder: str) -> bool:
     # Cached: a fresh app per generated example asks this of every loaded module each time.
     path = Path(file).resolve()
-    return path.is_relative_to(folder) and not _is_wsconform(path)
+    if not path.is_relative_to(folder) or _is_wsconform(path):
+        return False
+    # A project keeps its virtualenv beside its code (`.venv`): the libraries there (pytest,
+    # Starlette, the servers) are loaded once and shared; forgetting them would re-import
+    # pytest's own modules in the middle of its run.
+    return _INSTALL_FOLDERS.isdisjoint(path.relative_to(folder).parts[:-1])
 
 
 def _is_wsconform(path: Path) -> bool:

@@ -144,13 +144,18 @@ def test_ratio_gate_fails_a_run_whose_ratio_regressed(tmp_path: Path) -> None:
     def run(value: float, *options: str) -> subprocess.CompletedProcess[str]:
         command = [
             sys.executable, "-m", "pytest", "test_gated.py", "-q", "-p", "no:cacheprovider",
-            "-p", "conformance.bench.plugin", "--benchmark-storage", str(tmp_path / "saved"),
-            *options,
+            "-p", "pytest_benchmark.plugin", "-p", "conformance.bench.plugin",
+            "--benchmark-storage", str(tmp_path / "saved"),
+            # The figures are fixed by SERVER_VALUE: one short round each is enough.
+            "--benchmark-min-rounds=1", "--benchmark-max-time=0.000001", *options,
         ]  # fmt: skip
         # Not the xdist worker's PYTEST_XDIST_WORKER: pytest-benchmark would take the run for a
         # worker's and disable the benchmarks, so nothing is saved to compare with.
         inherited = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
         env = {**inherited, "SERVER_VALUE": str(value), "PYTHONPATH": str(ROOT)}
+        # Only the two plugins the gate needs: the engine's plugin and the servers' are not
+        # part of it, and loading them costs each of the four runs seconds.
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         return subprocess.run(
             command, cwd=tmp_path, env=env,
             capture_output=True, text=True, timeout=120, check=False,

@@ -59,12 +59,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def project_with(wheel: Path, pins: tuple[str, ...], app: str, work: Path) -> tuple[Path, Path]:
-    """(a project folder holding `app` as app.py, the bin folder of a venv beside it with the
-    project's pins and the wheel). Beside, not inside: a venv inside the project breaks
-    `wsconform run` today (pytest's importlib mode names the checks' module from the rootdir)."""
+    """(a project folder holding `app` as app.py, the bin folder of its venv with the project's
+    pins and the wheel). The venv is the project's `.venv`, where uv and Poetry put it: the
+    checks then run from inside the folder whose modules a fresh app per example re-imports."""
     uv = shutil.which("uv")
     assert uv is not None
-    project, venv, python = work / "project", work / "venv", work / "venv" / "bin" / "python"
+    project = work / "project"
+    venv = project / ".venv"
+    python = venv / "bin" / "python"
     project.mkdir()
     shutil.copy(APPS / app, project / "app.py")
     done = run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], work)

@@ -26,6 +26,7 @@ from wsconform.conformance.engine.vocabulary import (
     Denied,
     Headers,
     Message,
+    NoEvent,
     Visibility,
     decode_headers,
 )
@@ -101,6 +102,8 @@ class TestClientConnection(ClientConnection):
         self._loop = asyncio.get_running_loop()
         self._entered = False
         self._gone = False
+        # Set once the app has returned or raised, after every event it caused was reported.
+        self._app_ended = asyncio.Event()
         self._worker: threading.Thread | None = None
         # TestClient takes offers only as a list (it writes the header itself): offers in
         # Sec-WebSocket-Protocol lines of `headers` join that list, in order.
@@ -141,15 +144,40 @@ class TestClientConnection(ClientConnection):
         self._report(Accepted(self._session.accepted_subprotocol, decode_headers(headers)))
         while True:
             try:
-                event = _event_for(self._session.receive())
+                message = self._session.receive()
+                if message["type"] == APP_RETURNED:
+                    self._loop.call_soon_threadsafe(self._app_ended.set)
+                    return
+                event = _event_for(message)
             except BaseException as exc:  # the app's exception, or a message no client can read
                 if not self._gone:
                     self._report(ClientRaised(type(exc).__name__, str(exc)))
+                self._loop.call_soon_threadsafe(self._app_ended.set)
                 return
             if event is not None:
                 self._report(event)
             if isinstance(event, Closed):
                 return
+
+    async def next_event(self, bound: float = EXPECT_BOUND_S) -> ClientEvent:
+        """As any connection's, except that once the app has ended nothing more can come:
+        the silence is certain at once instead of after `bound` (the observation is the same,
+        a NoEvent for `bound`; only the wait is saved, on every connection the client ends)."""
+        if not self.events.empty():
+            return self.events.get_nowait()
+        getter = asyncio.ensure_future(self.events.get())
+        ended = asyncio.ensure_future(self._app_ended.wait())
+        await asyncio.wait({getter, ended}, timeout=bound, return_when=asyncio.FIRST_COMPLETED)
+        ended.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ended
+        if getter.done():
+            return getter.result()
+        getter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await getter
+        # The app's end is reported after its last event (one thread, one loop queue, in order).
+        return self.events.get_nowait() if not self.events.empty() else NoEvent(after_s=bound)
 
     def _send(self, message: dict[str, Any]) -> None:
         if self._entered and not self._gone:
@@ -190,6 +218,31 @@ class TestClientConnection(ClientConnection):
             await asyncio.to_thread(self._reset_client)
 
 
+# Sent by `_announcing_the_end` after the app's call returns: TestClient has no connection to
+# end, so without it a client cannot tell an app that returned from one still thinking.
+APP_RETURNED = "wsconform.testclient.app-returned"
+
+
+def _announcing_the_end(app: Any) -> Any:
+    """`app`, followed on each accepted websocket by an APP_RETURNED message of ours once it
+    returns, queued behind everything it sent (TestClient hands the client every message in
+    order). Not before the accept: TestClient's handshake would take any message for one."""
+
+    async def announced(scope: Any, receive: Any, send: Any) -> None:
+        accepted = False
+
+        async def watched_send(message: MutableMapping[str, Any]) -> None:
+            nonlocal accepted
+            accepted = accepted or message["type"] == "websocket.accept"
+            await send(message)
+
+        await app(scope, receive, watched_send)
+        if accepted:
+            await send({"type": APP_RETURNED})
+
+    return announced
+
+
 def _event_for(message: MutableMapping[str, Any]) -> ClientEvent | None:
     """What a client makes of a message the app sent (a KeyError for one with no data)."""
     if message["type"] == "websocket.send":
@@ -219,7 +272,7 @@ class TestClientTransport(Transport):
         from starlette.testclient import TestClient
 
         # Server exceptions reach the test as what the app did, not as a TestClient crash.
-        client = TestClient(self._app, raise_server_exceptions=False)
+        client = TestClient(_announcing_the_end(self._app), raise_server_exceptions=False)
         # One portal (event loop thread) for every connection, as `with TestClient(app)` gives:
         # the members of a chat must share the loop their manager broadcasts on.
         client.__enter__()

@@ -29,7 +29,7 @@ from wsconform.conformance.tools.atlas import load_atlas
 from wsconform.reports import divergences, frontend
 from wsconform.reports.html import GRADE_LABELS
 from wsconform.reports.merge import merge
-from wsconform.reports.results_file import ResultsFileError, load_results
+from wsconform.reports.results_file import DIVERGING, ResultsFileError, load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -144,7 +144,7 @@ def atlas_page() -> str:
 def _trimmed_row(row: Mapping[str, Any]) -> dict[str, Any]:
     evidence = row.get("evidence") or {}
     kept: dict[str, Any] = {}
-    if row["verdict"] in divergences.DIVERGING:
+    if row["verdict"] in DIVERGING:
         # The judgement a divergence cell shows (reports.divergences.cell), whitespace collapsed.
         detail = evidence.get("detail") or (evidence.get("details") or [""])[0]
         if detail:
@@ -152,6 +152,9 @@ def _trimmed_row(row: Mapping[str, Any]) -> dict[str, Any]:
     if str(row["server"]).endswith(frontend.BROWSER_SUFFIX):
         kept.update({key: evidence[key] for key in FRONTEND_EVIDENCE if key in evidence})
     trimmed = {"check": row["check"], "server": row["server"], "verdict": row["verdict"]}
+    if row["verdict"] in DIVERGING and row.get("causes"):
+        # The divergences page has a row per cause.
+        trimmed["causes"] = row["causes"]
     return {**trimmed, "evidence": kept} if kept else trimmed
 
 

@@ -98,8 +98,8 @@ class PairResult:
     details: list[str] = field(default_factory=list)
     evidence: dict[str, Any] | None = None
     evidence_verdict: Verdict | None = None
-    # The causes of its failing judgements (`fail` or `non-strict`), each once.
-    causes: set[str] = field(default_factory=set)
+    # The cause of each failed judgement, with the worst verdict it was judged at.
+    causes: dict[str, Verdict] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:
@@ -108,6 +108,14 @@ class PairResult:
     def note_detail(self, detail: str) -> None:
         if len(self.details) < 5 and detail not in self.details:
             self.details.append(detail)
+
+    def note_cause(self, cause: str, verdict: Verdict) -> None:
+        known = self.causes.get(cause)
+        if known is None or SEVERITY.index(verdict) < SEVERITY.index(known):
+            self.causes[cause] = verdict
+
+    def causes_json(self) -> dict[str, str]:
+        return {cause: verdict.value for cause, verdict in sorted(self.causes.items())}
 
     def outranks_evidence(self, verdict: Verdict) -> bool:
         """Is `verdict` worse than the one whose evidence is kept? (First come, first kept.)"""
@@ -155,8 +163,8 @@ class ResultsRecorder:
             pair.verdicts.add(verdict)
             pair.note_detail(judgement.detail)
             cause = judgement.failure_cause
-            if cause is not None and verdict in _FAILING:
-                pair.causes.add(cause)
+            if cause is not None:
+                pair.note_cause(cause, verdict)
             if pair.outranks_evidence(verdict):
                 pair.evidence = {**evidence(), "detail": judgement.detail}
                 pair.evidence_verdict = verdict
@@ -181,7 +189,7 @@ class ResultsRecorder:
                     "details": pair.details,
                     "evidence": pair.evidence,
                     "evidence_verdict": pair.evidence_verdict and pair.evidence_verdict.value,
-                    "causes": sorted(pair.causes),
+                    "causes": pair.causes_json(),
                 }
                 for (check, transport), pair in sorted(self.pairs.items())
             ],
@@ -202,7 +210,8 @@ class ResultsRecorder:
             pair.verdicts |= {Verdict(value) for value in row["verdicts"]}
             for detail in row["details"]:
                 pair.note_detail(detail)
-            pair.causes.update(row.get("causes", ()))
+            for cause, verdict in row.get("causes", {}).items():
+                pair.note_cause(cause, Verdict(verdict))
             theirs = row["evidence_verdict"] and Verdict(row["evidence_verdict"])
             if theirs and pair.outranks_evidence(theirs):
                 pair.evidence, pair.evidence_verdict = row["evidence"], theirs
@@ -224,12 +233,13 @@ class ResultsRecorder:
         }
 
     def causes(self, transport: str) -> dict[str, list[str]]:
-        """Per failing check on `transport`, the causes of its failures."""
-        return {
-            check: sorted(pair.causes)
+        """Per failing check on `transport`, the causes the gate compares."""
+        gated = {
+            check: gated_causes(pair.causes_json())
             for (check, name), pair in sorted(self.pairs.items())
-            if name == transport and pair.causes
+            if name == transport
         }
+        return {check: causes for check, causes in gated.items() if causes}
 
     def transports(self) -> list[str]:
         return sorted({name for _, name in self.pairs})
@@ -261,7 +271,7 @@ class ResultsRecorder:
                     "check": check,
                     "server": transport,
                     "verdict": pair.verdict.value,
-                    **({"causes": sorted(pair.causes)} if pair.causes else {}),
+                    **({"causes": pair.causes_json()} if pair.causes else {}),
                     "evidence": {"details": pair.details, **(pair.evidence or {})},
                 }
                 for (check, transport), pair in sorted(self.pairs.items())
@@ -354,6 +364,13 @@ class Baseline:
             payload["unstable"] = previous.unstable
         path.write_text(json.dumps(payload, indent=1) + "\n")
         return path
+
+
+def gated_causes(causes: Mapping[str, str]) -> list[str]:
+    """Of a result's causes (cause -> verdict, as results.json has them), those of failures
+    the gate compares: `fail` and `non-strict`, not best practices or claims."""
+    failing = {verdict.value for verdict in _FAILING}
+    return sorted(cause for cause, verdict in causes.items() if verdict in failing)
 
 
 def fails_without_baseline(check_id: str, verdict: Verdict) -> bool:

@@ -68,8 +68,11 @@ def client_close_code_heard(code: object) -> str:
 CAUSE_LIMIT = 160
 # Python literals in a repr. The exception type a client or app raised is what happened, so
 # `exc_type='...'` keeps its value; every other string or bytes value is the run's data. (A
-# literal starts after a non-word character: the apostrophe of "app's" opens none.)
-_LITERAL = re.compile(r"""(?<![\w'])(?<!exc_type=)b?(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+# literal starts after a non-word character: the apostrophe of "app's" opens none; one a judge
+# cut short runs to the end.)
+_LITERAL = re.compile(
+    r"""(?<![\w'])(?<!exc_type=)b?(?:'(?:[^'\\]|\\.)*('|$)|"(?:[^"\\]|\\.)*("|$))"""
+)
 # Headers differ per run (dates, accept keys, generated names): only their presence counts.
 _HEADERS = re.compile(r"headers=\((?:[^()]|\([^()]*\))+\)")
 # A list or tuple of data only (generated headers, payloads): how many items is data too.

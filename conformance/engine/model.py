@@ -228,7 +228,7 @@ class LifecycleModel:
         # The cause of a failure here: this step, in this state, did this, and the client saw
         # that (the step's arguments, e.g. a generated close code, are the run's data).
         observed = (
-            f"{type(step).__name__} ({self.app.value}): {outcome_shape(outcome)};"
+            f"{_kind(step)} ({self.app.value}): {outcome_shape(outcome)};"
             f" client saw {event_shape(event)}"
         )
         judgements = self._judge_event_invariants(event)
@@ -654,10 +654,9 @@ class LifecycleModel:
     def judge_client(
         self, action: ClientAction, pending_outcome: StepOutcome | None, event: ClientEvent | None
     ) -> list[Judgement]:
-        observed = f"{type(action).__name__} ({self.client.value}): client saw {event_shape(event)}"
-        if self.pending is not None and not isinstance(action, ClientListen | Connect):
-            pending = f"{type(self.pending).__name__} {outcome_shape(pending_outcome)}"
-            observed += f"; the app's {pending}"
+        # The cause of a failure here: what the client saw after this action, in this state;
+        # for the app's pending receive, what the receive did.
+        after = f"{_kind(action)} ({self.client.value})"
         judgements = self._judge_event_invariants(event)
         if isinstance(action, Connect):
             self.app, self.client, self.offered = (
@@ -678,10 +677,12 @@ class LifecycleModel:
             self.client = Client.DROPPED
         elif isinstance(action, ClientListen):
             judgements.append(self._listened(event))
+        judgements = _caused_by(judgements, f"{after}: client saw {event_shape(event)}")
         if self.pending is not None and not isinstance(action, ClientListen | Connect):
             step, self.pending = self.pending, None
-            judgements += self._receive(step, pending_outcome)
-        judgements = self._as_advertised(_caused_by(judgements, observed))
+            received = f"{after}: the app's {_kind(step)} {outcome_shape(pending_outcome)}"
+            judgements += _caused_by(self._receive(step, pending_outcome), received)
+        judgements = self._as_advertised(judgements)
         if any(j.ok is False and j.check_id not in _TERMINAL_CHECKS for j in judgements):
             self.derailed = True
         return judgements
@@ -751,13 +752,17 @@ def _invalid_app_code_judgement(
     out of send) rather than relay it; a replacement code is judged by the wire invariant."""
     shown = f"app closed with {code} -> {_show(outcome)}, client saw {event!r}"
     if isinstance(event, Closed) and event.close_frame_seen and event.code == code:
-        return Judgement("close.invalid-app-code-refused", False, f"relayed to the wire: {shown}")
+        relayed = "the app's invalid close code relayed to the wire"
+        return Judgement(
+            "close.invalid-app-code-refused", False, f"relayed to the wire: {shown}", cause=relayed
+        )
     refused = outcome is not None and outcome.raised
     if isinstance(event, NoEvent) and not refused:
         return Judgement(
             "close.invalid-app-code-refused",
             False,
             f"send() returned, nothing reached the wire, the socket stayed open: {shown}",
+            cause="the app's invalid close code neither refused nor sent",
         )
     return Judgement("close.invalid-app-code-refused", True, shown)
 
@@ -799,6 +804,16 @@ def _accept_headers_judgement(step: Accept, event: Accepted) -> Judgement:
         f"app gave {wanted!r}, the 101 carried {seen!r}",
         cause=cause,
     )
+
+
+def _kind(move: ServerStep | ClientAction) -> str:
+    """A step's or action's name without its data: a text, bytes or JSON message is one kind
+    of move (the payload a run generated is not what the server did)."""
+    name = type(move).__name__
+    if name.startswith(("Send", "Receive", "ClientSend")):
+        for suffix in ("Text", "Bytes", "Json"):
+            name = name.removesuffix(suffix)
+    return name
 
 
 def _caused_by(judgements: list[Judgement], observed: str) -> list[Judgement]:

@@ -393,7 +393,8 @@ def is_finding(judgement: Judgement, baseline: Baseline | None) -> bool:
         return fails_without_baseline(judgement.check_id, verdict)
     if not baseline.accepts(judgement.check_id, verdict):
         return True
-    return bool(baseline.new_causes(judgement.check_id, [judgement.failure_cause or ""]))
+    cause = judgement.failure_cause
+    return cause is not None and bool(baseline.new_causes(judgement.check_id, [cause]))
 
 
 def baselines_without_causes(

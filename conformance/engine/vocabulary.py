@@ -488,6 +488,6 @@ def outcome_shape(outcome: StepOutcome | None) -> str:
     """What an app's step did, without the run's data; a disconnect keeps its code."""
     if outcome is None:
         return "no outcome within the bound"
-    code = outcome.value.get("code") if isinstance(outcome.value, dict) else None
-    heard = "" if code is None else f" (code {code})"
+    value = outcome.value
+    heard = f" (code {value['code']})" if isinstance(value, dict) and "code" in value else ""
     return f"raised {outcome.exc_type}{heard}" if outcome.raised else f"returned{heard}"

@@ -13,9 +13,11 @@ timings) taken out.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from wsconform.conformance.checks import CHECKS, Grade, Verdict
+from wsconform.targets.servers.witness import error_signature
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,12 @@ ACCEPT_HEADERS_NOT_SENT = "the 101 carries none of the app's accept headers"
 def client_close_code_heard(code: object) -> str:
     """The app heard `code` (or none) for the client's close frame, whatever code it had."""
     return f"the app hears {code!r} for the client's close code"
+
+
+def app_raised(errors: Iterable[str]) -> str:
+    """Exceptions escaped the app (the witness's reports): their types and where they were
+    raised, not their messages or the route and data that led there."""
+    return "the app raised " + "; ".join(sorted({error_signature(error) for error in errors}))
 
 
 # A key longer than this is cut: past it a detail lists data, not what the server did.

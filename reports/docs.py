@@ -179,10 +179,12 @@ def divergences_page(run: Mapping[str, Any]) -> str:
         "# Divergences per server",
         "",
         "Where each server's verdicts diverge from the checks in the reference run: a row per"
-        " check that is `fail`, `non-strict` or `informational` on at least one server of a"
-        " table, four servers a table (`inmemory`, the suite's own model-following transport,"
-        " is left out). A cell adds the judgement behind its verdict. What the grades mean:"
-        " [Checks and verdicts](../checks-and-verdicts.md).",
+        " cause, the behaviour observed, with every check it makes `fail`, `non-strict` or"
+        " `informational` (one behaviour failing three checks is one row), four servers a table"
+        " (`inmemory`, the suite's own model-following transport, is left out). A cell is the"
+        " cause's worst verdict on that server. A reference run recorded before causes were kept"
+        " has a row per check instead, its cells adding the judgement behind the verdict. What"
+        " the grades mean: [Checks and verdicts](../checks-and-verdicts.md).",
         "",
         divergences.markdown({**run, "servers": servers}),
     ]

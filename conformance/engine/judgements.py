@@ -5,9 +5,10 @@ read them.
 A failed judgement also names its *cause*: what the server was seen to do, as a stable key, so
 that one behaviour failing several checks is counted once and a new behaviour behind a check
 that already fails is still news. The key comes from the observation, never from the check: a
-judge that knows the observation's shape states it (`cause=`); otherwise the judgement's own
+judge that knows the observation's shape states it (`cause=`; the lifecycle model states the
+step, the state it came in and the kind of event the client saw); otherwise the judgement's own
 detail is the observation, with what differs from run to run (payloads, header values, ports,
-timings) taken out.
+timings) taken out. A judgement derived from another's observation passes that one's cause on.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ CAUSE_LIMIT = 160
 # literal starts after a non-word character: the apostrophe of "app's" opens none; one a judge
 # cut short runs to the end.)
 _LITERAL = re.compile(
-    r"""(?<![\w'])(?<!exc_type=)b?(?:'(?:[^'\\]|\\.)*('|$)|"(?:[^"\\]|\\.)*("|$))"""
+    r"""(?<![\w'])(?<!exc_type=)b?(?:'(?:[^'\\]|\\.)*(?:'|$)|"(?:[^"\\]|\\.)*(?:"|$))"""
 )
 # Headers differ per run (dates, accept keys, generated names): only their presence counts.
 _HEADERS = re.compile(r"headers=\((?:[^()]|\([^()]*\))+\)")

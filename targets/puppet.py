@@ -62,17 +62,8 @@ PUPPET_STEP_BOUND_S = 10.0
 CONTROL_WAIT_LIMIT_S = 5.0
 
 
-if sys.version_info >= (3, 11):
-
-    async def within(awaitable: Awaitable[T], seconds: float) -> T:
-        """Await with a bound; cheaper than wait_for, which wraps the awaitable in a task."""
-        async with asyncio.timeout(seconds):
-            return await awaitable
-
-else:  # pragma: no cover - Python 3.10
-
-    async def within(awaitable: Awaitable[T], seconds: float) -> T:
-        return await asyncio.wait_for(awaitable, seconds)
+# How a wait for a client message is bounded in time (`PuppetSession.within_bound`).
+Bounded = Callable[[Awaitable[Any]], Awaitable[Any]]
 
 
 class Unsupported(Exception):
@@ -158,10 +149,18 @@ class PuppetSession:
         self._pending: list[tuple[int, ServerStep]] = []
         self._outcomes: list[StepFuture] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeup: asyncio.Event | None = None
+        # What the handler awaits while it waits for an instruction; `submit` completes it.
+        self._instruction_waiter: asyncio.Future[None] | None = None
+        # One long-lived watchdog bounds every wait of the handler (the next instruction, a
+        # client message) instead of a timer per wait: moving its deadline is a float
+        # assignment, which keeps the in-memory driver's steps cheap.
         self._watchdog: asyncio.TimerHandle | None = None
         self._deadline = 0.0
         self._idle = False
+        # The handler's task while it waits for a client message, which the watchdog cancels
+        # when the bound passes.
+        self._receiving: asyncio.Task[Any] | None = None
+        self._receive_expired = False
 
     def submit(self, step: ServerStep) -> int:
         future = StepFuture()
@@ -177,12 +176,17 @@ class PuppetSession:
                 return index
             self.record.steps.append((step, None))
             self._pending.append((index, step))
-            if self._loop is not None and self._wakeup is not None and not self._loop.is_closed():
+            if self._loop is not None and not self._loop.is_closed():
                 if _running_loop() is self._loop:
-                    self._wakeup.set()  # same thread: no need to wake the loop's selector
+                    self._wake()  # same thread: no need to wake the loop's selector
                 else:
-                    self._loop.call_soon_threadsafe(self._wakeup.set)
+                    self._loop.call_soon_threadsafe(self._wake)
         return index
+
+    def _wake(self) -> None:
+        waiter = self._instruction_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def outcome_future(self, index: int) -> StepFuture:
         with self._lock:
@@ -226,38 +230,63 @@ class PuppetSession:
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.get_running_loop()
-                self._wakeup = asyncio.Event()
-            loop, wakeup = self._loop, self._wakeup
-        assert wakeup is not None
-        # One long-lived watchdog per session instead of a timeout per wait: moving the deadline
-        # is a float assignment, which keeps the in-memory driver's sessions cheap.
-        self._deadline = loop.time() + PUPPET_STEP_BOUND_S
+            loop = self._loop
+        self._arm_watchdog(loop)
         self._idle = False
-        if self._watchdog is None:
-            self._watchdog = loop.call_at(self._deadline, self._check_idle)
         while True:
             with self._lock:
                 if self._pending:
                     return self._pending.pop(0)
                 if self._idle:
                     return None
-                wakeup.clear()
+                waiter = self._instruction_waiter = loop.create_future()
             task = asyncio.current_task()
             assert task is not None  # a coroutine runs in a task
             WAITING_FOR_THE_TEST.add(task)
             try:
-                await wakeup.wait()
+                await waiter
             finally:
                 WAITING_FOR_THE_TEST.discard(task)
 
-    def _check_idle(self) -> None:
-        assert self._loop is not None and self._wakeup is not None
+    async def within_bound(self, receive: Awaitable[T]) -> T:
+        """`receive` (a wait for a client message), ended with TimeoutError once
+        PUPPET_STEP_BOUND_S has passed."""
+        task = asyncio.current_task()
+        assert task is not None and self._loop is not None  # the handler asked for a step
+        self._arm_watchdog(self._loop)
+        self._receiving = task
+        try:
+            return await receive
+        except asyncio.CancelledError:
+            if not self._receive_expired:
+                raise
+            self._receive_expired = False
+            # Cancelled by someone else as well (the server stopping the app): theirs wins.
+            if sys.version_info >= (3, 11) and task.uncancel() > 0:
+                raise
+            raise TimeoutError from None
+        finally:
+            self._receiving = None
+
+    def _arm_watchdog(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._deadline = loop.time() + PUPPET_STEP_BOUND_S
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(self._deadline, self._watch)
+
+    def _watch(self) -> None:
+        """Past the deadline, a wait for a client message ends in TimeoutError, and a wait for
+        the next instruction ends the session (idle)."""
+        assert self._loop is not None
         if self._loop.time() < self._deadline:
-            self._watchdog = self._loop.call_at(self._deadline, self._check_idle)
+            self._watchdog = self._loop.call_at(self._deadline, self._watch)
             return
         self._watchdog = None
+        if self._receiving is not None:
+            self._receive_expired = True
+            self._receiving.cancel()
+            return
         self._idle = True
-        self._wakeup.set()
+        self._wake()
 
     async def run(self, websocket: WebSocket, raw: RawChannel | None = None) -> None:
         """Execute the test's steps until it says return or raise; `raw` carries the raw-ASGI
@@ -290,9 +319,9 @@ class PuppetSession:
                     if isinstance(step, RawSend | RawReceive):
                         if raw is None:
                             raise Unsupported("this route has no raw ASGI channel")
-                        value = await raw.execute(step)
+                        value = await raw.execute(step, self.within_bound)
                     else:
-                        value = await execute_step(websocket, step)
+                        value = await execute_step(websocket, step, self.within_bound)
                 except Exception as exc:  # the outcome is the observation, whatever it is
                     self._finish(index, StepOutcome.from_exception(exc))
                 else:
@@ -314,20 +343,20 @@ class RawChannel:
         self._receive = receive
         self._send = send
 
-    async def execute(self, step: RawSend | RawReceive) -> Any:
+    async def execute(self, step: RawSend | RawReceive, bounded: Bounded) -> Any:
         if isinstance(step, RawSend):
             await self._send(dict(step.message))
             return None
         # Bounded like every puppet wait: a receive the server never answers is an outcome
         # (TimeoutError), not a handler left hanging.
-        message = await within(self._receive(), PUPPET_STEP_BOUND_S)
+        message = await bounded(self._receive())
         return jsonable(message)
 
 
-async def execute_step(websocket: WebSocket, step: ServerStep) -> Any:
-    """Perform one instruction through Starlette's public WebSocket API. A part of it the
-    installed release lacks (accept headers, a close reason) is left out and reported, so the
-    rest of the lifecycle is still exercised."""
+async def execute_step(websocket: WebSocket, step: ServerStep, bounded: Bounded) -> Any:
+    """Perform one instruction through Starlette's public WebSocket API; `bounded` bounds a
+    wait for a client message. A part of it the installed release lacks (accept headers, a
+    close reason) is left out and reported, so the rest of the lifecycle is still exercised."""
     if isinstance(step, Accept):
         headers = [
             (name.encode("latin-1"), value.encode("latin-1")) for name, value in step.headers
@@ -358,7 +387,7 @@ async def execute_step(websocket: WebSocket, step: ServerStep) -> Any:
         await websocket.send_json(step.data)
         return None
     if isinstance(step, ReceiveText | ReceiveBytes | ReceiveJson):
-        return await within(_receive(websocket, step), PUPPET_STEP_BOUND_S)
+        return await bounded(_receive(websocket, step))
     if isinstance(step, Close):
         if not step.reason:
             await websocket.close(code=step.code)

@@ -65,6 +65,15 @@ CONTROL_WAIT_LIMIT_S = 5.0
 # How a wait for a client message is bounded in time (`PuppetSession.within_bound`).
 Bounded = Callable[[Awaitable[Any]], Awaitable[Any]]
 
+# The outcome of most steps (an accept, a send, a close), built once: it is immutable, and
+# building a frozen dataclass per step is a good part of an in-memory step's cost.
+RETURNED_NOTHING = StepOutcome()
+# Steps that end the handler, and the raw-ASGI ones, as tuples: `isinstance` with `A | B`
+# builds the union anew at every step.
+_ENDING_STEPS = (Return, RaiseError, RaiseWebSocketException)
+_RAW_STEPS = (RawSend, RawReceive)
+_RECEIVES = (ReceiveText, ReceiveBytes, ReceiveJson)
+
 
 class Unsupported(Exception):
     """The installed Starlette or server lacks what a step needs; checks grade `unimplemented`."""
@@ -298,25 +307,12 @@ class PuppetSession:
                     self.end("idle-timeout")
                     return
                 index, step = instruction
-                if isinstance(step, Return):
-                    self._finish(index, StepOutcome())
-                    self.end("returned")
-                    return
-                if isinstance(step, RaiseError):
-                    self._finish(index, StepOutcome(value="raising"))
-                    self.end("raised PuppetError")
-                    raise PuppetError(step.message)
-                if isinstance(step, RaiseWebSocketException):
-                    # The stand-in of older releases is not Starlette's: nothing would close.
-                    if not compat.HAS_WEBSOCKET_EXCEPTION:
-                        missing = Unsupported("WebSocketException needs Starlette >= 0.21")
-                        self._finish(index, StepOutcome.from_exception(missing))
-                        continue
-                    self._finish(index, StepOutcome(value="raising"))
-                    self.end("raised WebSocketException")
-                    raise compat.WebSocketException(code=step.code, reason=step.reason or None)
+                if isinstance(step, _ENDING_STEPS):
+                    if self._end_with(index, step):
+                        return
+                    continue
                 try:
-                    if isinstance(step, RawSend | RawReceive):
+                    if isinstance(step, _RAW_STEPS):
                         if raw is None:
                             raise Unsupported("this route has no raw ASGI channel")
                         value = await raw.execute(step, self.within_bound)
@@ -325,7 +321,12 @@ class PuppetSession:
                 except Exception as exc:  # the outcome is the observation, whatever it is
                     self._finish(index, StepOutcome.from_exception(exc))
                 else:
-                    done = value if isinstance(value, StepOutcome) else StepOutcome(value=value)
+                    if value is None:
+                        done = RETURNED_NOTHING
+                    elif isinstance(value, StepOutcome):
+                        done = value
+                    else:
+                        done = StepOutcome(value=value)
                     self._finish(index, done)
         except asyncio.CancelledError:
             self.end("cancelled by the server")
@@ -333,6 +334,26 @@ class PuppetSession:
         finally:
             if self._watchdog is not None:
                 self._watchdog.cancel()
+
+    def _end_with(self, index: int, step: Return | RaiseError | RaiseWebSocketException) -> bool:
+        """Return (True) or raise as `step` says; False, with the step's outcome recorded, when
+        the installed release cannot."""
+        if isinstance(step, Return):
+            self._finish(index, RETURNED_NOTHING)
+            self.end("returned")
+            return True
+        if isinstance(step, RaiseError):
+            self._finish(index, StepOutcome(value="raising"))
+            self.end("raised PuppetError")
+            raise PuppetError(step.message)
+        # The stand-in of older releases is not Starlette's: nothing would close.
+        if not compat.HAS_WEBSOCKET_EXCEPTION:
+            missing = Unsupported("WebSocketException needs Starlette >= 0.21")
+            self._finish(index, StepOutcome.from_exception(missing))
+            return False
+        self._finish(index, StepOutcome(value="raising"))
+        self.end("raised WebSocketException")
+        raise compat.WebSocketException(code=step.code, reason=step.reason or None)
 
 
 class RawChannel:
@@ -386,7 +407,7 @@ async def execute_step(websocket: WebSocket, step: ServerStep, bounded: Bounded)
     if isinstance(step, SendJson):
         await websocket.send_json(step.data)
         return None
-    if isinstance(step, ReceiveText | ReceiveBytes | ReceiveJson):
+    if isinstance(step, _RECEIVES):
         return await bounded(_receive(websocket, step))
     if isinstance(step, Close):
         if not step.reason:
@@ -434,6 +455,11 @@ class PuppetRegistry:
         self._lock = threading.Lock()
 
     def session(self, session_id: str) -> PuppetSession:
+        # Every step looks its session up twice: a session that exists is read without the
+        # lock (a dict read is atomic), which only guards creating one.
+        session = self._sessions.get(session_id)
+        if session is not None:
+            return session
         with self._lock:
             session = self._sessions.get(session_id)
             if session is None:

@@ -62,17 +62,17 @@ PUPPET_STEP_BOUND_S = 10.0
 CONTROL_WAIT_LIMIT_S = 5.0
 
 
-if sys.version_info >= (3, 11):
+# How a wait for a client message is bounded in time (`PuppetSession.within_bound`).
+Bounded = Callable[[Awaitable[Any]], Awaitable[Any]]
 
-    async def within(awaitable: Awaitable[T], seconds: float) -> T:
-        """Await with a bound; cheaper than wait_for, which wraps the awaitable in a task."""
-        async with asyncio.timeout(seconds):
-            return await awaitable
-
-else:  # pragma: no cover - Python 3.10
-
-    async def within(awaitable: Awaitable[T], seconds: float) -> T:
-        return await asyncio.wait_for(awaitable, seconds)
+# The outcome of most steps (an accept, a send, a close), built once: it is immutable, and
+# building a frozen dataclass per step is a good part of an in-memory step's cost.
+RETURNED_NOTHING = StepOutcome()
+# Steps that end the handler, and the raw-ASGI ones, as tuples: `isinstance` with `A | B`
+# builds the union anew at every step.
+_ENDING_STEPS = (Return, RaiseError, RaiseWebSocketException)
+_RAW_STEPS = (RawSend, RawReceive)
+_RECEIVES = (ReceiveText, ReceiveBytes, ReceiveJson)
 
 
 class Unsupported(Exception):
@@ -158,10 +158,18 @@ class PuppetSession:
         self._pending: list[tuple[int, ServerStep]] = []
         self._outcomes: list[StepFuture] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeup: asyncio.Event | None = None
+        # What the handler awaits while it waits for an instruction; `submit` completes it.
+        self._instruction_waiter: asyncio.Future[None] | None = None
+        # One long-lived watchdog bounds every wait of the handler (the next instruction, a
+        # client message) instead of a timer per wait: moving its deadline is a float
+        # assignment, which keeps the in-memory driver's steps cheap.
         self._watchdog: asyncio.TimerHandle | None = None
         self._deadline = 0.0
         self._idle = False
+        # The handler's task while it waits for a client message, which the watchdog cancels
+        # when the bound passes.
+        self._receiving: asyncio.Task[Any] | None = None
+        self._receive_expired = False
 
     def submit(self, step: ServerStep) -> int:
         future = StepFuture()
@@ -177,12 +185,17 @@ class PuppetSession:
                 return index
             self.record.steps.append((step, None))
             self._pending.append((index, step))
-            if self._loop is not None and self._wakeup is not None and not self._loop.is_closed():
+            if self._loop is not None and not self._loop.is_closed():
                 if _running_loop() is self._loop:
-                    self._wakeup.set()  # same thread: no need to wake the loop's selector
+                    self._wake()  # same thread: no need to wake the loop's selector
                 else:
-                    self._loop.call_soon_threadsafe(self._wakeup.set)
+                    self._loop.call_soon_threadsafe(self._wake)
         return index
+
+    def _wake(self) -> None:
+        waiter = self._instruction_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def outcome_future(self, index: int) -> StepFuture:
         with self._lock:
@@ -226,38 +239,63 @@ class PuppetSession:
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.get_running_loop()
-                self._wakeup = asyncio.Event()
-            loop, wakeup = self._loop, self._wakeup
-        assert wakeup is not None
-        # One long-lived watchdog per session instead of a timeout per wait: moving the deadline
-        # is a float assignment, which keeps the in-memory driver's sessions cheap.
-        self._deadline = loop.time() + PUPPET_STEP_BOUND_S
+            loop = self._loop
+        self._arm_watchdog(loop)
         self._idle = False
-        if self._watchdog is None:
-            self._watchdog = loop.call_at(self._deadline, self._check_idle)
         while True:
             with self._lock:
                 if self._pending:
                     return self._pending.pop(0)
                 if self._idle:
                     return None
-                wakeup.clear()
+                waiter = self._instruction_waiter = loop.create_future()
             task = asyncio.current_task()
             assert task is not None  # a coroutine runs in a task
             WAITING_FOR_THE_TEST.add(task)
             try:
-                await wakeup.wait()
+                await waiter
             finally:
                 WAITING_FOR_THE_TEST.discard(task)
 
-    def _check_idle(self) -> None:
-        assert self._loop is not None and self._wakeup is not None
+    async def within_bound(self, receive: Awaitable[T]) -> T:
+        """`receive` (a wait for a client message), ended with TimeoutError once
+        PUPPET_STEP_BOUND_S has passed."""
+        task = asyncio.current_task()
+        assert task is not None and self._loop is not None  # the handler asked for a step
+        self._arm_watchdog(self._loop)
+        self._receiving = task
+        try:
+            return await receive
+        except asyncio.CancelledError:
+            if not self._receive_expired:
+                raise
+            self._receive_expired = False
+            # Cancelled by someone else as well (the server stopping the app): theirs wins.
+            if sys.version_info >= (3, 11) and task.uncancel() > 0:
+                raise
+            raise TimeoutError from None
+        finally:
+            self._receiving = None
+
+    def _arm_watchdog(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._deadline = loop.time() + PUPPET_STEP_BOUND_S
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(self._deadline, self._watch)
+
+    def _watch(self) -> None:
+        """Past the deadline, a wait for a client message ends in TimeoutError, and a wait for
+        the next instruction ends the session (idle)."""
+        assert self._loop is not None
         if self._loop.time() < self._deadline:
-            self._watchdog = self._loop.call_at(self._deadline, self._check_idle)
+            self._watchdog = self._loop.call_at(self._deadline, self._watch)
             return
         self._watchdog = None
+        if self._receiving is not None:
+            self._receive_expired = True
+            self._receiving.cancel()
+            return
         self._idle = True
-        self._wakeup.set()
+        self._wake()
 
     async def run(self, websocket: WebSocket, raw: RawChannel | None = None) -> None:
         """Execute the test's steps until it says return or raise; `raw` carries the raw-ASGI
@@ -269,34 +307,26 @@ class PuppetSession:
                     self.end("idle-timeout")
                     return
                 index, step = instruction
-                if isinstance(step, Return):
-                    self._finish(index, StepOutcome())
-                    self.end("returned")
-                    return
-                if isinstance(step, RaiseError):
-                    self._finish(index, StepOutcome(value="raising"))
-                    self.end("raised PuppetError")
-                    raise PuppetError(step.message)
-                if isinstance(step, RaiseWebSocketException):
-                    # The stand-in of older releases is not Starlette's: nothing would close.
-                    if not compat.HAS_WEBSOCKET_EXCEPTION:
-                        missing = Unsupported("WebSocketException needs Starlette >= 0.21")
-                        self._finish(index, StepOutcome.from_exception(missing))
-                        continue
-                    self._finish(index, StepOutcome(value="raising"))
-                    self.end("raised WebSocketException")
-                    raise compat.WebSocketException(code=step.code, reason=step.reason or None)
+                if isinstance(step, _ENDING_STEPS):
+                    if self._end_with(index, step):
+                        return
+                    continue
                 try:
-                    if isinstance(step, RawSend | RawReceive):
+                    if isinstance(step, _RAW_STEPS):
                         if raw is None:
                             raise Unsupported("this route has no raw ASGI channel")
-                        value = await raw.execute(step)
+                        value = await raw.execute(step, self.within_bound)
                     else:
-                        value = await execute_step(websocket, step)
+                        value = await execute_step(websocket, step, self.within_bound)
                 except Exception as exc:  # the outcome is the observation, whatever it is
                     self._finish(index, StepOutcome.from_exception(exc))
                 else:
-                    done = value if isinstance(value, StepOutcome) else StepOutcome(value=value)
+                    if value is None:
+                        done = RETURNED_NOTHING
+                    elif isinstance(value, StepOutcome):
+                        done = value
+                    else:
+                        done = StepOutcome(value=value)
                     self._finish(index, done)
         except asyncio.CancelledError:
             self.end("cancelled by the server")
@@ -304,6 +334,26 @@ class PuppetSession:
         finally:
             if self._watchdog is not None:
                 self._watchdog.cancel()
+
+    def _end_with(self, index: int, step: Return | RaiseError | RaiseWebSocketException) -> bool:
+        """Return (True) or raise as `step` says; False, with the step's outcome recorded, when
+        the installed release cannot."""
+        if isinstance(step, Return):
+            self._finish(index, RETURNED_NOTHING)
+            self.end("returned")
+            return True
+        if isinstance(step, RaiseError):
+            self._finish(index, StepOutcome(value="raising"))
+            self.end("raised PuppetError")
+            raise PuppetError(step.message)
+        # The stand-in of older releases is not Starlette's: nothing would close.
+        if not compat.HAS_WEBSOCKET_EXCEPTION:
+            missing = Unsupported("WebSocketException needs Starlette >= 0.21")
+            self._finish(index, StepOutcome.from_exception(missing))
+            return False
+        self._finish(index, StepOutcome(value="raising"))
+        self.end("raised WebSocketException")
+        raise compat.WebSocketException(code=step.code, reason=step.reason or None)
 
 
 class RawChannel:
@@ -314,20 +364,20 @@ class RawChannel:
         self._receive = receive
         self._send = send
 
-    async def execute(self, step: RawSend | RawReceive) -> Any:
+    async def execute(self, step: RawSend | RawReceive, bounded: Bounded) -> Any:
         if isinstance(step, RawSend):
             await self._send(dict(step.message))
             return None
         # Bounded like every puppet wait: a receive the server never answers is an outcome
         # (TimeoutError), not a handler left hanging.
-        message = await within(self._receive(), PUPPET_STEP_BOUND_S)
+        message = await bounded(self._receive())
         return jsonable(message)
 
 
-async def execute_step(websocket: WebSocket, step: ServerStep) -> Any:
-    """Perform one instruction through Starlette's public WebSocket API. A part of it the
-    installed release lacks (accept headers, a close reason) is left out and reported, so the
-    rest of the lifecycle is still exercised."""
+async def execute_step(websocket: WebSocket, step: ServerStep, bounded: Bounded) -> Any:
+    """Perform one instruction through Starlette's public WebSocket API; `bounded` bounds a
+    wait for a client message. A part of it the installed release lacks (accept headers, a
+    close reason) is left out and reported, so the rest of the lifecycle is still exercised."""
     if isinstance(step, Accept):
         headers = [
             (name.encode("latin-1"), value.encode("latin-1")) for name, value in step.headers
@@ -357,8 +407,8 @@ async def execute_step(websocket: WebSocket, step: ServerStep) -> Any:
     if isinstance(step, SendJson):
         await websocket.send_json(step.data)
         return None
-    if isinstance(step, ReceiveText | ReceiveBytes | ReceiveJson):
-        return await within(_receive(websocket, step), PUPPET_STEP_BOUND_S)
+    if isinstance(step, _RECEIVES):
+        return await bounded(_receive(websocket, step))
     if isinstance(step, Close):
         if not step.reason:
             await websocket.close(code=step.code)
@@ -405,6 +455,11 @@ class PuppetRegistry:
         self._lock = threading.Lock()
 
     def session(self, session_id: str) -> PuppetSession:
+        # Every step looks its session up twice: a session that exists is read without the
+        # lock (a dict read is atomic), which only guards creating one.
+        session = self._sessions.get(session_id)
+        if session is not None:
+            return session
         with self._lock:
             session = self._sessions.get(session_id)
             if session is None:

@@ -12,6 +12,7 @@ from wsconform.conformance.engine.vocabulary import (
     Close,
     Closed,
     RaiseWebSocketException,
+    ReceiveText,
     Return,
     SendBytes,
     SendDenialResponse,
@@ -63,6 +64,30 @@ def test_abandoned_puppet_ends_itself(
         return how
 
     assert loop_runner.run(connect_and_wait_for_the_end()) == "idle-timeout"
+
+
+def test_a_receive_nothing_answers_ends_in_timeout_error_and_the_puppet_goes_on(
+    loop_runner: LoopRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(puppet, "PUPPET_STEP_BOUND_S", 0.05)
+    registry = puppet.PuppetRegistry()
+    transport = InMemoryTransport(puppet.build_puppet_app(registry))
+
+    async def scenario() -> tuple[str | None, ClientEvent]:
+        connection = await transport.connect("/puppet/unanswered")
+        await transport.control.submit("unanswered", Accept())
+        await connection.next_event()
+        index = await transport.control.submit("unanswered", ReceiveText())
+        # The puppet's own timer must fire: real time must pass (the in-memory driver would
+        # prove the app silent at once), bounded by the wait on the step's outcome.
+        future = registry.session("unanswered").outcome_future(index)
+        outcome = future.result() if await future.wait(5.0) else None
+        await transport.control.submit("unanswered", Close(4000))
+        event = await connection.next_event()
+        await connection.release()
+        return (None if outcome is None else outcome.exc_type), event
+
+    assert loop_runner.run(scenario()) == ("TimeoutError", Closed(code=4000))
 
 
 def test_steps_after_the_app_ended_are_answered_at_once(loop_runner: LoopRunner) -> None:

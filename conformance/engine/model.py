@@ -14,6 +14,7 @@ next finding.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from collections import deque
 from collections.abc import Callable
@@ -88,6 +89,23 @@ class Plan:
     listen: Listen
     completes: bool = True  # the step's outcome is due now (False: it legitimately waits)
     resolves_pending: bool = False  # a client action that completes a waiting receive
+
+
+@functools.cache
+def plan_of(listen: Listen, completes: bool = True, resolves_pending: bool = False) -> Plan:
+    """The plan, built once: there are twelve, every action needs one, and building a frozen
+    dataclass costs more than the rest of planning."""
+    return Plan(listen, completes, resolves_pending)
+
+
+# The step kinds the model tells apart, as tuples: `isinstance` with `A | B` builds the union
+# anew at every call, and these are checked at every step.
+_SENDS = (SendText, SendBytes, SendJson)
+_RECEIVES = (ReceiveText, ReceiveBytes, ReceiveJson)
+_ENDS = (Close, RaiseWebSocketException, RaiseError, Return, SendDenialResponse)
+_CLOSES = (Close, RaiseWebSocketException)
+_CLIENT_SENDS_OR_DROP = (ClientSendText, ClientSendBytes, ClientSendJson, ClientDrop)
+_CLIENT_WITHOUT_RECEIVE = (ClientListen, Connect)  # actions that complete no waiting receive
 
 
 class App(enum.Enum):
@@ -201,30 +219,26 @@ class LifecycleModel:
         handshaking = self.client is Client.HANDSHAKING
         if isinstance(step, Accept):
             if self.app is App.CONNECTING:
-                return Plan(Listen.EVENT if handshaking else Listen.NOTHING)
-            return Plan(Listen.QUIET if client_open else Listen.NOTHING)
-        if isinstance(step, SendText | SendBytes | SendJson):
+                return plan_of(Listen.EVENT if handshaking else Listen.NOTHING)
+            return plan_of(Listen.QUIET if client_open else Listen.NOTHING)
+        if isinstance(step, _SENDS):
             if self.app is App.CONNECTING:
-                return Plan(Listen.QUIET if handshaking else Listen.NOTHING)
-            return Plan(
+                return plan_of(Listen.QUIET if handshaking else Listen.NOTHING)
+            return plan_of(
                 Listen.EVENT if self.app is App.CONNECTED and client_open else Listen.NOTHING
             )
-        if isinstance(step, ReceiveText | ReceiveBytes | ReceiveJson):
+        if isinstance(step, _RECEIVES):
             waits = self.app is App.CONNECTED and client_open and not self.inbox
-            return Plan(Listen.NOTHING, completes=not waits)
-        if isinstance(
-            step, Close | RaiseWebSocketException | RaiseError | Return | SendDenialResponse
-        ):
+            return plan_of(Listen.NOTHING, completes=not waits)
+        if isinstance(step, _ENDS):
             live = self.app in (App.CONNECTING, App.CONNECTED) and (handshaking or client_open)
-            return Plan(Listen.EVENT if live else Listen.NOTHING)
+            return plan_of(Listen.EVENT if live else Listen.NOTHING)
         raise TypeError(f"not a server step: {step!r}")
 
     def judge_server(
         self, step: ServerStep, outcome: StepOutcome | None, event: ClientEvent | None
     ) -> list[Judgement]:
-        self._app_close_code = (
-            step.code if isinstance(step, Close | RaiseWebSocketException) else None
-        )
+        self._app_close_code = step.code if isinstance(step, _CLOSES) else None
         # The cause of a failure here: this step, in this state, did this, and the client saw
         # that (the step's arguments, e.g. a generated close code, are the run's data).
         observed = (
@@ -239,9 +253,9 @@ class LifecycleModel:
             return judgements
         if isinstance(step, Accept):
             judgements += self._accept(step, outcome, event)
-        elif isinstance(step, SendText | SendBytes | SendJson):
+        elif isinstance(step, _SENDS):
             judgements += self._send(step, outcome, event)
-        elif isinstance(step, ReceiveText | ReceiveBytes | ReceiveJson):
+        elif isinstance(step, _RECEIVES):
             judgements += self._receive(step, outcome)
         elif isinstance(step, Close):
             judgements += self._close(step, outcome, event)
@@ -640,16 +654,16 @@ class LifecycleModel:
 
     def plan_client(self, action: ClientAction) -> Plan:
         if isinstance(action, ClientListen):
-            return Plan(Listen.QUIET)
+            return plan_of(Listen.QUIET)
         if isinstance(action, ClientClose):
             # RFC 6455 5.5.1: the server answers with a close frame, unless it sent one first.
             answer = self.client is Client.OPEN and self.visibility.close_frames
-            return Plan(
+            return plan_of(
                 Listen.EVENT if answer else Listen.QUIET, resolves_pending=self.pending is not None
             )
-        if isinstance(action, ClientSendText | ClientSendBytes | ClientSendJson | ClientDrop):
-            return Plan(Listen.NOTHING, resolves_pending=self.pending is not None)
-        return Plan(Listen.NOTHING)
+        if isinstance(action, _CLIENT_SENDS_OR_DROP):
+            return plan_of(Listen.NOTHING, resolves_pending=self.pending is not None)
+        return plan_of(Listen.NOTHING)
 
     def judge_client(
         self, action: ClientAction, pending_outcome: StepOutcome | None, event: ClientEvent | None
@@ -678,7 +692,7 @@ class LifecycleModel:
         elif isinstance(action, ClientListen):
             judgements.append(self._listened(event))
         judgements = _caused_by(judgements, f"{after}: client saw {event_shape(event)}")
-        if self.pending is not None and not isinstance(action, ClientListen | Connect):
+        if self.pending is not None and not isinstance(action, _CLIENT_WITHOUT_RECEIVE):
             step, self.pending = self.pending, None
             received = f"{after}: the app's {_kind(step)} {outcome_shape(pending_outcome)}"
             judgements += _caused_by(self._receive(step, pending_outcome), received)

@@ -20,7 +20,7 @@ import base64
 import contextlib
 import os
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from enum import Enum
 from typing import Any
 from urllib.parse import unquote
@@ -51,6 +51,7 @@ from wsconform.targets.servers.base import (
     HttpReply,
     Transport,
     TransportSpec,
+    Waiter,
     control_for,
 )
 
@@ -92,7 +93,7 @@ async def wait_until(
     """True once `ready()`; False after `bound` seconds, or as soon as `stalled()` proves that
     nothing but the test can make it ready. The loop runs first without a clock, so an app that
     answers at once costs no timer."""
-    if await _spin(ready):
+    if ready() or await _spin(ready):
         return True
     loop = asyncio.get_running_loop()
     deadline = loop.time() + bound
@@ -107,6 +108,16 @@ async def wait_until(
     return await _spin(ready)
 
 
+def future_waiter(stalled: Callable[[], bool]) -> Waiter:
+    """A wait for a future (a step's outcome, a client event) by `wait_until`."""
+
+    def wait(future: AnyFuture, bound: float) -> Coroutine[Any, Any, bool]:
+        # `wait_until` itself, not a coroutine awaiting it: one frame less on every step.
+        return wait_until(future.done, bound, stalled)
+
+    return wait
+
+
 class InMemoryConnection(ClientConnection):
     def __init__(
         self,
@@ -118,7 +129,9 @@ class InMemoryConnection(ClientConnection):
         # Silence is proven when every app the transport serves waits on the test (`stalled`);
         # a connection on its own knows only its app.
         self._stalled = stalled or self.app_waits_for_the_test
-        super().__init__(self._wait)
+        # Not a bound method of this connection: the reference cycle would leave every finished
+        # connection to the garbage collector.
+        super().__init__(future_waiter(self._stalled))
         # Where an app still running when the client is released is handed over (the
         # transport's), so it can finish on its own, as on a real server.
         self._lingering = lingering
@@ -134,9 +147,6 @@ class InMemoryConnection(ClientConnection):
         self._receiving = False
         self._to_app.put_nowait({"type": "websocket.connect"})
         self._task = asyncio.ensure_future(self._run())
-
-    async def _wait(self, future: AnyFuture, bound: float) -> bool:
-        return await wait_until(future.done, bound, self._stalled)
 
     def app_waits_for_the_test(self) -> bool:
         """Can this connection's app make progress only when the test acts? Not once a
@@ -374,10 +384,9 @@ class InMemoryTransport(Transport):
         self._lingering: set[asyncio.Task[None]] = set()
         # Weakly: a transport serves thousands of sessions; only the live ones need stopping.
         self._connections: weakref.WeakSet[InMemoryConnection] = weakref.WeakSet()
+        waiter = future_waiter(self.apps_wait_for_the_test)
         self.control = (
-            DirectControl(registry, self._wait)
-            if registry
-            else control_for(self.app.app, self._wait)
+            DirectControl(registry, waiter) if registry else control_for(self.app.app, waiter)
         )
 
     def apps_wait_for_the_test(self) -> bool:
@@ -386,9 +395,6 @@ class InMemoryTransport(Transport):
         return all(
             connection.app_waits_for_the_test() for connection in list(self._connections)
         ) and all(task.done() or task in WAITING_FOR_THE_TEST for task in self._lingering)
-
-    async def _wait(self, future: AnyFuture, bound: float) -> bool:
-        return await wait_until(future.done, bound, self.apps_wait_for_the_test)
 
     async def app_idle(self, bound: float) -> bool:
         # The app runs on this loop: usually running the loop leaves no websocket in it. An app

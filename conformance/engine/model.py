@@ -123,6 +123,10 @@ class LifecycleModel:
     # The code the app itself asked for in the step being judged (an invalid one is the app's
     # mistake first; see close.invalid-app-code-refused).
     _app_close_code: int | None = None
+    # A close before accept the client saw no answer to within the bound: the www spec's "must
+    # close with 403" sets no deadline, and some servers (granian) answer only once the app has
+    # returned, so the 403 is judged when the app ends (`answer_due` holds what was asked).
+    answer_due: str | None = None
 
     # --- what may happen next (preconditions depend on this state only) -------------------------
 
@@ -210,6 +214,7 @@ class LifecycleModel:
             step, Close | RaiseWebSocketException | RaiseError | Return | SendDenialResponse
         ):
             live = self.app in (App.CONNECTING, App.CONNECTED) and (handshaking or client_open)
+            live = live or (self.answer_due is not None and isinstance(step, Return))
             return Plan(Listen.EVENT if live else Listen.NOTHING)
         raise TypeError(f"not a server step: {step!r}")
 
@@ -260,10 +265,13 @@ class LifecycleModel:
             return []
         completed = isinstance(event, Accepted) and outcome is not None and not outcome.raised
         judgements = [
-            Judgement(
-                "handshake.accept-completes",
-                completed,
-                f"accept -> {_show(outcome)}, client saw {event!r}",
+            _deadline_only(
+                Judgement(
+                    "handshake.accept-completes",
+                    completed,
+                    f"accept -> {_show(outcome)}, client saw {event!r}",
+                ),
+                _waited(outcome, event),
             )
         ]
         if isinstance(event, Accepted):
@@ -303,11 +311,8 @@ class LifecycleModel:
         if self.client is Client.OPEN:
             check_id, expected = _data_check(step)
             ok = outcome is not None and not outcome.raised and _same_message(step, event)
-            return [
-                Judgement(
-                    check_id, ok, f"app sent {expected!r} ({_show(outcome)}), client saw {event!r}"
-                )
-            ]
+            shown = f"app sent {expected!r} ({_show(outcome)}), client saw {event!r}"
+            return [_deadline_only(Judgement(check_id, ok, shown), _waited(outcome, event))]
         # The client has left: ASGI 2.4 lets the server raise an OSError subclass.
         return self._send_after_client_left(outcome)
 
@@ -402,7 +407,8 @@ class LifecycleModel:
         else:
             expected = data
         ok = outcome is not None and not outcome.raised and outcome.value == expected
-        return [Judgement(check_id, ok, f"client sent {expected!r}, app received {_show(outcome)}")]
+        shown = f"client sent {expected!r}, app received {_show(outcome)}"
+        return [_deadline_only(Judgement(check_id, ok, shown), outcome is None)]
 
     def _judge_disconnect(self, outcome: StepOutcome | None) -> list[Judgement]:
         """A receive after the client closed or dropped."""
@@ -421,10 +427,13 @@ class LifecycleModel:
             code, reason = outcome.value.get("code"), outcome.value.get("reason")
         if self.client is Client.DROPPED:
             judgements = [
-                Judgement(
-                    "disconnect.drop-reaches-app",
-                    got_disconnect,
-                    f"receive after a drop: {_show(outcome)}",
+                _deadline_only(
+                    Judgement(
+                        "disconnect.drop-reaches-app",
+                        got_disconnect,
+                        f"receive after a drop: {_show(outcome)}",
+                    ),
+                    outcome is None,
                 ),
             ]
             if got_disconnect:
@@ -435,10 +444,13 @@ class LifecycleModel:
             assert self.client_close is not None
             sent_code, sent_reason = self.client_close
             judgements = [
-                Judgement(
-                    "disconnect.receive-after-client-close",
-                    got_disconnect,
-                    f"first receive after the client's close: {_show(outcome)}",
+                _deadline_only(
+                    Judgement(
+                        "disconnect.receive-after-client-close",
+                        got_disconnect,
+                        f"first receive after the client's close: {_show(outcome)}",
+                    ),
+                    outcome is None,
                 )
             ]
             if got_disconnect and sent_code is None:
@@ -476,14 +488,12 @@ class LifecycleModel:
             self.app = App.DISCONNECTED
             if self.client is not Client.HANDSHAKING:
                 return []
+            asked = f"close({step.code}) before accept"
+            if isinstance(event, NoEvent):
+                self.answer_due = asked  # judged once the app has ended (see _return)
+                return []
             self.client = Client.ENDED
-            return [
-                Judgement(
-                    "handshake.close-before-accept-403",
-                    self._refused_with(event, lambda status: status == 403),
-                    f"close({step.code}) before accept: client saw {event!r}",
-                )
-            ]
+            return [self._close_before_accept_answered(asked, event)]
         if self.client is not Client.OPEN:
             # Starlette marks the app DISCONNECTED before handing the close to the server.
             judgements = self._send_after_client_left(outcome)
@@ -497,10 +507,13 @@ class LifecycleModel:
             return [_invalid_app_code_judgement(step.code, outcome, event)]
         shown = f"close({step.code}, {step.reason!r}) -> {_show(outcome)}, client saw {event!r}"
         judgements = [
-            Judgement(
-                "close.code-delivered",
-                _closed_with(event, step.code) and outcome is not None and not outcome.raised,
-                shown,
+            _deadline_only(
+                Judgement(
+                    "close.code-delivered",
+                    _closed_with(event, step.code) and outcome is not None and not outcome.raised,
+                    shown,
+                ),
+                _waited(outcome, event),
             )
         ]
         return judgements + _reason_judgement(step.reason, outcome, event)
@@ -517,19 +530,26 @@ class LifecycleModel:
         if outcome is not None and outcome.exc_type == UNSUPPORTED:
             return [Judgement(check_id, None, outcome.exc_message)]
         self.app, self.client = App.ENDED, Client.ENDED
+        waited = isinstance(event, NoEvent)
         if before_accept:
             return [
-                Judgement(
-                    check_id,
-                    self._refused_with(event, lambda status: status == 403),
-                    f"WebSocketException({step.code}) before accept: client saw {event!r}",
+                _deadline_only(
+                    Judgement(
+                        check_id,
+                        self._refused_with(event, lambda status: status == 403),
+                        f"WebSocketException({step.code}) before accept: client saw {event!r}",
+                    ),
+                    waited,
                 )
             ]
         judgements = [
-            Judgement(
-                check_id,
-                _closed_with(event, step.code),
-                f"WebSocketException({step.code}, {step.reason!r}): client saw {event!r}",
+            _deadline_only(
+                Judgement(
+                    check_id,
+                    _closed_with(event, step.code),
+                    f"WebSocketException({step.code}, {step.reason!r}): client saw {event!r}",
+                ),
+                waited,
             )
         ]
         return judgements + _reason_judgement(step.reason, outcome, event)
@@ -554,7 +574,10 @@ class LifecycleModel:
                 isinstance(event, Closed) and not event.close_frame_seen
             )
             return [
-                Judgement("app-error.exception-before-accept-no-upgrade", ended, seen),
+                _deadline_only(
+                    Judgement("app-error.exception-before-accept-no-upgrade", ended, seen),
+                    isinstance(event, NoEvent),
+                ),
                 Judgement(
                     "app-error.exception-before-accept-http-error",
                     self._refused_with(event, lambda status: status >= 400),
@@ -567,12 +590,33 @@ class LifecycleModel:
                 ),
             ]
         return [
-            Judgement("app-error.exception-after-accept-closes", isinstance(event, Closed), seen),
+            _deadline_only(
+                Judgement(
+                    "app-error.exception-after-accept-closes", isinstance(event, Closed), seen
+                ),
+                isinstance(event, NoEvent),
+            ),
             Judgement("app-error.exception-after-accept-1011", _closed_with(event, 1011), seen),
             Judgement("app-error.crash-not-normal-closure", not _closed_with(event, 1000), seen),
         ]
 
+    def _close_before_accept_answered(self, asked: str, event: ClientEvent | None) -> Judgement:
+        judgement = Judgement(
+            "handshake.close-before-accept-403",
+            self._refused_with(event, lambda status: status == 403),
+            f"{asked}: client saw {event!r}",
+        )
+        return _deadline_only(judgement, isinstance(event, NoEvent))
+
     def _return(self, event: ClientEvent | None) -> list[Judgement]:
+        if self.answer_due is not None:
+            asked, self.answer_due = self.answer_due, None
+            self.app, self.client = App.ENDED, Client.ENDED
+            return [
+                self._close_before_accept_answered(
+                    f"{asked}, nothing within the bound; once the app returned", event
+                )
+            ]
         before_accept, client_there = self._end_app()
         if not client_there:
             return []
@@ -597,10 +641,13 @@ class LifecycleModel:
             return [Judgement("handshake.denial-response", None, f"no HTTP here: {shown}")]
         ok = isinstance(event, Denied) and (event.status, event.body) == (step.status, step.body)
         return [
-            Judgement(
-                "handshake.denial-response",
-                ok and outcome is not None and not outcome.raised,
-                shown,
+            _deadline_only(
+                Judgement(
+                    "handshake.denial-response",
+                    ok and outcome is not None and not outcome.raised,
+                    shown,
+                ),
+                _waited(outcome, event),
             )
         ]
 
@@ -721,6 +768,28 @@ class LifecycleModel:
         ]
 
 
+def _deadline_only(judgement: Judgement, waited: bool) -> Judgement:
+    """A MUST failure whose only evidence is that nothing came within the suite's bound (`waited`)
+    rests on a deadline no spec sets: it counts as policy, never as the MUST."""
+    if judgement.ok is not False or not waited or judgement.level is not None:
+        return judgement
+    if CHECKS[judgement.check_id].grade is not Grade.MUST:
+        return judgement
+    return Judgement(
+        judgement.check_id,
+        False,
+        f"{judgement.detail} (only the suite's time bound was missed: policy, not the MUST)",
+        Grade.POLICY,
+    )
+
+
+def _waited(outcome: StepOutcome | None, event: ClientEvent | None) -> bool:
+    """Nothing went wrong but time: the step did not complete, or the client saw nothing, within
+    the bound, and the step raised nothing."""
+    late = outcome is None or isinstance(event, NoEvent)
+    return late and not (outcome is not None and outcome.raised)
+
+
 def _server_own_disconnect(outcome: StepOutcome) -> bool:
     """A receive that raised WebSocketDisconnect with a code a server closes with on its own."""
     code = outcome.value.get("code") if isinstance(outcome.value, dict) else None
@@ -789,9 +858,10 @@ def _raises_runtime_error(
     """The step raised RuntimeError and, if the client listened, nothing reached it."""
     quiet = isinstance(event, NoEvent | None)
     seen = "" if event is None else f", client saw {event!r}"
-    return Judgement(
+    judgement = Judgement(
         check_id, _raised(outcome, "RuntimeError") and quiet, f"{what}: {_show(outcome)}{seen}"
     )
+    return _deadline_only(judgement, outcome is None and quiet)
 
 
 def _show(outcome: StepOutcome | None) -> str:

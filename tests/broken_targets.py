@@ -388,11 +388,6 @@ BREAKAGES: tuple[Breakage, ...] = (
         broken_framework(IgnoresSendsAfterClose),
     ),
     Breakage(
-        "asgi.implements-advertised-version",
-        "advertises spec 2.5 and drops the disconnect reason",
-        broken_middleware(to_app=when("websocket.disconnect", lambda m: {**m, "reason": ""})),
-    ),
-    Breakage(
         "close.client-code-reaches-app",
         "reports every client close as 1000",
         broken_middleware(to_app=when("websocket.disconnect", lambda m: {**m, "code": 1000})),

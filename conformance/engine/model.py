@@ -22,7 +22,11 @@ from typing import Any
 
 from wsconform.conformance.checks import CHECKS, Grade
 from wsconform.conformance.engine.judgements import Judgement
-from wsconform.conformance.engine.rfc6455 import is_reserved_close_code, is_valid_wire_close_code
+from wsconform.conformance.engine.rfc6455 import (
+    FORBIDDEN_ON_THE_WIRE,
+    is_reserved_close_code,
+    is_valid_wire_close_code,
+)
 from wsconform.conformance.engine.vocabulary import (
     LATEST_SPEC,
     Accept,
@@ -349,10 +353,7 @@ class LifecycleModel:
             judgement = Judgement(
                 check_id, True, "send returned before the server noticed the client left"
             )
-        judgements = [judgement]
-        if raises_oserror:
-            judgements.append(advertised_feature(judgement, "2.4", self.advertised))
-        return judgements
+        return [judgement]
 
     def _receive(
         self, step: ReceiveText | ReceiveBytes | ReceiveJson, outcome: StepOutcome | None
@@ -800,18 +801,24 @@ def _invalid_app_code_judgement(
     code: int, outcome: StepOutcome | None, event: ClientEvent | None
 ) -> Judgement:
     """The app closed with a code no endpoint may send: the server should refuse it (raise
-    out of send) rather than relay it; a replacement code is judged by the wire invariant."""
+    out of send) rather than relay it; a replacement code is judged by the wire invariant.
+    SHOULD where RFC 6455 forbids the code with a keyword, the suite's policy elsewhere."""
+    check_id = "close.invalid-app-code-refused"
     shown = f"app closed with {code} -> {_show(outcome)}, client saw {event!r}"
+    level = None if code in FORBIDDEN_ON_THE_WIRE else Grade.POLICY
+    if level is Grade.POLICY:
+        shown += " (RFC 6455 gives no keyword for this code: policy)"
     if isinstance(event, Closed) and event.close_frame_seen and event.code == code:
-        return Judgement("close.invalid-app-code-refused", False, f"relayed to the wire: {shown}")
+        return Judgement(check_id, False, f"relayed to the wire: {shown}", level)
     refused = outcome is not None and outcome.raised
     if isinstance(event, NoEvent) and not refused:
         return Judgement(
-            "close.invalid-app-code-refused",
+            check_id,
             False,
             f"send() returned, nothing reached the wire, the socket stayed open: {shown}",
+            level,
         )
-    return Judgement("close.invalid-app-code-refused", True, shown)
+    return Judgement(check_id, True, shown)
 
 
 def _reason_judgement(
@@ -898,7 +905,8 @@ def _loads(text: str) -> tuple[bool, Any]:
 def graded_as_advertised(judgements: list[Judgement], advertised: Advertised) -> list[Judgement]:
     """Grade each feature only where the server claims it: a check for a feature newer than the
     advertised spec version (or of an extension not advertised) is `unimplemented`; where it is
-    advertised, the server is also held to its claim (`asgi.implements-advertised-version`)."""
+    advertised, the check's own verdict is the server held to its claim (counted once: the
+    retired asgi.implements-advertised-version re-counted it)."""
     graded: list[Judgement] = []
     for judgement in judgements:
         check = CHECKS[judgement.check_id]
@@ -914,18 +922,4 @@ def graded_as_advertised(judgements: list[Judgement], advertised: Advertised) ->
             graded.append(Judgement(judgement.check_id, None, f"{unclaimed}: {judgement.detail}"))
             continue
         graded.append(judgement)
-        # What the advertised spec defines is a claim the server made; the suite's own
-        # policies are not.
-        if check.since and judgement.ok is not None and check.grade is not Grade.POLICY:
-            graded.append(advertised_feature(judgement, check.since, advertised))
     return graded
-
-
-def advertised_feature(judgement: Judgement, since: str, advertised: Advertised) -> Judgement:
-    """The server held to its claim: a feature of the spec version it advertises, judged."""
-    return Judgement(
-        "asgi.implements-advertised-version",
-        judgement.ok,
-        f"advertises {advertised.spec_version}; {judgement.check_id} (since {since}): "
-        f"{judgement.detail}",
-    )

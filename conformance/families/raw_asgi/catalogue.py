@@ -6,6 +6,7 @@ from __future__ import annotations
 from wsconform.conformance.engine.checks import (
     ACCEPT_SEND,
     CLOSE_SEND,
+    CORE,
     DENIAL_EXTENSION,
     DISCONNECT_RECEIVE,
     SEND_SEND,
@@ -80,12 +81,14 @@ RAW_CHECKS: tuple[Check, ...] = (
     ),
     _raw_check(
         "raw.accept-unoffered-subprotocol-refused",
-        Grade.POLICY,
+        Grade.SHOULD,
         "an accept naming a subprotocol the client did not offer gives no 101 naming it",
-        "Suite policy: a 101 naming a subprotocol the client did not offer is one every "
-        "conforming client must fail, so the server refuses the accept instead of sending it.",
-        "policy; RFC 6455 4.1: the client MUST fail the connection if the server's "
-        "subprotocol was not among those it offered",
+        "The app broke the rule first, asking for a subprotocol the server may not select; "
+        "the server should refuse that accept (raise) rather than put the MUST violation on "
+        "the wire.",
+        "RFC 6455 4.2.2: the subprotocol the server selects MUST be one of the values of the "
+        f"client's Sec-WebSocket-Protocol; {CORE}, 'Error Handling': on an invalid event the "
+        "server should raise",
     ),
     _raw_check(
         "raw.accept-empty-subprotocol-not-sent",

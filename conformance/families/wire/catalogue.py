@@ -82,10 +82,11 @@ WIRE_CHECKS: tuple[Check, ...] = (
     ),
     _wire_check(
         "wire.failure-close-code",
-        Grade.INFO,
+        Grade.SHOULD,
         "a failed connection is closed with the code that names why",
         "1007 for invalid UTF-8, 1002 for a protocol error, in a close frame before TCP ends.",
-        "7.4.1 (the codes' definitions); 7.1.7 lets the endpoint send a close frame (MAY)",
+        "7.1.7: the endpoint SHOULD send a Close frame with an appropriate status code; 7.4.1 "
+        "(the codes' definitions)",
     ),
     _wire_check(
         "wire.server-frames-unmasked",

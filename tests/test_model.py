@@ -455,6 +455,13 @@ def test_exception_before_accept_that_completes_the_handshake_fails() -> None:
     assert verdicts_of("app-error.exception-before-accept-no-upgrade", judgements) == [Verdict.FAIL]
 
 
+def test_a_crash_ending_an_in_process_session_ends_the_connection() -> None:
+    # TestClient's next receive raises once the app's side is gone: the session is over.
+    event = ClientRaised("ClosedResourceError", "")
+    judgements = connected().judge_server(RaiseError(), None, event)
+    assert verdicts_of("app-error.exception-after-accept-closes", judgements) == [Verdict.PASS]
+
+
 def test_a_crash_closed_as_a_normal_closure_breaks_the_policy() -> None:
     judgements = connected().judge_server(RaiseError(), None, Closed(code=1000))
     assert verdicts(judgements) == [

@@ -590,11 +590,13 @@ class LifecycleModel:
                     seen,
                 ),
             ]
+        # The connection ended: a close, or an in-process client (TestClient) whose session
+        # raised on the next receive because the app's side of it is gone (ClosedResourceError,
+        # or the app's own exception re-raised).
+        ended = isinstance(event, Closed | ClientRaised)
         return [
             _deadline_only(
-                Judgement(
-                    "app-error.exception-after-accept-closes", isinstance(event, Closed), seen
-                ),
+                Judgement("app-error.exception-after-accept-closes", ended, seen),
                 isinstance(event, NoEvent),
             ),
             Judgement("app-error.exception-after-accept-1011", _closed_with(event, 1011), seen),

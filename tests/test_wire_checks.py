@@ -23,6 +23,8 @@ CAUGHT_BY = {
     "wire.long-control-frame-fails": Flaw.ANSWERS_LONG_PING,
     "wire.one-byte-close-fails": Flaw.ECHOES_SHORT_CLOSE,
     "wire.failure-close-code": Flaw.CLOSES_WITHOUT_CODE,
+    "wire.no-data-after-close": Flaw.DATA_AFTER_CLOSE,
+    "wire.close-ends-tcp": Flaw.KEEPS_TCP_AFTER_CLOSE,
     "wire.server-frames-unmasked": Flaw.MASKS_ITS_FRAMES,
     "wire.server-frames-no-reserved-bits": Flaw.SETS_RSV1,
     "wire.server-control-frames-short": Flaw.FRAGMENTS_ITS_PONG,

@@ -59,6 +59,8 @@ class Flaw(enum.Enum):
     SILENT_ON_LONG_HEADER = "silent-on-long-header"
     # the closing handshake (what a browser client must show as an unclean 1006)
     NO_CLOSE_FRAME = "no-close-frame"
+    DATA_AFTER_CLOSE = "data-after-close"
+    KEEPS_TCP_AFTER_CLOSE = "keeps-tcp-after-close"
 
 
 MAX_HEADER_LINE = 8 * 1024
@@ -167,6 +169,10 @@ class EchoServer:
                         return self.fail(writer, PROTOCOL_ERROR)
                     if self.flaw is not Flaw.NO_CLOSE_FRAME:  # else: just end TCP
                         self.send(writer, Frame(OP_CLOSE, frame.payload[:2]))
+                    if self.flaw is Flaw.DATA_AFTER_CLOSE:
+                        self.send(writer, Frame(OP_TEXT, b"after my close"))
+                    if self.flaw is Flaw.KEEPS_TCP_AFTER_CLOSE:
+                        await reader.read()  # until the client gives up and ends TCP itself
                     return None
                 if frame.opcode == OP_PING and not (
                     parts and self.flaw is Flaw.IGNORES_PING_BETWEEN_FRAGMENTS

@@ -35,3 +35,18 @@ FAILURE_VERDICT = {
     Grade.INFO: Verdict.INFORMATIONAL,
     Grade.CLAIM: Verdict.INFORMATIONAL,
 }
+
+
+def deadline_only(judgement: Judgement, waited: bool) -> Judgement:
+    """A MUST failure whose only evidence is that nothing came within the suite's bound (`waited`)
+    rests on a deadline no spec sets: it counts as policy, never as the MUST."""
+    if judgement.ok is not False or not waited or judgement.level is not None:
+        return judgement
+    if CHECKS[judgement.check_id].grade is not Grade.MUST:
+        return judgement
+    return Judgement(
+        judgement.check_id,
+        False,
+        f"{judgement.detail} (only the suite's time bound was missed: policy, not the MUST)",
+        Grade.POLICY,
+    )

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wsconform.conformance.checks import CHECKS, Grade
-from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.judgements import Judgement, deadline_only
 from wsconform.conformance.engine.rfc6455 import (
     FORBIDDEN_ON_THE_WIRE,
     is_reserved_close_code,
@@ -269,7 +269,7 @@ class LifecycleModel:
             return []
         completed = isinstance(event, Accepted) and outcome is not None and not outcome.raised
         judgements = [
-            _deadline_only(
+            deadline_only(
                 Judgement(
                     "handshake.accept-completes",
                     completed,
@@ -316,7 +316,7 @@ class LifecycleModel:
             check_id, expected = _data_check(step)
             ok = outcome is not None and not outcome.raised and _same_message(step, event)
             shown = f"app sent {expected!r} ({_show(outcome)}), client saw {event!r}"
-            return [_deadline_only(Judgement(check_id, ok, shown), _waited(outcome, event))]
+            return [deadline_only(Judgement(check_id, ok, shown), _waited(outcome, event))]
         # The client has left: ASGI 2.4 lets the server raise an OSError subclass.
         return self._send_after_client_left(outcome)
 
@@ -409,7 +409,7 @@ class LifecycleModel:
             expected = data
         ok = outcome is not None and not outcome.raised and outcome.value == expected
         shown = f"client sent {expected!r}, app received {_show(outcome)}"
-        return [_deadline_only(Judgement(check_id, ok, shown), outcome is None)]
+        return [deadline_only(Judgement(check_id, ok, shown), outcome is None)]
 
     def _judge_disconnect(self, outcome: StepOutcome | None) -> list[Judgement]:
         """A receive after the client closed or dropped."""
@@ -428,7 +428,7 @@ class LifecycleModel:
             code, reason = outcome.value.get("code"), outcome.value.get("reason")
         if self.client is Client.DROPPED:
             judgements = [
-                _deadline_only(
+                deadline_only(
                     Judgement(
                         "disconnect.drop-reaches-app",
                         got_disconnect,
@@ -445,7 +445,7 @@ class LifecycleModel:
             assert self.client_close is not None
             sent_code, sent_reason = self.client_close
             judgements = [
-                _deadline_only(
+                deadline_only(
                     Judgement(
                         "disconnect.receive-after-client-close",
                         got_disconnect,
@@ -508,7 +508,7 @@ class LifecycleModel:
             return [_invalid_app_code_judgement(step.code, outcome, event)]
         shown = f"close({step.code}, {step.reason!r}) -> {_show(outcome)}, client saw {event!r}"
         judgements = [
-            _deadline_only(
+            deadline_only(
                 Judgement(
                     "close.code-delivered",
                     _closed_with(event, step.code) and outcome is not None and not outcome.raised,
@@ -534,7 +534,7 @@ class LifecycleModel:
         waited = isinstance(event, NoEvent)
         if before_accept:
             return [
-                _deadline_only(
+                deadline_only(
                     Judgement(
                         check_id,
                         self._refused_with(event, lambda status: status == 403),
@@ -544,7 +544,7 @@ class LifecycleModel:
                 )
             ]
         judgements = [
-            _deadline_only(
+            deadline_only(
                 Judgement(
                     check_id,
                     _closed_with(event, step.code),
@@ -575,7 +575,7 @@ class LifecycleModel:
                 isinstance(event, Closed) and not event.close_frame_seen
             )
             return [
-                _deadline_only(
+                deadline_only(
                     Judgement("app-error.exception-before-accept-no-upgrade", ended, seen),
                     isinstance(event, NoEvent),
                 ),
@@ -595,7 +595,7 @@ class LifecycleModel:
         # or the app's own exception re-raised).
         ended = isinstance(event, Closed | ClientRaised)
         return [
-            _deadline_only(
+            deadline_only(
                 Judgement("app-error.exception-after-accept-closes", ended, seen),
                 isinstance(event, NoEvent),
             ),
@@ -609,7 +609,7 @@ class LifecycleModel:
             self._refused_with(event, lambda status: status == 403),
             f"{asked}: client saw {event!r}",
         )
-        return _deadline_only(judgement, isinstance(event, NoEvent))
+        return deadline_only(judgement, isinstance(event, NoEvent))
 
     def _return(self, event: ClientEvent | None) -> list[Judgement]:
         if self.answer_due is not None:
@@ -644,7 +644,7 @@ class LifecycleModel:
             return [Judgement("handshake.denial-response", None, f"no HTTP here: {shown}")]
         ok = isinstance(event, Denied) and (event.status, event.body) == (step.status, step.body)
         return [
-            _deadline_only(
+            deadline_only(
                 Judgement(
                     "handshake.denial-response",
                     ok and outcome is not None and not outcome.raised,
@@ -771,21 +771,6 @@ class LifecycleModel:
         ]
 
 
-def _deadline_only(judgement: Judgement, waited: bool) -> Judgement:
-    """A MUST failure whose only evidence is that nothing came within the suite's bound (`waited`)
-    rests on a deadline no spec sets: it counts as policy, never as the MUST."""
-    if judgement.ok is not False or not waited or judgement.level is not None:
-        return judgement
-    if CHECKS[judgement.check_id].grade is not Grade.MUST:
-        return judgement
-    return Judgement(
-        judgement.check_id,
-        False,
-        f"{judgement.detail} (only the suite's time bound was missed: policy, not the MUST)",
-        Grade.POLICY,
-    )
-
-
 def _waited(outcome: StepOutcome | None, event: ClientEvent | None) -> bool:
     """Nothing went wrong but time: the step did not complete, or the client saw nothing, within
     the bound, and the step raised nothing."""
@@ -870,7 +855,7 @@ def _raises_runtime_error(
     judgement = Judgement(
         check_id, _raised(outcome, "RuntimeError") and quiet, f"{what}: {_show(outcome)}{seen}"
     )
-    return _deadline_only(judgement, outcome is None and quiet)
+    return deadline_only(judgement, outcome is None and quiet)
 
 
 def _show(outcome: StepOutcome | None) -> str:

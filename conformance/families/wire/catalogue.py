@@ -89,6 +89,23 @@ WIRE_CHECKS: tuple[Check, ...] = (
         "(the codes' definitions)",
     ),
     _wire_check(
+        "wire.no-data-after-close",
+        Grade.MUST,
+        "no data frame follows the server's close frame",
+        "Whatever the app still sends once the server has sent its close frame (here: the echo "
+        "of a message that came with the client's close) is not put on the wire.",
+        "5.5.1: an endpoint MUST NOT send any more data frames after sending a Close frame",
+    ),
+    _wire_check(
+        "wire.close-ends-tcp",
+        Grade.MUST,
+        "after the closing handshake the server closes the TCP connection",
+        "With a close frame sent and received, the server ends TCP; a connection still open "
+        "after the bound is counted as policy (the RFC sets no deadline).",
+        "5.5.1: after both sending and receiving a Close message an endpoint MUST close the "
+        "underlying TCP connection; 7.1.1: the server SHOULD close it first",
+    ),
+    _wire_check(
         "wire.server-frames-unmasked",
         Grade.MUST,
         "the server never masks its frames",

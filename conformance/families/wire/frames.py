@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.judgements import Judgement, deadline_only
 from wsconform.conformance.families.wire.handshakes import (
     close_within,
     new_key,
@@ -230,9 +231,51 @@ def _must_fail(check_id: str, sent: Frame, code: int = PROTOCOL_ERROR) -> Probe:
     return probe
 
 
+NORMAL_CLOSURE = struct.pack("!H", 1000)
+
+
+async def closing_handshake(wire: WireConnection) -> list[Judgement]:
+    """The client's last message and its close frame in one write: whatever the app still
+    sends, no data frame may follow the server's close frame (RFC 6455 5.5.1), and with a close
+    sent and received the server closes TCP (5.5.1; 7.1.1: the server closes it first). Read for
+    one bound in all, so a server that keeps sending cannot hold the probe."""
+    await wire.send(Frame(OP_TEXT, b"last words"), Frame(OP_CLOSE, NORMAL_CLOSURE))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + EXPECT_BOUND_S
+    closed, after_close = False, []
+    while (frame := await wire.next_frame(max(deadline - loop.time(), 0.0))) is not None:
+        if closed and not frame.is_control:
+            after_close.append(frame)
+        closed = closed or frame.opcode == OP_CLOSE
+    if not closed:
+        why = "the server sent no close frame (close.server-answers-client-close's finding)"
+        return [
+            Judgement("wire.no-data-after-close", None, why),
+            Judgement("wire.close-ends-tcp", None, why),
+        ]
+    ended = "ended TCP" if wire.ended else f"kept TCP open {EXPECT_BOUND_S} s"
+    return [
+        Judgement(
+            "wire.no-data-after-close",
+            not after_close,
+            f"{len(after_close)} data frame(s) after the server's close: "
+            f"{[f.payload[:40] for f in after_close]!r}",
+        ),
+        deadline_only(
+            Judgement(
+                "wire.close-ends-tcp",
+                wire.ended,
+                f"after sending and receiving a close frame, the server {ended}",
+            ),
+            waited=not wire.ended,
+        ),
+    ]
+
+
 PROBES: tuple[Probe, ...] = (
     ping_echo,
     fragments,
+    closing_handshake,
     _must_fail("wire.invalid-utf8-fails", Frame(OP_TEXT, b"caf\xc3("), INCONSISTENT_DATA),
     _must_fail("wire.unmasked-frame-fails", Frame(OP_TEXT, b"unmasked", masked=False)),
     _must_fail("wire.reserved-bits-fail", Frame(OP_TEXT, b"rsv2", rsv=0b010)),

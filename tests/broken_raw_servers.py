@@ -41,6 +41,22 @@ class ReadsTextKeyFirst(InMemoryConnection):
         super()._send_while_open(kind, message)
 
 
+# Every key of the websocket messages an app sends, in any ASGI version.
+_KNOWN_KEYS = frozenset(
+    {"type", "subprotocol", "headers", "text", "bytes", "code", "reason", "status", "body"}
+)
+
+
+class RefusesUnknownKeys(InMemoryConnection):
+    """Validates every message against the keys it knows, and raises for any other."""
+
+    async def _send(self, message: AsgiMessage) -> None:
+        unknown = set(message) - _KNOWN_KEYS - {"more_body"}
+        if unknown:
+            raise ValueError(f"unexpected keys {sorted(unknown)} in {message['type']!r}")
+        await super()._send(message)
+
+
 class SendsEmptyTextForNoData(InMemoryConnection):
     def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
         if (
@@ -165,6 +181,7 @@ CAUGHT_BY: dict[str, type[InMemoryConnection]] = {
     "raw.close-long-reason-fits-a-frame": PutsLongReasonOnTheWire,
     "raw.send-one-key-none": ReadsTextKeyFirst,
     "raw.send-no-data-refused": SendsEmptyTextForNoData,
+    "raw.extra-keys-ignored": RefusesUnknownKeys,
     "raw.accept-unoffered-subprotocol-refused": ForwardsUnofferedSubprotocol,
     "raw.accept-empty-subprotocol-not-sent": ForwardsEmptySubprotocol,
     "raw.accept-protocol-header-not-doubled": ForwardsProtocolHeader,

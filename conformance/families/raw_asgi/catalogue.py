@@ -71,6 +71,17 @@ RAW_CHECKS: tuple[Check, ...] = (
         "present",
     ),
     _raw_check(
+        "raw.extra-keys-ignored",
+        Grade.SHOULD,
+        "a message with a key the server does not know is served, not refused",
+        "An accept, send and close each carrying a key no ASGI version defines take effect as "
+        "without it: an event is invalid for an unknown type, a missing key or a wrong type, "
+        "not for an extra key (what an app written for a newer spec version sends an older "
+        "server, such as close's 2.3 `reason`).",
+        f"{CORE}, 'Error Handling': the server should raise only for an invalid event (unknown "
+        "type, missing keys, wrong types); extra keys are not among them",
+    ),
+    _raw_check(
         "raw.send-no-data-refused",
         Grade.POLICY,
         "a send with neither text nor bytes is refused, not sent as an empty message",

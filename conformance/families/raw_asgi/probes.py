@@ -118,6 +118,28 @@ def _send_one_key_none(run: RawRun) -> list[Judgement]:
     )
 
 
+# A key no ASGI version defines, on every message of a short conversation.
+EXTRA_KEY = {"x-wsconform-extra": "ignore me"}
+
+
+def _extra_keys(run: RawRun) -> list[Judgement]:
+    outcomes = [run.outcome(index) for index in (1, 2, 3)]
+    closed = _closed(run)
+    ok = (
+        not any(outcome is None or outcome.raised for outcome in outcomes)
+        and run.first(Accepted) is not None
+        and [event.data for event in run.events if isinstance(event, Message)] == ["extra"]
+        and closed is not None
+        and closed.code == 4001
+    )
+    shown = ", ".join(_show(outcome) for outcome in outcomes)
+    return judged(
+        "raw.extra-keys-ignored",
+        ok,
+        f"accept, send and close each with an extra key -> {shown}; client saw {_seen(run)}",
+    )
+
+
 def _send_no_data(run: RawRun) -> list[Judgement]:
     invented = run.first(Message)
     return judged(
@@ -287,6 +309,20 @@ RAW_PROBES: tuple[RawProbe, ...] = (
             Observe(),
         ),
         _send_one_key_none,
+    ),
+    RawProbe(
+        "extra-keys",
+        (
+            Connect(),
+            RawReceive(),
+            accept(**EXTRA_KEY),
+            Observe(),
+            send(text="extra", **EXTRA_KEY),
+            Observe(),
+            close(code=4001, **EXTRA_KEY),
+            Observe(),
+        ),
+        _extra_keys,
     ),
     RawProbe(
         "send-no-data",

@@ -34,6 +34,8 @@ CAUGHT_BY = {
     "upgrade.non-get-refused": Flaw.ACCEPTS_POST,
     "upgrade.space-before-colon-refused": Flaw.ACCEPTS_SPACE_BEFORE_COLON,
     "upgrade.nul-in-value-handled": Flaw.PASSES_NUL,
+    "upgrade.cr-in-value-handled": Flaw.PASSES_CR,
+    "upgrade.control-char-in-value-handled": Flaw.CUTS_VALUE_AT_CONTROL,
     "upgrade.obs-fold-handled": Flaw.PASSES_OBS_FOLD,
     "upgrade.long-header-answered": Flaw.SILENT_ON_LONG_HEADER,
 }

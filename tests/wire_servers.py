@@ -55,6 +55,8 @@ class Flaw(enum.Enum):
     ACCEPTS_POST = "accepts-post"
     ACCEPTS_SPACE_BEFORE_COLON = "accepts-space-before-colon"
     PASSES_NUL = "passes-nul"
+    PASSES_CR = "passes-cr"
+    CUTS_VALUE_AT_CONTROL = "cuts-value-at-control"
     PASSES_OBS_FOLD = "passes-obs-fold"
     SILENT_ON_LONG_HEADER = "silent-on-long-header"
     # the closing handshake (what a browser client must show as an unclean 1006)
@@ -128,6 +130,10 @@ class EchoServer:
                 raise Refused(400)
             if "\x00" in value and flaw is not Flaw.PASSES_NUL:
                 raise Refused(400)
+            if "\r" in value and flaw is not Flaw.PASSES_CR:
+                raise Refused(400)
+            if flaw is Flaw.CUTS_VALUE_AT_CONTROL:
+                value = value.split("\x0b")[0]
             headers.append((name.strip().lower(), value.strip()))
         fields = dict(headers)
         if "sec-websocket-key" not in fields and flaw is not Flaw.ACCEPTS_MISSING_KEY:

@@ -182,6 +182,27 @@ UPGRADE_CHECKS: tuple[Check, ...] = (
         Layer.SERVER,
     ),
     Check(
+        "upgrade.cr-in-value-handled",
+        Grade.MUST,
+        "a bare CR in a header value is refused or replaced before the app",
+        "A 4xx, or the app sees the one header with SP for the CR; never the CR, never two "
+        "headers or a value cut short.",
+        "RFC 9110 5.5: a recipient of CR, LF or NUL in a field value MUST reject the message "
+        "or replace each with SP",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.control-char-in-value-handled",
+        Grade.POLICY,
+        "a header value with a control character reaches the app whole, or is refused",
+        "Suite policy: a value with a vertical tab is refused with a 4xx, or reaches the app "
+        "as one header, as sent or with SP for the character; never split, cut short or "
+        "otherwise altered, which would hand the app a value the client never sent.",
+        "policy; RFC 9110 5.5: other CTL characters are invalid, a recipient MAY retain them "
+        "in a safe context",
+        Layer.SERVER,
+    ),
+    Check(
         "upgrade.obs-fold-handled",
         Grade.MUST,
         "an obsolete line folding is refused or unfolded before the app",

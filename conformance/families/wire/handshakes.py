@@ -150,6 +150,20 @@ def _refused_or_cleaned(header: str, forbidden: str) -> Callable[[Answer], bool]
     return judge
 
 
+def _refused_or_exactly(header: str, *allowed: str) -> Callable[[Answer], bool]:
+    """Refused with a 4xx, or the app got the header once, with one of the `allowed` values:
+    never split in two, cut short or otherwise altered."""
+
+    def judge(answer: Answer) -> bool:
+        if _client_error(answer):
+            return True
+        got = [name for name, _ in (answer.scope or {}).get("headers", [])]
+        once = [name.lower() for name in got].count(header) == 1
+        return answer.status == 101 and once and answer.app_header(header) in allowed
+
+    return judge
+
+
 PROBES = (
     UpgradeProbe(
         "upgrade.missing-key-refused",
@@ -177,6 +191,20 @@ PROBES = (
         "upgrade.nul-in-value-handled",
         request(key=new_key(), extra="X-WsConform-Nul: before\x00after\r\n"),
         _refused_or_cleaned("x-wsconform-nul", "\x00"),
+    ),
+    # RFC 9110 5.5: CR in a value is rejected or replaced with SP (MUST); a bare one, since a
+    # CR LF pair would end the line.
+    UpgradeProbe(
+        "upgrade.cr-in-value-handled",
+        request(key=new_key(), extra="X-WsConform-Cr: before\rafter\r\n"),
+        _refused_or_exactly("x-wsconform-cr", "before after"),
+    ),
+    # RFC 9110 5.5: other control characters may be retained; the policy is that the value
+    # reaches the app whole (as sent, or with SP for it) or not at all.
+    UpgradeProbe(
+        "upgrade.control-char-in-value-handled",
+        request(key=new_key(), extra="X-WsConform-Vt: before\x0bafter\r\n"),
+        _refused_or_exactly("x-wsconform-vt", "before\x0bafter", "before after"),
     ),
     UpgradeProbe(
         "upgrade.obs-fold-handled",

@@ -295,6 +295,9 @@ class PuppetSession:
                         value = await execute_step(websocket, step)
                 except Exception as exc:  # the outcome is the observation, whatever it is
                     self._finish(index, StepOutcome.from_exception(exc))
+                    if isinstance(step, RawSend) and step.escapes:
+                        self.end(f"let {type(exc).__name__} from send escape")
+                        raise
                 else:
                     done = value if isinstance(value, StepOutcome) else StepOutcome(value=value)
                     self._finish(index, done)

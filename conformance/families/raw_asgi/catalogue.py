@@ -71,6 +71,16 @@ RAW_CHECKS: tuple[Check, ...] = (
         "present",
     ),
     _raw_check(
+        "raw.escaped-send-error-caught",
+        Grade.MUST,
+        "the OSError of a send after the client left, let escape by the app, breaks nothing",
+        "The app does not catch the exception its send raised once the client had gone and "
+        "lets it propagate; the server catches it, and the next connection is served.",
+        f"{WWW}, 'Disconnected Client - send exception' (2.4): an app may let the exception "
+        f"propagate, and the server must be prepared to catch it; {CORE}, 'Error Handling'",
+        since="2.4",
+    ),
+    _raw_check(
         "raw.extra-keys-ignored",
         Grade.SHOULD,
         "a message with a key the server does not know is served, not refused",

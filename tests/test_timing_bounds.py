@@ -5,6 +5,7 @@ judged when it comes."""
 from __future__ import annotations
 
 from wsconform.conformance.checks import Verdict
+from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.model import LifecycleModel
 from wsconform.conformance.engine.sessions import LoopRunner, run_actions
 from wsconform.conformance.engine.vocabulary import (
@@ -17,12 +18,14 @@ from wsconform.conformance.engine.vocabulary import (
     RaiseError,
     StepOutcome,
 )
+from wsconform.conformance.families.wire import frames as wire
 
 from tests.broken_targets import (
     AnswersCloseBeforeAcceptWhenTheAppEnds,
     NeverAnswersCloseBeforeAccept,
     broken_server,
 )
+from tests.wire_servers import Flaw, serving
 
 CLOSE_BEFORE_ACCEPT = (Connect(), Close(1008, "not welcome"))
 
@@ -68,3 +71,19 @@ def test_a_close_that_never_arrives_is_policy_and_a_wrong_one_a_must() -> None:
         Verdict.NON_STRICT,
         Verdict.FAIL,
     ]
+
+
+def wire_verdicts(flaw: Flaw, check_id: str, runner: LoopRunner) -> set[Verdict]:
+    async def probe() -> list[Judgement]:
+        async with serving(flaw) as port:
+            return [j for judged, _ in await wire.run_probes(port) for j in judged]
+
+    return {j.verdict for j in runner.run(probe()) if j.check_id == check_id}
+
+
+def test_a_bad_frame_met_with_silence_is_policy_and_one_passed_on_a_must(
+    loop_runner: LoopRunner,
+) -> None:
+    silent = wire_verdicts(Flaw.DROPS_UNKNOWN_OPCODES, "wire.reserved-opcode-fails", loop_runner)
+    echoed = wire_verdicts(Flaw.PASSES_INVALID_UTF8, "wire.invalid-utf8-fails", loop_runner)
+    assert (silent, echoed) == ({Verdict.NON_STRICT}, {Verdict.FAIL})

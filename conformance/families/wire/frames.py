@@ -165,13 +165,12 @@ SPLIT_AT = SPLIT_TEXT.index("€".encode()) + 1
 async def ping_echo(wire: WireConnection) -> list[Judgement]:
     await wire.send(Frame(OP_PING, PING_PAYLOAD))
     pong = await _control(wire, OP_PONG)
-    return [
-        Judgement(
-            "wire.pong-echoes-ping",
-            pong is not None and pong.payload == PING_PAYLOAD,
-            f"ping {PING_PAYLOAD!r}, pong {None if pong is None else pong.payload!r}",
-        )
-    ]
+    judgement = Judgement(
+        "wire.pong-echoes-ping",
+        pong is not None and pong.payload == PING_PAYLOAD,
+        f"ping {PING_PAYLOAD!r}, pong {None if pong is None else pong.payload!r}",
+    )
+    return [deadline_only(judgement, waited=pong is None and not wire.ended)]
 
 
 async def _control(wire: WireConnection, opcode: int) -> Frame | None:
@@ -192,16 +191,24 @@ async def fragments(wire: WireConnection) -> list[Judgement]:
     )
     text, binary = await wire.message(), await wire.message()
     pongs = [f.payload for f in wire.received if f.opcode == OP_PONG]
+    # Silence to the end of the bound, the connection still open, is all a timeout can show.
+    silent = not wire.ended and not wire.received
     return [
-        Judgement(
-            "wire.fragments-reassembled",
-            text == (OP_TEXT, SPLIT_TEXT) and binary == (OP_BINARY, b"\x00\x01\x02\x03"),
-            f"echoed {text!r} and {binary!r}",
+        deadline_only(
+            Judgement(
+                "wire.fragments-reassembled",
+                text == (OP_TEXT, SPLIT_TEXT) and binary == (OP_BINARY, b"\x00\x01\x02\x03"),
+                f"echoed {text!r} and {binary!r}",
+            ),
+            silent,
         ),
-        Judgement(
-            "wire.control-between-fragments",
-            pongs == [b"between fragments"],
-            f"pongs {pongs!r} for the ping between the text's fragments",
+        deadline_only(
+            Judgement(
+                "wire.control-between-fragments",
+                pongs == [b"between fragments"],
+                f"pongs {pongs!r} for the ping between the text's fragments",
+            ),
+            silent,
         ),
     ]
 
@@ -218,8 +225,10 @@ def _must_fail(check_id: str, sent: Frame, code: int = PROTOCOL_ERROR) -> Probe:
             # A close frame is also the normal answer to a close: only the protocol error's
             # code, or the end of the connection, says the malformed close was refused.
             ok = got is None and wire.ended and not wire.received
+        # Nothing back at all within the bound: the RFC sets no deadline for failing it.
+        waited = not wire.ended and not any(not frame.is_control for frame in wire.received)
         return [
-            Judgement(check_id, ok, f"sent {sent!r}: {what}"),
+            deadline_only(Judgement(check_id, ok, f"sent {sent!r}: {what}"), waited),
             Judgement(
                 "wire.failure-close-code",
                 got == code if ok else None,

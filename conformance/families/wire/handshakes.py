@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.judgements import Judgement, deadline_only
 from wsconform.targets import frames
 from wsconform.targets.frames import OP_TEXT
 from wsconform.targets.raw_routes import SCOPE_ECHO_ROUTE
@@ -226,10 +226,14 @@ async def run_probes(port: int) -> list[tuple[list[Judgement], dict[str, Any]]]:
         answer = await send_handshake(port, probe.raw)
         shown = probe.raw.split(b"\r\n", 1)[0] + b" ..."
         extra = [line for line in probe.raw.split(b"\r\n") if b"WsConform" in line]
-        judgement = Judgement(
-            probe.check_id,
-            probe.judge(answer),
-            f"{shown!r} {[line[:60] for line in extra]!r}: {answer.describe()}",
+        judgement = deadline_only(
+            Judgement(
+                probe.check_id,
+                probe.judge(answer),
+                f"{shown!r} {[line[:60] for line in extra]!r}: {answer.describe()}",
+            ),
+            # No answer within the bound, the connection still open: no spec sets that deadline.
+            waited=answer.status is None and not answer.ended_silently,
         )
         replay = {
             "request": base64.b64encode(probe.raw).decode("ascii"),

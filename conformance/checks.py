@@ -36,8 +36,13 @@ __all__ = [
     "renamed_to",
 ]
 
-# Check IDs that were split or renamed, with the IDs that replaced them. Never reused.
+# Check IDs that were split, renamed or retired, with the IDs that replaced them (none for a
+# check retired outright). Never reused.
 RETIRED: dict[str, tuple[str, ...]] = {
+    # It re-counted, under another ID, the verdict of every check with a `since` on a server
+    # advertising that version (and turned best practices into policy failures): each feature's
+    # own check, graded by the advertised version, already is the server held to its claim.
+    "asgi.implements-advertised-version": (),
     "close.code-and-reason-delivered": ("close.code-delivered", "close.reason-delivered"),
     "app-error.exception-before-accept-denies": (
         "app-error.exception-before-accept-no-upgrade",

@@ -320,6 +320,9 @@ class PuppetSession:
                         value = await execute_step(websocket, step, self.within_bound)
                 except Exception as exc:  # the outcome is the observation, whatever it is
                     self._finish(index, StepOutcome.from_exception(exc))
+                    if isinstance(step, RawSend) and step.escapes:
+                        self.end(f"let {type(exc).__name__} from send escape")
+                        raise
                 else:
                     if value is None:
                         done = RETURNED_NOTHING

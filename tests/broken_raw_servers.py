@@ -5,6 +5,9 @@ could plausibly have; `tests/test_raw_checks.py` proves every check fails on its
 
 from __future__ import annotations
 
+import weakref
+from typing import Any, ClassVar
+
 from starlette.types import Message as AsgiMessage
 from wsconform.conformance.engine.vocabulary import Accepted, Closed, Message, decode_headers
 from wsconform.targets.servers.inmemory import InMemoryConnection, Phase
@@ -39,6 +42,42 @@ class ReadsTextKeyFirst(InMemoryConnection):
             self.events.put_nowait(Message(message["text"]))
             return
         super()._send_while_open(kind, message)
+
+
+class DiesOnEscapedSendError(InMemoryConnection):
+    """A server whose serving loop dies with the OSError it raised when the app lets it escape:
+    no later connection is answered. The state is the server's: one per app it serves."""
+
+    dead: ClassVar[weakref.WeakSet[Any]] = weakref.WeakSet()
+
+    async def _run(self) -> None:
+        if self._app in self.dead:
+            return  # nothing answers the handshake any more
+        try:
+            await self._app(self._scope, self._receive, self._send)
+        except OSError:
+            self.dead.add(self._app)
+            raise
+        except Exception:
+            self._app_ended(raised=True)
+        else:
+            self._app_ended(raised=False)
+
+
+# Every key of the websocket messages an app sends, in any ASGI version.
+_KNOWN_KEYS = frozenset(
+    {"type", "subprotocol", "headers", "text", "bytes", "code", "reason", "status", "body"}
+)
+
+
+class RefusesUnknownKeys(InMemoryConnection):
+    """Validates every message against the keys it knows, and raises for any other."""
+
+    async def _send(self, message: AsgiMessage) -> None:
+        unknown = set(message) - _KNOWN_KEYS - {"more_body"}
+        if unknown:
+            raise ValueError(f"unexpected keys {sorted(unknown)} in {message['type']!r}")
+        await super()._send(message)
 
 
 class SendsEmptyTextForNoData(InMemoryConnection):
@@ -165,6 +204,8 @@ CAUGHT_BY: dict[str, type[InMemoryConnection]] = {
     "raw.close-long-reason-fits-a-frame": PutsLongReasonOnTheWire,
     "raw.send-one-key-none": ReadsTextKeyFirst,
     "raw.send-no-data-refused": SendsEmptyTextForNoData,
+    "raw.extra-keys-ignored": RefusesUnknownKeys,
+    "raw.escaped-send-error-caught": DiesOnEscapedSendError,
     "raw.accept-unoffered-subprotocol-refused": ForwardsUnofferedSubprotocol,
     "raw.accept-empty-subprotocol-not-sent": ForwardsEmptySubprotocol,
     "raw.accept-protocol-header-not-doubled": ForwardsProtocolHeader,

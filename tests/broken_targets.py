@@ -114,6 +114,32 @@ class AnswersCloseBeforeAcceptWith200(InMemoryConnection):
             super()._send_during_handshake(kind, message)
 
 
+class AnswersCloseBeforeAcceptWhenTheAppEnds(InMemoryConnection):
+    """Holds the 403 of a close before accept until the app returns (granian): late, not wrong."""
+
+    refused = False
+
+    def _send_during_handshake(self, kind: str, message: AsgiMessage) -> None:
+        if kind == "websocket.close":
+            self.refused = True
+        else:
+            super()._send_during_handshake(kind, message)
+
+    def _app_ended(self, *, raised: bool) -> None:
+        if self.refused and self._phase is Phase.HANDSHAKE:
+            self._finish(Denied(status=403))
+        else:
+            super()._app_ended(raised=raised)
+
+
+class NeverAnswersCloseBeforeAccept(AnswersCloseBeforeAcceptWhenTheAppEnds):
+    """Leaves the handshake of a refused client hanging, even after the app has returned."""
+
+    def _app_ended(self, *, raised: bool) -> None:
+        if not self.refused:
+            super()._app_ended(raised=raised)
+
+
 class PutsAnyCloseCodeOnTheWire(InMemoryConnection):
     def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
         if kind == "websocket.close":
@@ -362,11 +388,6 @@ BREAKAGES: tuple[Breakage, ...] = (
         "order.send-after-denial",
         "silently drops sends after a denial response",
         broken_framework(IgnoresSendsAfterClose),
-    ),
-    Breakage(
-        "asgi.implements-advertised-version",
-        "advertises spec 2.5 and drops the disconnect reason",
-        broken_middleware(to_app=when("websocket.disconnect", lambda m: {**m, "reason": ""})),
     ),
     Breakage(
         "close.client-code-reaches-app",

@@ -67,6 +67,14 @@ def test_every_bad_token_flavour_is_its_own_token() -> None:
     assert "a.b.c" not in flavours.values()
 
 
+def test_every_bad_credential_reaches_the_app_within_one_header_line() -> None:
+    # A credential longer than the server reads in a header line never reaches the app: it
+    # judges the server's limit (upgrade.long-header-answered), not the route's auth.
+    valid = "wsconform-token-alice"
+    lines = [f"authorization: Bearer {token}" for token in tokens.named_mutations(valid).values()]
+    assert max(len(line) for line in lines) < tokens.HEADER_LINE_LIMIT
+
+
 def test_a_bad_token_route_that_returns_open_is_no_crash() -> None:
     """A websocket left open at return is its own check's finding, not an exception."""
     config = ROOT / "tests" / "user_apps" / "csrf_auth" / "pyproject.toml"

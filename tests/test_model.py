@@ -143,7 +143,8 @@ def test_drop_reported_with_1006_passes() -> None:
     ]
 
 
-def test_client_close_code_lost_on_the_way_to_the_app_is_a_must_failure() -> None:
+def test_client_close_code_lost_on_the_way_to_the_app_is_informational() -> None:
+    # ASGI defines the disconnect event's code with no keyword: a best practice, not a MUST.
     model = connected()
     model.judge_server(ReceiveText(), None, None)
     outcome = StepOutcome.from_exception(WebSocketDisconnect(code=1000, reason="bye"))
@@ -152,9 +153,8 @@ def test_client_close_code_lost_on_the_way_to_the_app_is_a_must_failure() -> Non
         ("close.wire-code-valid", Verdict.PASS),
         ("close.server-answers-client-close", Verdict.PASS),
         ("disconnect.receive-after-client-close", Verdict.PASS),
-        ("close.client-code-reaches-app", Verdict.FAIL),
+        ("close.client-code-reaches-app", Verdict.INFORMATIONAL),
         ("close.client-reason-reaches-app", Verdict.PASS),
-        ("asgi.implements-advertised-version", Verdict.PASS),
     ]
 
 
@@ -311,7 +311,6 @@ def test_silent_send_after_the_app_saw_the_disconnect_is_non_strict() -> None:
     judgements = model.judge_server(SendText("late"), StepOutcome(), None)
     assert verdicts(judgements) == [
         ("disconnect.send-after-client-gone", Verdict.NON_STRICT),
-        ("asgi.implements-advertised-version", Verdict.NON_STRICT),
     ]
 
 
@@ -456,6 +455,13 @@ def test_exception_before_accept_that_completes_the_handshake_fails() -> None:
     assert verdicts_of("app-error.exception-before-accept-no-upgrade", judgements) == [Verdict.FAIL]
 
 
+def test_a_crash_ending_an_in_process_session_ends_the_connection() -> None:
+    # TestClient's next receive raises once the app's side is gone: the session is over.
+    event = ClientRaised("ClosedResourceError", "")
+    judgements = connected().judge_server(RaiseError(), None, event)
+    assert verdicts_of("app-error.exception-after-accept-closes", judgements) == [Verdict.PASS]
+
+
 def test_a_crash_closed_as_a_normal_closure_breaks_the_policy() -> None:
     judgements = connected().judge_server(RaiseError(), None, Closed(code=1000))
     assert verdicts(judgements) == [
@@ -536,7 +542,7 @@ def test_accept_headers_on_a_2_0_server_are_unimplemented() -> None:
     assert verdicts_of("handshake.accept-headers", judgements) == [Verdict.UNIMPLEMENTED]
 
 
-def test_a_dropped_close_reason_on_a_2_3_server_breaks_its_claim() -> None:
+def test_a_dropped_close_reason_on_a_2_3_server_is_counted_once_as_informational() -> None:
     model = advertising("2.3")
     model.judge_server(Accept(), StepOutcome(), Accepted(None))
     judgements = model.judge_server(Close(4000, "bye"), StepOutcome(), Closed(4000, ""))
@@ -544,7 +550,6 @@ def test_a_dropped_close_reason_on_a_2_3_server_breaks_its_claim() -> None:
         ("close.wire-code-valid", Verdict.PASS),
         ("close.code-delivered", Verdict.PASS),
         ("close.reason-delivered", Verdict.INFORMATIONAL),
-        ("asgi.implements-advertised-version", Verdict.NON_STRICT),
     ]
 
 

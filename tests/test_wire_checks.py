@@ -23,6 +23,8 @@ CAUGHT_BY = {
     "wire.long-control-frame-fails": Flaw.ANSWERS_LONG_PING,
     "wire.one-byte-close-fails": Flaw.ECHOES_SHORT_CLOSE,
     "wire.failure-close-code": Flaw.CLOSES_WITHOUT_CODE,
+    "wire.no-data-after-close": Flaw.DATA_AFTER_CLOSE,
+    "wire.close-ends-tcp": Flaw.KEEPS_TCP_AFTER_CLOSE,
     "wire.server-frames-unmasked": Flaw.MASKS_ITS_FRAMES,
     "wire.server-frames-no-reserved-bits": Flaw.SETS_RSV1,
     "wire.server-control-frames-short": Flaw.FRAGMENTS_ITS_PONG,
@@ -32,6 +34,8 @@ CAUGHT_BY = {
     "upgrade.non-get-refused": Flaw.ACCEPTS_POST,
     "upgrade.space-before-colon-refused": Flaw.ACCEPTS_SPACE_BEFORE_COLON,
     "upgrade.nul-in-value-handled": Flaw.PASSES_NUL,
+    "upgrade.cr-in-value-handled": Flaw.PASSES_CR,
+    "upgrade.control-char-in-value-handled": Flaw.CUTS_VALUE_AT_CONTROL,
     "upgrade.obs-fold-handled": Flaw.PASSES_OBS_FOLD,
     "upgrade.long-header-answered": Flaw.SILENT_ON_LONG_HEADER,
 }

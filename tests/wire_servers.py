@@ -55,10 +55,14 @@ class Flaw(enum.Enum):
     ACCEPTS_POST = "accepts-post"
     ACCEPTS_SPACE_BEFORE_COLON = "accepts-space-before-colon"
     PASSES_NUL = "passes-nul"
+    PASSES_CR = "passes-cr"
+    CUTS_VALUE_AT_CONTROL = "cuts-value-at-control"
     PASSES_OBS_FOLD = "passes-obs-fold"
     SILENT_ON_LONG_HEADER = "silent-on-long-header"
     # the closing handshake (what a browser client must show as an unclean 1006)
     NO_CLOSE_FRAME = "no-close-frame"
+    DATA_AFTER_CLOSE = "data-after-close"
+    KEEPS_TCP_AFTER_CLOSE = "keeps-tcp-after-close"
 
 
 MAX_HEADER_LINE = 8 * 1024
@@ -126,6 +130,10 @@ class EchoServer:
                 raise Refused(400)
             if "\x00" in value and flaw is not Flaw.PASSES_NUL:
                 raise Refused(400)
+            if "\r" in value and flaw is not Flaw.PASSES_CR:
+                raise Refused(400)
+            if flaw is Flaw.CUTS_VALUE_AT_CONTROL:
+                value = value.split("\x0b")[0]
             headers.append((name.strip().lower(), value.strip()))
         fields = dict(headers)
         if "sec-websocket-key" not in fields and flaw is not Flaw.ACCEPTS_MISSING_KEY:
@@ -167,6 +175,10 @@ class EchoServer:
                         return self.fail(writer, PROTOCOL_ERROR)
                     if self.flaw is not Flaw.NO_CLOSE_FRAME:  # else: just end TCP
                         self.send(writer, Frame(OP_CLOSE, frame.payload[:2]))
+                    if self.flaw is Flaw.DATA_AFTER_CLOSE:
+                        self.send(writer, Frame(OP_TEXT, b"after my close"))
+                    if self.flaw is Flaw.KEEPS_TCP_AFTER_CLOSE:
+                        await reader.read()  # until the client gives up and ends TCP itself
                     return None
                 if frame.opcode == OP_PING and not (
                     parts and self.flaw is Flaw.IGNORES_PING_BETWEEN_FRAGMENTS

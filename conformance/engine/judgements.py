@@ -97,3 +97,20 @@ def observation_key(detail: str) -> str:
     key = _DATA_ONLY.sub("[…]", key)
     key = _VOLATILE_NUMBER.sub("N", key)
     return key if len(key) <= CAUSE_LIMIT else key[: CAUSE_LIMIT - 1] + "…"
+
+
+def deadline_only(judgement: Judgement, waited: bool) -> Judgement:
+    """A MUST failure whose only evidence is that nothing came within the suite's bound (`waited`)
+    rests on a deadline no spec sets: it counts as policy, never as the MUST."""
+    if judgement.ok is not False or not waited or judgement.level is not None:
+        return judgement
+    if CHECKS[judgement.check_id].grade is not Grade.MUST:
+        return judgement
+    return Judgement(
+        judgement.check_id,
+        False,
+        f"{judgement.detail} (only the suite's time bound was missed: policy, not the MUST)",
+        Grade.POLICY,
+        # The observation is the same; only the grade it counts at changed.
+        cause=judgement.failure_cause,
+    )

@@ -26,8 +26,13 @@ from wsconform.conformance.engine.judgements import (
     ACCEPT_HEADERS_NOT_SENT,
     Judgement,
     client_close_code_heard,
+    deadline_only,
 )
-from wsconform.conformance.engine.rfc6455 import is_reserved_close_code, is_valid_wire_close_code
+from wsconform.conformance.engine.rfc6455 import (
+    FORBIDDEN_ON_THE_WIRE,
+    is_reserved_close_code,
+    is_valid_wire_close_code,
+)
 from wsconform.conformance.engine.vocabulary import (
     LATEST_SPEC,
     Accept,
@@ -147,6 +152,10 @@ class LifecycleModel:
     # The code the app itself asked for in the step being judged (an invalid one is the app's
     # mistake first; see close.invalid-app-code-refused).
     _app_close_code: int | None = None
+    # A close before accept the client saw no answer to within the bound: the www spec's "must
+    # close with 403" sets no deadline, and some servers (granian) answer only once the app has
+    # returned, so the 403 is judged when the app ends (`answer_due` holds what was asked).
+    answer_due: str | None = None
 
     # --- what may happen next (preconditions depend on this state only) -------------------------
 
@@ -232,6 +241,7 @@ class LifecycleModel:
             return plan_of(Listen.NOTHING, completes=not waits)
         if isinstance(step, _ENDS):
             live = self.app in (App.CONNECTING, App.CONNECTED) and (handshaking or client_open)
+            live = live or (self.answer_due is not None and isinstance(step, Return))
             return plan_of(Listen.EVENT if live else Listen.NOTHING)
         raise TypeError(f"not a server step: {step!r}")
 
@@ -286,10 +296,13 @@ class LifecycleModel:
             return []
         completed = isinstance(event, Accepted) and outcome is not None and not outcome.raised
         judgements = [
-            Judgement(
-                "handshake.accept-completes",
-                completed,
-                f"accept -> {_show(outcome)}, client saw {event!r}",
+            deadline_only(
+                Judgement(
+                    "handshake.accept-completes",
+                    completed,
+                    f"accept -> {_show(outcome)}, client saw {event!r}",
+                ),
+                _waited(outcome, event),
             )
         ]
         if isinstance(event, Accepted):
@@ -330,11 +343,8 @@ class LifecycleModel:
         if self.client is Client.OPEN:
             check_id, expected = _data_check(step)
             ok = outcome is not None and not outcome.raised and _same_message(step, event)
-            return [
-                Judgement(
-                    check_id, ok, f"app sent {expected!r} ({_show(outcome)}), client saw {event!r}"
-                )
-            ]
+            shown = f"app sent {expected!r} ({_show(outcome)}), client saw {event!r}"
+            return [deadline_only(Judgement(check_id, ok, shown), _waited(outcome, event))]
         # The client has left: ASGI 2.4 lets the server raise an OSError subclass.
         return self._send_after_client_left(outcome)
 
@@ -371,10 +381,7 @@ class LifecycleModel:
             judgement = Judgement(
                 check_id, True, "send returned before the server noticed the client left"
             )
-        judgements = [judgement]
-        if raises_oserror:
-            judgements.append(advertised_feature(judgement, "2.4", self.advertised))
-        return judgements
+        return [judgement]
 
     def _receive(
         self, step: ReceiveText | ReceiveBytes | ReceiveJson, outcome: StepOutcome | None
@@ -429,7 +436,8 @@ class LifecycleModel:
         else:
             expected = data
         ok = outcome is not None and not outcome.raised and outcome.value == expected
-        return [Judgement(check_id, ok, f"client sent {expected!r}, app received {_show(outcome)}")]
+        shown = f"client sent {expected!r}, app received {_show(outcome)}"
+        return [deadline_only(Judgement(check_id, ok, shown), outcome is None)]
 
     def _judge_disconnect(self, outcome: StepOutcome | None) -> list[Judgement]:
         """A receive after the client closed or dropped."""
@@ -448,10 +456,13 @@ class LifecycleModel:
             code, reason = outcome.value.get("code"), outcome.value.get("reason")
         if self.client is Client.DROPPED:
             judgements = [
-                Judgement(
-                    "disconnect.drop-reaches-app",
-                    got_disconnect,
-                    f"receive after a drop: {_show(outcome)}",
+                deadline_only(
+                    Judgement(
+                        "disconnect.drop-reaches-app",
+                        got_disconnect,
+                        f"receive after a drop: {_show(outcome)}",
+                    ),
+                    outcome is None,
                 ),
             ]
             if got_disconnect:
@@ -462,10 +473,13 @@ class LifecycleModel:
             assert self.client_close is not None
             sent_code, sent_reason = self.client_close
             judgements = [
-                Judgement(
-                    "disconnect.receive-after-client-close",
-                    got_disconnect,
-                    f"first receive after the client's close: {_show(outcome)}",
+                deadline_only(
+                    Judgement(
+                        "disconnect.receive-after-client-close",
+                        got_disconnect,
+                        f"first receive after the client's close: {_show(outcome)}",
+                    ),
+                    outcome is None,
                 )
             ]
             if got_disconnect and sent_code is None:
@@ -504,14 +518,12 @@ class LifecycleModel:
             self.app = App.DISCONNECTED
             if self.client is not Client.HANDSHAKING:
                 return []
+            asked = f"close({step.code}) before accept"
+            if isinstance(event, NoEvent):
+                self.answer_due = asked  # judged once the app has ended (see _return)
+                return []
             self.client = Client.ENDED
-            return [
-                Judgement(
-                    "handshake.close-before-accept-403",
-                    self._refused_with(event, lambda status: status == 403),
-                    f"close({step.code}) before accept: client saw {event!r}",
-                )
-            ]
+            return [self._close_before_accept_answered(asked, event)]
         if self.client is not Client.OPEN:
             # Starlette marks the app DISCONNECTED before handing the close to the server.
             judgements = self._send_after_client_left(outcome)
@@ -525,10 +537,13 @@ class LifecycleModel:
             return [_invalid_app_code_judgement(step.code, outcome, event)]
         shown = f"close({step.code}, {step.reason!r}) -> {_show(outcome)}, client saw {event!r}"
         judgements = [
-            Judgement(
-                "close.code-delivered",
-                _closed_with(event, step.code) and outcome is not None and not outcome.raised,
-                shown,
+            deadline_only(
+                Judgement(
+                    "close.code-delivered",
+                    _closed_with(event, step.code) and outcome is not None and not outcome.raised,
+                    shown,
+                ),
+                _waited(outcome, event),
             )
         ]
         return judgements + _reason_judgement(step.reason, outcome, event)
@@ -545,19 +560,26 @@ class LifecycleModel:
         if outcome is not None and outcome.exc_type == UNSUPPORTED:
             return [Judgement(check_id, None, outcome.exc_message)]
         self.app, self.client = App.ENDED, Client.ENDED
+        waited = isinstance(event, NoEvent)
         if before_accept:
             return [
-                Judgement(
-                    check_id,
-                    self._refused_with(event, lambda status: status == 403),
-                    f"WebSocketException({step.code}) before accept: client saw {event!r}",
+                deadline_only(
+                    Judgement(
+                        check_id,
+                        self._refused_with(event, lambda status: status == 403),
+                        f"WebSocketException({step.code}) before accept: client saw {event!r}",
+                    ),
+                    waited,
                 )
             ]
         judgements = [
-            Judgement(
-                check_id,
-                _closed_with(event, step.code),
-                f"WebSocketException({step.code}, {step.reason!r}): client saw {event!r}",
+            deadline_only(
+                Judgement(
+                    check_id,
+                    _closed_with(event, step.code),
+                    f"WebSocketException({step.code}, {step.reason!r}): client saw {event!r}",
+                ),
+                waited,
             )
         ]
         return judgements + _reason_judgement(step.reason, outcome, event)
@@ -582,7 +604,10 @@ class LifecycleModel:
                 isinstance(event, Closed) and not event.close_frame_seen
             )
             return [
-                Judgement("app-error.exception-before-accept-no-upgrade", ended, seen),
+                deadline_only(
+                    Judgement("app-error.exception-before-accept-no-upgrade", ended, seen),
+                    isinstance(event, NoEvent),
+                ),
                 Judgement(
                     "app-error.exception-before-accept-http-error",
                     self._refused_with(event, lambda status: status >= 400),
@@ -594,13 +619,36 @@ class LifecycleModel:
                     seen,
                 ),
             ]
+        # The connection ended: a close, or an in-process client (TestClient) whose session
+        # raised on the next receive because the app's side of it is gone (ClosedResourceError,
+        # or the app's own exception re-raised).
+        ended = isinstance(event, Closed | ClientRaised)
         return [
-            Judgement("app-error.exception-after-accept-closes", isinstance(event, Closed), seen),
+            deadline_only(
+                Judgement("app-error.exception-after-accept-closes", ended, seen),
+                isinstance(event, NoEvent),
+            ),
             Judgement("app-error.exception-after-accept-1011", _closed_with(event, 1011), seen),
             Judgement("app-error.crash-not-normal-closure", not _closed_with(event, 1000), seen),
         ]
 
+    def _close_before_accept_answered(self, asked: str, event: ClientEvent | None) -> Judgement:
+        judgement = Judgement(
+            "handshake.close-before-accept-403",
+            self._refused_with(event, lambda status: status == 403),
+            f"{asked}: client saw {event!r}",
+        )
+        return deadline_only(judgement, isinstance(event, NoEvent))
+
     def _return(self, event: ClientEvent | None) -> list[Judgement]:
+        if self.answer_due is not None:
+            asked, self.answer_due = self.answer_due, None
+            self.app, self.client = App.ENDED, Client.ENDED
+            return [
+                self._close_before_accept_answered(
+                    f"{asked}, nothing within the bound; once the app returned", event
+                )
+            ]
         before_accept, client_there = self._end_app()
         if not client_there:
             return []
@@ -625,10 +673,13 @@ class LifecycleModel:
             return [Judgement("handshake.denial-response", None, f"no HTTP here: {shown}")]
         ok = isinstance(event, Denied) and (event.status, event.body) == (step.status, step.body)
         return [
-            Judgement(
-                "handshake.denial-response",
-                ok and outcome is not None and not outcome.raised,
-                shown,
+            deadline_only(
+                Judgement(
+                    "handshake.denial-response",
+                    ok and outcome is not None and not outcome.raised,
+                    shown,
+                ),
+                _waited(outcome, event),
             )
         ]
 
@@ -753,6 +804,13 @@ class LifecycleModel:
         return [Judgement("close.wire-code-valid", valid, shown, level, cause=shown)]
 
 
+def _waited(outcome: StepOutcome | None, event: ClientEvent | None) -> bool:
+    """Nothing went wrong but time: the step did not complete, or the client saw nothing, within
+    the bound, and the step raised nothing."""
+    late = outcome is None or isinstance(event, NoEvent)
+    return late and not (outcome is not None and outcome.raised)
+
+
 def _server_own_disconnect(outcome: StepOutcome) -> bool:
     """A receive that raised WebSocketDisconnect with a code a server closes with on its own."""
     code = outcome.value.get("code") if isinstance(outcome.value, dict) else None
@@ -763,22 +821,26 @@ def _invalid_app_code_judgement(
     code: int, outcome: StepOutcome | None, event: ClientEvent | None
 ) -> Judgement:
     """The app closed with a code no endpoint may send: the server should refuse it (raise
-    out of send) rather than relay it; a replacement code is judged by the wire invariant."""
+    out of send) rather than relay it; a replacement code is judged by the wire invariant.
+    SHOULD where RFC 6455 forbids the code with a keyword, the suite's policy elsewhere."""
+    check_id = "close.invalid-app-code-refused"
     shown = f"app closed with {code} -> {_show(outcome)}, client saw {event!r}"
+    level = None if code in FORBIDDEN_ON_THE_WIRE else Grade.POLICY
+    if level is Grade.POLICY:
+        shown += " (RFC 6455 gives no keyword for this code: policy)"
     if isinstance(event, Closed) and event.close_frame_seen and event.code == code:
         relayed = "the app's invalid close code relayed to the wire"
-        return Judgement(
-            "close.invalid-app-code-refused", False, f"relayed to the wire: {shown}", cause=relayed
-        )
+        return Judgement(check_id, False, f"relayed to the wire: {shown}", level, cause=relayed)
     refused = outcome is not None and outcome.raised
     if isinstance(event, NoEvent) and not refused:
         return Judgement(
-            "close.invalid-app-code-refused",
+            check_id,
             False,
             f"send() returned, nothing reached the wire, the socket stayed open: {shown}",
+            level,
             cause="the app's invalid close code neither refused nor sent",
         )
-    return Judgement("close.invalid-app-code-refused", True, shown)
+    return Judgement(check_id, True, shown)
 
 
 def _reason_judgement(
@@ -852,9 +914,10 @@ def _raises_runtime_error(
     """The step raised RuntimeError and, if the client listened, nothing reached it."""
     quiet = isinstance(event, NoEvent | None)
     seen = "" if event is None else f", client saw {event!r}"
-    return Judgement(
+    judgement = Judgement(
         check_id, _raised(outcome, "RuntimeError") and quiet, f"{what}: {_show(outcome)}{seen}"
     )
+    return deadline_only(judgement, outcome is None and quiet)
 
 
 def _show(outcome: StepOutcome | None) -> str:
@@ -891,7 +954,8 @@ def _loads(text: str) -> tuple[bool, Any]:
 def graded_as_advertised(judgements: list[Judgement], advertised: Advertised) -> list[Judgement]:
     """Grade each feature only where the server claims it: a check for a feature newer than the
     advertised spec version (or of an extension not advertised) is `unimplemented`; where it is
-    advertised, the server is also held to its claim (`asgi.implements-advertised-version`)."""
+    advertised, the check's own verdict is the server held to its claim (counted once: the
+    retired asgi.implements-advertised-version re-counted it)."""
     graded: list[Judgement] = []
     for judgement in judgements:
         check = CHECKS[judgement.check_id]
@@ -907,20 +971,4 @@ def graded_as_advertised(judgements: list[Judgement], advertised: Advertised) ->
             graded.append(Judgement(judgement.check_id, None, f"{unclaimed}: {judgement.detail}"))
             continue
         graded.append(judgement)
-        # What the advertised spec defines is a claim the server made; the suite's own
-        # policies are not.
-        if check.since and judgement.ok is not None and check.grade is not Grade.POLICY:
-            graded.append(advertised_feature(judgement, check.since, advertised))
     return graded
-
-
-def advertised_feature(judgement: Judgement, since: str, advertised: Advertised) -> Judgement:
-    """The server held to its claim: a feature of the spec version it advertises, judged."""
-    return Judgement(
-        "asgi.implements-advertised-version",
-        judgement.ok,
-        f"advertises {advertised.spec_version}; {judgement.check_id} (since {since}): "
-        f"{judgement.detail}",
-        # The same observation failing the claim: one cause, not a second one.
-        cause=judgement.failure_cause,
-    )

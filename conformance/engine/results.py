@@ -373,10 +373,12 @@ def gated_causes(causes: Mapping[str, str]) -> list[str]:
     return sorted(cause for cause, verdict in causes.items() if verdict in failing)
 
 
-def fails_without_baseline(check_id: str, verdict: Verdict) -> bool:
+def fails_without_baseline(check_id: str, verdict: Verdict, level: Grade | None = None) -> bool:
     """With nothing to compare with (a user's app, a new server), MUST failures and failures of
-    the suite's own policies are findings; SHOULD failures and best practices are not."""
-    grade = CHECKS[check_id].grade
+    the suite's own policies are findings; SHOULD failures and best practices are not. `level`
+    is the grade one judgement counted at, where weaker than the check's (a MUST check whose
+    only evidence was the suite's time bound fails as policy)."""
+    grade = level or CHECKS[check_id].grade
     return (verdict is Verdict.FAIL and grade is Grade.MUST) or (
         verdict is Verdict.NON_STRICT and grade is Grade.POLICY
     )
@@ -390,7 +392,7 @@ def is_finding(judgement: Judgement, baseline: Baseline | None) -> bool:
     if verdict not in _FAILING:
         return False
     if baseline is None:
-        return fails_without_baseline(judgement.check_id, verdict)
+        return fails_without_baseline(judgement.check_id, verdict, judgement.level)
     if not baseline.accepts(judgement.check_id, verdict):
         return True
     cause = judgement.failure_cause

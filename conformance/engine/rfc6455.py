@@ -11,6 +11,9 @@ _DEFINED_SENDABLE = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1
 # Registered with IANA after the RFC (service restart, try again later, bad gateway).
 _IANA_REGISTERED = frozenset({1012, 1013, 1014})
 NEVER_ON_THE_WIRE = frozenset({1004, 1005, 1006, 1015})
+# The codes a keyword forbids in a close frame (7.4.1: MUST NOT); below 1000 is only "not used"
+# and 1004 only "reserved" (7.4.2), with no keyword.
+FORBIDDEN_ON_THE_WIRE = frozenset({1005, 1006, 1015})
 
 
 def is_valid_wire_close_code(code: int) -> bool:

@@ -119,6 +119,10 @@ class LifecycleSession:
         event = await self._listen(plan)
         judgements = self.model.judge_server(step, outcome, event)
         self.transcript.append(TranscriptLine("app", step, outcome, event, judgements))
+        if self.model.answer_due is not None:
+            # The server answers only once the app has ended (granian's 403 to a close before
+            # accept): the app returns, and the answer is judged then.
+            judgements = judgements + await self._server(Return())
         return judgements
 
     async def _client(self, action: ClientAction) -> list[Judgement]:

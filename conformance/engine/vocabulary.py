@@ -211,6 +211,9 @@ class RawSend:
     server as they are (`conformance/families/raw_asgi/probes.py`)."""
 
     message: dict[str, Any] = field(hash=False)
+    # The app does not catch what `send` raises: the exception propagates to the server, as
+    # from an app that does not handle the client's leaving (ASGI www 2.4 lets it).
+    escapes: bool = False
 
 
 @dataclass(frozen=True)

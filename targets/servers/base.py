@@ -51,6 +51,12 @@ STARTUP_BOUND_S = 20.0
 # sending one byte more is cheap.
 MAX_MESSAGE_BYTES = 1024 * 1024
 SHUTDOWN_BOUND_S = 10.0
+# Every server is stopped with the same graceful-shutdown setting wherever it has one (uvicorn's
+# timeout_graceful_shutdown, hypercorn's graceful_timeout): apps still running get this long
+# before they are cancelled, so shutdown verdicts compare servers, not the suite's settings of
+# them. Daphne has no such setting; granian's only one, --workers-kill-timeout, kills the worker
+# process (every connection dropped unanswered), which is no graceful stop, so it is left off.
+GRACEFUL_TIMEOUT_S = 1
 
 
 AnyFuture = asyncio.Future[Any] | concurrent.futures.Future[Any] | StepFuture

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 
 from wsconform.targets.servers.base import (
+    GRACEFUL_TIMEOUT_S,
     MAX_MESSAGE_BYTES,
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
@@ -44,7 +45,7 @@ def serve_hypercorn(import_string: str) -> Iterator[Transport]:
     # Quiet: the witness keeps every app exception with its traceback, once.
     config.loglevel = "CRITICAL"
     # Connections still open at shutdown get this long to finish before they are cut.
-    config.graceful_timeout = 1.0
+    config.graceful_timeout = float(GRACEFUL_TIMEOUT_S)
     config.websocket_max_message_size = MAX_MESSAGE_BYTES
     transport.max_message_bytes = MAX_MESSAGE_BYTES
 

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 from wsconform.targets.servers.base import (
+    GRACEFUL_TIMEOUT_S,
     MAX_MESSAGE_BYTES,
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
@@ -71,6 +72,7 @@ def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[
             lifespan="off",
             log_level="critical",
             access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_TIMEOUT_S,
         )
         transport.max_message_bytes = MAX_MESSAGE_BYTES
         server = uvicorn.Server(config)
@@ -102,6 +104,7 @@ def uvicorn_command(ws: str) -> Callable[[str, int], list[str]]:
             sys.executable, "-m", "uvicorn", "--ws", ws, "--lifespan", "off",
             "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning", "--no-access-log",
+            "--timeout-graceful-shutdown", str(GRACEFUL_TIMEOUT_S),
             app,
         ]  # fmt: skip
 

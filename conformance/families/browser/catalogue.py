@@ -27,7 +27,8 @@ BROWSER_CHECKS: tuple[Check, ...] = (
         "browser.app-close-code-reaches-page",
         "the page gets the app's close code and reason after accept",
         "An app that accepted and closes with 4001 'bye' gives the page a close event with that "
-        "code and reason.",
+        "code and reason (the reason only where the server advertises ASGI 2.3, which "
+        "introduced it).",
         f"{WHATWG}, 'the WebSocket connection is closed': the close event carries the close "
         "frame's code and reason",
     ),
@@ -79,7 +80,8 @@ BROWSER_CHECKS: tuple[Check, ...] = (
     _browser_check(
         "browser.page-close-reaches-app",
         "the page's close(4000, reason) reaches the app with that code and reason",
-        "The app's receive gets websocket.disconnect with 4000 and 'done'.",
+        "The app's receive gets websocket.disconnect with 4000 and 'done' (the reason only "
+        "where the server advertises ASGI 2.5, which introduced it).",
         f"{DISCONNECT_RECEIVE}: code and reason of the client's close (definitions)",
     ),
     _browser_check(

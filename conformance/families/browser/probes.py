@@ -28,8 +28,11 @@ from wsconform.conformance.engine.probes import (
     play,
     run_probe,
 )
+from wsconform.conformance.engine.sessions import advertised_by
 from wsconform.conformance.engine.vocabulary import (
+    LATEST_SPEC,
     Accept,
+    Advertised,
     ClientAction,
     ClientClose,
     ClientDrop,
@@ -56,6 +59,8 @@ class PageRun:
 
     outcomes: list[StepOutcome | None] = field(default_factory=list)
     seen: list[PageEvent] = field(default_factory=list)
+    # What the server advertises: a close reason is judged only from the version that has it.
+    advertised: Advertised = LATEST_SPEC
 
     def first(self, kind: str) -> PageEvent | None:
         return next((event for event in self.seen if event.type == kind), None)
@@ -109,7 +114,11 @@ async def run_on_page(transport: SocketTransport, browser: Browser, probe: Brows
         return _PageClient(page)
 
     outcomes = await play(transport, probe.program, f"browser-{probe.name}", open_page)
-    return PageRun([outcome for _, outcome in outcomes], [e for page in pages for e in page.seen])
+    return PageRun(
+        [outcome for _, outcome in outcomes],
+        [e for page in pages for e in page.seen],
+        await advertised_by(transport),
+    )
 
 
 async def run_raw(transport: SocketTransport, probe: BrowserProbe) -> RawRun:
@@ -146,15 +155,22 @@ def page_judge(check_id: str, what: str, holds: Callable[[PageRun], bool]) -> Pa
     return judge
 
 
-def app_judge(check_id: str, what: str, holds: Callable[[dict[str, Any]], bool]) -> PageJudge:
+def app_judge(
+    check_id: str, what: str, holds: Callable[[dict[str, Any], Advertised], bool]
+) -> PageJudge:
     """One check on what the app's last receive returned after `what` the page did."""
 
     def judge(run: PageRun) -> list[Judgement]:
         heard = _received(run)
         detail = f"{what}: the app's receive -> {heard or run.outcomes[-1:]}"
-        return [Judgement(check_id, holds(heard), detail)]
+        return [Judgement(check_id, holds(heard, run.advertised), detail)]
 
     return judge
+
+
+def _reason_if(advertised: Advertised, since: str, reason: str) -> str | None:
+    """The close reason to hold a server to: none below the spec version that introduced it."""
+    return reason if advertised.at_least(since) else None
 
 
 def _shows(run: PageRun, kind: str, **wanted: Any) -> bool:
@@ -179,10 +195,15 @@ def _not_a_network_failure(run: PageRun) -> bool:
     return _closes_with(run)
 
 
-def _disconnected(heard: dict[str, Any], *code_and_reason: Any) -> bool:
+def _disconnected(
+    heard: dict[str, Any], code: int | None = None, reason: str | None = None
+) -> bool:
+    """The app heard a disconnect (with `code`, and `reason` unless None, where given)."""
     if heard.get("type") != "websocket.disconnect":
         return False
-    return not code_and_reason or (heard.get("code"), heard.get("reason") or "") == code_and_reason
+    return (code is None or heard.get("code") == code) and (
+        reason is None or (heard.get("reason") or "") == reason
+    )
 
 
 BROWSER_PROBES: tuple[BrowserProbe, ...] = (
@@ -202,8 +223,14 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
         (Connect(), Accept(), Observe(), Close(4001, "bye"), Observe()),
         page_judge(
             "browser.app-close-code-reaches-page",
-            "the app accepted, then closed 4001 'bye'",
-            lambda run: _closes_with(run, 4001) and _shows(run, "close", reason="bye"),
+            "the app accepted, then closed 4001 'bye' (the reason judged from ASGI 2.3)",
+            lambda run: (
+                _closes_with(run, 4001)
+                and (
+                    _reason_if(run.advertised, "2.3", "bye") is None
+                    or _shows(run, "close", reason="bye")
+                )
+            ),
         ),
     ),
     BrowserProbe(
@@ -279,14 +306,20 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
         (Connect(), Accept(), Observe(), ClientClose(4000, "done"), RawReceive()),
         app_judge(
             "browser.page-close-reaches-app",
-            "the page closed 4000 'done'",
-            lambda heard: _disconnected(heard, 4000, "done"),
+            "the page closed 4000 'done' (the reason judged from ASGI 2.5)",
+            lambda heard, advertised: _disconnected(
+                heard, 4000, _reason_if(advertised, "2.5", "done")
+            ),
         ),
     ),
     BrowserProbe(
         "navigation",
         "the page navigates away",
         (Connect(), Accept(), Observe(), ClientDrop(), RawReceive()),
-        app_judge("browser.navigation-reaches-app", "the page navigated away", _disconnected),
+        app_judge(
+            "browser.navigation-reaches-app",
+            "the page navigated away",
+            lambda heard, advertised: _disconnected(heard),
+        ),
     ),
 )

@@ -59,7 +59,9 @@ CONTRACTS: tuple[Check, ...] = (
     _contract(
         "contract.surface.endpoint-class",
         "a WebSocketEndpoint gets each message and the client's close code",
-        "Starlette docs, 'Endpoints - WebSocketEndpoint' (on_receive, on_disconnect)",
+        "Starlette docs, 'Endpoints - WebSocketEndpoint' (on_receive, on_disconnect); a wrong "
+        "close code alone counts as close.client-code-reaches-app does (informational: ASGI "
+        "defines the disconnect code with no keyword)",
     ),
     _contract(
         "contract.surface.validation",
@@ -77,11 +79,16 @@ CONTRACTS: tuple[Check, ...] = (
         "Starlette 0.41.0 release notes ('Allow to raise HTTPException before "
         "websocket.accept()'); needs the server's websocket.http.response extension",
     ),
-    _contract(
+    Check(
         "contract.surface.denial-response",
+        Grade.SHOULD,
         "send_denial_response delivers plain, JSON, streaming and file responses",
+        f"The route behaves as {REFERENCE} specifies; judged only where the server advertises "
+        "websocket.http.response, at the extension's keyword.",
         "Starlette docs, 'WebSockets - Send Denial Response' (0.37.0, streaming and file "
-        "responses 1.0.0); needs the server's websocket.http.response extension",
+        "responses 1.0.0); ASGI extensions, 'Websocket Denial Response': the server should "
+        "send the HTTP response",
+        Layer.APP,
     ),
     _contract(
         "contract.surface.mounted-app",

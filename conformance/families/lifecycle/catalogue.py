@@ -55,11 +55,11 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "handshake.denial-response",
-        Grade.MUST,
+        Grade.SHOULD,
         "a denial response reaches the client with its status and body",
         "A server that advertises the denial-response extension sends the app's "
-        "websocket.http.response.start/body as the HTTP answer to the upgrade (the extension "
-        "says should; advertising it is the server's claim to implement it).",
+        "websocket.http.response.start/body as the HTTP answer to the upgrade; judged only "
+        "where the server advertises the extension, at the extension's own keyword.",
         "ASGI extensions, 'Websocket Denial Response': the server should send the HTTP response",
         Layer.SERVER,
         extension=DENIAL_EXTENSION,
@@ -171,8 +171,11 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
         "The app broke the rule first: ASGI's close `code` is a WebSocket close code as RFC 6455 "
         "defines them. A server handed an invalid event should raise out of send(); relaying "
         "the code puts the app's mistake on the wire. Silence with the socket left open while "
-        "send() returned is a failure too.",
-        f"{CORE}, 'Error Handling': on an invalid event the server should raise; RFC 6455 7.4",
+        "send() returned is a failure too. SHOULD for 1005, 1006 and 1015, which no endpoint "
+        "may set in a close frame; for the codes RFC 6455 only calls unused (0-999), reserved "
+        "(1004, 1016-2999) or leaves undefined (5000+) the rule is the suite's policy.",
+        f"{CORE}, 'Error Handling': on an invalid event the server should raise; RFC 6455 "
+        "7.4.1: 1005/1006/1015 MUST NOT be set in a Close frame; 7.4.2 (ranges, no keyword)",
         Layer.SERVER,
     ),
     Check(
@@ -187,10 +190,12 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "close.client-code-reaches-app",
-        Grade.MUST,
-        "the client's close code reaches the app in WebSocketDisconnect",
-        "The disconnect event's `code` is the close code of the client's close frame.",
-        f"{WWW}, 'Disconnect - receive event' (code); RFC 6455 7.1.5 defines the close code",
+        Grade.INFO,
+        "the client's close code reaches the app in WebSocketDisconnect (best practice)",
+        "The disconnect event's `code` is the close code of the client's close frame. The spec "
+        "defines the key's meaning with no keyword of its own.",
+        f"{WWW}, 'Disconnect - receive event' (code, a definition); RFC 6455 7.1.5 defines "
+        "the close code",
         Layer.SERVER,
     ),
     Check(
@@ -342,20 +347,23 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
     # --- data ----------------------------------------------------------------------------------
     Check(
         "data.text-exact",
-        Grade.MUST,
+        Grade.POLICY,
         "text messages arrive exactly and in order, both ways",
-        "Exactly one of text and bytes is set in a send/receive event; the content is the "
-        "message, carried in UTF-8 text frames.",
-        f"{WWW}, 'Send/Receive event': exactly one of bytes or text must be non-None; RFC 6455 5.6",
+        "Suite policy: a text message the app sends reaches the client, and one the client "
+        "sends reaches the app, whole and unchanged (an empty one too). No keyword binds a "
+        "server's delivery: the spec's 'exactly one must be non-None' binds the event's shape, "
+        "which the app builds for a send; but a server that drops or alters a message breaks "
+        "every app protocol.",
+        f"wsconform policy, from {WWW}, 'Send/Receive event' and RFC 6455 5.6 (data frames)",
         Layer.SERVER,
     ),
     Check(
         "data.bytes-exact",
-        Grade.MUST,
+        Grade.POLICY,
         "binary messages arrive exactly and in order, both ways",
-        "Exactly one of text and bytes is set in a send/receive event; the content is the "
-        "message, carried in binary frames.",
-        f"{WWW}, 'Send/Receive event': exactly one of bytes or text must be non-None; RFC 6455 5.6",
+        "Suite policy: as data.text-exact, a binary message reaches the other side whole and "
+        "unchanged (an empty one too); no keyword binds a server's delivery.",
+        f"wsconform policy, from {WWW}, 'Send/Receive event' and RFC 6455 5.6 (data frames)",
         Layer.SERVER,
     ),
     Check(
@@ -364,18 +372,6 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
         "JSON values survive send_json/receive_json exactly",
         "send_json/receive_json encode and decode JSON text messages.",
         f"Starlette docs, send_json/receive_json; {WWW}, 'Send/Receive event'",
-        Layer.SERVER,
-    ),
-    # --- what the server advertises ------------------------------------------------------------
-    Check(
-        "asgi.implements-advertised-version",
-        Grade.POLICY,
-        "the server implements every feature of the spec version it advertises",
-        "Suite policy: apps decide what to send from scope['asgi']['spec_version'] (a 2.0 "
-        "server must not be sent accept headers), so a server that advertises a version is "
-        "held to each feature that version introduced (2.1 accept headers, 2.3 close reason, "
-        "2.4 OSError on a send after disconnect, 2.5 disconnect reason).",
-        f"wsconform policy, from {WWW}, 'Spec Versions'",
         Layer.SERVER,
     ),
 )

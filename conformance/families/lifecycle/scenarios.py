@@ -50,7 +50,6 @@ SCENARIOS: tuple[Scenario, ...] = (
             "handshake.accept-completes",
             "handshake.subprotocol-negotiated",
             "handshake.accept-headers",
-            "asgi.implements-advertised-version",
         ),
         (
             Connect(subprotocols=("chat.v2", "chat.v1")),
@@ -149,7 +148,6 @@ SCENARIOS: tuple[Scenario, ...] = (
             "disconnect.receive-after-client-close",
             "close.server-answers-client-close",
             "close.wire-code-valid",
-            "asgi.implements-advertised-version",
         ),
         (Connect(), Accept(), ClientClose(4000, "bye"), ReceiveText(), ReceiveText()),
     ),

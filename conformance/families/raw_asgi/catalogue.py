@@ -6,6 +6,7 @@ from __future__ import annotations
 from wsconform.conformance.engine.checks import (
     ACCEPT_SEND,
     CLOSE_SEND,
+    CORE,
     DENIAL_EXTENSION,
     DISCONNECT_RECEIVE,
     SEND_SEND,
@@ -70,6 +71,27 @@ RAW_CHECKS: tuple[Check, ...] = (
         "present",
     ),
     _raw_check(
+        "raw.escaped-send-error-caught",
+        Grade.MUST,
+        "the OSError of a send after the client left, let escape by the app, breaks nothing",
+        "The app does not catch the exception its send raised once the client had gone and "
+        "lets it propagate; the server catches it, and the next connection is served.",
+        f"{WWW}, 'Disconnected Client - send exception' (2.4): an app may let the exception "
+        f"propagate, and the server must be prepared to catch it; {CORE}, 'Error Handling'",
+        since="2.4",
+    ),
+    _raw_check(
+        "raw.extra-keys-ignored",
+        Grade.SHOULD,
+        "a message with a key the server does not know is served, not refused",
+        "An accept, send and close each carrying a key no ASGI version defines take effect as "
+        "without it: an event is invalid for an unknown type, a missing key or a wrong type, "
+        "not for an extra key (what an app written for a newer spec version sends an older "
+        "server, such as close's 2.3 `reason`).",
+        f"{CORE}, 'Error Handling': the server should raise only for an invalid event (unknown "
+        "type, missing keys, wrong types); extra keys are not among them",
+    ),
+    _raw_check(
         "raw.send-no-data-refused",
         Grade.POLICY,
         "a send with neither text nor bytes is refused, not sent as an empty message",
@@ -80,12 +102,14 @@ RAW_CHECKS: tuple[Check, ...] = (
     ),
     _raw_check(
         "raw.accept-unoffered-subprotocol-refused",
-        Grade.POLICY,
+        Grade.SHOULD,
         "an accept naming a subprotocol the client did not offer gives no 101 naming it",
-        "Suite policy: a 101 naming a subprotocol the client did not offer is one every "
-        "conforming client must fail, so the server refuses the accept instead of sending it.",
-        "policy; RFC 6455 4.1: the client MUST fail the connection if the server's "
-        "subprotocol was not among those it offered",
+        "The app broke the rule first, asking for a subprotocol the server may not select; "
+        "the server should refuse that accept (raise) rather than put the MUST violation on "
+        "the wire.",
+        "RFC 6455 4.2.2: the subprotocol the server selects MUST be one of the values of the "
+        f"client's Sec-WebSocket-Protocol; {CORE}, 'Error Handling': on an invalid event the "
+        "server should raise",
     ),
     _raw_check(
         "raw.accept-empty-subprotocol-not-sent",

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.model import graded_as_advertised
 from wsconform.conformance.engine.probes import (
     LONG_REASON,
     Briefly,
@@ -33,6 +34,7 @@ from wsconform.conformance.engine.probes import (
     send,
 )
 from wsconform.conformance.engine.rfc6455 import MAX_CLOSE_REASON_BYTES
+from wsconform.conformance.engine.sessions import advertised_by
 from wsconform.conformance.engine.vocabulary import (
     Accepted,
     ClientClose,
@@ -115,6 +117,28 @@ def _send_one_key_none(run: RawRun) -> list[Judgement]:
         "raw.send-one-key-none",
         messages == ["text with bytes None", b"bytes with text None"],
         f"sends -> {_show(run.outcome(2))}, {_show(run.outcome(3))}; client saw {_seen(run)}",
+    )
+
+
+# A key no ASGI version defines, on every message of a short conversation.
+EXTRA_KEY = {"x-wsconform-extra": "ignore me"}
+
+
+def _extra_keys(run: RawRun) -> list[Judgement]:
+    outcomes = [run.outcome(index) for index in (1, 2, 3)]
+    closed = _closed(run)
+    ok = (
+        not any(outcome is None or outcome.raised for outcome in outcomes)
+        and run.first(Accepted) is not None
+        and [event.data for event in run.events if isinstance(event, Message)] == ["extra"]
+        and closed is not None
+        and closed.code == 4001
+    )
+    shown = ", ".join(_show(outcome) for outcome in outcomes)
+    return judged(
+        "raw.extra-keys-ignored",
+        ok,
+        f"accept, send and close each with an extra key -> {shown}; client saw {_seen(run)}",
     )
 
 
@@ -289,6 +313,20 @@ RAW_PROBES: tuple[RawProbe, ...] = (
         _send_one_key_none,
     ),
     RawProbe(
+        "extra-keys",
+        (
+            Connect(),
+            RawReceive(),
+            accept(**EXTRA_KEY),
+            Observe(),
+            send(text="extra", **EXTRA_KEY),
+            Observe(),
+            close(code=4001, **EXTRA_KEY),
+            Observe(),
+        ),
+        _extra_keys,
+    ),
+    RawProbe(
         "send-no-data",
         (Connect(), RawReceive(), accept(), Observe(), send(), Observe()),
         _send_no_data,
@@ -440,6 +478,53 @@ def unjudged_limits(transport: Transport) -> list[Judgement]:
     return [Judgement(check_id, None, why) for check_id in LIMIT_CHECKS]
 
 
+# The app lets the exception of a send after the client left escape (ASGI www 2.4); then a new
+# connection shows whether the server is still serving.
+SEND_ERROR_ESCAPES = RawProbe(
+    "send-error-escapes",
+    (
+        Connect(),
+        RawReceive(),
+        accept(),
+        Observe(),
+        ClientDrop(),
+        RawReceive(),
+        RawSend({"type": "websocket.send", "text": "to nobody"}, escapes=True),
+    ),
+    lambda run: [],
+)
+NEXT_CONNECTION = RawProbe(
+    "next-connection",
+    (Connect(), RawReceive(), accept(), Observe(), send(text="still serving"), Observe()),
+    lambda run: [],
+)
+
+
+async def escaped_send_error(transport: Transport) -> tuple[RawProbe, RawRun, list[Judgement]]:
+    """What the server does once the app let the exception of its send escape (ASGI 2.4: an
+    OSError; whatever it raised, it is the server's own): it must have been prepared to catch
+    it, so the next connection is served as any other."""
+    check_id = "raw.escaped-send-error-caught"
+    run, _ = await run_probe(transport, SEND_ERROR_ESCAPES)
+    sent = run.outcome(-1)
+    detail = f"send after the client left -> {_show(sent)}"
+    if sent is None or not sent.raised:
+        judgement = Judgement(check_id, None, f"{detail}: send raised nothing, so nothing escaped")
+    else:
+        after, _ = await run_probe(transport, NEXT_CONNECTION)
+        messages = [event.data for event in after.events if isinstance(event, Message)]
+        judgement = Judgement(
+            check_id,
+            after.first(Accepted) is not None and messages == ["still serving"],
+            f"{detail}, escaped the app; the next connection saw {_seen(after)}",
+        )
+    return (
+        SEND_ERROR_ESCAPES,
+        run,
+        graded_as_advertised([judgement], await advertised_by(transport)),
+    )
+
+
 async def run_probes(
     transport: Transport, probes: Sequence[RawProbe] | None = None
 ) -> list[tuple[RawProbe, RawRun, list[Judgement]]]:
@@ -447,4 +532,6 @@ async def run_probes(
     for probe in probes_for(transport) if probes is None else probes:
         run, judgements = await run_probe(transport, probe)
         results.append((probe, run, judgements))
+    if probes is None:
+        results.append(await escaped_send_error(transport))
     return results

@@ -82,10 +82,28 @@ WIRE_CHECKS: tuple[Check, ...] = (
     ),
     _wire_check(
         "wire.failure-close-code",
-        Grade.INFO,
+        Grade.SHOULD,
         "a failed connection is closed with the code that names why",
         "1007 for invalid UTF-8, 1002 for a protocol error, in a close frame before TCP ends.",
-        "7.4.1 (the codes' definitions); 7.1.7 lets the endpoint send a close frame (MAY)",
+        "7.1.7: the endpoint SHOULD send a Close frame with an appropriate status code; 7.4.1 "
+        "(the codes' definitions)",
+    ),
+    _wire_check(
+        "wire.no-data-after-close",
+        Grade.MUST,
+        "no data frame follows the server's close frame",
+        "Whatever the app still sends once the server has sent its close frame (here: the echo "
+        "of a message that came with the client's close) is not put on the wire.",
+        "5.5.1: an endpoint MUST NOT send any more data frames after sending a Close frame",
+    ),
+    _wire_check(
+        "wire.close-ends-tcp",
+        Grade.MUST,
+        "after the closing handshake the server closes the TCP connection",
+        "With a close frame sent and received, the server ends TCP; a connection still open "
+        "after the bound is counted as policy (the RFC sets no deadline).",
+        "5.5.1: after both sending and receiving a Close message an endpoint MUST close the "
+        "underlying TCP connection; 7.1.1: the server SHOULD close it first",
     ),
     _wire_check(
         "wire.server-frames-unmasked",
@@ -161,6 +179,27 @@ UPGRADE_CHECKS: tuple[Check, ...] = (
         "400, or the app sees the value with the NUL replaced.",
         "RFC 9110 5.5: a recipient of CR, LF or NUL in a field value MUST reject the message "
         "or replace each with SP",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.cr-in-value-handled",
+        Grade.MUST,
+        "a bare CR in a header value is refused or replaced before the app",
+        "A 4xx, or the app sees the one header with SP for the CR; never the CR, never two "
+        "headers or a value cut short.",
+        "RFC 9110 5.5: a recipient of CR, LF or NUL in a field value MUST reject the message "
+        "or replace each with SP",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.control-char-in-value-handled",
+        Grade.POLICY,
+        "a header value with a control character reaches the app whole, or is refused",
+        "Suite policy: a value with a vertical tab is refused with a 4xx, or reaches the app "
+        "as one header, as sent or with SP for the character; never split, cut short or "
+        "otherwise altered, which would hand the app a value the client never sent.",
+        "policy; RFC 9110 5.5: other CTL characters are invalid, a recipient MAY retain them "
+        "in a safe context",
         Layer.SERVER,
     ),
     Check(

@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.judgements import Judgement, deadline_only
 from wsconform.conformance.families.wire.handshakes import (
     close_within,
     new_key,
@@ -164,13 +165,12 @@ SPLIT_AT = SPLIT_TEXT.index("€".encode()) + 1
 async def ping_echo(wire: WireConnection) -> list[Judgement]:
     await wire.send(Frame(OP_PING, PING_PAYLOAD))
     pong = await _control(wire, OP_PONG)
-    return [
-        Judgement(
-            "wire.pong-echoes-ping",
-            pong is not None and pong.payload == PING_PAYLOAD,
-            f"ping {PING_PAYLOAD!r}, pong {None if pong is None else pong.payload!r}",
-        )
-    ]
+    judgement = Judgement(
+        "wire.pong-echoes-ping",
+        pong is not None and pong.payload == PING_PAYLOAD,
+        f"ping {PING_PAYLOAD!r}, pong {None if pong is None else pong.payload!r}",
+    )
+    return [deadline_only(judgement, waited=pong is None and not wire.ended)]
 
 
 async def _control(wire: WireConnection, opcode: int) -> Frame | None:
@@ -191,16 +191,24 @@ async def fragments(wire: WireConnection) -> list[Judgement]:
     )
     text, binary = await wire.message(), await wire.message()
     pongs = [f.payload for f in wire.received if f.opcode == OP_PONG]
+    # Silence to the end of the bound, the connection still open, is all a timeout can show.
+    silent = not wire.ended and not wire.received
     return [
-        Judgement(
-            "wire.fragments-reassembled",
-            text == (OP_TEXT, SPLIT_TEXT) and binary == (OP_BINARY, b"\x00\x01\x02\x03"),
-            f"echoed {text!r} and {binary!r}",
+        deadline_only(
+            Judgement(
+                "wire.fragments-reassembled",
+                text == (OP_TEXT, SPLIT_TEXT) and binary == (OP_BINARY, b"\x00\x01\x02\x03"),
+                f"echoed {text!r} and {binary!r}",
+            ),
+            silent,
         ),
-        Judgement(
-            "wire.control-between-fragments",
-            pongs == [b"between fragments"],
-            f"pongs {pongs!r} for the ping between the text's fragments",
+        deadline_only(
+            Judgement(
+                "wire.control-between-fragments",
+                pongs == [b"between fragments"],
+                f"pongs {pongs!r} for the ping between the text's fragments",
+            ),
+            silent,
         ),
     ]
 
@@ -217,8 +225,10 @@ def _must_fail(check_id: str, sent: Frame, code: int = PROTOCOL_ERROR) -> Probe:
             # A close frame is also the normal answer to a close: only the protocol error's
             # code, or the end of the connection, says the malformed close was refused.
             ok = got is None and wire.ended and not wire.received
+        # Nothing back at all within the bound: the RFC sets no deadline for failing it.
+        waited = not wire.ended and not any(not frame.is_control for frame in wire.received)
         return [
-            Judgement(check_id, ok, f"sent {sent!r}: {what}"),
+            deadline_only(Judgement(check_id, ok, f"sent {sent!r}: {what}"), waited),
             Judgement(
                 "wire.failure-close-code",
                 got == code if ok else None,
@@ -230,9 +240,51 @@ def _must_fail(check_id: str, sent: Frame, code: int = PROTOCOL_ERROR) -> Probe:
     return probe
 
 
+NORMAL_CLOSURE = struct.pack("!H", 1000)
+
+
+async def closing_handshake(wire: WireConnection) -> list[Judgement]:
+    """The client's last message and its close frame in one write: whatever the app still
+    sends, no data frame may follow the server's close frame (RFC 6455 5.5.1), and with a close
+    sent and received the server closes TCP (5.5.1; 7.1.1: the server closes it first). Read for
+    one bound in all, so a server that keeps sending cannot hold the probe."""
+    await wire.send(Frame(OP_TEXT, b"last words"), Frame(OP_CLOSE, NORMAL_CLOSURE))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + EXPECT_BOUND_S
+    closed, after_close = False, []
+    while (frame := await wire.next_frame(max(deadline - loop.time(), 0.0))) is not None:
+        if closed and not frame.is_control:
+            after_close.append(frame)
+        closed = closed or frame.opcode == OP_CLOSE
+    if not closed:
+        why = "the server sent no close frame (close.server-answers-client-close's finding)"
+        return [
+            Judgement("wire.no-data-after-close", None, why),
+            Judgement("wire.close-ends-tcp", None, why),
+        ]
+    ended = "ended TCP" if wire.ended else f"kept TCP open {EXPECT_BOUND_S} s"
+    return [
+        Judgement(
+            "wire.no-data-after-close",
+            not after_close,
+            f"{len(after_close)} data frame(s) after the server's close: "
+            f"{[f.payload[:40] for f in after_close]!r}",
+        ),
+        deadline_only(
+            Judgement(
+                "wire.close-ends-tcp",
+                wire.ended,
+                f"after sending and receiving a close frame, the server {ended}",
+            ),
+            waited=not wire.ended,
+        ),
+    ]
+
+
 PROBES: tuple[Probe, ...] = (
     ping_echo,
     fragments,
+    closing_handshake,
     _must_fail("wire.invalid-utf8-fails", Frame(OP_TEXT, b"caf\xc3("), INCONSISTENT_DATA),
     _must_fail("wire.unmasked-frame-fails", Frame(OP_TEXT, b"unmasked", masked=False)),
     _must_fail("wire.reserved-bits-fail", Frame(OP_TEXT, b"rsv2", rsv=0b010)),

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.judgements import Judgement, deadline_only
 from wsconform.targets import frames
 from wsconform.targets.frames import OP_TEXT
 from wsconform.targets.raw_routes import SCOPE_ECHO_ROUTE
@@ -150,6 +150,20 @@ def _refused_or_cleaned(header: str, forbidden: str) -> Callable[[Answer], bool]
     return judge
 
 
+def _refused_or_exactly(header: str, *allowed: str) -> Callable[[Answer], bool]:
+    """Refused with a 4xx, or the app got the header once, with one of the `allowed` values:
+    never split in two, cut short or otherwise altered."""
+
+    def judge(answer: Answer) -> bool:
+        if _client_error(answer):
+            return True
+        got = [name for name, _ in (answer.scope or {}).get("headers", [])]
+        once = [name.lower() for name in got].count(header) == 1
+        return answer.status == 101 and once and answer.app_header(header) in allowed
+
+    return judge
+
+
 PROBES = (
     UpgradeProbe(
         "upgrade.missing-key-refused",
@@ -178,6 +192,20 @@ PROBES = (
         request(key=new_key(), extra="X-WsConform-Nul: before\x00after\r\n"),
         _refused_or_cleaned("x-wsconform-nul", "\x00"),
     ),
+    # RFC 9110 5.5: CR in a value is rejected or replaced with SP (MUST); a bare one, since a
+    # CR LF pair would end the line.
+    UpgradeProbe(
+        "upgrade.cr-in-value-handled",
+        request(key=new_key(), extra="X-WsConform-Cr: before\rafter\r\n"),
+        _refused_or_exactly("x-wsconform-cr", "before after"),
+    ),
+    # RFC 9110 5.5: other control characters may be retained; the policy is that the value
+    # reaches the app whole (as sent, or with SP for it) or not at all.
+    UpgradeProbe(
+        "upgrade.control-char-in-value-handled",
+        request(key=new_key(), extra="X-WsConform-Vt: before\x0bafter\r\n"),
+        _refused_or_exactly("x-wsconform-vt", "before\x0bafter", "before after"),
+    ),
     UpgradeProbe(
         "upgrade.obs-fold-handled",
         request(key=new_key(), extra="X-WsConform-Fold: first\r\n  folded\r\n"),
@@ -198,10 +226,14 @@ async def run_probes(port: int) -> list[tuple[list[Judgement], dict[str, Any]]]:
         answer = await send_handshake(port, probe.raw)
         shown = probe.raw.split(b"\r\n", 1)[0] + b" ..."
         extra = [line for line in probe.raw.split(b"\r\n") if b"WsConform" in line]
-        judgement = Judgement(
-            probe.check_id,
-            probe.judge(answer),
-            f"{shown!r} {[line[:60] for line in extra]!r}: {answer.describe()}",
+        judgement = deadline_only(
+            Judgement(
+                probe.check_id,
+                probe.judge(answer),
+                f"{shown!r} {[line[:60] for line in extra]!r}: {answer.describe()}",
+            ),
+            # No answer within the bound, the connection still open: no spec sets that deadline.
+            waited=answer.status is None and not answer.ended_silently,
         )
         replay = {
             "request": base64.b64encode(probe.raw).decode("ascii"),

@@ -7,14 +7,15 @@ gunicorn's command line; this subclass gives it those of the `uvicorn-*` transpo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from uvicorn_worker import UvicornWorker
 from wsconform.targets.servers.base import MAX_MESSAGE_BYTES
 
 
-class SuiteUvicornWorker(UvicornWorker):
-    CONFIG_KWARGS: dict[str, Any] = {
+# uvicorn_worker ships no type information: its class is `Any` to mypy.
+class SuiteUvicornWorker(UvicornWorker):  # type: ignore[misc]
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
         **UvicornWorker.CONFIG_KWARGS,
         # The suite's message limit, as --ws-max-size on the uvicorn transports.
         "ws_max_size": MAX_MESSAGE_BYTES,

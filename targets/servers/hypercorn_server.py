@@ -26,20 +26,30 @@ from wsconform.targets.servers.network import (
     free_loopback_port,
     wait_until,
 )
+from wsconform.targets.servers.tls import ServerCertificate, tls_transport
 
 
 @contextlib.contextmanager
-def serve_hypercorn(import_string: str) -> Iterator[Transport]:
+def serve_hypercorn(
+    import_string: str, certificate: ServerCertificate | None = None
+) -> Iterator[Transport]:
+    """hypercorn serving `import_string`, on TLS with `certificate` if given."""
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
     # Hypercorn binds by address (its `fd://` bind takes ownership of the descriptor, which would
     # leave two owners of one socket), hence a free port rather than a pre-bound socket.
     port = free_loopback_port()
-    transport = SocketTransport("hypercorn", port)
+    transport = SocketTransport(
+        "hypercorn+tls" if certificate else "hypercorn",
+        port,
+        certificate.client_context if certificate else None,
+    )
     app = transport.witnessed(import_string)
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
+    if certificate:
+        config.certfile, config.keyfile = str(certificate.cert_file), str(certificate.key_file)
     config.accesslog = None
     # Quiet: the witness keeps every app exception with its traceback, once.
     config.loglevel = "CRITICAL"
@@ -94,6 +104,9 @@ def hypercorn_command(app: str, port: int) -> list[str]:
 
 TRANSPORTS = (
     TransportSpec(
+        "hypercorn", missing_module("hypercorn", "wsproto"), serve_hypercorn, ("hypercorn",)
+    ),
+    tls_transport(
         "hypercorn", missing_module("hypercorn", "wsproto"), serve_hypercorn, ("hypercorn",)
     ),
 )

@@ -23,6 +23,7 @@ from wsconform.targets.servers.base import (
     missing_module,
 )
 from wsconform.targets.servers.network import SocketTransport, loopback_socket, wait_until
+from wsconform.targets.servers.tls import ServerCertificate, tls_transport
 
 # uvicorn's module for each `--ws` choice, and the library it drives.
 WS_IMPLEMENTATIONS = {
@@ -53,45 +54,53 @@ def uvicorn_ws_available(ws: str) -> Callable[[], str | None]:
 
 
 def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[Transport]]:
-    @contextlib.contextmanager
-    def serve(import_string: str) -> Iterator[Transport]:
-        import uvicorn
+    return lambda import_string: run_uvicorn(ws, import_string)
 
-        sock = loopback_socket()
-        transport = SocketTransport(uvicorn_transport_name(ws), sock.getsockname()[1])
-        # In this process uvicorn can take the app object, wrapped to witness its errors.
-        app = transport.witnessed(import_string)
-        # Quiet: the witness keeps every app exception with its traceback, once; uvicorn's
-        # "Exception in ASGI application" would print each again. The witness also runs the
-        # app's lifespan, hence uvicorn's is off.
-        config = uvicorn.Config(
-            app,
-            ws=ws,
-            ws_max_size=MAX_MESSAGE_BYTES,
-            lifespan="off",
-            log_level="critical",
-            access_log=False,
-        )
-        transport.max_message_bytes = MAX_MESSAGE_BYTES
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{ws}", daemon=True
-        )
-        thread.start()
-        try:
-            started = wait_until(lambda: server.started or not thread.is_alive(), STARTUP_BOUND_S)
-            if not (started and server.started):
-                raise RuntimeError(f"uvicorn --ws {ws} did not start within {STARTUP_BOUND_S}s")
-            yield transport
-        finally:
-            server.should_exit = True
+
+@contextlib.contextmanager
+def run_uvicorn(
+    ws: str, import_string: str, certificate: ServerCertificate | None = None
+) -> Iterator[Transport]:
+    """uvicorn with `--ws ws` serving `import_string`, on TLS with `certificate` if given."""
+    import uvicorn
+
+    sock = loopback_socket()
+    name = uvicorn_transport_name(ws) + ("+tls" if certificate else "")
+    client_tls = certificate.client_context if certificate else None
+    transport = SocketTransport(name, sock.getsockname()[1], client_tls)
+    # In this process uvicorn can take the app object, wrapped to witness its errors.
+    app = transport.witnessed(import_string)
+    # Quiet: the witness keeps every app exception with its traceback, once; uvicorn's
+    # "Exception in ASGI application" would print each again. The witness also runs the
+    # app's lifespan, hence uvicorn's is off.
+    config = uvicorn.Config(
+        app,
+        ws=ws,
+        ws_max_size=MAX_MESSAGE_BYTES,
+        lifespan="off",
+        log_level="critical",
+        access_log=False,
+        ssl_certfile=str(certificate.cert_file) if certificate else None,
+        ssl_keyfile=str(certificate.key_file) if certificate else None,
+    )
+    transport.max_message_bytes = MAX_MESSAGE_BYTES
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{ws}", daemon=True
+    )
+    thread.start()
+    try:
+        started = wait_until(lambda: server.started or not thread.is_alive(), STARTUP_BOUND_S)
+        if not (started and server.started):
+            raise RuntimeError(f"uvicorn --ws {ws} did not start within {STARTUP_BOUND_S}s")
+        yield transport
+    finally:
+        server.should_exit = True
+        thread.join(SHUTDOWN_BOUND_S)
+        if thread.is_alive():
+            server.force_exit = True
             thread.join(SHUTDOWN_BOUND_S)
-            if thread.is_alive():
-                server.force_exit = True
-                thread.join(SHUTDOWN_BOUND_S)
-            sock.close()
-
-    return serve
+        sock.close()
 
 
 def uvicorn_command(ws: str) -> Callable[[str, int], list[str]]:
@@ -113,12 +122,28 @@ def uvicorn_transport_name(ws: str) -> str:
     return f"uvicorn-{'sansio' if ws == 'websockets-sansio' else ws}"
 
 
-TRANSPORTS = tuple(
-    TransportSpec(
-        uvicorn_transport_name(ws),
-        uvicorn_ws_available(ws),
-        serve_uvicorn(ws),
-        ("uvicorn", WS_IMPLEMENTATIONS[ws][1].partition(".")[0]),
-    )
-    for ws in WS_IMPLEMENTATIONS
+def uvicorn_packages(ws: str) -> tuple[str, ...]:
+    return ("uvicorn", WS_IMPLEMENTATIONS[ws][1].partition(".")[0])
+
+
+# On TLS: the implementation uvicorn picks by default (`--ws auto` is websockets-sansio wherever
+# websockets is installed), the one a deployment gets unless it chooses.
+TLS_WS = "websockets-sansio"
+
+TRANSPORTS = (
+    *(
+        TransportSpec(
+            uvicorn_transport_name(ws),
+            uvicorn_ws_available(ws),
+            serve_uvicorn(ws),
+            uvicorn_packages(ws),
+        )
+        for ws in WS_IMPLEMENTATIONS
+    ),
+    tls_transport(
+        uvicorn_transport_name(TLS_WS),
+        uvicorn_ws_available(TLS_WS),
+        lambda import_string, certificate: run_uvicorn(TLS_WS, import_string, certificate),
+        uvicorn_packages(TLS_WS),
+    ),
 )

@@ -31,7 +31,10 @@ END = "<!-- divergences:end -->"
 SERVERS_PER_TABLE = 4
 # The suite's own transport: it runs the model, so its verdicts say nothing about a server.
 REFERENCE_TRANSPORT = "inmemory"
-PACKAGES = ("starlette", "uvicorn", "hypercorn", "daphne", "granian", "websockets", "wsproto")
+PACKAGES = (
+    "starlette", "uvicorn", "hypercorn", "daphne", "granian", "gunicorn", "uvicorn-worker",
+    "websockets", "wsproto",
+)  # fmt: skip
 DIVERGING = {Verdict.FAIL.value, Verdict.NON_STRICT.value, Verdict.INFORMATIONAL.value}
 QUIET = {Verdict.PASS.value, Verdict.UNIMPLEMENTED.value}  # cells with no detail
 DETAIL_LIMIT = 70

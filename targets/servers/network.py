@@ -31,8 +31,11 @@ from wsconform.targets.wsclient import Endpoint, WireClientConnection
 # Where the ping barrier is sound (see SocketTransport.ping_barrier); the others keep a timed
 # quiet wait. granian is not here: it sent no pong within the bound in the self-test.
 PING_BARRIER_SERVERS = frozenset(
-    {"uvicorn-sansio", "uvicorn-wsproto", "uvicorn-websockets", "hypercorn", "daphne"}
-)
+    {
+        "uvicorn-sansio", "uvicorn-wsproto", "uvicorn-websockets", "hypercorn", "daphne",
+        "gunicorn", "gunicorn-uvicorn",
+    }
+)  # fmt: skip
 
 
 class SocketTransport(Transport):

@@ -121,12 +121,12 @@ def test_the_suites_client_refuses_a_server_whose_certificate_another_ca_signed(
     """The broken variant: a server presenting a certificate another CA signed. The clients
     trust the run's CA alone, so a `+tls` verdict is always about the certificate it made."""
     usable("uvicorn-sansio+tls")
-    from wsconform.targets.servers.uvicorn_server import TLS_WS, run_uvicorn
+    from wsconform.targets.servers.uvicorn_server import serve_uvicorn_tls
 
     with (
         server_certificate() as ours,
         server_certificate() as theirs,
-        run_uvicorn(TLS_WS, REFERENCE_APP, theirs) as transport,
+        serve_uvicorn_tls(REFERENCE_APP, theirs) as transport,
     ):
         assert isinstance(transport, SocketTransport)
         port = transport.port

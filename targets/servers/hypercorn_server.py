@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 import threading
 from collections.abc import Iterator
@@ -24,32 +25,24 @@ from wsconform.targets.servers.network import (
     SocketTransport,
     accepts_connections,
     free_loopback_port,
+    serve_in_subprocess,
     wait_until,
 )
 from wsconform.targets.servers.tls import ServerCertificate, tls_transport
 
 
 @contextlib.contextmanager
-def serve_hypercorn(
-    import_string: str, certificate: ServerCertificate | None = None
-) -> Iterator[Transport]:
-    """hypercorn serving `import_string`, on TLS with `certificate` if given."""
+def serve_hypercorn(import_string: str) -> Iterator[Transport]:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
     # Hypercorn binds by address (its `fd://` bind takes ownership of the descriptor, which would
     # leave two owners of one socket), hence a free port rather than a pre-bound socket.
     port = free_loopback_port()
-    transport = SocketTransport(
-        "hypercorn+tls" if certificate else "hypercorn",
-        port,
-        certificate.client_context if certificate else None,
-    )
+    transport = SocketTransport("hypercorn", port)
     app = transport.witnessed(import_string)
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
-    if certificate:
-        config.certfile, config.keyfile = str(certificate.cert_file), str(certificate.key_file)
     config.accesslog = None
     # Quiet: the witness keeps every app exception with its traceback, once.
     config.loglevel = "CRITICAL"
@@ -102,11 +95,33 @@ def hypercorn_command(app: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def serve_hypercorn_tls(
+    import_string: str, certificate: ServerCertificate
+) -> contextlib.AbstractContextManager[Transport]:
+    """hypercorn on TLS in a process of its own (targets/servers/tls.py says why), with the
+    settings the in-thread transport gets; its command line has no message limit, hence a
+    configuration file beside the certificate (TOML strings are JSON's for these values)."""
+    config = certificate.cert_file.with_name("hypercorn.toml")
+    config.write_text(
+        f"certfile = {json.dumps(str(certificate.cert_file))}\n"
+        f"keyfile = {json.dumps(str(certificate.key_file))}\n"
+        f"websocket_max_message_size = {MAX_MESSAGE_BYTES}\n"
+        "graceful_timeout = 1.0\n"
+    )
+
+    def command(app: str, port: int) -> list[str]:
+        return [*hypercorn_command(app, port)[:-1], "--config", str(config), app]
+
+    return serve_in_subprocess(
+        "hypercorn+tls", import_string, command, MAX_MESSAGE_BYTES, tls=certificate.client_context
+    )
+
+
 TRANSPORTS = (
     TransportSpec(
         "hypercorn", missing_module("hypercorn", "wsproto"), serve_hypercorn, ("hypercorn",)
     ),
     tls_transport(
-        "hypercorn", missing_module("hypercorn", "wsproto"), serve_hypercorn, ("hypercorn",)
+        "hypercorn", missing_module("hypercorn", "wsproto"), serve_hypercorn_tls, ("hypercorn",)
     ),
 )

@@ -22,7 +22,12 @@ from wsconform.targets.servers.base import (
     TransportSpec,
     missing_module,
 )
-from wsconform.targets.servers.network import SocketTransport, loopback_socket, wait_until
+from wsconform.targets.servers.network import (
+    SocketTransport,
+    loopback_socket,
+    serve_in_subprocess,
+    wait_until,
+)
 from wsconform.targets.servers.tls import ServerCertificate, tls_transport
 
 # uvicorn's module for each `--ws` choice, and the library it drives.
@@ -54,67 +59,85 @@ def uvicorn_ws_available(ws: str) -> Callable[[], str | None]:
 
 
 def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[Transport]]:
-    return lambda import_string: run_uvicorn(ws, import_string)
+    @contextlib.contextmanager
+    def serve(import_string: str) -> Iterator[Transport]:
+        import uvicorn
 
-
-@contextlib.contextmanager
-def run_uvicorn(
-    ws: str, import_string: str, certificate: ServerCertificate | None = None
-) -> Iterator[Transport]:
-    """uvicorn with `--ws ws` serving `import_string`, on TLS with `certificate` if given."""
-    import uvicorn
-
-    sock = loopback_socket()
-    name = uvicorn_transport_name(ws) + ("+tls" if certificate else "")
-    client_tls = certificate.client_context if certificate else None
-    transport = SocketTransport(name, sock.getsockname()[1], client_tls)
-    # In this process uvicorn can take the app object, wrapped to witness its errors.
-    app = transport.witnessed(import_string)
-    # Quiet: the witness keeps every app exception with its traceback, once; uvicorn's
-    # "Exception in ASGI application" would print each again. The witness also runs the
-    # app's lifespan, hence uvicorn's is off.
-    config = uvicorn.Config(
-        app,
-        ws=ws,
-        ws_max_size=MAX_MESSAGE_BYTES,
-        lifespan="off",
-        log_level="critical",
-        access_log=False,
-        ssl_certfile=str(certificate.cert_file) if certificate else None,
-        ssl_keyfile=str(certificate.key_file) if certificate else None,
-    )
-    transport.max_message_bytes = MAX_MESSAGE_BYTES
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{ws}", daemon=True
-    )
-    thread.start()
-    try:
-        started = wait_until(lambda: server.started or not thread.is_alive(), STARTUP_BOUND_S)
-        if not (started and server.started):
-            raise RuntimeError(f"uvicorn --ws {ws} did not start within {STARTUP_BOUND_S}s")
-        yield transport
-    finally:
-        server.should_exit = True
-        thread.join(SHUTDOWN_BOUND_S)
-        if thread.is_alive():
-            server.force_exit = True
+        sock = loopback_socket()
+        transport = SocketTransport(uvicorn_transport_name(ws), sock.getsockname()[1])
+        # In this process uvicorn can take the app object, wrapped to witness its errors.
+        app = transport.witnessed(import_string)
+        # Quiet: the witness keeps every app exception with its traceback, once; uvicorn's
+        # "Exception in ASGI application" would print each again. The witness also runs the
+        # app's lifespan, hence uvicorn's is off.
+        config = uvicorn.Config(
+            app,
+            ws=ws,
+            ws_max_size=MAX_MESSAGE_BYTES,
+            lifespan="off",
+            log_level="critical",
+            access_log=False,
+        )
+        transport.max_message_bytes = MAX_MESSAGE_BYTES
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{ws}", daemon=True
+        )
+        thread.start()
+        try:
+            started = wait_until(lambda: server.started or not thread.is_alive(), STARTUP_BOUND_S)
+            if not (started and server.started):
+                raise RuntimeError(f"uvicorn --ws {ws} did not start within {STARTUP_BOUND_S}s")
+            yield transport
+        finally:
+            server.should_exit = True
             thread.join(SHUTDOWN_BOUND_S)
-        sock.close()
+            if thread.is_alive():
+                server.force_exit = True
+                thread.join(SHUTDOWN_BOUND_S)
+            sock.close()
+
+    return serve
 
 
-def uvicorn_command(ws: str) -> Callable[[str, int], list[str]]:
-    """uvicorn in a process of its own (for benchmarks, where the server's memory is measured)."""
+def uvicorn_command(ws: str, *options: str) -> Callable[[str, int], list[str]]:
+    """uvicorn in a process of its own (for benchmarks, where the server's memory is measured,
+    and on TLS)."""
 
     def command(app: str, port: int) -> list[str]:
         return [
             sys.executable, "-m", "uvicorn", "--ws", ws, "--lifespan", "off",
             "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning", "--no-access-log",
+            *options,
             app,
         ]  # fmt: skip
 
     return command
+
+
+# On TLS: the implementation uvicorn picks by default (`--ws auto` is websockets-sansio wherever
+# websockets is installed), the one a deployment gets unless it chooses.
+TLS_WS = "websockets-sansio"
+
+
+def serve_uvicorn_tls(
+    import_string: str, certificate: ServerCertificate
+) -> contextlib.AbstractContextManager[Transport]:
+    """uvicorn on TLS in a process of its own (targets/servers/tls.py says why), with the
+    settings the in-thread transports get."""
+    options = (
+        "--ws-max-size", str(MAX_MESSAGE_BYTES),
+        "--ssl-certfile", str(certificate.cert_file),
+        "--ssl-keyfile", str(certificate.key_file),
+    )  # fmt: skip
+    return serve_in_subprocess(
+        f"{uvicorn_transport_name(TLS_WS)}+tls",
+        import_string,
+        uvicorn_command(TLS_WS, *options),
+        MAX_MESSAGE_BYTES,
+        tls=certificate.client_context,
+    )
 
 
 def uvicorn_transport_name(ws: str) -> str:
@@ -125,10 +148,6 @@ def uvicorn_transport_name(ws: str) -> str:
 def uvicorn_packages(ws: str) -> tuple[str, ...]:
     return ("uvicorn", WS_IMPLEMENTATIONS[ws][1].partition(".")[0])
 
-
-# On TLS: the implementation uvicorn picks by default (`--ws auto` is websockets-sansio wherever
-# websockets is installed), the one a deployment gets unless it chooses.
-TLS_WS = "websockets-sansio"
 
 TRANSPORTS = (
     *(
@@ -143,7 +162,7 @@ TRANSPORTS = (
     tls_transport(
         uvicorn_transport_name(TLS_WS),
         uvicorn_ws_available(TLS_WS),
-        lambda import_string, certificate: run_uvicorn(TLS_WS, import_string, certificate),
+        serve_uvicorn_tls,
         uvicorn_packages(TLS_WS),
     ),
 )

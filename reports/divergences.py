@@ -3,10 +3,13 @@
     python -m wsconform.reports.divergences RESULTS.json [--readme README.md]
 
 One table per group of at most four servers, in results.json's order (`inmemory`, the suite's
-own reference transport, is left out), with a row per check that is `fail`, `non-strict` or
-`informational` on at least one server of the group. A cell is the verdict; a cell that is
-neither `pass` nor `unimplemented` adds the detail of the judgement behind it. Above the
-tables: the package versions of the run and the ASGI spec version each server advertised.
+own reference transport, is left out), with a row per cause (the observed behaviour) behind a
+verdict that is `fail`, `non-strict` or `informational` on at least one server of the group,
+and the checks it fails: one behaviour failing three checks is one row. A cell is the worst
+verdict the cause has on that server, with the checks it fails there when they are not all the
+row's. A results.json from before causes were recorded has a row per diverging check instead,
+its cells adding the detail of the judgement behind each verdict. Above the tables: the package
+versions of the run and the ASGI spec version each server advertised.
 
 Without --readme the tables are printed. With it they replace what is between the lines
 `<!-- divergences:start -->` and `<!-- divergences:end -->` of that file; the exit status is 2
@@ -18,12 +21,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wsconform.conformance.checks import Verdict
 from wsconform.reports.html import GRADE_LABELS, advertised
-from wsconform.reports.results_file import ResultsFileError, load_results
+from wsconform.reports.results_file import (
+    DIVERGING,
+    ResultsFileError,
+    load_results,
+    row_causes,
+)
 
 START = "<!-- divergences:start -->"
 END = "<!-- divergences:end -->"
@@ -35,8 +44,9 @@ PACKAGES = (
     "starlette", "uvicorn", "hypercorn", "daphne", "granian", "gunicorn", "uvicorn-worker",
     "websockets", "wsproto",
 )  # fmt: skip
-DIVERGING = {Verdict.FAIL.value, Verdict.NON_STRICT.value, Verdict.INFORMATIONAL.value}
 QUIET = {Verdict.PASS.value, Verdict.UNIMPLEMENTED.value}  # cells with no detail
+# Worst first (conformance.engine.results.SEVERITY's order of the diverging verdicts).
+_WORST_FIRST = [Verdict.FAIL.value, Verdict.NON_STRICT.value, Verdict.INFORMATIONAL.value]
 DETAIL_LIMIT = 70
 
 
@@ -72,12 +82,83 @@ def cell(row: Mapping[str, Any] | None) -> str:
     return f"{verdict}: {cell_text(str(detail))}"
 
 
-def table(
+@dataclass
+class CauseRow:
+    """One cause and, per server of the table, the verdicts and checks it has there."""
+
+    cause: str
+    # A stand-in for a result without recorded causes: its cell shows the judgement's detail.
+    recorded: bool
+    checks: list[str] = field(default_factory=list)
+    cells: dict[str, dict[str, Any]] = field(default_factory=dict)  # server -> check -> row
+
+
+def cause_rows(
+    servers: Sequence[str],
+    check_ids: Sequence[str],
+    by_pair: Mapping[tuple[str, str], Mapping[str, Any]],
+) -> list[CauseRow]:
+    """The causes behind the diverging verdicts of `servers`, ordered by their first check in
+    catalogue order."""
+    rows: dict[str, CauseRow] = {}
+    for check in check_ids:
+        for server in servers:
+            result = by_pair.get((check, server))
+            if result is None or result["verdict"] not in DIVERGING:
+                continue
+            for cause in row_causes(result):
+                entry = rows.setdefault(cause, CauseRow(cause, bool(result.get("causes"))))
+                if check not in entry.checks:
+                    entry.checks.append(check)
+                entry.cells.setdefault(server, {})[check] = result
+    return list(rows.values())
+
+
+def cause_cell(
+    row: CauseRow, server: str, by_pair: Mapping[tuple[str, str], Mapping[str, Any]]
+) -> str:
+    if not row.recorded:  # one check's stand-in: its verdict and detail, as per check
+        return cell(by_pair.get((row.checks[0], server)))
+    results = row.cells.get(server)
+    if not results:
+        return ""
+    verdict: str = min((r["verdict"] for r in results.values()), key=_WORST_FIRST.index)
+    if len(results) == len(row.checks):
+        return verdict
+    return f"{verdict} ({', '.join(f'`{check}`' for check in results)})"
+
+
+def cause_table(
     servers: Sequence[str],
     check_ids: Sequence[str],
     grades: Mapping[str, str],
     by_pair: Mapping[tuple[str, str], Mapping[str, Any]],
 ) -> list[str]:
+    rows = cause_rows(servers, check_ids, by_pair)
+    if not rows:
+        return [f"No divergences on {', '.join(f'`{server}`' for server in servers)}."]
+    lines = [
+        "| cause | checks it fails | " + " | ".join(f"`{server}`" for server in servers) + " |",
+        "|---" * (len(servers) + 2) + "|",
+    ]
+    for row in rows:
+        checks = ", ".join(
+            f"`{check}` ({GRADE_LABELS.get(grades.get(check, ''), grades.get(check, ''))})"
+            for check in row.checks
+        )
+        cause = _escaped(row.cause) if row.recorded else "no cause recorded"
+        cells = " | ".join(cause_cell(row, server, by_pair) for server in servers)
+        lines.append(f"| {cause} | {checks} | {cells} |")
+    return lines
+
+
+def check_table(
+    servers: Sequence[str],
+    check_ids: Sequence[str],
+    grades: Mapping[str, str],
+    by_pair: Mapping[tuple[str, str], Mapping[str, Any]],
+) -> list[str]:
+    """A row per diverging check: the table of a results.json without causes."""
     diverging = [
         check
         for check in check_ids
@@ -95,6 +176,10 @@ def table(
         grade = GRADE_LABELS.get(grades.get(check, ""), grades.get(check, ""))
         lines.append(f"| `{check}` | {grade} | {cells} |")
     return lines
+
+
+def _escaped(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def header(results: Mapping[str, Any], servers: Sequence[str]) -> list[str]:
@@ -124,6 +209,8 @@ def markdown(results: Mapping[str, Any]) -> str:
     check_ids = list(grades) + sorted({check for check, _ in by_pair} - grades.keys())
     groups = server_groups(results)
     lines = header(results, [server for group in groups for server in group])
+    # A results.json written before causes were recorded: a row per check, as it was then.
+    table = cause_table if any("causes" in row for row in results["results"]) else check_table
     for servers in groups:
         lines += ["", *table(servers, check_ids, grades, by_pair)]
     return "\n".join(lines) + "\n"

@@ -29,7 +29,7 @@ from wsconform.conformance.tools.atlas import load_atlas
 from wsconform.reports import divergences, frontend
 from wsconform.reports.html import GRADE_LABELS
 from wsconform.reports.merge import merge
-from wsconform.reports.results_file import ResultsFileError, load_results
+from wsconform.reports.results_file import DIVERGING, ResultsFileError, load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -144,7 +144,7 @@ def atlas_page() -> str:
 def _trimmed_row(row: Mapping[str, Any]) -> dict[str, Any]:
     evidence = row.get("evidence") or {}
     kept: dict[str, Any] = {}
-    if row["verdict"] in divergences.DIVERGING:
+    if row["verdict"] in DIVERGING:
         # The judgement a divergence cell shows (reports.divergences.cell), whitespace collapsed.
         detail = evidence.get("detail") or (evidence.get("details") or [""])[0]
         if detail:
@@ -152,6 +152,9 @@ def _trimmed_row(row: Mapping[str, Any]) -> dict[str, Any]:
     if str(row["server"]).endswith(frontend.BROWSER_SUFFIX):
         kept.update({key: evidence[key] for key in FRONTEND_EVIDENCE if key in evidence})
     trimmed = {"check": row["check"], "server": row["server"], "verdict": row["verdict"]}
+    if row["verdict"] in DIVERGING and row.get("causes"):
+        # The divergences page has a row per cause.
+        trimmed["causes"] = row["causes"]
     return {**trimmed, "evidence": kept} if kept else trimmed
 
 
@@ -176,10 +179,12 @@ def divergences_page(run: Mapping[str, Any]) -> str:
         "# Divergences per server",
         "",
         "Where each server's verdicts diverge from the checks in the reference run: a row per"
-        " check that is `fail`, `non-strict` or `informational` on at least one server of a"
-        " table, four servers a table (`inmemory`, the suite's own model-following transport,"
-        " is left out). A cell adds the judgement behind its verdict. What the grades mean:"
-        " [Checks and verdicts](../checks-and-verdicts.md).",
+        " cause, the behaviour observed, with every check it makes `fail`, `non-strict` or"
+        " `informational` (one behaviour failing three checks is one row), four servers a table"
+        " (`inmemory`, the suite's own model-following transport, is left out). A cell is the"
+        " cause's worst verdict on that server. A reference run recorded before causes were kept"
+        " has a row per check instead, its cells adding the judgement behind the verdict. What"
+        " the grades mean: [Checks and verdicts](../checks-and-verdicts.md).",
         "",
         divergences.markdown({**run, "servers": servers}),
     ]

@@ -23,9 +23,14 @@ import jinja2
 from markupsafe import Markup
 from wsconform.conformance.checks import Grade, Layer, Verdict, catalogue_json
 from wsconform.conformance.data import EXPECTED_DIR
-from wsconform.conformance.engine.results import baseline_differences
+from wsconform.conformance.engine.results import (
+    baseline_differences,
+    gated_causes,
+    is_improvement,
+)
 from wsconform.reports import charts
 from wsconform.reports.frontend import NO_BROWSER, frontend_table
+from wsconform.reports.results_file import cause_table
 
 RESULTS = Path("reports/out/results.json")
 # pytest-benchmark's default storage: runs saved with --benchmark-autosave.
@@ -147,10 +152,16 @@ def differences(results: Mapping[str, Any], expected_dir: Path = EXPECTED_DIR) -
     """Differences against the baselines, for the servers that ran (new failures first)."""
     unavailable = set(results.get("unavailable_servers") or {})
     verdicts: dict[str, dict[str, Verdict]] = {}
+    causes: dict[str, dict[str, list[str]]] = {}
     for row in results["results"]:
         if row["server"] not in unavailable:
             verdicts.setdefault(row["server"], {})[row["check"]] = Verdict(row["verdict"])
-    return baseline_differences(verdicts, expected_dir)
+            causes.setdefault(row["server"], {})[row["check"]] = gated_causes(
+                row.get("causes") or {}
+            )
+    # A results.json written before causes were recorded is compared on verdicts only.
+    recorded = any("causes" in row for row in results["results"])
+    return baseline_differences(verdicts, expected_dir, causes=causes if recorded else None)
 
 
 def build_index(inputs: ReportInputs, expected_dir: Path = EXPECTED_DIR) -> dict[str, Any]:
@@ -166,6 +177,8 @@ def build_index(inputs: ReportInputs, expected_dir: Path = EXPECTED_DIR) -> dict
         "advertised": advertised(results),
         "checks": [{key: c[key] for key in INDEX_CHECK_KEYS} for c in check_entries(results)],
         "counts": _counts(rows),
+        # What the failures rest on: one behaviour failing several checks is one cause.
+        "causes": cause_table(rows),
         # A user's app is judged on its findings: wsconform's baselines record its reference
         # targets, so differences against them say nothing about the app.
         "differences": [] if results.get("mode") == "app" else differences(results, expected_dir),
@@ -175,6 +188,7 @@ def build_index(inputs: ReportInputs, expected_dir: Path = EXPECTED_DIR) -> dict
                 "server": row["server"],
                 "grade": grades.get(row["check"]),
                 "verdict": row["verdict"],
+                **({"causes": row["causes"]} if row.get("causes") else {}),
             }
             for row in rows
         ],
@@ -271,6 +285,7 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
     environment.filters["short"] = short
     environment.filters["without_replay_hint"] = without_replay_hint
     environment.globals["evidence_id"] = evidence_id
+    environment.globals["is_improvement"] = is_improvement
     environment.globals["verdict_label"] = verdict_label
     environment.globals["grade_labels"] = GRADE_LABELS
     results = inputs.results

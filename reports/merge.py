@@ -2,12 +2,13 @@
 
     python -m wsconform.reports.merge OUT.json IN.json [IN.json ...] [--report]
 
-Each input normally holds different servers. A (check, server) pair found in several inputs keeps
-the worst verdict and that verdict's evidence, which is what one run recording every session
-would have kept. A server unavailable in one input but run in another counts as run. The inputs'
-package versions must agree (they describe one stack); a difference is an error, since a report
-mixing two stacks would attribute one release's verdicts to another. With --report the HTML
-report and index.json are written beside OUT. Exit status: 0 written, 2 bad input.
+Each input normally holds different servers. A (check, server) pair found in several inputs
+keeps the worst verdict and that verdict's evidence, and the causes of every input, which is what
+one run recording every session would have kept. A server unavailable in one input but run in
+another counts as run. The inputs' package versions must agree (they describe one stack); a
+difference is an error, since a report mixing two stacks would attribute one release's verdicts
+to another. With --report the HTML report and index.json are written beside OUT. Exit status:
+0 written, 2 bad input.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,15 @@ class MergeError(ResultsFileError):
 def _worse(verdict: str, than: str) -> bool:
     """The recorder's ranking of one pair's verdicts (conformance.engine.results.SEVERITY)."""
     return SEVERITY.index(Verdict(verdict)) < SEVERITY.index(Verdict(than))
+
+
+def _united_causes(kept: Mapping[str, Any] | None, row: Mapping[str, Any]) -> dict[str, str]:
+    """Both rows' causes, each at the worse verdict it was judged at."""
+    causes: dict[str, str] = dict((kept or {}).get("causes") or {})
+    for cause, verdict in (row.get("causes") or {}).items():
+        if cause not in causes or _worse(verdict, causes[cause]):
+            causes[cause] = verdict
+    return dict(sorted(causes.items()))
 
 
 def merge(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -62,6 +72,9 @@ def merge(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 continue
             if kept is None or _worse(row["verdict"], kept["verdict"]):
                 rows[key] = row
+            causes = _united_causes(kept, row)
+            if causes:
+                rows[key] = {**rows[key], "causes": causes}
     unavailable = {
         name: reason
         for run in runs

@@ -1,10 +1,14 @@
-"""Reading a results.json the suite wrote: one place for what makes a file one."""
+"""Reading a results.json the suite wrote: one place for what makes a file one, and for
+reading the causes of its results."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from wsconform.conformance.checks import Verdict
 
 
 class ResultsFileError(ValueError):
@@ -19,3 +23,40 @@ def load_results(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or not {"servers", "checks", "results"} <= data.keys():
         raise ResultsFileError(f"{path} is not a wsconform results.json")
     return data
+
+
+# Verdicts a report lists causes for: what diverges from the checks (a pass has no cause, an
+# unimplemented feature was not judged).
+DIVERGING = (Verdict.FAIL.value, Verdict.NON_STRICT.value, Verdict.INFORMATIONAL.value)
+# Worst first, as the recorder ranks one pair's verdicts (conformance.engine.results.SEVERITY).
+_RANK = {verdict: rank for rank, verdict in enumerate(DIVERGING)}
+
+
+def row_causes(row: Mapping[str, Any]) -> dict[str, str]:
+    """A result's causes (cause -> the verdict it was judged at). A diverging result of a
+    results.json written before causes were recorded stands for one cause of its own."""
+    causes: dict[str, str] = row.get("causes") or {}
+    if causes or row["verdict"] not in _RANK:
+        return causes
+    return {f"{row['check']} (no cause recorded)": row["verdict"]}
+
+
+def cause_table(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per (server, cause) behind a diverging verdict: the checks it fails there and
+    the worst verdict it was judged at, worst first, then by server and cause."""
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        if row["verdict"] not in _RANK:
+            continue
+        for cause, verdict in row_causes(row).items():
+            entry = table.setdefault(
+                (row["server"], cause),
+                {"server": row["server"], "cause": cause, "verdict": verdict, "checks": []},
+            )
+            entry["checks"] = sorted({*entry["checks"], row["check"]})
+            if _RANK.get(verdict, len(_RANK)) < _RANK.get(entry["verdict"], len(_RANK)):
+                entry["verdict"] = verdict
+    return sorted(
+        table.values(),
+        key=lambda e: (_RANK.get(e["verdict"], len(_RANK)), e["server"], e["cause"]),
+    )

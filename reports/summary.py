@@ -12,9 +12,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from wsconform.conformance.checks import Verdict
 from wsconform.reports import charts
 
 INDEX = Path("reports/out/index.json")
+# The verdicts whose causes the summary counts (a best practice's or claim's are listed in the
+# report, not counted as failures).
+FAILING = (Verdict.FAIL.value, Verdict.NON_STRICT.value)
 
 
 def markdown(index: Mapping[str, Any]) -> str:
@@ -30,6 +34,7 @@ def markdown(index: Mapping[str, Any]) -> str:
     for server in servers:
         counts = " | ".join(str(per_server[(server, v)] or "") for v in verdicts)
         lines.append(f"| `{server}` | {counts} |")
+    lines += _cause_lines(index.get("causes") or [])
     lines += ["", f"**Differences against the baseline:** {len(index['differences'])}"]
     lines += [f"- {line}" for line in index["differences"]]
     if index["benchmarks"]:
@@ -37,6 +42,30 @@ def markdown(index: Mapping[str, Any]) -> str:
         lines += _ratio_table(index["benchmarks"])
     lines += ["", "The full report is `reports/out/index.html` in the run's artifact."]
     return "\n".join(lines) + "\n"
+
+
+def _cause_lines(causes: Sequence[Mapping[str, Any]]) -> list[str]:
+    """How many behaviours the failures rest on, and each one with the checks it fails: a
+    behaviour failing three checks is one thing to fix, not three."""
+    failing = [entry for entry in causes if entry["verdict"] in FAILING]
+    if not failing:
+        return []
+    per_server = Counter(entry["server"] for entry in failing)
+    counts = ", ".join(f"`{server}` {count}" for server, count in sorted(per_server.items()))
+    verdicts = {(entry["server"], check) for entry in failing for check in entry["checks"]}
+    lines = [
+        "",
+        f"**Causes of failures:** {len(failing)} ({counts}) behind {len(verdicts)} failing"
+        " verdicts",
+        "",
+        "| server | verdict | cause | checks it fails |",
+        "|---|---|---|---|",
+    ]
+    for entry in failing:
+        cause = str(entry["cause"]).replace("|", "\\|")
+        named = ", ".join(f"`{check}`" for check in entry["checks"])
+        lines.append(f"| `{entry['server']}` | {entry['verdict']} | {cause} | {named} |")
+    return lines
 
 
 def _ratio_table(benchmarks: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -53,7 +53,7 @@ def broken_middleware(
     def build() -> InMemoryTransport:
         registry = PuppetRegistry()
         app = build_puppet_app(registry)
-        return InMemoryTransport(_Rewriting(app, to_client, to_app), registry)
+        return InMemoryTransport(Rewriting(app, to_client, to_app), registry)
 
     return build
 
@@ -69,7 +69,9 @@ def broken_framework(
     return build
 
 
-class _Rewriting:
+class Rewriting:
+    """An ASGI middleware that rewrites (or, returning None, swallows) messages."""
+
     def __init__(self, app: ASGIApp, to_client: MessageRewrite, to_app: MessageRewrite) -> None:
         self.app, self.to_client, self.to_app = app, to_client, to_app
 

@@ -134,3 +134,27 @@ def test_an_unusable_results_file_is_a_clear_error(
         path.write_text(content)
     status = main([str(path)])
     assert (status, str(path) in capsys.readouterr().err) == (2, True)
+
+
+def test_a_row_per_cause_with_every_check_it_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dropped = "the 101 carries none of the app's accept headers"
+    data = results()
+    data["results"] = [
+        {**row("a.same", "granian", "fail"), "causes": {dropped: "fail"}},
+        {**row("b.differs", "granian", "informational"), "causes": {dropped: "informational"}},
+        {**row("b.differs", "daphne", "informational"), "causes": {dropped: "informational"}},
+        {**row("a.same", "daphne", "fail"), "causes": {"another | behaviour": "fail"}},
+    ]
+    main([str(results_file(tmp_path, data))])
+    tables = capsys.readouterr().out.split("\n\n")[1:]
+    assert tables == [
+        "| cause | checks it fails | `testclient` | `uvicorn-sansio` | `hypercorn` | `daphne` |\n"
+        "|---|---|---|---|---|---|\n"
+        "| another \\| behaviour | `a.same` (MUST) |  |  |  | fail |\n"
+        f"| {dropped} | `b.differs` (best practice) |  |  |  | informational |",
+        "| cause | checks it fails | `granian` |\n"
+        "|---|---|---|\n"
+        f"| {dropped} | `a.same` (MUST), `b.differs` (best practice) | fail |\n",
+    ]

@@ -13,7 +13,9 @@ from wsconform.conformance.engine.results import (
     ResultsRecorder,
     baseline_differences,
     baseline_renames,
+    baselines_without_causes,
     gate_differences,
+    is_cause_gone,
 )
 
 FAIL = Judgement("close.code-delivered", False, "closed with 1000")
@@ -126,3 +128,55 @@ def test_a_renamed_check_is_reported_as_renamed_not_as_a_new_failure(tmp_path: P
             " is fail (re-record the baseline)"
         ],
     )
+
+
+# --- causes: a new behaviour behind a check that already fails --------------------------------
+
+# daphne refuses close code 1001 (raises, nothing reaches the client): close.code-delivered fails.
+REFUSED_1001 = Judgement(
+    "close.code-delivered", False, "close(1001) raised", cause="raised; client saw nothing"
+)
+# The same check failing on another behaviour: every app close code goes out as 1000.
+SENT_AS_1000 = Judgement(
+    "close.code-delivered", False, "close(4001) sent 1000", cause="returned; client saw close 1000"
+)
+
+
+def _recorded_with_causes(tmp_path: Path, *judgements: Judgement) -> None:
+    recorder = _recorded(*judgements)
+    Baseline.write("server-x", recorder.verdicts("server-x"), tmp_path, recorder.causes("server-x"))
+
+
+def test_a_second_cause_on_an_already_failing_check_fails_the_gate(tmp_path: Path) -> None:
+    _recorded_with_causes(tmp_path, REFUSED_1001)
+    gate = Gate(directory=tmp_path)
+    assert gate.findings("server-x", [REFUSED_1001, SENT_AS_1000]) == [SENT_AS_1000]
+    assert gate_differences(_recorded(REFUSED_1001, SENT_AS_1000), tmp_path) == [
+        "server-x: close.code-delivered fail, new cause: returned; client saw close 1000"
+        " (new failure)"
+    ]
+
+
+def test_a_cause_gone_is_reported_as_an_improvement_that_does_not_fail_the_gate(
+    tmp_path: Path,
+) -> None:
+    _recorded_with_causes(tmp_path, REFUSED_1001, SENT_AS_1000)
+    differences = gate_differences(_recorded(REFUSED_1001), tmp_path)
+    assert differences == [
+        "server-x: close.code-delivered fail, cause gone: returned; client saw close 1000"
+        " (improvement)"
+    ]
+    assert [is_cause_gone(line) for line in differences] == [True]
+    assert Gate(directory=tmp_path).findings("server-x", [REFUSED_1001]) == []
+
+
+def test_a_baseline_without_causes_still_loads_and_gates_on_verdicts_only(tmp_path: Path) -> None:
+    # The format before causes were recorded: a verdict per check and nothing else.
+    (tmp_path / "server-x.json").write_text(
+        json.dumps({"transport": "server-x", "verdicts": {"close.code-delivered": "fail"}})
+    )
+    baseline = Baseline.load("server-x", tmp_path)
+    assert baseline is not None and baseline.causes is None
+    assert Gate(directory=tmp_path).findings("server-x", [REFUSED_1001, SENT_AS_1000]) == []
+    assert gate_differences(_recorded(SENT_AS_1000), tmp_path) == []
+    assert baselines_without_causes(["server-x"], tmp_path) == ["server-x"]

@@ -51,3 +51,17 @@ def test_runs_of_different_stacks_are_refused(tmp_path: Path) -> None:
 def test_a_file_that_is_not_results_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("[]")
     assert main([str(tmp_path / "all.json"), str(tmp_path / "bad.json")]) == 2
+
+
+def test_a_pair_in_two_runs_keeps_the_causes_of_both(tmp_path: Path) -> None:
+    # The same server in two jobs (e.g. split by test file), failing one check for two reasons.
+    first = [Judgement("close.code-delivered", False, "", cause="raised; client saw nothing")]
+    second = [Judgement("close.code-delivered", False, "", cause="client saw close 1000")]
+    recorded(("daphne", first)).write(tmp_path / "a.json")
+    recorded(("daphne", second)).write(tmp_path / "b.json")
+    main([str(tmp_path / "all.json"), str(tmp_path / "a.json"), str(tmp_path / "b.json")])
+    merged = json.loads((tmp_path / "all.json").read_text())
+    one_run = recorded(("daphne", first + second)).to_json()
+    assert [row.get("causes") for row in merged["results"]] == [
+        row.get("causes") for row in one_run["results"]
+    ]

@@ -58,3 +58,11 @@ def test_unknown_server_name_is_a_usage_error(tmp_path: Path) -> None:
         command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
     )
     assert (run.returncode, "unknown --server nginx" in run.stderr) == (4, True)
+
+
+def test_a_baseline_without_causes_gates_on_verdicts_and_says_to_re_record(tmp_path: Path) -> None:
+    baseline = Baseline.load("inmemory")
+    assert baseline is not None
+    Baseline.write("inmemory", baseline.verdicts, tmp_path)  # no causes: the older format
+    run = run_suite(tmp_path, tmp_path / "results.json")
+    assert (run.returncode, "inmemory record no causes" in run.stdout) == (0, True)

@@ -1,11 +1,12 @@
 """Which failed judgements are findings, and how a test reports them.
 
-A finding fails the test that saw it; a failure the transport's baseline already records is a
-known divergence (xfail), so CI gates on change. So is a failure that a release of the verdict's
-own stack explains, when the installed releases are not those the baseline was recorded with
-(an edited lock, an old environment): that is upstream news, named, not a regression of the
-code. While baselines are being re-recorded nothing is a finding: every divergence is recorded
-and exploration goes on.
+A finding fails the test that saw it; a failure the transport's baseline already records (the
+same verdict, for a cause the baseline records for the check) is a known divergence (xfail), so
+CI gates on change, and a new cause behind a check that already fails is a finding. So is a
+failure that a release of the verdict's own stack explains, when the installed releases are not
+those the baseline was recorded with (an edited lock, an old environment): that is upstream
+news, named, not a regression of the code. While baselines are being re-recorded nothing is a
+finding: every divergence is recorded and exploration goes on.
 """
 
 from __future__ import annotations
@@ -75,7 +76,17 @@ class Gate:
         explains (upstream news, named); pass otherwise."""
         findings = self.findings(transport, judgements)
         if findings:
-            lines = [f"[{j.check_id}] {j.verdict.value}: {j.detail}" for j in findings]
+            baseline = self.baseline(transport)
+            lines = [
+                f"[{j.check_id}] {j.verdict.value}: {j.detail}"
+                + (
+                    f" (new cause: {j.failure_cause}; the baseline records this verdict for"
+                    " other causes)"
+                    if baseline is not None and baseline.accepts(j.check_id, j.verdict)
+                    else ""
+                )
+                for j in findings
+            ]
             moves = self.moves(transport)
             if moves:
                 # Said first: the environment is not the one the baseline was recorded in.

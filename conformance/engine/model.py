@@ -17,11 +17,15 @@ import enum
 import json
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from wsconform.conformance.checks import CHECKS, Grade
-from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.judgements import (
+    ACCEPT_HEADERS_NOT_SENT,
+    Judgement,
+    client_close_code_heard,
+)
 from wsconform.conformance.engine.rfc6455 import is_reserved_close_code, is_valid_wire_close_code
 from wsconform.conformance.engine.vocabulary import (
     LATEST_SPEC,
@@ -56,6 +60,8 @@ from wsconform.conformance.engine.vocabulary import (
     ServerStep,
     StepOutcome,
     Visibility,
+    event_shape,
+    outcome_shape,
 )
 
 UNSUPPORTED = "Unsupported"  # exc_type of a step the installed stack cannot perform
@@ -219,6 +225,12 @@ class LifecycleModel:
         self._app_close_code = (
             step.code if isinstance(step, Close | RaiseWebSocketException) else None
         )
+        # The cause of a failure here: this step, in this state, did this, and the client saw
+        # that (the step's arguments, e.g. a generated close code, are the run's data).
+        observed = (
+            f"{_kind(step)} ({self.app.value}): {outcome_shape(outcome)};"
+            f" client saw {event_shape(event)}"
+        )
         judgements = self._judge_event_invariants(event)
         if outcome is not None and outcome.exc_type == APP_GONE:
             # The server (TestClient, after a close before accept) has already cancelled the
@@ -241,7 +253,7 @@ class LifecycleModel:
             judgements += self._return(event)
         elif isinstance(step, SendDenialResponse):
             judgements += self._deny(step, outcome, event)
-        judgements = self._as_advertised(judgements)
+        judgements = self._as_advertised(_caused_by(judgements, observed))
         if any(j.ok is False for j in judgements):
             self.derailed = True
         return judgements
@@ -276,6 +288,7 @@ class LifecycleModel:
                         event.subprotocol == step.subprotocol,
                         f"app chose {step.subprotocol!r} from {self.offered!r}, "
                         f"client saw {event.subprotocol!r}",
+                        cause="the 101 does not name the app's subprotocol choice",
                     )
                 )
             unsupported = outcome.unsupported_part if outcome is not None else None
@@ -453,6 +466,7 @@ class LifecycleModel:
                         "close.client-code-reaches-app",
                         code == sent_code,
                         f"client sent {sent_code}, app got {code!r}",
+                        cause=client_close_code_heard(code),
                     )
                 )
             if got_disconnect and sent_reason:
@@ -640,6 +654,9 @@ class LifecycleModel:
     def judge_client(
         self, action: ClientAction, pending_outcome: StepOutcome | None, event: ClientEvent | None
     ) -> list[Judgement]:
+        # The cause of a failure here: what the client saw after this action, in this state;
+        # for the app's pending receive, what the receive did.
+        after = f"{_kind(action)} ({self.client.value})"
         judgements = self._judge_event_invariants(event)
         if isinstance(action, Connect):
             self.app, self.client, self.offered = (
@@ -660,9 +677,11 @@ class LifecycleModel:
             self.client = Client.DROPPED
         elif isinstance(action, ClientListen):
             judgements.append(self._listened(event))
+        judgements = _caused_by(judgements, f"{after}: client saw {event_shape(event)}")
         if self.pending is not None and not isinstance(action, ClientListen | Connect):
             step, self.pending = self.pending, None
-            judgements += self._receive(step, pending_outcome)
+            received = f"{after}: the app's {_kind(step)} {outcome_shape(pending_outcome)}"
+            judgements += _caused_by(self._receive(step, pending_outcome), received)
         judgements = self._as_advertised(judgements)
         if any(j.ok is False and j.check_id not in _TERMINAL_CHECKS for j in judgements):
             self.derailed = True
@@ -716,9 +735,8 @@ class LifecycleModel:
         # RFC 6455 7.4: only 1005/1006/1015 and codes outside 1000-4999 are MUST NOTs; 1004 and
         # the unassigned 1016-2999 are reserved, without a keyword.
         level = Grade.SHOULD if is_reserved_close_code(event.code) else None
-        return [
-            Judgement("close.wire-code-valid", valid, f"close frame with code {event.code}", level)
-        ]
+        shown = f"close frame with code {event.code}"
+        return [Judgement("close.wire-code-valid", valid, shown, level, cause=shown)]
 
 
 def _server_own_disconnect(outcome: StepOutcome) -> bool:
@@ -734,13 +752,17 @@ def _invalid_app_code_judgement(
     out of send) rather than relay it; a replacement code is judged by the wire invariant."""
     shown = f"app closed with {code} -> {_show(outcome)}, client saw {event!r}"
     if isinstance(event, Closed) and event.close_frame_seen and event.code == code:
-        return Judgement("close.invalid-app-code-refused", False, f"relayed to the wire: {shown}")
+        relayed = "the app's invalid close code relayed to the wire"
+        return Judgement(
+            "close.invalid-app-code-refused", False, f"relayed to the wire: {shown}", cause=relayed
+        )
     refused = outcome is not None and outcome.raised
     if isinstance(event, NoEvent) and not refused:
         return Judgement(
             "close.invalid-app-code-refused",
             False,
             f"send() returned, nothing reached the wire, the socket stayed open: {shown}",
+            cause="the app's invalid close code neither refused nor sent",
         )
     return Judgement("close.invalid-app-code-refused", True, shown)
 
@@ -757,6 +779,9 @@ def _reason_judgement(
             "close.reason-delivered",
             None if unsupported else event.reason == reason,
             unsupported or f"app's reason {reason!r}, client saw {event.reason!r}",
+            cause="the close frame carries another reason than the app's"
+            if event.reason
+            else "the close frame carries no reason",
         )
     ]
 
@@ -767,11 +792,35 @@ def _accept_headers_judgement(step: Accept, event: Accepted) -> Judgement:
     wanted = [(name.lower(), value) for name, value in step.headers]
     names = {name for name, _ in wanted}
     seen = [header for header in event.headers if header[0] in names]
+    if not seen:
+        cause = ACCEPT_HEADERS_NOT_SENT
+    elif sorted(seen) == sorted(wanted):
+        cause = "the 101 carries the app's accept headers in another order"
+    else:
+        cause = "the 101 carries the app's accept headers altered"
     return Judgement(
         "handshake.accept-headers",
         seen == wanted,
         f"app gave {wanted!r}, the 101 carried {seen!r}",
+        cause=cause,
     )
+
+
+def _kind(move: ServerStep | ClientAction) -> str:
+    """A step's or action's name without its data: a text, bytes or JSON message is one kind
+    of move (the payload a run generated is not what the server did)."""
+    name = type(move).__name__
+    if name.startswith(("Send", "Receive", "ClientSend")):
+        for suffix in ("Text", "Bytes", "Json"):
+            name = name.removesuffix(suffix)
+    return name
+
+
+def _caused_by(judgements: list[Judgement], observed: str) -> list[Judgement]:
+    """Each failure that names no cause of its own caused by what this step observed."""
+    return [
+        replace(j, cause=observed) if j.ok is False and j.cause is None else j for j in judgements
+    ]
 
 
 def _closed_with(event: ClientEvent | None, code: int) -> bool:
@@ -858,4 +907,6 @@ def advertised_feature(judgement: Judgement, since: str, advertised: Advertised)
         judgement.ok,
         f"advertises {advertised.spec_version}; {judgement.check_id} (since {since}): "
         f"{judgement.detail}",
+        # The same observation failing the claim: one cause, not a second one.
+        cause=judgement.failure_cause,
     )

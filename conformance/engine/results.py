@@ -3,7 +3,9 @@
 A check's verdict on a transport is the worst of every judgement made for it in the run (directed
 scenarios and state machine alike): one MUST failure makes it `fail`, a SHOULD failure
 `non-strict`. The evidence kept is the first failing session (or the first passing one), which is
-what a reader needs to act.
+what a reader needs to act. Beside the verdict, a pair keeps the cause of every failing judgement
+(`Judgement.failure_cause`): the baselines record them, so that a new behaviour behind a check
+that already fails is a difference too.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from wsconform.conformance.engine.lock import describe_moves, lock_digest, locke
 from wsconform.conformance.engine.vocabulary import Advertised, advertised_from_json
 
 _FAILING = (Verdict.FAIL, Verdict.NON_STRICT)
+# How a difference that is a recorded cause no longer seen ends (see `is_cause_gone`).
+CAUSE_GONE = "(improvement)"
 # Worst first: the verdict of a pair is the first of these any judgement had.
 SEVERITY = (
     Verdict.FAIL,
@@ -97,6 +101,8 @@ class PairResult:
     details: list[str] = field(default_factory=list)
     evidence: dict[str, Any] | None = None
     evidence_verdict: Verdict | None = None
+    # The cause of each failed judgement, with the worst verdict it was judged at.
+    causes: dict[str, Verdict] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:
@@ -105,6 +111,14 @@ class PairResult:
     def note_detail(self, detail: str) -> None:
         if len(self.details) < 5 and detail not in self.details:
             self.details.append(detail)
+
+    def note_cause(self, cause: str, verdict: Verdict) -> None:
+        known = self.causes.get(cause)
+        if known is None or SEVERITY.index(verdict) < SEVERITY.index(known):
+            self.causes[cause] = verdict
+
+    def causes_json(self) -> dict[str, str]:
+        return {cause: verdict.value for cause, verdict in sorted(self.causes.items())}
 
     def outranks_evidence(self, verdict: Verdict) -> bool:
         """Is `verdict` worse than the one whose evidence is kept? (First come, first kept.)"""
@@ -151,6 +165,9 @@ class ResultsRecorder:
             verdict = judgement.verdict
             pair.verdicts.add(verdict)
             pair.note_detail(judgement.detail)
+            cause = judgement.failure_cause
+            if cause is not None:
+                pair.note_cause(cause, verdict)
             if pair.outranks_evidence(verdict):
                 pair.evidence = {**evidence(), "detail": judgement.detail}
                 pair.evidence_verdict = verdict
@@ -175,6 +192,7 @@ class ResultsRecorder:
                     "details": pair.details,
                     "evidence": pair.evidence,
                     "evidence_verdict": pair.evidence_verdict and pair.evidence_verdict.value,
+                    "causes": pair.causes_json(),
                 }
                 for (check, transport), pair in sorted(self.pairs.items())
             ],
@@ -195,6 +213,8 @@ class ResultsRecorder:
             pair.verdicts |= {Verdict(value) for value in row["verdicts"]}
             for detail in row["details"]:
                 pair.note_detail(detail)
+            for cause, verdict in row.get("causes", {}).items():
+                pair.note_cause(cause, Verdict(verdict))
             theirs = row["evidence_verdict"] and Verdict(row["evidence_verdict"])
             if theirs and pair.outranks_evidence(theirs):
                 pair.evidence, pair.evidence_verdict = row["evidence"], theirs
@@ -214,6 +234,15 @@ class ResultsRecorder:
             for (check, name), pair in sorted(self.pairs.items())
             if name == transport
         }
+
+    def causes(self, transport: str) -> dict[str, list[str]]:
+        """Per failing check on `transport`, the causes the gate compares."""
+        gated = {
+            check: gated_causes(pair.causes_json())
+            for (check, name), pair in sorted(self.pairs.items())
+            if name == transport
+        }
+        return {check: causes for check, causes in gated.items() if causes}
 
     def transports(self) -> list[str]:
         return sorted({name for _, name in self.pairs})
@@ -245,6 +274,7 @@ class ResultsRecorder:
                     "check": check,
                     "server": transport,
                     "verdict": pair.verdict.value,
+                    **({"causes": pair.causes_json()} if pair.causes else {}),
                     "evidence": {"details": pair.details, **(pair.evidence or {})},
                 }
                 for (check, transport), pair in sorted(self.pairs.items())
@@ -267,6 +297,9 @@ class Baseline:
     # Checks whose verdict on this server depends on timing, with every verdict that was seen
     # and why. Written by hand in the file's "unstable" table; re-recording keeps it.
     unstable: dict[str, Any] = field(default_factory=dict)
+    # Per failing check, the causes of its failures; None for a file recorded before causes
+    # were kept (gated on verdicts only until it is re-recorded).
+    causes: dict[str, frozenset[str]] | None = None
 
     @classmethod
     def load(cls, transport: str, directory: Path = EXPECTED_DIR) -> Baseline | None:
@@ -274,11 +307,15 @@ class Baseline:
         if not path.exists():
             return None
         data = json.loads(path.read_text())
+        causes = data.get("causes")
         return cls(
             transport,
             {check: Verdict(verdict) for check, verdict in data["verdicts"].items()},
             data.get("recorded_with", {}),
             data.get("unstable", {}),
+            None
+            if causes is None
+            else {check: frozenset(listed) for check, listed in causes.items()},
         )
 
     @property
@@ -291,8 +328,29 @@ class Baseline:
         unstable = self.unstable.get(check_id, {}).get("verdicts", [])
         return self.verdicts.get(check_id) == verdict or verdict.value in unstable
 
+    def new_causes(self, check_id: str, causes: Iterable[str]) -> list[str]:
+        """The causes of a failing check this baseline does not record for it: none where the
+        file has no causes (old format) or the check's verdict is recorded as unstable."""
+        if self.causes is None or check_id in self.unstable:
+            return []
+        known = self.causes.get(check_id, frozenset())
+        return sorted(set(causes) - known)
+
+    def gone_causes(self, check_id: str, causes: Iterable[str]) -> list[str]:
+        """The causes this baseline records for a check that the run did not see."""
+        if self.causes is None or check_id in self.unstable:
+            return []
+        return sorted(self.causes.get(check_id, frozenset()) - set(causes))
+
     @staticmethod
-    def write(transport: str, verdicts: dict[str, Verdict], directory: Path = EXPECTED_DIR) -> Path:
+    def write(
+        transport: str,
+        verdicts: Mapping[str, Verdict],
+        directory: Path = EXPECTED_DIR,
+        causes: Mapping[str, Iterable[str]] | None = None,
+    ) -> Path:
+        """Write the baseline; `causes` (per failing check) is left out only by callers that
+        have none, which makes a file gated on verdicts alone."""
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{transport}.json"
         previous = Baseline.load(transport, directory)
@@ -301,10 +359,21 @@ class Baseline:
             "recorded_with": {**environment(), "lock": lock_status()},
             "verdicts": {check: verdict.value for check, verdict in sorted(verdicts.items())},
         }
+        if causes is not None:
+            payload["causes"] = {
+                check: sorted(listed) for check, listed in sorted(causes.items()) if listed
+            }
         if previous is not None and previous.unstable:
             payload["unstable"] = previous.unstable
         path.write_text(json.dumps(payload, indent=1) + "\n")
         return path
+
+
+def gated_causes(causes: Mapping[str, str]) -> list[str]:
+    """Of a result's causes (cause -> verdict, as results.json has them), those of failures
+    the gate compares: `fail` and `non-strict`, not best practices or claims."""
+    failing = {verdict.value for verdict in _FAILING}
+    return sorted(cause for cause, verdict in causes.items() if verdict in failing)
 
 
 def fails_without_baseline(check_id: str, verdict: Verdict) -> bool:
@@ -318,13 +387,28 @@ def fails_without_baseline(check_id: str, verdict: Verdict) -> bool:
 
 def is_finding(judgement: Judgement, baseline: Baseline | None) -> bool:
     """Does this judgement fail the gate? Without a baseline see `fails_without_baseline`;
-    with one, any failure the baseline does not record with the same verdict."""
+    with one, any failure the baseline does not record with the same verdict, or with a cause
+    it does not record for the check (a new bug behind a check that already fails)."""
     verdict = judgement.verdict
     if verdict not in _FAILING:
         return False
     if baseline is None:
         return fails_without_baseline(judgement.check_id, verdict)
-    return not baseline.accepts(judgement.check_id, verdict)
+    if not baseline.accepts(judgement.check_id, verdict):
+        return True
+    cause = judgement.failure_cause
+    return cause is not None and bool(baseline.new_causes(judgement.check_id, [cause]))
+
+
+def baselines_without_causes(
+    transports: Iterable[str], directory: Path = EXPECTED_DIR
+) -> list[str]:
+    """The transports whose baseline was recorded before causes were kept."""
+    return [
+        transport
+        for transport in transports
+        if (baseline := Baseline.load(transport, directory)) is not None and baseline.causes is None
+    ]
 
 
 def gate_differences(
@@ -334,8 +418,10 @@ def gate_differences(
 ) -> list[str]:
     """Every pair whose verdict differs from its baseline (both directions), or, for a
     transport with no baseline, every MUST failure."""
-    verdicts = {transport: recorder.verdicts(transport) for transport in recorder.transports()}
-    return baseline_differences(verdicts, directory, explain)
+    transports = recorder.transports()
+    verdicts = {transport: recorder.verdicts(transport) for transport in transports}
+    causes = {transport: recorder.causes(transport) for transport in transports}
+    return baseline_differences(verdicts, directory, explain, causes)
 
 
 def baseline_renames(
@@ -362,12 +448,20 @@ def baseline_differences(
     verdicts: Mapping[str, Mapping[str, Verdict]],
     directory: Path = EXPECTED_DIR,
     explain: Callable[[str, str], str] = lambda transport, check: "",
+    causes: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
 ) -> list[str]:
     """`gate_differences` for verdicts by transport and check, e.g. read back from results.json;
-    `explain(transport, check)` is appended to each line (e.g. the releases that moved)."""
+    `explain(transport, check)` is appended to each line (e.g. the releases that moved).
+    With `causes` (per transport and failing check), a check whose verdict is the recorded one
+    still differs by each cause the baseline does not record ("new cause", a failure) and each
+    recorded one the run did not see ("cause gone", an improvement)."""
     differences = []
     for transport, transport_verdicts in verdicts.items():
         baseline = Baseline.load(transport, directory)
+        if baseline is not None and causes is not None:
+            differences += _cause_differences(
+                transport, transport_verdicts, causes.get(transport, {}), baseline, explain
+            )
         for check_id, verdict in transport_verdicts.items():
             if baseline is None:
                 if fails_without_baseline(check_id, verdict):
@@ -392,4 +486,42 @@ def baseline_differences(
                     + explain(transport, check_id)
                 )
     # New failures first: they are what a CI reader must act on.
-    return sorted(differences, key=lambda line: ("(now passes)" in line, line))
+    return sorted(differences, key=lambda line: (is_improvement(line), line))
+
+
+def is_improvement(difference: str) -> bool:
+    """Is this line of `baseline_differences` something that got better?"""
+    return "(now passes)" in difference or is_cause_gone(difference)
+
+
+def is_cause_gone(difference: str) -> bool:
+    """A recorded cause the run did not see: reported, never failing the gate, since a state
+    machine's run need not meet every behaviour again (re-recording drops it)."""
+    return difference.endswith(CAUSE_GONE)
+
+
+def _cause_differences(
+    transport: str,
+    verdicts: Mapping[str, Verdict],
+    causes: Mapping[str, Iterable[str]],
+    baseline: Baseline,
+    explain: Callable[[str, str], str],
+) -> list[str]:
+    """The causes that differ for the checks whose verdict the baseline accepts (a changed
+    verdict is a difference of its own)."""
+    lines = []
+    for check_id, verdict in verdicts.items():
+        if check_id not in baseline.verdicts or not baseline.accepts(check_id, verdict):
+            continue
+        seen = list(causes.get(check_id, ())) if verdict in _FAILING else []
+        lines += [
+            f"{transport}: {check_id} {verdict.value}, new cause: {cause} (new failure)"
+            + explain(transport, check_id)
+            for cause in baseline.new_causes(check_id, seen)
+        ]
+        if verdict in _FAILING:
+            lines += [
+                f"{transport}: {check_id} {verdict.value}, cause gone: {cause} {CAUSE_GONE}"
+                for cause in baseline.gone_causes(check_id, seen)
+            ]
+    return lines

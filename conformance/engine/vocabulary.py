@@ -462,3 +462,32 @@ def rejected_before_accept(events: Sequence[ClientEvent]) -> bool:
     return no_data and (
         isinstance(first, Denied) or (isinstance(first, Closed) and not first.close_frame_seen)
     )
+
+
+def event_shape(event: ClientEvent | None) -> str:
+    """What kind of event the client saw, without the run's data (payloads, header values,
+    timings): the part of an observation a failure's cause is keyed on."""
+    if event is None:
+        return "nothing (not listened)"
+    if isinstance(event, Accepted):
+        return "accepted" if event.subprotocol is None else "accepted with a subprotocol"
+    if isinstance(event, Denied):
+        return "denied" if event.status is None else f"denied with HTTP {event.status}"
+    if isinstance(event, Message):
+        return "a text message" if isinstance(event.data, str) else "a bytes message"
+    if isinstance(event, Closed):
+        if not event.close_frame_seen:
+            return "a drop without close frame"
+        return "a close frame without code" if event.code is None else f"close {event.code}"
+    if isinstance(event, NoEvent):
+        return "nothing within the bound"
+    return f"the client raising {event.exc_type}"
+
+
+def outcome_shape(outcome: StepOutcome | None) -> str:
+    """What an app's step did, without the run's data; a disconnect keeps its code."""
+    if outcome is None:
+        return "no outcome within the bound"
+    value = outcome.value
+    heard = f" (code {value['code']})" if isinstance(value, dict) and "code" in value else ""
+    return f"raised {outcome.exc_type}{heard}" if outcome.raised else f"returned{heard}"

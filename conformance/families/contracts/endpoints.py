@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.judgements import Judgement, app_raised
 from wsconform.conformance.engine.vocabulary import (
     Accepted,
     ClientEvent,
@@ -258,7 +258,14 @@ async def leave_midway(
 async def server_errors(transport: Transport, what: str) -> list[Judgement]:
     """Whatever ran before: did any exception escape the app?"""
     errors = await transport.drain_app_errors()
-    return [Judgement("contract.no-server-error", not errors, f"{what}: app errors {errors!r}")]
+    return [
+        Judgement(
+            "contract.no-server-error",
+            not errors,
+            f"{what}: app errors {errors!r}",
+            cause=app_raised(errors),
+        )
+    ]
 
 
 # --- secured routes -------------------------------------------------------------------------

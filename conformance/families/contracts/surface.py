@@ -14,7 +14,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.judgements import (
+    ACCEPT_HEADERS_NOT_SENT,
+    Judgement,
+    client_close_code_heard,
+)
 from wsconform.conformance.engine.vocabulary import (
     Accepted,
     ClientEvent,
@@ -49,8 +53,15 @@ async def _echoes(transport: Transport, path: str, greeting: str | None = None) 
     return problems
 
 
-def _judged(check_id: str, problems: Sequence[str], what: str) -> list[Judgement]:
-    return [Judgement(check_id, not problems, "; ".join(problems) if problems else what)]
+def _judged(
+    check_id: str, problems: Sequence[str], what: str, causes: Sequence[str] = ()
+) -> list[Judgement]:
+    """One judgement of every problem found; `causes` states the observation behind a
+    problem that other checks observe too, which is the cause when it is the only problem."""
+    cause = causes[0] if len(problems) == 1 and len(causes) == 1 else None
+    return [
+        Judgement(check_id, not problems, "; ".join(problems) if problems else what, cause=cause)
+    ]
 
 
 async def routers(transport: Transport) -> list[Judgement]:
@@ -143,12 +154,16 @@ async def endpoint_class(transport: Transport) -> list[Judgement]:
     await chat.connection.release()
     await transport.app_idle(REPLY_BOUND_S)
     recorded = (await transport.request("GET", f"/surface/endpoint-closes/{key}")).json()
-    problems = []
+    problems, causes = [], []
     if reply != Message("endpoint: hi"):
         problems.append(f"on_receive: client saw {chat.seen!r}")
     if recorded != {"code": 4001}:
         problems.append(f"on_disconnect got {recorded!r} for the client's close 4001")
-    return _judged("contract.surface.endpoint-class", problems, "on_receive and on_disconnect")
+        heard = recorded.get("code") if isinstance(recorded, dict) else recorded
+        causes.append(client_close_code_heard(heard))
+    return _judged(
+        "contract.surface.endpoint-class", problems, "on_receive and on_disconnect", causes
+    )
 
 
 async def validation(transport: Transport) -> list[Judgement]:
@@ -281,7 +296,7 @@ async def mounted_app(transport: Transport) -> list[Judgement]:
     """A FastAPI app mounted in another: its app-level dependency guards its websocket routes,
     its middleware sees and changes the websocket scope and accept, and its exception handler
     turns the route's exception into the handler's close."""
-    problems = []
+    problems, causes = [], []
     refused = await Conversation.open(transport, "/surface/app/echo")
     await refused.connection.release()
     if not _refused(refused.seen):
@@ -299,11 +314,12 @@ async def mounted_app(transport: Transport) -> list[Judgement]:
         headers_claimed = (await server_claims(transport)).at_least("2.1")
         if headers_claimed and accept.headers and surface.MIDDLEWARE_HEADER not in accept.headers:
             problems.append(f"middleware's accept header missing: {accept.headers!r}")
+            causes.append(ACCEPT_HEADERS_NOT_SENT)
         reply = await chat.say("hello")
         if reply != Message(surface.PREFIX_REPLY.format(text="hello")):
             problems.append(f"echo answered {reply!r}")
     await chat.leave()
-    return _judged("contract.surface.mounted-app", problems, "dependency, middleware, echo")
+    return _judged("contract.surface.mounted-app", problems, "dependency, middleware, echo", causes)
 
 
 async def exception_handler(transport: Transport) -> list[Judgement]:

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 
 from hypothesis import strategies as st
 from wsconform.conformance.engine.discovery import Location, Parameter, WebSocketEndpoint, serves
-from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.judgements import Judgement, app_raised
 from wsconform.conformance.engine.plans import (
     ClientStep,
     CloseWith,
@@ -44,6 +44,7 @@ from wsconform.conformance.engine.vocabulary import (
     Headers,
     Message,
     NoEvent,
+    event_shape,
     rejected_before_accept,
 )
 from wsconform.strategies import lifecycle
@@ -459,26 +460,50 @@ def judge(observation: Observation, over_the_wire_only: bool = False) -> list[Ju
     ]
     data_before_denial = not accepted and any(isinstance(event, Message) for event in seen)
     refusal = deliberate_refusal(seen[0]) if seen else None
+    # Causes name the offending events only: how many messages came before them is the
+    # generated program's doing.
     judgements = [
-        Judgement("generic.no-server-error", not server_errors, f"client saw {shown}"),
-        Judgement("generic.close-code-valid", not bad_codes, f"close codes {bad_codes}: {shown}"),
-        Judgement("generic.no-data-before-denial", not data_before_denial, f"client saw {shown}"),
+        Judgement(
+            "generic.no-server-error",
+            not server_errors,
+            f"client saw {shown}",
+            cause="the server ended it with " + ", ".join(map(event_shape, server_errors)),
+        ),
+        Judgement(
+            "generic.close-code-valid",
+            not bad_codes,
+            f"close codes {bad_codes}: {shown}",
+            cause=f"invalid close codes on the wire: {sorted(set(bad_codes))}",
+        ),
+        Judgement(
+            "generic.no-data-before-denial",
+            not data_before_denial,
+            f"client saw {shown}",
+            cause="a message before the denial",
+        ),
         Judgement(
             "generic.browser.refusal-visible",
             refusal is None,
             f"the route refused the handshake ({refusal!r}): a browser page gets only `error` "
             f"and close 1006. {BROWSER_VISIBLE_FIX}",
+            cause=f"the route refused the handshake: {event_shape(refusal)}",
         ),
     ]
     if not over_the_wire_only:
         judgements.append(
-            Judgement("generic.no-unhandled-exception", not raised, f"app raised {raised!r}")
+            Judgement(
+                "generic.no-unhandled-exception",
+                not raised,
+                f"app raised {raised!r}",
+                cause=app_raised(raised),
+            )
         )
         judgements.append(
             Judgement(
                 "generic.app-closes-before-returning",
                 not left_open,
                 f"{'; '.join(left_open) or 'no websocket left open'}: client saw {shown}",
+                cause="the app returned with its websocket open",
             )
         )
     return judgements

@@ -40,7 +40,10 @@ END = "<!-- divergences:end -->"
 SERVERS_PER_TABLE = 4
 # The suite's own transport: it runs the model, so its verdicts say nothing about a server.
 REFERENCE_TRANSPORT = "inmemory"
-PACKAGES = ("starlette", "uvicorn", "hypercorn", "daphne", "granian", "websockets", "wsproto")
+PACKAGES = (
+    "starlette", "uvicorn", "hypercorn", "daphne", "granian", "gunicorn", "uvicorn-worker",
+    "websockets", "wsproto",
+)  # fmt: skip
 QUIET = {Verdict.PASS.value, Verdict.UNIMPLEMENTED.value}  # cells with no detail
 # Worst first (conformance.engine.results.SEVERITY's order of the diverging verdicts).
 _WORST_FIRST = [Verdict.FAIL.value, Verdict.NON_STRICT.value, Verdict.INFORMATIONAL.value]

@@ -33,6 +33,7 @@ REPRO_PATH = "/repro"
 # Each real server's own command line, run as `python <args>` with `repro.py` as the module.
 UVICORN = ["-m", "uvicorn", "repro:app", "--host", "127.0.0.1", "--port", "{port}"]
 GRANIAN = ["-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}"]
+GUNICORN = ["-m", "gunicorn", "--workers", "1", "--bind", "127.0.0.1:{port}"]
 SERVER_COMMANDS: dict[str, list[str]] = {
     "uvicorn-sansio": [*UVICORN, "--ws", "websockets-sansio"],
     "uvicorn-websockets": [*UVICORN, "--ws", "websockets"],
@@ -40,6 +41,8 @@ SERVER_COMMANDS: dict[str, list[str]] = {
     "hypercorn": ["-m", "hypercorn", "repro:app", "--bind", "127.0.0.1:{port}"],
     "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "repro:app"],
     "granian": [*GRANIAN, "repro:app"],
+    "gunicorn": [*GUNICORN, "--worker-class", "asgi", "repro:app"],
+    "gunicorn-uvicorn": [*GUNICORN, "--worker-class", "uvicorn_worker.UvicornWorker", "repro:app"],
 }
 PACKAGES = {server: server.partition("-")[0] for server in SERVER_COMMANDS}
 

@@ -116,8 +116,10 @@ class Browser:
 
     async def open(self, page_url: str, url: str, protocols: list[str]) -> PageSocket:
         """A page loaded from `page_url` (an HTTP page of the server under test: Chromium does
-        not let an about:blank page reach a loopback socket) opening a websocket to `url`."""
-        page = await self._browser.new_page()
+        not let an about:blank page reach a loopback socket) opening a websocket to `url`.
+        An https page (a `+tls` transport) ignores certificate errors: Chromium trusts only its
+        system's store, where the run's own CA is not; the other clients verify against it."""
+        page = await self._browser.new_page(ignore_https_errors=page_url.startswith("https:"))
         await page.goto(page_url)
         await page.evaluate(_OPEN, [url, protocols])
         return PageSocket(page)

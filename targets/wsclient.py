@@ -12,8 +12,10 @@ import asyncio
 import base64
 import contextlib
 import os
+import ssl
 import struct
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import h11
@@ -42,6 +44,26 @@ from wsconform.targets.servers.base import EXPECT_BOUND_S, ClientConnection, wal
 
 # Reading the body of a denied handshake stops at this size: it is evidence, not a download.
 MAX_DENIAL_BODY = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a raw-socket client reaches a server: 127.0.0.1:`port`, over TLS when `tls` is a
+    client context (one trusting the suite's CA, targets/servers/tls.py)."""
+
+    port: int
+    tls: ssl.SSLContext | None = None
+    host: str = "127.0.0.1"
+
+    async def open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection, its TLS handshake done where there is TLS, within EXPECT_BOUND_S."""
+        return await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port, ssl=self.tls), EXPECT_BOUND_S
+        )
+
+    def url(self, scheme: str, path: str = "") -> str:
+        """`http` or `ws`, made `https`/`wss` where there is TLS."""
+        return f"{scheme}{'s' if self.tls else ''}://{self.host}:{self.port}{path}"
 
 
 def encode_frame(opcode: int, payload: bytes) -> bytes:
@@ -86,8 +108,7 @@ def close_payload(code: int | None, reason: str) -> bytes:
 class WireClientConnection(ClientConnection):
     def __init__(
         self,
-        host: str,
-        port: int,
+        endpoint: Endpoint,
         path: str,
         headers: Headers,
         subprotocols: Sequence[str],
@@ -103,16 +124,16 @@ class WireClientConnection(ClientConnection):
         self._pongs: dict[bytes, asyncio.Future[None]] = {}
         self._close_sent = False
         self._dropped = False
-        self._task = asyncio.ensure_future(self._run(host, port, path, headers, subprotocols))
+        self._task = asyncio.ensure_future(self._run(endpoint, path, headers, subprotocols))
 
     async def _run(
-        self, host: str, port: int, path: str, headers: Headers, subprotocols: Sequence[str]
+        self, endpoint: Endpoint, path: str, headers: Headers, subprotocols: Sequence[str]
     ) -> None:
         try:
-            reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port), EXPECT_BOUND_S
+            reader, self._writer = await endpoint.open()
+            source = await self._handshake(
+                reader, f"{endpoint.host}:{endpoint.port}", path, headers, subprotocols
             )
-            source = await self._handshake(reader, host, port, path, headers, subprotocols)
             if source is not None:
                 self._open = True
                 await self._read_frames(source)
@@ -121,6 +142,8 @@ class WireClientConnection(ClientConnection):
             ConnectionError,
             asyncio.TimeoutError,
             h11.ProtocolError,
+            # A TLS connection cut without its close_notify, or a TLS handshake refused.
+            ssl.SSLError,
         ):
             if not self._dropped:
                 # The connection ended without a close frame: RFC 6455 7.1.5 calls it 1006.
@@ -134,7 +157,6 @@ class WireClientConnection(ClientConnection):
         self,
         reader: asyncio.StreamReader,
         host: str,
-        port: int,
         path: str,
         headers: Headers,
         subprotocols: Sequence[str],
@@ -143,7 +165,7 @@ class WireClientConnection(ClientConnection):
         assert self._writer is not None
         http = h11.Connection(our_role=h11.CLIENT)
         standard = [
-            ("Host", f"{host}:{port}"),
+            ("Host", host),
             ("Upgrade", "websocket"),
             ("Connection", "Upgrade"),
             ("Sec-WebSocket-Key", base64.b64encode(os.urandom(16)).decode()),

@@ -139,7 +139,7 @@ def test_a_handshake_probe_replays_its_bytes_on_its_own(
 ) -> None:
     # granian answers a version-12 handshake with 400 and no Sec-WebSocket-Version (RFC 6455
     # 4.4 asks for 426 with the versions it supports).
-    probes = _on_server("granian", loop_runner, lambda t: upgrade.run_probes(t.port))
+    probes = _on_server("granian", loop_runner, lambda t: upgrade.run_probes(t.endpoint))
     [(judgements, replay)] = [
         (judged, replay)
         for judged, replay in probes

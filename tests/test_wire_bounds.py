@@ -12,6 +12,7 @@ from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.wire import frames as wire
 from wsconform.targets.frames import OP_BINARY, Frame
 from wsconform.targets.servers.base import EXPECT_BOUND_S
+from wsconform.targets.wsclient import Endpoint
 
 # More than loopback's socket buffers hold on both sides, so the write cannot finish.
 UNREAD_BYTES = 64 * 1024 * 1024
@@ -54,7 +55,7 @@ def test_a_server_that_stops_reading_is_observed_within_the_bound(
 ) -> None:
     async def probe() -> tuple[bool, int | None, str]:
         async with server_that_stops_reading() as port:
-            connection = await wire.open_wire(port)
+            connection = await wire.open_wire(Endpoint(port))
             assert connection is not None
             await connection.send(Frame(OP_BINARY, bytes(UNREAD_BYTES), masked=False))
             outcome = await connection.failed()

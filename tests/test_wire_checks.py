@@ -9,6 +9,7 @@ from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.wire import frames as wire
 from wsconform.conformance.families.wire import handshakes as upgrade
 from wsconform.conformance.families.wire.catalogue import UPGRADE_CHECKS, WIRE_CHECKS
+from wsconform.targets.wsclient import Endpoint
 
 from tests.wire_servers import Flaw, serving
 
@@ -44,7 +45,8 @@ CAUGHT_BY = {
 def verdicts(flaw: Flaw, runner: LoopRunner) -> dict[str, set[bool | None]]:
     async def probe() -> list[Judgement]:
         async with serving(flaw) as port:
-            results = await wire.run_probes(port) + await upgrade.run_probes(port)
+            endpoint = Endpoint(port)
+            results = await wire.run_probes(endpoint) + await upgrade.run_probes(endpoint)
             return [judgement for judgements, _ in results for judgement in judgements]
 
     judged: dict[str, set[bool | None]] = {}

@@ -28,8 +28,8 @@ def test_wire_probes(
         why = f"{transport.name} has no wire between its client and the app"
         results = [([Judgement(check.id, None, why) for check in WIRE_CHECKS + UPGRADE_CHECKS], {})]
     else:
-        results = loop_runner.run(wire.run_probes(transport.port))
-        results += loop_runner.run(upgrade.run_probes(transport.port))
+        results = loop_runner.run(wire.run_probes(transport.endpoint))
+        results += loop_runner.run(upgrade.run_probes(transport.endpoint))
     everything: list[Judgement] = []
     for judgements, replay in results:
         everything += judgements

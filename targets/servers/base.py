@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
+import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -165,9 +166,12 @@ class DirectControl(PuppetControl):
 class HttpControl(PuppetControl):
     """Control over the puppet app's HTTP routes: works for a server in any process."""
 
-    def __init__(self, base_url: str) -> None:
-        # Also used for the app's own HTTP routes (the transport's `request`).
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=EXPECT_BOUND_S + 5.0)
+    def __init__(self, base_url: str, tls: ssl.SSLContext | None = None) -> None:
+        # Also used for the app's own HTTP routes (the transport's `request`). Over TLS it
+        # trusts what `tls` trusts (the suite's CA), never the system's store alone.
+        self.http = httpx.AsyncClient(
+            base_url=base_url, timeout=EXPECT_BOUND_S + 5.0, verify=tls or True
+        )
 
     async def submit(self, session: str, step: ServerStep) -> int:
         response = await self.http.post(f"/_puppet/{session}/steps", json=step_to_json(step))

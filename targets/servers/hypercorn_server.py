@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 import threading
 from collections.abc import Iterator
@@ -25,8 +26,10 @@ from wsconform.targets.servers.network import (
     SocketTransport,
     accepts_connections,
     free_loopback_port,
+    serve_in_subprocess,
     wait_until,
 )
+from wsconform.targets.servers.tls import ServerCertificate, tls_transport
 
 
 @contextlib.contextmanager
@@ -93,8 +96,33 @@ def hypercorn_command(app: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def serve_hypercorn_tls(
+    import_string: str, certificate: ServerCertificate
+) -> contextlib.AbstractContextManager[Transport]:
+    """hypercorn on TLS in a process of its own (targets/servers/tls.py says why), with the
+    settings the in-thread transport gets; its command line has no message limit, hence a
+    configuration file beside the certificate (TOML strings are JSON's for these values)."""
+    config = certificate.cert_file.with_name("hypercorn.toml")
+    config.write_text(
+        f"certfile = {json.dumps(str(certificate.cert_file))}\n"
+        f"keyfile = {json.dumps(str(certificate.key_file))}\n"
+        f"websocket_max_message_size = {MAX_MESSAGE_BYTES}\n"
+        "graceful_timeout = 1.0\n"
+    )
+
+    def command(app: str, port: int) -> list[str]:
+        return [*hypercorn_command(app, port)[:-1], "--config", str(config), app]
+
+    return serve_in_subprocess(
+        "hypercorn+tls", import_string, command, MAX_MESSAGE_BYTES, tls=certificate.client_context
+    )
+
+
 TRANSPORTS = (
     TransportSpec(
         "hypercorn", missing_module("hypercorn", "wsproto"), serve_hypercorn, ("hypercorn",)
+    ),
+    tls_transport(
+        "hypercorn", missing_module("hypercorn", "wsproto"), serve_hypercorn_tls, ("hypercorn",)
     ),
 )

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -25,33 +26,39 @@ from wsconform.targets.servers.base import (
     missing_module,
 )
 from wsconform.targets.servers.witness import APP_ERRORS_PATH, APP_IDLE_PATH, WITNESSED_APP_ENV
-from wsconform.targets.wsclient import WireClientConnection
+from wsconform.targets.wsclient import Endpoint, WireClientConnection
 
 # Where the ping barrier is sound (see SocketTransport.ping_barrier); the others keep a timed
 # quiet wait. granian is not here: it sent no pong within the bound in the self-test.
 PING_BARRIER_SERVERS = frozenset(
-    {"uvicorn-sansio", "uvicorn-wsproto", "uvicorn-websockets", "hypercorn", "daphne"}
-)
+    {
+        "uvicorn-sansio", "uvicorn-wsproto", "uvicorn-websockets", "hypercorn", "daphne",
+        "gunicorn", "gunicorn-uvicorn",
+    }
+)  # fmt: skip
 
 
 class SocketTransport(Transport):
-    """A server listening on 127.0.0.1:`port`, reached by the raw wire client."""
+    """A server listening on 127.0.0.1:`port`, reached by the raw wire client; over TLS when
+    `tls` is given (a client context trusting the server's certificate, targets/servers/tls.py)."""
 
-    def __init__(self, name: str, port: int) -> None:
+    def __init__(self, name: str, port: int, tls: ssl.SSLContext | None = None) -> None:
         super().__init__()
         self.name = name
         self.port = port
+        self.endpoint = Endpoint(port, tls)
         # Servers proven to answer a ping only after every frame the app sent before it: quiet
         # listens end at the pong instead of after a fixed wait (tests/test_ping_barrier.py).
-        self.ping_barrier = name in PING_BARRIER_SERVERS
-        self._http_control = HttpControl(f"http://127.0.0.1:{port}")
+        # TLS carries the frames in order, so `<server>+tls` keeps its server's barrier.
+        self.ping_barrier = name.partition("+")[0] in PING_BARRIER_SERVERS
+        self._http_control = HttpControl(self.endpoint.url("http"), tls)
         self.control = self._http_control
 
     async def connect(
         self, path: str, headers: Headers = (), subprotocols: Sequence[str] = ()
     ) -> ClientConnection:
         return WireClientConnection(
-            "127.0.0.1", self.port, path, headers, subprotocols, ping_barrier=self.ping_barrier
+            self.endpoint, path, headers, subprotocols, ping_barrier=self.ping_barrier
         )
 
     async def request(
@@ -139,13 +146,15 @@ def serve_in_subprocess(
     import_string: str,
     argv_for: Callable[[str, int], list[str]],
     max_message_bytes: int | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[SubprocessTransport]:
     """Run a server command, given the witness app's import string and a free loopback port,
-    serving `import_string`; always stop it and every process it started."""
+    serving `import_string`; always stop it and every process it started. `tls`: the client
+    context for a server the command starts on TLS."""
     with server_process(
         name, lambda port: argv_for(WITNESS_APP, port), {WITNESSED_APP_ENV: import_string}
     ) as (_, port):
-        transport = SubprocessTransport(name, port)
+        transport = SubprocessTransport(name, port, tls)
         transport.max_message_bytes = max_message_bytes
         yield transport
 
@@ -210,7 +219,20 @@ def stop_process_group(process: subprocess.Popen[bytes]) -> None:
             process.wait(SHUTDOWN_BOUND_S)
         except subprocess.TimeoutExpired:
             continue
-        # The leader is gone; workers it did not reap still get the stronger signal.
+        # The leader is gone; workers it did not reap still get the stronger signal, and are
+        # waited for: a signal is delivered after killpg returns, and a worker still dying
+        # would hold the port for a moment after "stopped".
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+        wait_until(lambda: not group_alive(process.pid), SHUTDOWN_BOUND_S)
         return
+
+
+def group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member exists, owned by someone else
+        return True
+    return True

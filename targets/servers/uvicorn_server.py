@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import importlib.util
+import inspect
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -23,7 +24,13 @@ from wsconform.targets.servers.base import (
     TransportSpec,
     missing_module,
 )
-from wsconform.targets.servers.network import SocketTransport, loopback_socket, wait_until
+from wsconform.targets.servers.network import (
+    SocketTransport,
+    loopback_socket,
+    serve_in_subprocess,
+    wait_until,
+)
+from wsconform.targets.servers.tls import ServerCertificate, tls_transport
 
 # uvicorn's module for each `--ws` choice, and the library it drives.
 WS_IMPLEMENTATIONS = {
@@ -72,7 +79,7 @@ def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[
             lifespan="off",
             log_level="critical",
             access_log=False,
-            timeout_graceful_shutdown=GRACEFUL_TIMEOUT_S,
+            **_graceful_shutdown(),
         )
         transport.max_message_bytes = MAX_MESSAGE_BYTES
         server = uvicorn.Server(config)
@@ -96,19 +103,56 @@ def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[
     return serve
 
 
-def uvicorn_command(ws: str) -> Callable[[str, int], list[str]]:
-    """uvicorn in a process of its own (for benchmarks, where the server's memory is measured)."""
+def _graceful_shutdown() -> dict[str, int]:
+    """The suite's common graceful-shutdown bound, where this uvicorn has the setting (0.20 and
+    newer; the compat floor's 0.15 waits for its connections without one)."""
+    import uvicorn
+
+    if "timeout_graceful_shutdown" in inspect.signature(uvicorn.Config).parameters:
+        return {"timeout_graceful_shutdown": GRACEFUL_TIMEOUT_S}
+    return {}
+
+
+def uvicorn_command(ws: str, *options: str) -> Callable[[str, int], list[str]]:
+    """uvicorn in a process of its own (for benchmarks, where the server's memory is measured,
+    and on TLS)."""
 
     def command(app: str, port: int) -> list[str]:
         return [
             sys.executable, "-m", "uvicorn", "--ws", ws, "--lifespan", "off",
             "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning", "--no-access-log",
-            "--timeout-graceful-shutdown", str(GRACEFUL_TIMEOUT_S),
+            *(("--timeout-graceful-shutdown", str(GRACEFUL_TIMEOUT_S))
+              if _graceful_shutdown() else ()),
+            *options,
             app,
         ]  # fmt: skip
 
     return command
+
+
+# On TLS: the implementation uvicorn picks by default (`--ws auto` is websockets-sansio wherever
+# websockets is installed), the one a deployment gets unless it chooses.
+TLS_WS = "websockets-sansio"
+
+
+def serve_uvicorn_tls(
+    import_string: str, certificate: ServerCertificate
+) -> contextlib.AbstractContextManager[Transport]:
+    """uvicorn on TLS in a process of its own (targets/servers/tls.py says why), with the
+    settings the in-thread transports get."""
+    options = (
+        "--ws-max-size", str(MAX_MESSAGE_BYTES),
+        "--ssl-certfile", str(certificate.cert_file),
+        "--ssl-keyfile", str(certificate.key_file),
+    )  # fmt: skip
+    return serve_in_subprocess(
+        f"{uvicorn_transport_name(TLS_WS)}+tls",
+        import_string,
+        uvicorn_command(TLS_WS, *options),
+        MAX_MESSAGE_BYTES,
+        tls=certificate.client_context,
+    )
 
 
 def uvicorn_transport_name(ws: str) -> str:
@@ -116,12 +160,24 @@ def uvicorn_transport_name(ws: str) -> str:
     return f"uvicorn-{'sansio' if ws == 'websockets-sansio' else ws}"
 
 
-TRANSPORTS = tuple(
-    TransportSpec(
-        uvicorn_transport_name(ws),
-        uvicorn_ws_available(ws),
-        serve_uvicorn(ws),
-        ("uvicorn", WS_IMPLEMENTATIONS[ws][1].partition(".")[0]),
-    )
-    for ws in WS_IMPLEMENTATIONS
+def uvicorn_packages(ws: str) -> tuple[str, ...]:
+    return ("uvicorn", WS_IMPLEMENTATIONS[ws][1].partition(".")[0])
+
+
+TRANSPORTS = (
+    *(
+        TransportSpec(
+            uvicorn_transport_name(ws),
+            uvicorn_ws_available(ws),
+            serve_uvicorn(ws),
+            uvicorn_packages(ws),
+        )
+        for ws in WS_IMPLEMENTATIONS
+    ),
+    tls_transport(
+        uvicorn_transport_name(TLS_WS),
+        uvicorn_ws_available(TLS_WS),
+        serve_uvicorn_tls,
+        uvicorn_packages(TLS_WS),
+    ),
 )

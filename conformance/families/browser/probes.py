@@ -103,12 +103,12 @@ class _PageClient:
 
 
 async def run_on_page(transport: SocketTransport, browser: Browser, probe: BrowserProbe) -> PageRun:
-    origin = f"127.0.0.1:{transport.port}"
+    endpoint = transport.endpoint
     pages: list[PageSocket] = []
 
     async def open_page(path: str, connect: Connect) -> ProbeClient:
         page = await browser.open(
-            f"http://{origin}{PAGE_PATH}", f"ws://{origin}{path}", list(connect.subprotocols)
+            endpoint.url("http", PAGE_PATH), endpoint.url("ws", path), list(connect.subprotocols)
         )
         pages.append(page)
         return _PageClient(page)

@@ -39,6 +39,7 @@ from wsconform.targets.frames import (
 )
 from wsconform.targets.raw_routes import WIRE_ECHO_ROUTE
 from wsconform.targets.servers.base import EXPECT_BOUND_S
+from wsconform.targets.wsclient import Endpoint
 
 RFC = "RFC 6455"
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 1.3
@@ -132,12 +133,10 @@ def _summary(frame: Frame) -> list[Any]:
     return [frame.opcode, code]
 
 
-async def open_wire(port: int, path: str = WIRE_ECHO_ROUTE) -> WireConnection | None:
+async def open_wire(endpoint: Endpoint, path: str = WIRE_ECHO_ROUTE) -> WireConnection | None:
     """The handshake by hand; None if the server did not switch protocols."""
     key = new_key()
-    reader, writer = await asyncio.wait_for(
-        asyncio.open_connection("127.0.0.1", port), EXPECT_BOUND_S
-    )
+    reader, writer = await endpoint.open()
     handshake = request(key=key, path=path)
     await write_within(writer, handshake, EXPECT_BOUND_S)
     try:
@@ -322,13 +321,13 @@ def judge_server_framing(received: list[Frame], accept_ok: list[bool]) -> list[J
 ProbeResult = tuple[list[Judgement], dict[str, Any]]  # judgements, and the probe's replay
 
 
-async def run_probes(port: int) -> list[ProbeResult]:
+async def run_probes(endpoint: Endpoint) -> list[ProbeResult]:
     """Every probe on its own connection, then the server's framing over all of them."""
     results: list[ProbeResult] = []
     received: list[Frame] = []
     accept_ok: list[bool] = []
     for probe in PROBES:
-        wire = await open_wire(port)
+        wire = await open_wire(endpoint)
         if wire is None:
             why = f"{probe.__name__}: no 101 from the server"
             results.append(([Judgement("wire.accept-key", False, why)], {}))

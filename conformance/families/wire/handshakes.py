@@ -23,6 +23,7 @@ from wsconform.targets import frames
 from wsconform.targets.frames import OP_TEXT
 from wsconform.targets.raw_routes import SCOPE_ECHO_ROUTE
 from wsconform.targets.servers.base import EXPECT_BOUND_S
+from wsconform.targets.wsclient import Endpoint
 
 PATH = f"{SCOPE_ECHO_ROUTE}/upgrade"
 LONG_HEADER_BYTES = 9 * 1024  # over the 8 KiB many servers allow for one header line
@@ -104,10 +105,8 @@ async def close_within(writer: asyncio.StreamWriter, bound: float) -> None:
             writer.transport.abort()
 
 
-async def send_handshake(port: int, raw: bytes) -> Answer:
-    reader, writer = await asyncio.wait_for(
-        asyncio.open_connection("127.0.0.1", port), EXPECT_BOUND_S
-    )
+async def send_handshake(endpoint: Endpoint, raw: bytes) -> Answer:
+    reader, writer = await endpoint.open()
     try:
         await write_within(writer, raw, EXPECT_BOUND_S)
         try:
@@ -219,11 +218,11 @@ PROBES = (
 )
 
 
-async def run_probes(port: int) -> list[tuple[list[Judgement], dict[str, Any]]]:
+async def run_probes(endpoint: Endpoint) -> list[tuple[list[Judgement], dict[str, Any]]]:
     """Each bad handshake's judgement, with its replay (the request's bytes, the status)."""
     results = []
     for probe in PROBES:
-        answer = await send_handshake(port, probe.raw)
+        answer = await send_handshake(endpoint, probe.raw)
         shown = probe.raw.split(b"\r\n", 1)[0] + b" ..."
         extra = [line for line in probe.raw.split(b"\r\n") if b"WsConform" in line]
         judgement = deadline_only(

@@ -14,6 +14,7 @@ import inspect
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from wsconform.targets.servers.base import (
     GRACEFUL_TIMEOUT_S,
@@ -103,7 +104,7 @@ def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[
     return serve
 
 
-def _graceful_shutdown() -> dict[str, int]:
+def _graceful_shutdown() -> dict[str, Any]:
     """The suite's common graceful-shutdown bound, where this uvicorn has the setting (0.20 and
     newer; the compat floor's 0.15 waits for its connections without one)."""
     import uvicorn

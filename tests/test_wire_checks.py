@@ -8,7 +8,11 @@ from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.wire import frames as wire
 from wsconform.conformance.families.wire import handshakes as upgrade
-from wsconform.conformance.families.wire.catalogue import UPGRADE_CHECKS, WIRE_CHECKS
+from wsconform.conformance.families.wire.catalogue import (
+    CLIENT_HANDSHAKE_CHECKS,
+    UPGRADE_CHECKS,
+    WIRE_CHECKS,
+)
 
 from tests.wire_servers import Flaw, serving
 
@@ -34,13 +38,17 @@ CAUGHT_BY = {
     "upgrade.nul-in-value-handled": Flaw.PASSES_NUL,
     "upgrade.obs-fold-handled": Flaw.PASSES_OBS_FOLD,
     "upgrade.long-header-answered": Flaw.SILENT_ON_LONG_HEADER,
+    "upgrade.client-handshakes-upgraded": Flaw.CONNECTION_MUST_EQUAL_UPGRADE,
+    "upgrade.client-subprotocols-kept": Flaw.KEEPS_LAST_PROTOCOL_LINE,
 }
+ALL_CHECKS = WIRE_CHECKS + UPGRADE_CHECKS + CLIENT_HANDSHAKE_CHECKS
 
 
 def verdicts(flaw: Flaw, runner: LoopRunner) -> dict[str, set[bool | None]]:
     async def probe() -> list[Judgement]:
         async with serving(flaw) as port:
             results = await wire.run_probes(port) + await upgrade.run_probes(port)
+            results += await upgrade.run_client_handshakes(port)
             return [judgement for judgements, _ in results for judgement in judgements]
 
     judged: dict[str, set[bool | None]] = {}
@@ -50,13 +58,11 @@ def verdicts(flaw: Flaw, runner: LoopRunner) -> dict[str, set[bool | None]]:
 
 
 def test_every_wire_check_has_a_flawed_server() -> None:
-    assert set(CAUGHT_BY) == {check.id for check in WIRE_CHECKS + UPGRADE_CHECKS}
+    assert set(CAUGHT_BY) == {check.id for check in ALL_CHECKS}
 
 
 def test_a_sound_server_passes_every_wire_check(loop_runner: LoopRunner) -> None:
-    assert verdicts(Flaw.NONE, loop_runner) == {
-        check.id: {True} for check in WIRE_CHECKS + UPGRADE_CHECKS
-    }
+    assert verdicts(Flaw.NONE, loop_runner) == {check.id: {True} for check in ALL_CHECKS}
 
 
 @pytest.mark.parametrize("check_id", sorted(CAUGHT_BY))

@@ -3,6 +3,8 @@ its flaw."""
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.sessions import LoopRunner
@@ -13,6 +15,7 @@ from wsconform.conformance.families.wire.catalogue import (
     UPGRADE_CHECKS,
     WIRE_CHECKS,
 )
+from wsconform.targets.frames import OP_TEXT, Frame
 
 from tests.wire_servers import Flaw, serving
 
@@ -68,3 +71,13 @@ def test_a_sound_server_passes_every_wire_check(loop_runner: LoopRunner) -> None
 @pytest.mark.parametrize("check_id", sorted(CAUGHT_BY))
 def test_wire_check_catches_its_flaw(check_id: str, loop_runner: LoopRunner) -> None:
     assert False in verdicts(CAUGHT_BY[check_id], loop_runner)[check_id]
+
+
+def test_a_compressed_scope_message_is_inflated() -> None:
+    """Servers accept the recorded clients' permessage-deflate offers (uvicorn's websockets
+    implementations do) and then compress the scope echo: RSV1 says so (RFC 7692 6)."""
+    deflate = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    sent = deflate.compress(b'{"subprotocols": ["chat"]}') + deflate.flush(zlib.Z_SYNC_FLUSH)
+    frame = Frame(OP_TEXT, sent[:-4], rsv=0b100, masked=False)  # the tail 00 00 ff ff is dropped
+    headers = {"sec-websocket-extensions": "permessage-deflate"}
+    assert upgrade.message_payload(frame, headers) == b'{"subprotocols": ["chat"]}'

@@ -132,13 +132,13 @@ async def send_handshake(port: int, raw: bytes) -> Answer:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.IncompleteReadError):
                 frame = await asyncio.wait_for(frames.read(reader), EXPECT_BOUND_S)
                 if frame.opcode == OP_TEXT:
-                    answer.scope = json.loads(_message_payload(frame, answer.headers))
+                    answer.scope = json.loads(message_payload(frame, answer.headers))
         return answer
     finally:
         await close_within(writer, EXPECT_BOUND_S)
 
 
-def _message_payload(frame: Frame, headers: dict[str, str]) -> bytes:
+def message_payload(frame: Frame, headers: dict[str, str]) -> bytes:
     """A one-frame message's payload, inflated where the 101 accepted a real client's
     permessage-deflate offer and the frame says it is compressed (RSV1, RFC 7692 6 and 7.2.2)."""
     if frame.rsv & 0b100 and "permessage-deflate" in headers.get("sec-websocket-extensions", ""):

@@ -247,10 +247,10 @@ class ClientHandshake:
     lines: tuple[str, ...]
 
     def request(self, port: int) -> bytes:
-        host = f"127.0.0.1:{port}"
+        host, key = f"127.0.0.1:{port}", new_key()
         head = [
             f"GET {PATH} HTTP/1.1",
-            *(line.replace("{host}", host).replace("{key}", new_key()) for line in self.lines),
+            *(line.replace("{host}", host).replace("{key}", key) for line in self.lines),
         ]
         return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
 

@@ -19,6 +19,7 @@ from wsconform.conformance.engine.vocabulary import (
     StepOutcome,
 )
 from wsconform.conformance.families.wire import frames as wire
+from wsconform.targets.wsclient import Endpoint
 
 from tests.broken_targets import (
     AnswersCloseBeforeAcceptWhenTheAppEnds,
@@ -76,7 +77,7 @@ def test_a_close_that_never_arrives_is_policy_and_a_wrong_one_a_must() -> None:
 def wire_verdicts(flaw: Flaw, check_id: str, runner: LoopRunner) -> set[Verdict]:
     async def probe() -> list[Judgement]:
         async with serving(flaw) as port:
-            return [j for judged, _ in await wire.run_probes(port) for j in judged]
+            return [j for judged, _ in await wire.run_probes(Endpoint(port)) for j in judged]
 
     return {j.verdict for j in runner.run(probe()) if j.check_id == check_id}
 

@@ -3,12 +3,19 @@ its flaw."""
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.wire import frames as wire
 from wsconform.conformance.families.wire import handshakes as upgrade
-from wsconform.conformance.families.wire.catalogue import UPGRADE_CHECKS, WIRE_CHECKS
+from wsconform.conformance.families.wire.catalogue import (
+    CLIENT_HANDSHAKE_CHECKS,
+    UPGRADE_CHECKS,
+    WIRE_CHECKS,
+)
+from wsconform.targets.frames import OP_TEXT, Frame
 from wsconform.targets.wsclient import Endpoint
 
 from tests.wire_servers import Flaw, serving
@@ -39,7 +46,10 @@ CAUGHT_BY = {
     "upgrade.control-char-in-value-handled": Flaw.CUTS_VALUE_AT_CONTROL,
     "upgrade.obs-fold-handled": Flaw.PASSES_OBS_FOLD,
     "upgrade.long-header-answered": Flaw.SILENT_ON_LONG_HEADER,
+    "upgrade.client-handshakes-upgraded": Flaw.CONNECTION_MUST_EQUAL_UPGRADE,
+    "upgrade.client-subprotocols-kept": Flaw.KEEPS_LAST_PROTOCOL_LINE,
 }
+ALL_CHECKS = WIRE_CHECKS + UPGRADE_CHECKS + CLIENT_HANDSHAKE_CHECKS
 
 
 def verdicts(flaw: Flaw, runner: LoopRunner) -> dict[str, set[bool | None]]:
@@ -47,6 +57,7 @@ def verdicts(flaw: Flaw, runner: LoopRunner) -> dict[str, set[bool | None]]:
         async with serving(flaw) as port:
             endpoint = Endpoint(port)
             results = await wire.run_probes(endpoint) + await upgrade.run_probes(endpoint)
+            results += await upgrade.run_client_handshakes(endpoint)
             return [judgement for judgements, _ in results for judgement in judgements]
 
     judged: dict[str, set[bool | None]] = {}
@@ -56,15 +67,23 @@ def verdicts(flaw: Flaw, runner: LoopRunner) -> dict[str, set[bool | None]]:
 
 
 def test_every_wire_check_has_a_flawed_server() -> None:
-    assert set(CAUGHT_BY) == {check.id for check in WIRE_CHECKS + UPGRADE_CHECKS}
+    assert set(CAUGHT_BY) == {check.id for check in ALL_CHECKS}
 
 
 def test_a_sound_server_passes_every_wire_check(loop_runner: LoopRunner) -> None:
-    assert verdicts(Flaw.NONE, loop_runner) == {
-        check.id: {True} for check in WIRE_CHECKS + UPGRADE_CHECKS
-    }
+    assert verdicts(Flaw.NONE, loop_runner) == {check.id: {True} for check in ALL_CHECKS}
 
 
 @pytest.mark.parametrize("check_id", sorted(CAUGHT_BY))
 def test_wire_check_catches_its_flaw(check_id: str, loop_runner: LoopRunner) -> None:
     assert False in verdicts(CAUGHT_BY[check_id], loop_runner)[check_id]
+
+
+def test_a_compressed_scope_message_is_inflated() -> None:
+    """Servers accept the recorded clients' permessage-deflate offers (uvicorn's websockets
+    implementations do) and then compress the scope echo: RSV1 says so (RFC 7692 6)."""
+    deflate = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    sent = deflate.compress(b'{"subprotocols": ["chat"]}') + deflate.flush(zlib.Z_SYNC_FLUSH)
+    frame = Frame(OP_TEXT, sent[:-4], rsv=0b100, masked=False)  # the tail 00 00 ff ff is dropped
+    headers = {"sec-websocket-extensions": "permessage-deflate"}
+    assert upgrade.message_payload(frame, headers) == b'{"subprotocols": ["chat"]}'

@@ -59,6 +59,9 @@ class Flaw(enum.Enum):
     CUTS_VALUE_AT_CONTROL = "cuts-value-at-control"
     PASSES_OBS_FOLD = "passes-obs-fold"
     SILENT_ON_LONG_HEADER = "silent-on-long-header"
+    # real clients' handshakes
+    CONNECTION_MUST_EQUAL_UPGRADE = "connection-must-equal-upgrade"
+    KEEPS_LAST_PROTOCOL_LINE = "keeps-last-protocol-line"
     # the closing handshake (what a browser client must show as an unclean 1006)
     NO_CLOSE_FRAME = "no-close-frame"
     DATA_AFTER_CLOSE = "data-after-close"
@@ -105,7 +108,8 @@ class EchoServer:
                 b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept.encode() + b"\r\n\r\n"
             )
             if head.split(" ", 2)[1].startswith(SCOPE_ECHO_ROUTE):  # like the raw scope echo
-                self.send(writer, Frame(OP_TEXT, json.dumps({"headers": headers}).encode()))
+                summary = {"headers": headers, "subprotocols": self.subprotocols(headers)}
+                self.send(writer, Frame(OP_TEXT, json.dumps(summary).encode()))
             await self.converse(reader, writer)
         writer.close()
 
@@ -139,10 +143,33 @@ class EchoServer:
         if "sec-websocket-key" not in fields and flaw is not Flaw.ACCEPTS_MISSING_KEY:
             raise Refused(400)
         fields.setdefault("sec-websocket-key", "")
+        if not self.upgrade_requested(headers):
+            raise Refused(400)
         if fields.get("sec-websocket-version") != "13":
             extra = b"" if flaw is Flaw.VERSION_WITHOUT_HEADER else b"Sec-WebSocket-Version: 13\r\n"
             raise Refused(426, extra)
         return [*headers, ("sec-websocket-key", fields["sec-websocket-key"])]
+
+    def upgrade_requested(self, headers: list[tuple[str, str]]) -> bool:
+        """Connection includes the token upgrade and Upgrade names websocket, each a
+        case-insensitive list over every line (RFC 6455 4.2.1 items 3 and 4, RFC 9110 5.3)."""
+        connection = [value for name, value in headers if name == "connection"]
+        if self.flaw is Flaw.CONNECTION_MUST_EQUAL_UPGRADE:
+            return connection == ["Upgrade"]
+        tokens = {token.strip().lower() for value in connection for token in value.split(",")}
+        upgrade = {
+            token.strip().lower()
+            for name, value in headers
+            if name == "upgrade"
+            for token in value.split(",")
+        }
+        return "upgrade" in tokens and "websocket" in upgrade
+
+    def subprotocols(self, headers: list[tuple[str, str]]) -> list[str]:
+        lines = [value for name, value in headers if name == "sec-websocket-protocol"]
+        if self.flaw is Flaw.KEEPS_LAST_PROTOCOL_LINE:
+            lines = lines[-1:]
+        return [token.strip() for line in lines for token in line.split(",") if token.strip()]
 
     def send(self, writer: asyncio.StreamWriter, frame: Frame) -> None:
         rsv = 0b100 if self.flaw is Flaw.SETS_RSV1 else 0

@@ -14,7 +14,11 @@ from wsconform.conformance.engine.results import ResultsRecorder
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.wire import frames as wire
 from wsconform.conformance.families.wire import handshakes as upgrade
-from wsconform.conformance.families.wire.catalogue import UPGRADE_CHECKS, WIRE_CHECKS
+from wsconform.conformance.families.wire.catalogue import (
+    CLIENT_HANDSHAKE_CHECKS,
+    UPGRADE_CHECKS,
+    WIRE_CHECKS,
+)
 from wsconform.targets.servers.base import Transport
 from wsconform.targets.servers.network import SocketTransport
 
@@ -26,10 +30,19 @@ def test_wire_probes(
     results: list[tuple[list[Judgement], dict[str, Any]]]
     if not isinstance(transport, SocketTransport):
         why = f"{transport.name} has no wire between its client and the app"
-        results = [([Judgement(check.id, None, why) for check in WIRE_CHECKS + UPGRADE_CHECKS], {})]
+        results = [
+            (
+                [
+                    Judgement(check.id, None, why)
+                    for check in WIRE_CHECKS + UPGRADE_CHECKS + CLIENT_HANDSHAKE_CHECKS
+                ],
+                {},
+            )
+        ]
     else:
         results = loop_runner.run(wire.run_probes(transport.endpoint))
         results += loop_runner.run(upgrade.run_probes(transport.endpoint))
+        results += loop_runner.run(upgrade.run_client_handshakes(transport.endpoint))
     everything: list[Judgement] = []
     for judgements, replay in results:
         everything += judgements

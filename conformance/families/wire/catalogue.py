@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from wsconform.conformance.engine.checks import RFC6455, Check, Grade, Layer
+from wsconform.conformance.engine.checks import RFC6455, SCOPE_SPEC, Check, Grade, Layer
 
 # --- the wire (conformance/families/wire/frames.py; frames written and read by targets/frames.py)
 # ------------
@@ -221,5 +221,36 @@ UPGRADE_CHECKS: tuple[Check, ...] = (
     ),
 )
 
+# --- real clients' handshakes (conformance/families/wire/handshakes.py; the requests are data:
+# conformance/data/client_handshakes.toml) -------------------------------------------------------
+
+CLIENT_HANDSHAKE_CHECKS: tuple[Check, ...] = (
+    Check(
+        "upgrade.client-handshakes-upgraded",
+        Grade.POLICY,
+        "every recorded client's handshake is upgraded",
+        "Suite policy: each handshake common clients send (Firefox's `Connection: keep-alive, "
+        "Upgrade`, Go's `Sec-Websocket-Key` name case, header orders, permessage-deflate offers, "
+        "subprotocols on several lines) gets a 101 on a route that accepts. RFC 6455 4.2.1 makes "
+        "them all valid (the Connection field includes the token, values case-insensitive), but "
+        "its MUST is only to refuse an invalid handshake and RFC 9110 7.8 lets a server ignore "
+        "Upgrade (MAY), so no keyword demands the 101; a server that refuses one is unusable "
+        "with that client.",
+        "wsconform policy, from RFC 6455 4.2.1 items 3-6 (definitions: 'includes the token', "
+        "'ASCII case-insensitive'), RFC 9110 5.1 (field names case-insensitive) and 5.3",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.client-subprotocols-kept",
+        Grade.INFO,
+        "the app is offered every subprotocol a recorded client sent, in order",
+        "After a real client's 101, scope['subprotocols'] lists its offers in order, whatever "
+        "their separator ('a, b' or 'a,b') and across several Sec-WebSocket-Protocol lines.",
+        f"{SCOPE_SPEC}, subprotocols (a definition); RFC 6455 4.2.1 item 8 and 11.3.4, "
+        "RFC 9110 5.3 (several lines are one list: definitions)",
+        Layer.SERVER,
+    ),
+)
+
 # What the registry collects from this family.
-CHECKS = WIRE_CHECKS + UPGRADE_CHECKS
+CHECKS = WIRE_CHECKS + UPGRADE_CHECKS + CLIENT_HANDSHAKE_CHECKS

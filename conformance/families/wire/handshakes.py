@@ -4,7 +4,9 @@ where the request reached the app, the scope the raw echo route reports, or an H
 
 The requirements come from RFC 6455 (section 4) and HTTP/1.1 (RFC 9110, RFC 9112): a handshake
 the server cannot accept is answered with an HTTP error, never silence, and an invalid header
-is refused or made harmless before the app sees it.
+is refused or made harmless before the app sees it. The other way round, the handshakes common
+clients really send (`conformance/data/client_handshakes.toml`) must all be upgraded, with every
+subprotocol they offer reaching the app.
 """
 
 from __future__ import annotations
@@ -14,16 +16,25 @@ import base64
 import contextlib
 import json
 import os
+import sys
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from wsconform.conformance.data import CLIENT_HANDSHAKES
 from wsconform.conformance.engine.judgements import Judgement, deadline_only
 from wsconform.targets import frames
-from wsconform.targets.frames import OP_TEXT
+from wsconform.targets.frames import OP_TEXT, Frame
 from wsconform.targets.raw_routes import SCOPE_ECHO_ROUTE
 from wsconform.targets.servers.base import EXPECT_BOUND_S
 from wsconform.targets.wsclient import Endpoint
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 PATH = f"{SCOPE_ECHO_ROUTE}/upgrade"
 LONG_HEADER_BYTES = 9 * 1024  # over the 8 KiB many servers allow for one header line
@@ -120,10 +131,18 @@ async def send_handshake(endpoint: Endpoint, raw: bytes) -> Answer:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.IncompleteReadError):
                 frame = await asyncio.wait_for(frames.read(reader), EXPECT_BOUND_S)
                 if frame.opcode == OP_TEXT:
-                    answer.scope = json.loads(frame.payload)
+                    answer.scope = json.loads(message_payload(frame, answer.headers))
         return answer
     finally:
         await close_within(writer, EXPECT_BOUND_S)
+
+
+def message_payload(frame: Frame, headers: dict[str, str]) -> bytes:
+    """A one-frame message's payload, inflated where the 101 accepted a real client's
+    permessage-deflate offer and the frame says it is compressed (RSV1, RFC 7692 6 and 7.2.2)."""
+    if frame.rsv & 0b100 and "permessage-deflate" in headers.get("sec-websocket-extensions", ""):
+        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(frame.payload + b"\x00\x00\xff\xff")
+    return frame.payload
 
 
 def _client_error(answer: Answer) -> bool:
@@ -241,3 +260,108 @@ async def run_probes(endpoint: Endpoint) -> list[tuple[list[Judgement], dict[str
         }
         results.append(([judgement], {"replay": replay}))
     return results
+
+
+# --- real clients' handshakes (conformance/data/client_handshakes.toml)
+# ------------------------------------
+# Polite handshakes, but not the suite's own: each recorded client's header names, order, case,
+# token lists and extension offers, replayed byte for byte. One verdict per rule; the evidence
+# names every client that breaks it.
+
+
+@dataclass(frozen=True)
+class ClientHandshake:
+    """One client's opening handshake as the data file records it."""
+
+    id: str
+    release: str
+    lines: tuple[str, ...]
+
+    def request(self, endpoint: Endpoint) -> bytes:
+        host, key = f"{endpoint.host}:{endpoint.port}", new_key()
+        head = [
+            f"GET {PATH} HTTP/1.1",
+            *(line.replace("{host}", host).replace("{key}", key) for line in self.lines),
+        ]
+        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+
+    def offered_subprotocols(self) -> list[str]:
+        """Every subprotocol offered, in order: 'a, b' and 'a,b' are two offers, and several
+        Sec-WebSocket-Protocol lines are one list (RFC 6455 11.3.4, RFC 9110 5.3)."""
+        offered = []
+        for line in self.lines:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "sec-websocket-protocol":
+                offered += [token.strip() for token in value.split(",") if token.strip()]
+        return offered
+
+
+def load_client_handshakes(path: Path = CLIENT_HANDSHAKES) -> tuple[ClientHandshake, ...]:
+    entries = tomllib.loads(path.read_text(encoding="utf-8"))["client"]
+    return tuple(
+        ClientHandshake(entry["id"], entry["release"], tuple(entry["lines"])) for entry in entries
+    )
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """One recorded handshake as sent (its bytes) and the server's answer."""
+
+    client: ClientHandshake
+    raw: bytes
+    answer: Answer
+
+    @property
+    def subprotocols_seen(self) -> Any:
+        return (self.answer.scope or {}).get("subprotocols")
+
+    def replay(self) -> dict[str, Any]:
+        return {
+            "request": base64.b64encode(self.raw).decode("ascii"),
+            "writes": [],
+            "expected": {"status": self.answer.status, "frames": []},
+        }
+
+
+async def run_client_handshakes(
+    endpoint: Endpoint,
+) -> list[tuple[list[Judgement], dict[str, Any]]]:
+    """Replay every recorded client handshake; judge that each is upgraded and that the app is
+    offered every subprotocol the client sent. Each verdict's replay is its first failing
+    client's request (else the first judged one)."""
+    sent = []
+    for client in load_client_handshakes():
+        raw = client.request(endpoint)
+        sent.append(Replayed(client, raw, await send_handshake(endpoint, raw)))
+    refused = [one for one in sent if one.answer.status != 101]
+    upgraded = Judgement(
+        "upgrade.client-handshakes-upgraded",
+        not refused,
+        "; ".join(
+            f"{one.client.id} ({one.client.release}): {one.answer.describe()}" for one in refused
+        )
+        or f"all {len(sent)} recorded client handshakes upgraded",
+    )
+    # Judged only on what was upgraded: a refusal is the other check's cause, counted there.
+    offering = [
+        one for one in sent if one.answer.status == 101 and one.client.offered_subprotocols()
+    ]
+    lost = [one for one in offering if one.subprotocols_seen != one.client.offered_subprotocols()]
+    kept = Judgement(
+        "upgrade.client-subprotocols-kept",
+        not lost if offering else None,
+        "; ".join(
+            f"{one.client.id}: offered {one.client.offered_subprotocols()!r}, "
+            f"the app got {one.subprotocols_seen!r}"
+            for one in lost
+        )
+        or (
+            f"{len(offering)} clients' offers reached the app whole"
+            if offering
+            else "no client offering subprotocols was upgraded"
+        ),
+    )
+    return [
+        ([upgraded], {"replay": (refused or sent)[0].replay()}),
+        ([kept], {"replay": (lost or offering or sent)[0].replay()}),
+    ]

@@ -65,9 +65,13 @@ from wsconform.targets.servers.base import (
     Transport,
 )
 
-# Clients per plan: a bug of a room shows with two or three; one more lets a newcomer come
-# after them.
-MAX_CLIENTS = 4
+
+# Clients per plan: a bug of a room shows with two or three (a dead member between two live
+# ones); a longer exploration (more stateful steps) brings more clients.
+def clients_for(stateful_steps: int) -> int:
+    return 3 + stateful_steps // 20
+
+
 MAX_ROOMS = 2
 # How long, once every client is gone, the app's handlers have to return. A handler's cleanup
 # takes milliseconds; one still running after this waits on something that will not come.
@@ -139,35 +143,66 @@ def _room(draw: st.DrawFn, endpoint: WebSocketEndpoint) -> tuple[str, tuple[tupl
     return plan.target, plan.headers
 
 
-def _actions(
-    endpoint: WebSocketEndpoint, messages: RouteMessages, rooms: int
-) -> st.SearchStrategy[CrowdAction]:
-    # Shrinking goes to the first alternatives: joining room 0, then the messages the route
-    # takes, then leaving; generated messages last.
-    sends: st.SearchStrategy[ClientStep] = steps_for(endpoint).filter(
-        lambda step: isinstance(step, SendText | SendBytes)
-    )
-    if messages.taken:
-        sends = st.sampled_from(messages.taken) | sends
-    actions: st.SearchStrategy[CrowdAction] = st.builds(Join, st.integers(0, rooms - 1)) | sends
-    if messages.fails is not None:
-        actions |= st.just(Fails(messages.fails))
-    return (
-        actions
-        | st.builds(CloseWith, lifecycle.valid_close_codes | st.none(), st.just(""))
-        | st.just(Drop())
-    )
+@st.composite
+def _action(draw: st.DrawFn, endpoint: WebSocketEndpoint, messages: RouteMessages) -> CrowdAction:
+    """What a client that has joined does next: the messages the route takes (most often: a
+    broadcast shows when members send alike), a generated message, making its handler fail,
+    or leaving. Drawn as a kind first, each kind as likely as its share in KINDS (a nested
+    `one_of` weighs its branches unevenly); shrinking goes to the first kinds."""
+    kinds = [
+        kind
+        for kind in ACTION_KINDS
+        if (kind != "taken" or messages.taken) and (kind != "fails" or messages.fails)
+    ]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "taken":
+        return draw(st.sampled_from(messages.taken))
+    if kind == "fails" and messages.fails is not None:
+        return Fails(messages.fails)
+    if kind == "close":
+        return CloseWith(draw(lifecycle.valid_close_codes | st.none()))
+    if kind == "drop":
+        return Drop()
+    return draw(steps_for(endpoint).filter(lambda step: isinstance(step, SendText | SendBytes)))
+
+
+# Each kind of action, as many times as its weight.
+ACTION_KINDS = ("taken", "taken", "taken", "generated", "fails", "fails", "close", "drop")
 
 
 @st.composite
 def crowd_plans(
-    draw: st.DrawFn, endpoint: WebSocketEndpoint, messages: RouteMessages, max_steps: int
+    draw: st.DrawFn,
+    endpoint: WebSocketEndpoint,
+    messages: RouteMessages,
+    max_steps: int,
+    max_clients: int,
 ) -> CrowdPlan:
+    """Rooms, then steps: each by a client still there, or by the next client, who joins.
+    Clients are numbered in the order they join."""
     rooms = draw(st.lists(_room(endpoint), min_size=1, max_size=MAX_ROOMS, unique=True))
-    step = st.builds(
-        ClientDoes, st.integers(0, MAX_CLIENTS - 1), _actions(endpoint, messages, len(rooms))
-    )
-    return CrowdPlan(endpoint.path, tuple(rooms), tuple(draw(st.lists(step, max_size=max_steps))))
+    steps: list[ClientDoes] = []
+    present: list[int] = []  # joined and not known to have left
+    joined = 0
+    # Joins come on top of the actions drawn: a crowd's bugs take a few joins first.
+    actions_left = draw(st.integers(1, max_steps), label="actions")
+    for _ in range(3 * max_steps):  # draws for clients that have left do nothing
+        if not actions_left:
+            break
+        # A number past those who joined is the next newcomer: deleting a join while
+        # shrinking renumbers the later newcomers instead of changing what the others do.
+        client = draw(st.integers(0, max_clients - 1))
+        if client >= joined:
+            steps.append(ClientDoes(joined, Join(draw(st.integers(0, len(rooms) - 1)))))
+            present.append(joined)
+            joined += 1
+        elif client in present:
+            action = draw(_action(endpoint, messages))
+            steps.append(ClientDoes(client, action))
+            actions_left -= 1
+            if isinstance(action, Fails | CloseWith | Drop):
+                present.remove(client)
+    return CrowdPlan(endpoint.path, tuple(rooms), tuple(steps))
 
 
 # --- running a plan ------------------------------------------------------------------------------
@@ -244,7 +279,7 @@ async def run_crowd(transport: Transport, plan: CrowdPlan) -> CrowdObservation:
     members: dict[int, Member] = {}
     records: list[StepRecord] = []
     try:
-        closing = [ClientDoes(client, CloseWith(1000)) for client in range(MAX_CLIENTS)]
+        closing = [ClientDoes(client, CloseWith(1000)) for client in plan.clients()]
         for index, step in enumerate([*plan.steps, *closing]):
             record = await _step(transport, plan, members, step, index)
             if record is not None:
@@ -446,7 +481,9 @@ def _broadcast_gap(observation: CrowdObservation) -> tuple[str, int] | None:
         key = (room, message)
         others = [c for c, r in record.live_before.items() if r == room and c != client]
         # Those still open after the step: one that ended meanwhile is another check's.
-        listening = [c for c in others if not observation.members[c].bad_end()]
+        listening = [
+            c for c in others if not any(_ended(event) for event in record.received.get(c, []))
+        ]
         missed = [c for c in listening if record.messages_to(c) == 0]
         if key in broadcast and client not in senders.get(key, set()) and missed:
             return (

@@ -16,6 +16,7 @@ shrinks a failing plan to the fewest steps and clients. No pytest here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,23 @@ from wsconform.targets.servers.base import (
 # ones); a longer exploration (more stateful steps) brings more clients.
 def clients_for(stateful_steps: int) -> int:
     return 3 + stateful_steps // 20
+
+
+def actions_for(stateful_steps: int) -> int:
+    """Actions per plan (joins come on top): half the profile's stateful steps, which
+    leaves a crowd's bugs room (three joins, four actions) in the `ci` profile."""
+    return max(4, stateful_steps // 2)
+
+
+# A real server makes every step cost a quiet bound (nothing proves its silence); the
+# in-memory server proves it at once. A crowd gets the profile's examples in memory and this
+# share of them on a real server, which adds only what the server changes to a route the
+# in-memory run has already explored.
+SERVER_SHARE = 4
+
+
+def examples_for(profile_examples: int, *, in_memory: bool) -> int:
+    return profile_examples if in_memory else max(1, profile_examples // SERVER_SHARE)
 
 
 MAX_ROOMS = 2
@@ -311,12 +329,14 @@ async def _step(
     else:
         assert member is not None
         await _act(member, action)
-    # What the step caused, on every connection still open (the actor's included).
-    for other in members.values():
-        if not other.ended and not other.dropped:
-            other.ended = await _listen(
-                other.connection, other.seen, STEP_LISTEN_S, until_end=False
-            )
+    # What the step caused, on every connection still open (the actor's included), listened
+    # to at once: a real server's quiet bound is paid once per step, not once per client.
+    open_now = [m for m in members.values() if not m.ended and not m.dropped]
+    ended = await asyncio.gather(
+        *(_listen(m.connection, m.seen, STEP_LISTEN_S, until_end=False) for m in open_now)
+    )
+    for listened, has_ended in zip(open_now, ended, strict=True):
+        listened.ended = has_ended
     received = {
         client: m.seen[counts.get(client, 0) :]
         for client, m in members.items()

@@ -119,9 +119,10 @@ def candidate_messages(endpoint: WebSocketEndpoint) -> list[SendText | SendBytes
     texts += [
         json.dumps({key: value}) for key in vocabulary.keys[:3] for value in vocabulary.values[:3]
     ]
-    steps: list[SendText | SendBytes] = [SendText(text) for text in texts]
-    steps += [step for step in OPENING_STEPS if isinstance(step, SendText | SendBytes)]
-    return list(dict.fromkeys(steps))[:MAX_PROBED]
+    opening = [step for step in OPENING_STEPS if isinstance(step, SendText | SendBytes)]
+    # The opening steps always: a large vocabulary must not crowd them out.
+    own = [SendText(text) for text in dict.fromkeys(texts) if SendText(text) not in opening]
+    return [*own[: MAX_PROBED - len(opening)], *opening]
 
 
 def learn_messages(
@@ -193,7 +194,7 @@ def crowd_plans(
     draw: st.DrawFn,
     endpoint: WebSocketEndpoint,
     messages: RouteMessages,
-    max_steps: int,
+    max_actions: int,
     max_clients: int,
 ) -> CrowdPlan:
     """Rooms, then steps: each by a client still there, or by the next client, who joins.
@@ -202,10 +203,10 @@ def crowd_plans(
     steps: list[ClientDoes] = []
     present: list[int] = []  # joined and not known to have left
     joined = 0
-    # Joins come on top of the actions drawn: a crowd's bugs take a few joins first.
-    actions_left = draw(st.integers(1, max_steps), label="actions")
-    for _ in range(3 * max_steps):  # draws for clients that have left do nothing
-        if not actions_left:
+    # Joins come on top of the actions: as many steps as actions and joins together.
+    steps_left = draw(st.integers(1, max_actions + max_clients), label="steps")
+    for _ in range(3 * (max_actions + max_clients)):  # a client that has left does nothing
+        if len(steps) == steps_left:
             break
         # A number past those who joined is the next newcomer: deleting a join while
         # shrinking renumbers the later newcomers instead of changing what the others do.
@@ -217,7 +218,6 @@ def crowd_plans(
         elif client in present:
             action = draw(_action(endpoint, messages))
             steps.append(ClientDoes(client, action))
-            actions_left -= 1
             if isinstance(action, Fails | CloseWith | Drop):
                 present.remove(client)
     return CrowdPlan(endpoint.path, tuple(rooms), tuple(steps))

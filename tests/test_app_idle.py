@@ -19,7 +19,7 @@ async def errors_of_one_connection(transport: Transport, *, wait_for_the_app: bo
         if wait_for_the_app:
             return await transport.drain_app_errors()
         # What a drain without the wait sees: the error has not happened yet.
-        return await transport._take_app_errors()
+        return await transport.take_app_errors()
     finally:
         await transport.aclose()
 

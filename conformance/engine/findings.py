@@ -20,8 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from wsconform.conformance.engine.plans import (
+    ClientDoes,
     CloseWith,
     ConnectionPlan,
+    CrowdPlan,
+    Fails,
+    Join,
     Observation,
     SendBytes,
     SendText,
@@ -56,7 +60,11 @@ class Finding:
 
     @classmethod
     def from_failure(
-        cls, key: str, check_ids: list[str], plan: ConnectionPlan, observation: Observation
+        cls,
+        key: str,
+        check_ids: list[str],
+        plan: ConnectionPlan | CrowdPlan,
+        observation: Observation,
     ) -> Finding:
         errors = observation.app_errors
         leaf = errors[0].partition("\n")[0] if errors else f"client saw {observation.seen!r}"
@@ -98,6 +106,12 @@ class Finding:
 
 
 def _step_data(step: object) -> list[Any]:
+    if isinstance(step, ClientDoes):
+        return ["client", step.client, *_step_data(step.action)]
+    if isinstance(step, Join):
+        return ["join", step.room]
+    if isinstance(step, Fails):
+        return ["fails", *_step_data(step.step)]
     if isinstance(step, SendText):
         return ["send_text", step.text]
     if isinstance(step, SendBytes):
@@ -119,6 +133,9 @@ IN_PROCESS_SERVERS = ("inmemory", "testclient")
 # How long wsconform waits for a script it has just written to say whether it reproduces.
 VERIFY_BOUND_S = 90.0
 REPRODUCED = "REPRODUCED"
+CROWD_NOT_SCRIPTED = (
+    "no standalone script: it replays one connection, and this finding takes several clients"
+)
 
 _HEADER = '''#!/usr/bin/env python3
 """wsconform finding {id}: {checks} on {route}.
@@ -261,6 +278,11 @@ def write_repro_scripts(
     to the report) only if the script reproduced it; `repro_verdict` says what it printed."""
     written = []
     for finding in findings:
+        if finding.steps and finding.steps[0][0] == "client":
+            # The script replays one connection; a crowd's several clients are replayed by
+            # wsconform's own command (`reproduce`).
+            finding.repro_verdict = CROWD_NOT_SCRIPTED
+            continue
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{finding.id}.py"
         path.write_text(repro_script(finding, app, app_path))

@@ -68,3 +68,75 @@ class Observation:
 
     def before_client_close(self) -> list[ClientEvent]:
         return self.seen if self.client_closed_at is None else self.seen[: self.client_closed_at]
+
+
+# --- several clients on one route --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Join:
+    """The client connects to one of the plan's rooms (the same room: the same path, query and
+    headers as every other client that joins it)."""
+
+    room: int
+
+    def __str__(self) -> str:
+        return f"joins room {self.room}"
+
+
+@dataclass(frozen=True)
+class Fails:
+    """The client sends a message the route was seen to raise on, alone: its handler fails."""
+
+    step: SendText | SendBytes
+
+    def __str__(self) -> str:
+        return f"makes its handler fail: {self.step}"
+
+
+CrowdAction = Join | Fails | ClientStep
+
+
+@dataclass(frozen=True)
+class ClientDoes:
+    client: int
+    action: CrowdAction
+
+    def __str__(self) -> str:
+        return f"client {self.client} {self.action}"
+
+
+@dataclass(frozen=True)
+class CrowdPlan:
+    """Several clients on one route: the rooms they may join (connections filled alike), then
+    what each does, in order. Steps of a client that has not joined, or has left, are skipped:
+    a shrunk plan has none left."""
+
+    route: str
+    rooms: tuple[tuple[str, Headers], ...]  # (path and query, headers) per room
+    steps: tuple[ClientDoes, ...]
+
+    @property
+    def target(self) -> str:
+        return self.rooms[0][0]
+
+    @property
+    def headers(self) -> Headers:
+        return self.rooms[0][1]
+
+    def clients(self) -> list[int]:
+        return sorted({step.client for step in self.steps})
+
+    def alone(self, client: int, until: int) -> CrowdPlan:
+        """Only what `client` did, up to step `until` included: does it fail by itself?"""
+        own = tuple(step for step in self.steps[: until + 1] if step.client == client)
+        return CrowdPlan(self.route, self.rooms, own)
+
+    def __repr__(self) -> str:
+        rooms = "".join(
+            f"\n  room {index}: {target!r}"
+            + "".join(f" header {name}: {value[:80]!r}" for name, value in headers)
+            for index, (target, headers) in enumerate(self.rooms)
+        )
+        steps = "".join(f"\n  {step}" for step in self.steps)
+        return f"crowd on {self.route!r}{rooms}{steps}"

@@ -26,10 +26,20 @@ from wsconform.conformance.engine.discovery import WebSocketEndpoint
 from wsconform.conformance.engine.findings import Finding, finding_key
 from wsconform.conformance.engine.gate import Gate
 from wsconform.conformance.engine.judgements import Judgement
-from wsconform.conformance.engine.plans import ConnectionPlan, Observation
+from wsconform.conformance.engine.plans import ConnectionPlan, CrowdPlan, Observation
 from wsconform.conformance.engine.results import ResultsRecorder
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.contracts.endpoints import try_credential
+from wsconform.conformance.families.generic.crowd import (
+    CrowdObservation,
+    actions_for,
+    clients_for,
+    crowd_plans,
+    examples_for,
+    judge_crowd,
+    learn_messages,
+    run_crowd,
+)
 from wsconform.conformance.families.generic.routes import (
     AuthRoute,
     judge,
@@ -57,6 +67,10 @@ Replay = Callable[[], list[Judgement]]
 
 # Per route and transport: each example is a whole connection, on real servers with real waits.
 MAX_EXAMPLES = 25
+# TestClient serves each websocket session through a portal of its own, not the clients of
+# one app on one loop as a server does; a crowd there costs seconds a step and shows nothing
+# a server would.
+CROWD_NOT_ON_TESTCLIENT = "a crowd needs its clients served together, as a server serves them"
 # The reference app's routes drawn together, per transport, in the default suite.
 REFERENCE_APP_EXAMPLES = 40
 
@@ -111,6 +125,18 @@ class GenericRun:
         self.start_fresh()
         return self.runner.run(run_plan(self.transport, plan))
 
+    def crowd(self, plan: CrowdPlan) -> None:
+        verdict = judge_crowd(plan, self.observe_crowd(plan), self.observe_crowd)
+
+        def replay() -> list[Judgement]:
+            return judge_crowd(plan, self.observe_crowd(plan), self.observe_crowd).judgements
+
+        self.keep(verdict.judgements, plan, verdict.about, replay)
+
+    def observe_crowd(self, plan: CrowdPlan) -> CrowdObservation:
+        self.start_fresh()
+        return self.runner.run(run_crowd(self.transport, plan))
+
     def start_fresh(self) -> None:
         """With `fresh_apps`, the next connection meets a freshly built app."""
         if self.fresh_apps:
@@ -142,7 +168,7 @@ class GenericRun:
         if not findings:
             return
         ids = [j.check_id for j in findings]
-        route = plan.route if isinstance(plan, ConnectionPlan) else ""
+        route = plan.route if isinstance(plan, ConnectionPlan | CrowdPlan) else ""
         key = finding_key(route, ids, observation.app_errors if observation else [])
         self.recorder.attach(self.transport.name, ids, evidence())
         self.latest[key] = (ids, plan, observation, replay)
@@ -163,6 +189,23 @@ class GenericRun:
         for plan in reversed(opening_plans(endpoint)):
             connection = example(plan)(connection)
         self.explore(connection)
+
+    def explore_crowd(self, endpoint: WebSocketEndpoint) -> None:
+        """Generated crowds on `endpoint` (several clients, their steps interleaved), as many
+        plans and steps as the profile's examples and stateful steps, with the messages the
+        route was seen to take, and the one it raises on, learnt first."""
+        messages = learn_messages(endpoint, self.observe)
+        profile = settings()
+        steps = profile.stateful_step_count
+        in_memory = self.transport.name == "inmemory"
+        examples = examples_for(profile.max_examples, in_memory=in_memory)
+
+        @settings(max_examples=examples)
+        @given(crowd_plans(endpoint, messages, actions_for(steps), clients_for(steps)))
+        def crowd(plan: CrowdPlan) -> None:
+            self.crowd(plan)
+
+        self.explore(crowd)
 
     def explore_routes(self, endpoints: list[WebSocketEndpoint], examples: int) -> None:
         """Generated connections, each to a route drawn from `endpoints`. (A method of its own:
@@ -190,7 +233,7 @@ class GenericRun:
     def record_findings(self, program: str) -> None:
         for key, (ids, plan, observation, replay) in self.latest.items():
             self.recorder.attach(self.transport.name, ids, {"hypothesis_program": program})
-            if isinstance(plan, ConnectionPlan) and observation is not None:
+            if isinstance(plan, ConnectionPlan | CrowdPlan) and observation is not None:
                 finding = Finding.from_failure(key, ids, plan, observation)
                 confirmed = self.confirm(replay, ids)
                 finding.seen_on(
@@ -225,6 +268,14 @@ def generic_run(
 @pytest.mark.generic
 def test_generic_route(endpoint: WebSocketEndpoint, generic_run: GenericRun) -> None:
     generic_run.explore_plans(endpoint)
+
+
+@pytest.mark.generic
+def test_crowd_on_route(endpoint: WebSocketEndpoint, generic_run: GenericRun) -> None:
+    """Several clients on the route at once, judged for what one's fate does to the others."""
+    if generic_run.transport.name == "testclient":
+        pytest.skip(CROWD_NOT_ON_TESTCLIENT)
+    generic_run.explore_crowd(endpoint)
 
 
 @pytest.mark.reference_app

@@ -300,9 +300,11 @@ class Transport(ABC):
         websocket (bounded by APP_IDLE_BOUND_S). Async: a server in another process is asked
         over HTTP."""
         await self.app_idle(APP_IDLE_BOUND_S)
-        return await self._take_app_errors()
+        return await self.take_app_errors()
 
-    async def _take_app_errors(self) -> list[str]:
+    async def take_app_errors(self) -> list[str]:
+        """The app errors seen since the last take, at once, without waiting for the app to
+        finish (several clients still connected: it never would)."""
         # Emptied in place: the app's witness holds this very list's `append`.
         errors = list(self.app_errors)
         self.app_errors.clear()

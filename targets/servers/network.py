@@ -133,7 +133,7 @@ class SubprocessTransport(SocketTransport):
         idle: bool = response.json()["idle"]
         return idle
 
-    async def _take_app_errors(self) -> list[str]:
+    async def take_app_errors(self) -> list[str]:
         response = await self._http_control.http.get(APP_ERRORS_PATH)
         response.raise_for_status()
         errors: list[str] = response.json()

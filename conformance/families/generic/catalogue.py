@@ -96,7 +96,57 @@ GENERIC_CHECKS: tuple[Check, ...] = (
     ),
 )
 
+# --- crowd checks: several clients on one route (conformance.families.generic.crowd) -------
+# No spec speaks of several connections to one app: ASGI and RFC 6455 each describe one
+# connection. Each rule is the suite's own robustness policy, and each says why.
+CROWD_POLICY = "wsconform policy; no specification covers several connections to one app"
+CROWD_CHECKS: tuple[Check, ...] = (
+    Check(
+        "generic.crowd.no-collateral-failure",
+        Grade.POLICY,
+        "no connection fails because of what another client did",
+        "Suite policy: a client's leaving, quitting, crashing or dropping never makes another "
+        "client's connection end with an exception in the app, a close 1011 or a drop; the "
+        "same client's own steps, alone on a fresh app, do not fail. The classic cause: a "
+        "member whose handler ended without leaving the room, and the next broadcast raising "
+        "on its socket in an innocent handler.",
+        CROWD_POLICY,
+        Layer.APP,
+    ),
+    Check(
+        "generic.crowd.survivors-keep-working",
+        Grade.POLICY,
+        "after a member leaves, a newcomer is let in as before",
+        "Suite policy: a room that let a newcomer in with n members present lets one in "
+        "with n or fewer later, whichever way members left: a member counted after it left "
+        "keeps everyone out once the room looks full.",
+        CROWD_POLICY,
+        Layer.APP,
+    ),
+    Check(
+        "generic.crowd.broadcast-reaches-all",
+        Grade.POLICY,
+        "a broadcast reaches every live member, whoever died",
+        "Suite policy: where a message reached every other member of its room (two at "
+        "least), the same message from another member reaches every live member too; a "
+        "member that is gone (closed, dropped, crashed) never stops the delivery to those "
+        "after it.",
+        CROWD_POLICY,
+        Layer.APP,
+    ),
+    Check(
+        "generic.crowd.handlers-finish",
+        Grade.POLICY,
+        "every handler returns once every client has left",
+        "Suite policy: when every client is gone, no handler is left waiting (on a partner, "
+        "a queue, an event) within a bound of a second: one that waits leaks a task per "
+        "connection. A timing bound, so never a MUST.",
+        CROWD_POLICY,
+        Layer.APP,
+    ),
+)
+
 # Check IDs that were split or renamed, with the IDs that replaced them. Never reused.
 
 # What the registry collects from this family.
-CHECKS = GENERIC_CHECKS
+CHECKS = GENERIC_CHECKS + CROWD_CHECKS

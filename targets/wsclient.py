@@ -213,7 +213,8 @@ class WireClientConnection(ClientConnection):
             fin, opcode, payload = await read_frame(reader)
             if opcode == OP_CLOSE:
                 code, reason = parse_close_payload(payload)
-                self.events.put_nowait(Closed(code, reason, close_frame_seen=True))
+                closed = Closed(code, reason, close_frame_seen=True, payload_bytes=len(payload))
+                self.events.put_nowait(closed)
                 if not self._close_sent:
                     # Echo the server's code (RFC 6455 5.5.1) unless it is not one that may be
                     # sent, in which case answer with 1002 protocol error.

@@ -36,6 +36,19 @@ class PutsLongReasonOnTheWire(InMemoryConnection):
         self._end(code, reason, Closed(code=code, reason=reason))
 
 
+class CutsLongReasonInsideACharacter(InMemoryConnection):
+    """Not broken: a server that cuts an over-long reason at 123 bytes, wherever that falls
+    (gunicorn's native worker does), sends a 125-byte close frame, which RFC 6455 5.5 allows."""
+
+    def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
+        if kind != "websocket.close":
+            super()._send_while_open(kind, message)
+            return
+        code, sent = message.get("code", 1000), (message.get("reason") or "").encode()[:123]
+        reason = sent.decode("utf-8", errors="replace")
+        self._end(code, reason, Closed(code=code, reason=reason, payload_bytes=2 + len(sent)))
+
+
 class ReadsTextKeyFirst(InMemoryConnection):
     def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
         if kind == "websocket.send" and "text" in message:

@@ -9,7 +9,7 @@ from wsconform.conformance.families.raw_asgi import probes as raw_asgi
 from wsconform.conformance.families.raw_asgi.catalogue import RAW_CHECKS
 from wsconform.targets.servers.inmemory import InMemoryConnection
 
-from tests.broken_raw_servers import CAUGHT_BY
+from tests.broken_raw_servers import CAUGHT_BY, CutsLongReasonInsideACharacter
 from tests.broken_targets import broken_server
 
 
@@ -51,3 +51,9 @@ def test_raw_check_catches_its_flaw(check_id: str, loop_runner: LoopRunner) -> N
         if other.startswith("raw.") and other not in together
     }
     assert all(oks == {True} for oks in others.values()), others
+
+
+def test_a_reason_cut_inside_a_character_still_fits_its_frame(loop_runner: LoopRunner) -> None:
+    # Its replacement character makes the decoded reason 125 bytes long; the frame is 125.
+    judged = verdicts(CutsLongReasonInsideACharacter, loop_runner)
+    assert judged["raw.close-long-reason-fits-a-frame"] == {True}

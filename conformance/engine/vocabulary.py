@@ -116,6 +116,10 @@ class Closed:
     code: int | None
     reason: str = ""
     close_frame_seen: bool = True
+    # The close frame's payload as it came off the wire, in bytes (None where no client reads
+    # frames): a reason cut inside a character decodes with a replacement character, longer
+    # in UTF-8 than what was sent. Not part of the event's identity or its repr.
+    payload_bytes: int | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,14 @@ def _close_long_reason(run: RawRun) -> list[Judgement]:
     if not run.visibility.close_frames:
         return [Judgement("raw.close-long-reason-fits-a-frame", None, f"no frames here: {detail}")]
     closed = _closed(run)
-    fits = closed is None or len(closed.reason.encode()) <= MAX_CLOSE_REASON_BYTES
+    if closed is None:
+        return [Judgement("raw.close-long-reason-fits-a-frame", True, detail)]
+    # The frame's own size where the client measured it: a reason the server cut inside a
+    # character fits, though it decodes longer (RFC 6455 5.5 bounds the payload's bytes).
+    payload = closed.payload_bytes
+    if payload is None:
+        payload = 2 + len(closed.reason.encode())
+    fits = payload <= 2 + MAX_CLOSE_REASON_BYTES
     return [Judgement("raw.close-long-reason-fits-a-frame", fits, detail)]
 
 

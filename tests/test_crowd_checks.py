@@ -37,12 +37,14 @@ from tests.user_apps import rooms_app
 APP = "tests.user_apps.rooms_app:app"
 ENDPOINTS = {endpoint.path: endpoint for endpoint in discover(rooms_app.app)}
 STEPS = 12
-# Enough generated crowds for each bug to be found from scratch (and each twin left alone)
-# on the derandomized seed, few enough that a route takes seconds.
-# Each plan runs on a freshly built app, and each failing one again for every suspect alone:
-# a route's exploration takes tens of seconds (`-m "not slow"` leaves them out).
+# Generated crowds until a bug shows: it stops at the first, so the bound costs time only where
+# a bug is missed. The broadcast bug shows after about a hundred; in one full self-test run in
+# a hundred and fifty it did not (not reproduced alone, under load, or on the ci profile), so
+# the margin is wide. Each plan runs on a freshly built app, and each failing one again for
+# every suspect alone: a route's exploration takes tens of seconds (`-m "not slow"` leaves them
+# out).
 EXPLORE = settings(
-    max_examples=150,
+    max_examples=400,
     derandomize=True,
     database=None,
     deadline=None,

@@ -16,6 +16,7 @@ from wsconform.conformance.engine.plans import (
     ConnectionPlan,
     CrowdPlan,
     Drop,
+    Fails,
     Join,
     Observation,
     SendText,
@@ -38,13 +39,10 @@ APP = "tests.user_apps.rooms_app:app"
 ENDPOINTS = {endpoint.path: endpoint for endpoint in discover(rooms_app.app)}
 STEPS = 12
 # Generated crowds until a bug shows: it stops at the first, so the bound costs time only where
-# a bug is missed. The broadcast bug shows after about a hundred; in one full self-test run in
-# a hundred and fifty it did not (not reproduced alone, under load, or on the ci profile), so
-# the margin is wide. Each plan runs on a freshly built app, and each failing one again for
-# every suspect alone: a route's exploration takes tens of seconds (`-m "not slow"` leaves them
-# out).
+# a bug is missed. Each plan runs on a freshly built app, and each failing one again for every
+# suspect alone: a route's exploration takes tens of seconds (`-m "not slow"` leaves them out).
 EXPLORE = settings(
-    max_examples=400,
+    max_examples=150,
     derandomize=True,
     database=None,
     deadline=None,
@@ -102,8 +100,6 @@ def generated(crowds: Crowds, route: str) -> SearchStrategy[CrowdPlan]:
         ("/crash-stays/{room}", "generic.crowd.no-collateral-failure"),
         # The crashed member's send fails and it is deleted from the dict being iterated.
         ("/dict-mutated/{room}", "generic.crowd.no-collateral-failure"),
-        # One try around the whole relay: the crashed member stops it for those after it.
-        ("/broadcast-stops/{room}", "generic.crowd.broadcast-reaches-all"),
         # A dropped member keeps its seat: the room refuses a newcomer it has room for.
         ("/seats-kept/{room}", "generic.crowd.survivors-keep-working"),
     ],
@@ -182,3 +178,28 @@ def test_a_member_that_dropped_is_gone_from_the_broadcast(crowds: Crowds) -> Non
         (2, SendText("{}")),
     )
     assert crowds.failing(dropped) == set()
+
+
+@pytest.mark.parametrize(
+    ("route", "caught"),
+    [
+        # One try around the whole relay: the crashed member (first in the room) stops it for
+        # those after it. Directed: generated crowds found it alone after about a hundred plans,
+        # but missed it in two full self-test runs, whose learned messages differed (open).
+        ("/broadcast-stops/{room}", {"generic.crowd.broadcast-reaches-all"}),
+        ("/broadcast-skips/{room}", set()),
+    ],
+)
+def test_a_crashed_member_that_stops_the_broadcast_is_caught(
+    crowds: Crowds, route: str, caught: set[str]
+) -> None:
+    stopped = plan(
+        route,
+        (0, Join(0)),
+        (1, Join(0)),
+        (2, Join(0)),
+        (1, SendText("{}")),
+        (0, Fails(SendText("not json"))),
+        (2, SendText("{}")),
+    )
+    assert crowds.failing(stopped) == caught

@@ -101,7 +101,7 @@ def selected_transports(config: pytest.Config) -> list[str]:
     unknown = [name for name in requested if name not in known]
     if unknown:
         raise pytest.UsageError(f"unknown --server {', '.join(unknown)}; known: {', '.join(known)}")
-    return requested or list(known)
+    return requested or [name for name, spec in known.items() if spec.opt_in_reason is None]
 
 
 def _interrupt_on_sigterm(signum: int, frame: object) -> None:

@@ -337,6 +337,9 @@ class TransportSpec:
     # that moves when one of them changes release is attributed to it
     # (conformance/tools/upstream.py).
     packages: tuple[str, ...] = ()
+    # Run only when asked for by name (`--server`), not in a run of every installed transport:
+    # a transport the gate cannot yet rely on, with the reason.
+    opt_in_reason: str | None = None
 
 
 def missing_module(*modules: str) -> Callable[[], str | None]:

@@ -4,7 +4,17 @@ uses and the handshakes real clients send. Code finds them here, never by a path
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+# The parser's error, for a caller that reports a malformed file of the user's.
+TOMLDecodeError = tomllib.TOMLDecodeError
 
 # Resolved: an editable install may reach this module through a tree of links.
 DATA = Path(__file__).resolve().parent
@@ -14,3 +24,9 @@ ATLAS = DATA / "atlas.toml"
 COMPAT_FLOOR = DATA / "compat_floor.txt"
 RUN_INI = DATA / "run.ini"
 CLIENT_HANDSHAKES = DATA / "client_handshakes.toml"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's tables (tomllib from Python 3.11, its `tomli` backport on 3.10)."""
+    data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    return data

@@ -36,14 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wsconform.conformance.data import ATLAS
+from wsconform.conformance.data import ATLAS, read_toml
 from wsconform.conformance.engine.lock import unlocked_environ
 from wsconform.reports.compare import differences, load_verdicts, renames
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path("reports/out/atlas")
@@ -95,7 +90,7 @@ class Pair:
 
 
 def load_atlas(path: Path = ATLAS) -> list[Pair]:
-    pairs = [Pair.from_toml(entry) for entry in tomllib.loads(path.read_text())["pair"]]
+    pairs = [Pair.from_toml(entry) for entry in read_toml(path)["pair"]]
     ids = [pair.id for pair in pairs]
     duplicated = sorted({pair_id for pair_id in ids if ids.count(pair_id) > 1})
     if duplicated:

@@ -50,11 +50,11 @@ from wsconform.conformance.families.generic.routes import (
     OPENING_STEPS,
     STEP_LISTEN_S,
     VALID_VALUES,
-    _ended,
-    _example_value,
-    _listen,
-    _plan,
+    connection_ended,
+    connection_plan,
+    example_value,
     judge,
+    listen_until_quiet,
     route_vocabulary,
     steps_for,
 )
@@ -130,13 +130,13 @@ def learn_messages(
 ) -> RouteMessages:
     """Each candidate alone on a connection (`observe` runs it, on a fresh app where it can)."""
     values = {
-        p.name: _example_value(p) if p.required or p.location is Location.PATH else None
+        p.name: example_value(p) if p.required or p.location is Location.PATH else None
         for p in endpoint.parameters
     }
     taken: list[ClientStep] = []
     fails: SendText | SendBytes | None = None
     for step in candidate_messages(endpoint):
-        observation = observe(_plan(endpoint, values, (step,)))
+        observation = observe(connection_plan(endpoint, values, (step,)))
         if not observation.seen or not isinstance(observation.seen[0], Accepted):
             return RouteMessages((), None)  # not even a valid connection gets in
         failing = [j for j in judge(observation) if j.ok is False]
@@ -158,7 +158,7 @@ def _room(draw: st.DrawFn, endpoint: WebSocketEndpoint) -> tuple[str, tuple[tupl
         else None
         for p in endpoint.parameters
     }
-    plan = _plan(endpoint, values, ())
+    plan = connection_plan(endpoint, values, ())
     return plan.target, plan.headers
 
 
@@ -333,7 +333,10 @@ async def _step(
     # to at once: a real server's quiet bound is paid once per step, not once per client.
     open_now = [m for m in members.values() if not m.ended and not m.dropped]
     ended = await asyncio.gather(
-        *(_listen(m.connection, m.seen, STEP_LISTEN_S, until_end=False) for m in open_now)
+        *(
+            listen_until_quiet(m.connection, m.seen, STEP_LISTEN_S, until_end=False)
+            for m in open_now
+        )
     )
     for listened, has_ended in zip(open_now, ended, strict=True):
         listened.ended = has_ended
@@ -358,7 +361,7 @@ async def _act(member: Member, action: CrowdAction) -> None:
         elif isinstance(sent, CloseWith):
             member.closed_at = len(member.seen)
             await connection.close(sent.code, sent.reason)
-            await _listen(connection, member.seen, EXPECT_BOUND_S, until_end=True)
+            await listen_until_quiet(connection, member.seen, EXPECT_BOUND_S, until_end=True)
             member.ended = True
         elif isinstance(sent, Drop):
             member.dropped = member.ended = True
@@ -366,7 +369,7 @@ async def _act(member: Member, action: CrowdAction) -> None:
     except Exception as error:  # the client could not even do it: part of the evidence
         member.seen.append(ClientRaised(type(error).__name__, str(error)))
         member.ended = True
-    if member.seen and _ended(member.seen[-1]):
+    if member.seen and connection_ended(member.seen[-1]):
         member.ended = True
 
 
@@ -474,7 +477,7 @@ def _survivors_fail(observation: CrowdObservation) -> tuple[str, int] | None:
         present = sum(room == member.room for room in record.live_before.values())
         events = record.received.get(client, [])
         let_in = bool(events) and isinstance(events[0], Accepted)
-        if let_in and not any(_ended(event) for event in events):
+        if let_in and not any(connection_ended(event) for event in events):
             accepted_with[member.room] = max(accepted_with.get(member.room, -1), present)
         elif accepted_with.get(member.room, -1) >= present:
             return (
@@ -502,7 +505,9 @@ def _broadcast_gap(observation: CrowdObservation) -> tuple[str, int] | None:
         others = [c for c, r in record.live_before.items() if r == room and c != client]
         # Those still open after the step: one that ended meanwhile is another check's.
         listening = [
-            c for c in others if not any(_ended(event) for event in record.received.get(c, []))
+            c
+            for c in others
+            if not any(connection_ended(event) for event in record.received.get(c, []))
         ]
         missed = [c for c in listening if record.messages_to(c) == 0]
         if key in broadcast and client not in senders.get(key, set()) and missed:

@@ -14,7 +14,6 @@ import json
 import re
 import shlex
 import subprocess
-import sys
 import textwrap
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from hypothesis import strategies as st
+from wsconform.conformance.data import TOMLDecodeError, read_toml
 from wsconform.conformance.engine.discovery import Location, Parameter, WebSocketEndpoint, serves
 from wsconform.conformance.engine.judgements import Judgement, app_raised
 from wsconform.conformance.engine.plans import (
@@ -50,11 +50,6 @@ from wsconform.conformance.engine.vocabulary import (
 from wsconform.strategies import lifecycle
 from wsconform.targets.servers.base import EXPECT_BOUND_S, REPLY_BOUND_S, Transport
 from wsconform.targets.servers.witness import is_returned_open
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 # How long the client listens after each of its steps for what the step caused.
 STEP_LISTEN_S = 0.05
@@ -268,7 +263,7 @@ def _fill_path(template: str, values: dict[str, str]) -> str:
 def plans_for(draw: st.DrawFn, endpoint: WebSocketEndpoint) -> ConnectionPlan:
     values = {p.name: draw(_value(p), label=p.describe()) for p in endpoint.parameters}
     steps = _until_the_end(draw(st.lists(steps_for(endpoint), max_size=4)))
-    return _plan(endpoint, values, steps)
+    return connection_plan(endpoint, values, steps)
 
 
 # What every route is sent first, whatever the generated exploration then draws: the commonest
@@ -287,13 +282,13 @@ def opening_plans(endpoint: WebSocketEndpoint) -> list[ConnectionPlan]:
     """One connection per opening step, every required parameter given a valid value and
     every optional one left out."""
     values = {
-        p.name: _example_value(p) if p.required or p.location is Location.PATH else None
+        p.name: example_value(p) if p.required or p.location is Location.PATH else None
         for p in endpoint.parameters
     }
-    return [_plan(endpoint, values, (step,)) for step in OPENING_STEPS]
+    return [connection_plan(endpoint, values, (step,)) for step in OPENING_STEPS]
 
 
-def _plan(
+def connection_plan(
     endpoint: WebSocketEndpoint, values: dict[str, str | None], steps: tuple[ClientStep, ...]
 ) -> ConnectionPlan:
     """A connection to `endpoint` with its parameters' `values` (None: left out) in their
@@ -331,7 +326,7 @@ def _header_safe(value: str) -> bool:
 # --- running a plan ----------------------------------------------------------------------------
 
 
-def _ended(event: ClientEvent) -> bool:
+def connection_ended(event: ClientEvent) -> bool:
     return isinstance(event, Closed | Denied | ClientRaised)
 
 
@@ -352,7 +347,9 @@ async def run_plan(transport: Transport, plan: ConnectionPlan) -> Observation:
             if not ended:
                 observation.client_closed_at = len(observation.seen)
                 await connection.close(1000)
-                await _listen(connection, observation.seen, EXPECT_BOUND_S, until_end=True)
+                await listen_until_quiet(
+                    connection, observation.seen, EXPECT_BOUND_S, until_end=True
+                )
     finally:
         await connection.release()
     observation.app_errors = await transport.drain_app_errors()
@@ -365,7 +362,7 @@ async def _app_has_ended(transport: Transport, connection: Any, observation: Obs
     steps, so that what the client sees does not depend on how soon the server reacts."""
     if not transport.sees_the_app or not await transport.app_idle(0.0):
         return False
-    await _listen(connection, observation.seen, EXPECT_BOUND_S, until_end=True)
+    await listen_until_quiet(connection, observation.seen, EXPECT_BOUND_S, until_end=True)
     return True
 
 
@@ -380,7 +377,7 @@ async def _do(connection: Any, step: ClientStep, observation: Observation) -> bo
         elif isinstance(step, CloseWith):
             observation.client_closed_at = len(seen)
             await connection.close(step.code, step.reason)
-            await _listen(connection, seen, EXPECT_BOUND_S, until_end=True)
+            await listen_until_quiet(connection, seen, EXPECT_BOUND_S, until_end=True)
             return True
         else:
             await connection.drop()
@@ -388,10 +385,12 @@ async def _do(connection: Any, step: ClientStep, observation: Observation) -> bo
     except Exception as error:  # the client could not even do it: part of the evidence
         seen.append(ClientRaised(type(error).__name__, str(error)))
         return True
-    return await _listen(connection, seen, STEP_LISTEN_S, until_end=False)
+    return await listen_until_quiet(connection, seen, STEP_LISTEN_S, until_end=False)
 
 
-async def _listen(connection: Any, seen: list[ClientEvent], bound: float, until_end: bool) -> bool:
+async def listen_until_quiet(
+    connection: Any, seen: list[ClientEvent], bound: float, until_end: bool
+) -> bool:
     """Collect events until quiet for `bound` (or, `until_end`, until the connection ends)."""
     while True:
         event = await connection.next_event(bound)
@@ -400,7 +399,7 @@ async def _listen(connection: Any, seen: list[ClientEvent], bound: float, until_
                 seen.append(event)
             return False
         seen.append(event)
-        if _ended(event):
+        if connection_ended(event):
             return True
 
 
@@ -560,9 +559,8 @@ def find_config(start: Path) -> Path | None:
 
 def _load_toml(path: Path) -> dict[str, Any]:
     try:
-        data: dict[str, Any] = tomllib.loads(path.read_text())
-        return data
-    except (OSError, tomllib.TOMLDecodeError) as error:
+        return read_toml(path)
+    except (OSError, TOMLDecodeError) as error:
         raise ConfigError(f"{path}: {error}") from error
 
 
@@ -605,7 +603,7 @@ EXAMPLE_VALUES = {
 }
 
 
-def _example_value(parameter: Parameter) -> str:
+def example_value(parameter: Parameter) -> str:
     return EXAMPLE_VALUES.get(parameter.type, EXAMPLE_VALUES["str"])
 
 
@@ -621,7 +619,7 @@ def _other_required(route: AuthRoute, endpoint: WebSocketEndpoint) -> list[tuple
         return parameter.name == route.name
 
     return [
-        (parameter, _example_value(parameter))
+        (parameter, example_value(parameter))
         for parameter in endpoint.parameters
         if parameter.required
         and parameter.location is not Location.PATH
@@ -645,7 +643,7 @@ def bind_auth_routes(
         by_template = [e for e in endpoints if without_convertors(e.path) == template]
         if by_template:
             endpoint = by_template[0]
-            values = {p.name: _example_value(p) for p in endpoint.parameters}
+            values = {p.name: example_value(p) for p in endpoint.parameters}
             path = _fill_path(endpoint.path, values)
             others = _other_required(route, endpoint)
             bound.append(replace(route, path=path, others=tuple(others)))

@@ -16,25 +16,19 @@ import base64
 import contextlib
 import json
 import os
-import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wsconform.conformance.data import CLIENT_HANDSHAKES
+from wsconform.conformance.data import CLIENT_HANDSHAKES, read_toml
 from wsconform.conformance.engine.judgements import Judgement, deadline_only
 from wsconform.targets import frames
 from wsconform.targets.frames import OP_TEXT, Frame
 from wsconform.targets.raw_routes import SCOPE_ECHO_ROUTE
 from wsconform.targets.servers.base import EXPECT_BOUND_S
 from wsconform.targets.wsclient import Endpoint
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 PATH = f"{SCOPE_ECHO_ROUTE}/upgrade"
 LONG_HEADER_BYTES = 9 * 1024  # over the 8 KiB many servers allow for one header line
@@ -297,7 +291,7 @@ class ClientHandshake:
 
 
 def load_client_handshakes(path: Path = CLIENT_HANDSHAKES) -> tuple[ClientHandshake, ...]:
-    entries = tomllib.loads(path.read_text(encoding="utf-8"))["client"]
+    entries = read_toml(path)["client"]
     return tuple(
         ClientHandshake(entry["id"], entry["release"], tuple(entry["lines"])) for entry in entries
     )

@@ -136,16 +136,10 @@ def cause_table(
 ) -> list[str]:
     rows = cause_rows(servers, check_ids, by_pair)
     if not rows:
-        return [f"No divergences on {', '.join(f'`{server}`' for server in servers)}."]
-    lines = [
-        "| cause | checks it fails | " + " | ".join(f"`{server}`" for server in servers) + " |",
-        "|---" * (len(servers) + 2) + "|",
-    ]
+        return [_no_divergences(servers)]
+    lines = _table_head("cause", "checks it fails", servers)
     for row in rows:
-        checks = ", ".join(
-            f"`{check}` ({GRADE_LABELS.get(grades.get(check, ''), grades.get(check, ''))})"
-            for check in row.checks
-        )
+        checks = ", ".join(f"`{check}` ({_grade_label(grades, check)})" for check in row.checks)
         cause = _escaped(row.cause) if row.recorded else "no cause recorded"
         cells = " | ".join(cause_cell(row, server, by_pair) for server in servers)
         lines.append(f"| {cause} | {checks} | {cells} |")
@@ -164,18 +158,30 @@ def check_table(
         for check in check_ids
         if any(by_pair.get((check, server), {}).get("verdict") in DIVERGING for server in servers)
     ]
-    names = ", ".join(f"`{server}`" for server in servers)
     if not diverging:
-        return [f"No divergences on {names}."]
-    lines = [
-        "| check | grade | " + " | ".join(f"`{server}`" for server in servers) + " |",
-        "|---" * (len(servers) + 2) + "|",
-    ]
+        return [_no_divergences(servers)]
+    lines = _table_head("check", "grade", servers)
     for check in diverging:
         cells = " | ".join(cell(by_pair.get((check, server))) for server in servers)
-        grade = GRADE_LABELS.get(grades.get(check, ""), grades.get(check, ""))
-        lines.append(f"| `{check}` | {grade} | {cells} |")
+        lines.append(f"| `{check}` | {_grade_label(grades, check)} | {cells} |")
     return lines
+
+
+def _no_divergences(servers: Sequence[str]) -> str:
+    return f"No divergences on {', '.join(f'`{server}`' for server in servers)}."
+
+
+def _table_head(first: str, second: str, servers: Sequence[str]) -> list[str]:
+    """A markdown table's header: two columns of its own, then one per server."""
+    return [
+        f"| {first} | {second} | " + " | ".join(f"`{server}`" for server in servers) + " |",
+        "|---" * (len(servers) + 2) + "|",
+    ]
+
+
+def _grade_label(grades: Mapping[str, str], check: str) -> str:
+    grade = grades.get(check, "")
+    return GRADE_LABELS.get(grade, grade)
 
 
 def _escaped(text: str) -> str:

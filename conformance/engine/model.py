@@ -251,10 +251,14 @@ class LifecycleModel:
         self._app_close_code = step.code if isinstance(step, _CLOSES) else None
         # The cause of a failure here: this step, in this state, did this, and the client saw
         # that (the step's arguments, e.g. a generated close code, are the run's data).
-        observed = (
-            f"{_kind(step)} ({self.app.value}): {outcome_shape(outcome)};"
-            f" client saw {event_shape(event)}"
-        )
+        app_state = self.app.value
+
+        def observed() -> str:
+            return (
+                f"{_kind(step)} ({app_state}): {outcome_shape(outcome)};"
+                f" client saw {event_shape(event)}"
+            )
+
         judgements = self._judge_event_invariants(event)
         if outcome is not None and outcome.exc_type == APP_GONE:
             # The server (TestClient, after a close before accept) has already cancelled the
@@ -721,7 +725,11 @@ class LifecycleModel:
     ) -> list[Judgement]:
         # The cause of a failure here: what the client saw after this action, in this state;
         # for the app's pending receive, what the receive did.
-        after = f"{_kind(action)} ({self.client.value})"
+        client_state = self.client.value
+
+        def after() -> str:
+            return f"{_kind(action)} ({client_state})"
+
         judgements = self._judge_event_invariants(event)
         if isinstance(action, Connect):
             self.app, self.client, self.offered = (
@@ -742,10 +750,13 @@ class LifecycleModel:
             self.client = Client.DROPPED
         elif isinstance(action, ClientListen):
             judgements.append(self._listened(event))
-        judgements = _caused_by(judgements, f"{after}: client saw {event_shape(event)}")
+        judgements = _caused_by(judgements, lambda: f"{after()}: client saw {event_shape(event)}")
         if self.pending is not None and not isinstance(action, _CLIENT_WITHOUT_RECEIVE):
             step, self.pending = self.pending, None
-            received = f"{after}: the app's {_kind(step)} {outcome_shape(pending_outcome)}"
+
+            def received() -> str:
+                return f"{after()}: the app's {_kind(step)} {outcome_shape(pending_outcome)}"
+
             judgements += _caused_by(self._receive(step, pending_outcome), received)
         judgements = self._as_advertised(judgements)
         if any(j.ok is False and j.check_id not in _TERMINAL_CHECKS for j in judgements):
@@ -892,11 +903,13 @@ def _kind(move: ServerStep | ClientAction) -> str:
     return name
 
 
-def _caused_by(judgements: list[Judgement], observed: str) -> list[Judgement]:
-    """Each failure that names no cause of its own caused by what this step observed."""
-    return [
-        replace(j, cause=observed) if j.ok is False and j.cause is None else j for j in judgements
-    ]
+def _caused_by(judgements: list[Judgement], observed: Callable[[], str]) -> list[Judgement]:
+    """Each failure that names no cause of its own caused by what this step observed (worded
+    only when there is one: most steps pass, and the wording costs as much as the judging)."""
+    if not any(j.ok is False and j.cause is None for j in judgements):
+        return judgements
+    cause = observed()
+    return [replace(j, cause=cause) if j.ok is False and j.cause is None else j for j in judgements]
 
 
 def _closed_with(event: ClientEvent | None, code: int) -> bool:

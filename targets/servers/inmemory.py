@@ -20,7 +20,7 @@ import base64
 import contextlib
 import os
 import weakref
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterator, Sequence
 from enum import Enum
 from typing import Any
 from urllib.parse import unquote
@@ -79,19 +79,37 @@ def nobody_else_waits() -> bool:
     return False
 
 
+# The tasks inside `_spin` now: clients listened to at once (a crowd's members) each spin, and
+# their turns keep asyncio's queue from ever being empty.
+_SPINNING: set[asyncio.Future[Any]] = set()
+
+
+def _only_spinners_ready(pending: Collection[asyncio.Handle]) -> bool:
+    """Is every callback asyncio has queued the next turn of a task inside `_spin`?"""
+    return all(
+        getattr(getattr(handle, "_callback", None), "__self__", None) in _SPINNING
+        for handle in pending
+    )
+
+
 async def _spin(ready: Callable[[], bool]) -> bool:
     # asyncio's queue of callbacks to run (uvloop has none to read: it spins the whole limit).
-    # Resumed with that queue empty, this coroutine is all the loop has left to run: no hop of
-    # an app's is in flight, and more turns cannot make `ready` true; only a timer, a thread or
-    # the test can, which the caller's clock-bounded wait covers.
+    # Resumed with nothing in that queue but other spinners, no hop of an app's is in flight,
+    # and more turns cannot make `ready` true; only a timer, a thread or the test can, which
+    # the caller's clock-bounded wait covers.
     pending = getattr(asyncio.get_running_loop(), "_ready", None)
-    for _ in range(SPIN_LIMIT):
-        if ready():
-            return True
-        await asyncio.sleep(0)
-        if pending is not None and not pending:
-            return ready()
-    return ready()
+    task = asyncio.current_task()
+    _SPINNING.add(task)  # type: ignore[arg-type]
+    try:
+        for _ in range(SPIN_LIMIT):
+            if ready():
+                return True
+            await asyncio.sleep(0)
+            if pending is not None and (not pending or _only_spinners_ready(pending)):
+                return ready()
+        return ready()
+    finally:
+        _SPINNING.discard(task)  # type: ignore[arg-type]
 
 
 async def wait_until(

@@ -327,6 +327,15 @@ class Transport(ABC):
 
 
 @dataclass(frozen=True)
+class StackLayer:
+    """A layer a transport adds in front of another transport's server (a proxy, TLS): a verdict
+    that differs between the two is the layer's finding, not the server's."""
+
+    name: str  # what the layer is, as reports name it: "proxy (nginx)", "TLS"
+    over: str  # the transport serving the same server without the layer
+
+
+@dataclass(frozen=True)
 class TransportSpec:
     name: str
     # None when usable, otherwise the reason it is skipped (e.g. a package is not installed).
@@ -340,6 +349,8 @@ class TransportSpec:
     # Run only when asked for by name (`--server`), not in a run of every installed transport:
     # a transport the gate cannot yet rely on, with the reason.
     opt_in_reason: str | None = None
+    # The layer this transport adds to another one's server, if it is such a stack.
+    stack_layer: StackLayer | None = None
 
 
 def missing_module(*modules: str) -> Callable[[], str | None]:

@@ -30,7 +30,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from wsconform.targets.servers.base import MAX_MESSAGE_BYTES, Transport, TransportSpec
+from wsconform.targets.servers.base import (
+    MAX_MESSAGE_BYTES,
+    StackLayer,
+    Transport,
+    TransportSpec,
+)
 from wsconform.targets.servers.network import (
     WITNESS_APP,
     SubprocessTransport,
@@ -146,27 +151,33 @@ def serve_behind_nginx(
     import_string: str, settings: ProxySettings = RECOMMENDED, name: str = "nginx"
 ) -> Iterator[SubprocessTransport]:
     """uvicorn serving the witnessed `import_string`, nginx in front of it with `settings`;
-    the transport reaches nginx. Both processes are always stopped (nginx first)."""
+    the transport reaches nginx. Both processes are always stopped: uvicorn first, as a
+    deployment restarts its app server behind a proxy that stays up, so a stop is uvicorn's
+    (its close frames pass through nginx), not nginx's own, which drops every connection."""
     binary = nginx_binary()
     if binary is None:
         raise RuntimeError(nginx_unavailable() or "nginx is not installed")
     upstream_argv = uvicorn_command(FRONTED_WS, "--ws-max-size", str(MAX_MESSAGE_BYTES))
-    with contextlib.ExitStack() as stack:
-        _, upstream_port = stack.enter_context(
+    with (
+        tempfile.TemporaryDirectory(prefix="wsconform-nginx-") as folder,
+        contextlib.ExitStack() as proxy,
+        contextlib.ExitStack() as upstream,
+    ):
+        _, upstream_port = upstream.enter_context(
             server_process(
                 f"{FRONTED} behind nginx",
                 lambda port: upstream_argv(WITNESS_APP, port),
                 {WITNESSED_APP_ENV: import_string},
             )
         )
-        prefix = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wsconform-nginx-")))
+        prefix = Path(folder)
         (prefix / "tmp").mkdir()
 
         def start(port: int) -> list[str]:
             (prefix / "nginx.conf").write_text(nginx_config(port, upstream_port, settings))
             return nginx_command(binary, prefix)
 
-        _, port = stack.enter_context(server_process(name, start, {}))
+        _, port = proxy.enter_context(server_process(name, start, {}))
         transport = SubprocessTransport(name, port)
         transport.max_message_bytes = MAX_MESSAGE_BYTES
         yield transport
@@ -183,5 +194,6 @@ TRANSPORTS = (
         serve,
         # nginx is no Python distribution: what can move under it here is what it fronts.
         uvicorn_packages(FRONTED_WS),
+        stack_layer=StackLayer("proxy (nginx)", FRONTED),
     ),
 )

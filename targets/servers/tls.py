@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from wsconform.targets.servers.base import Transport, TransportSpec, missing_module
+from wsconform.targets.servers.base import StackLayer, Transport, TransportSpec, missing_module
 
 # The names the certificate is issued for: the suite's servers listen on 127.0.0.1 only.
 TLS_HOSTS = ("127.0.0.1", "localhost")
@@ -93,4 +93,6 @@ def tls_transport(
         with server_certificate() as certificate, serve(import_string, certificate) as transport:
             yield transport
 
-    return TransportSpec(f"{server}+tls", reason, serve_with_tls, packages)
+    return TransportSpec(
+        f"{server}+tls", reason, serve_with_tls, packages, stack_layer=StackLayer("TLS", server)
+    )

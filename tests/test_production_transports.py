@@ -5,6 +5,7 @@ and the suite's client refuses a server whose certificate another CA signed."""
 
 from __future__ import annotations
 
+import shutil
 import ssl
 
 import pytest
@@ -159,7 +160,7 @@ def test_nginx_is_skipped_with_the_command_that_installs_it_where_it_is_missing(
 ) -> None:
     from wsconform.targets.servers import nginx_server
 
-    monkeypatch.setattr(nginx_server.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.setattr(nginx_server, "NGINX_PATHS", ())
     reason = all_transports()["nginx"].unavailable_reason()
     assert reason == "nginx is not installed (install it with `apt-get install nginx`)"

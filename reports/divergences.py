@@ -266,6 +266,13 @@ def layer_table(
             )
         if not differing:
             lines.append(f"| `{server}` | {layer.name} over `{layer.over}` | none differ | | |")
+    if any(line.split(" | ")[2].startswith("`shutdown.") for line in lines[4:]):
+        lines += [
+            "",
+            "A `shutdown.*` difference may be the process mode's rather than the layer's: a "
+            "stack runs its server in a process of its own, stopped by SIGTERM, where its base "
+            "transport may run in a thread and stop in-process (docs/transports.md).",
+        ]
     return lines
 
 

@@ -140,6 +140,24 @@ class SubprocessTransport(SocketTransport):
         return errors
 
 
+class ProxiedTransport(SubprocessTransport):
+    """A server reached through a proxy in front of it. `upstream` reaches the same server (the
+    same app, the same puppet) around the proxy, so what the proxy changes is measured by playing
+    one program both ways (conformance/families/proxy)."""
+
+    def __init__(self, name: str, port: int, upstream: SocketTransport) -> None:
+        super().__init__(name, port)
+        self.upstream = upstream
+        self.max_message_bytes = upstream.max_message_bytes
+        # The puppet is driven around the proxy: a proxy's limits (its read timeout) are what
+        # the checks observe on the connections under test, never on the suite's own requests.
+        self.control = upstream.control
+
+    async def aclose(self) -> None:
+        await self.upstream.aclose()
+        await super().aclose()
+
+
 @contextlib.contextmanager
 def serve_in_subprocess(
     name: str,

@@ -6,13 +6,14 @@ HTTP/1.1 to the upstream, the client's `Upgrade` header passed on and `Connectio
 (`upgrade` when the client asked for one, `close` otherwise), the original `Host` and the
 `X-Forwarded-*` headers set, no response buffering. Everything else keeps nginx's defaults,
 among them `proxy_read_timeout` (60 s: a websocket idle that long is closed by the proxy) and
-the client's header buffers (`large_client_header_buffers 4 8k`).
+the client's header buffers (`large_client_header_buffers 4 8k`) and the server's response head
+buffer (`proxy_buffer_size`, one memory page).
 
 What nginx serves, uvicorn (`--ws websockets-sansio`, what `--ws auto` picks) serves behind it,
 with the settings of `uvicorn-sansio+tls`'s process; so a verdict that differs between `nginx`
 and `uvicorn-sansio` is the proxy's (or the process mode's, see `shutdown.*` in
-docs/transports.md), not uvicorn's. The variants (`ProxySettings`) are the proxy family's broken
-and short-timeout configurations.
+docs/transports.md), not uvicorn's. The variants (`ProxySettings`: without the upgrade headers,
+a short read timeout) are what the proxy family measures beside the recommended configuration.
 
 nginx runs in the foreground (`daemon off`) with every path it writes (pid, logs, request
 temp folders) under a temporary prefix. Run as root, nginx's workers would switch to the
@@ -27,17 +28,18 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from wsconform.targets.servers.base import (
     MAX_MESSAGE_BYTES,
+    ProxySettings,
     StackLayer,
     Transport,
     TransportSpec,
 )
 from wsconform.targets.servers.network import (
     WITNESS_APP,
+    ProxiedTransport,
     SubprocessTransport,
     server_process,
 )
@@ -56,17 +58,6 @@ INSTALL_COMMAND = "apt-get install nginx"
 # The server nginx fronts: a verdict of `nginx` is read beside this transport's.
 FRONTED = uvicorn_transport_name(TLS_WS)
 FRONTED_WS = TLS_WS
-
-
-@dataclass(frozen=True)
-class ProxySettings:
-    """The proxy configuration's knobs the suite varies; the defaults are the recommended one."""
-
-    # The `Upgrade`/`Connection` headers and HTTP/1.1 to the upstream: without them (the classic
-    # misconfiguration) nginx forwards a plain HTTP/1.0 GET and no websocket is ever opened.
-    upgrade_headers: bool = True
-    # nginx's `proxy_read_timeout` in seconds, None for its default (60 s).
-    read_timeout_s: float | None = None
 
 
 RECOMMENDED = ProxySettings()
@@ -98,8 +89,8 @@ def nginx_config(listen_port: int, upstream_port: int, settings: ProxySettings) 
         else ""
     )
     timeout_line = (
-        f"proxy_read_timeout {settings.read_timeout_s}s;\n"
-        if settings.read_timeout_s is not None
+        f"proxy_read_timeout {settings.read_timeout_ms}ms;\n"
+        if settings.read_timeout_ms is not None
         else ""
     )
     # As root, nginx's workers would become `nobody` and could not write under the prefix.
@@ -149,7 +140,7 @@ def nginx_command(binary: str, prefix: Path) -> list[str]:
 @contextlib.contextmanager
 def serve_behind_nginx(
     import_string: str, settings: ProxySettings = RECOMMENDED, name: str = "nginx"
-) -> Iterator[SubprocessTransport]:
+) -> Iterator[ProxiedTransport]:
     """uvicorn serving the witnessed `import_string`, nginx in front of it with `settings`;
     the transport reaches nginx. Both processes are always stopped: uvicorn first, as a
     deployment restarts its app server behind a proxy that stays up, so a stop is uvicorn's
@@ -160,10 +151,10 @@ def serve_behind_nginx(
     upstream_argv = uvicorn_command(FRONTED_WS, "--ws-max-size", str(MAX_MESSAGE_BYTES))
     with (
         tempfile.TemporaryDirectory(prefix="wsconform-nginx-") as folder,
-        contextlib.ExitStack() as proxy,
-        contextlib.ExitStack() as upstream,
+        contextlib.ExitStack() as proxy_process,
+        contextlib.ExitStack() as upstream_process,
     ):
-        _, upstream_port = upstream.enter_context(
+        _, upstream_port = upstream_process.enter_context(
             server_process(
                 f"{FRONTED} behind nginx",
                 lambda port: upstream_argv(WITNESS_APP, port),
@@ -177,14 +168,20 @@ def serve_behind_nginx(
             (prefix / "nginx.conf").write_text(nginx_config(port, upstream_port, settings))
             return nginx_command(binary, prefix)
 
-        _, port = proxy.enter_context(server_process(name, start, {}))
-        transport = SubprocessTransport(name, port)
-        transport.max_message_bytes = MAX_MESSAGE_BYTES
-        yield transport
+        _, port = proxy_process.enter_context(server_process(name, start, {}))
+        upstream = SubprocessTransport(FRONTED, upstream_port)
+        upstream.max_message_bytes = MAX_MESSAGE_BYTES
+        yield ProxiedTransport(name, port, upstream)
 
 
 def serve(import_string: str) -> contextlib.AbstractContextManager[Transport]:
     return serve_behind_nginx(import_string)
+
+
+def serve_variant(
+    import_string: str, settings: ProxySettings
+) -> contextlib.AbstractContextManager[Transport]:
+    return serve_behind_nginx(import_string, settings, "nginx-variant")
 
 
 TRANSPORTS = (
@@ -194,6 +191,6 @@ TRANSPORTS = (
         serve,
         # nginx is no Python distribution: what can move under it here is what it fronts.
         uvicorn_packages(FRONTED_WS),
-        stack_layer=StackLayer("proxy (nginx)", FRONTED),
+        stack_layer=StackLayer("proxy (nginx)", FRONTED, serve_variant),
     ),
 )

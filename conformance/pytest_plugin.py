@@ -159,7 +159,9 @@ def pytest_configure(config: pytest.Config) -> None:
     for endpoint in endpoints:
         route_vocabulary(endpoint)
     config.stash[auth_routes_key] = _auth_routes(config, endpoints)
-    config.stash[url_key] = parse_live_url(settings.url)
+    config.stash[url_key] = parse_live_url(
+        settings.url, allow_remote_host=settings.allow_remote_host
+    )
     config.stash[recorder_key] = recorder = ResultsRecorder()
     if user_app_given(config):
         recorder.mode = "app"
@@ -247,20 +249,35 @@ def _auth_routes(config: pytest.Config, endpoints: list[WebSocketEndpoint]) -> l
 
 @dataclass(frozen=True)
 class LiveUrl:
+    host: str
     port: int
     target: str  # path and query
+    tls: bool  # wss://
 
 
-def parse_live_url(url: str) -> LiveUrl | None:
-    """`--url`, refused unless it is a ws:// URL on this machine's loopback."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def parse_live_url(url: str, *, allow_remote_host: bool = False) -> LiveUrl | None:
+    """`--url`: a ws:// or wss:// URL, on this machine's loopback unless `allow_remote_host`
+    (the suite's own tests never leave the machine; a user checking a staging server says so)."""
     if not url:
         return None
     parts = urlsplit(url)
-    if parts.scheme != "ws" or parts.hostname not in ("127.0.0.1", "localhost") or not parts.port:
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise pytest.UsageError(f"--url {url}: give ws://HOST:PORT/PATH or wss://HOST:PORT/PATH")
+    if parts.hostname not in LOOPBACK_HOSTS and not allow_remote_host:
         raise pytest.UsageError(
-            f"--url {url}: give ws://127.0.0.1:PORT/PATH (a server on this machine's loopback)"
+            f"--url {url}: {parts.hostname} is not a server on this machine's loopback; pass "
+            "--allow-remote-host to check a server elsewhere (a staging server)"
         )
-    return LiveUrl(parts.port, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+    tls = parts.scheme == "wss"
+    return LiveUrl(
+        parts.hostname,
+        parts.port or (443 if tls else 80),
+        (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        tls,
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

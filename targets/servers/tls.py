@@ -46,6 +46,16 @@ def client_context_trusting(ca_file: Path) -> ssl.SSLContext:
     return context
 
 
+def url_client_context(*, verify: bool) -> ssl.SSLContext:
+    """The client context of a `wss://` --url: the system's trust store and host name check,
+    or, where the user passes --insecure (a self-signed staging certificate), no check."""
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 @contextlib.contextmanager
 def server_certificate() -> Iterator[ServerCertificate]:
     """A fresh CA and a certificate for 127.0.0.1 signed by it, in files that live as long as

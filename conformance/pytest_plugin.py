@@ -104,6 +104,18 @@ def selected_transports(config: pytest.Config) -> list[str]:
     return requested or [name for name, spec in known.items() if spec.opt_in_reason is None]
 
 
+def left_out_unless_named(requested: str) -> dict[str, str]:
+    """The transports a run leaves out because they run only when named, with why; none when
+    `--server` names the transports itself."""
+    if requested.strip():
+        return {}
+    return {
+        name: f"runs only when named: {spec.opt_in_reason}"
+        for name, spec in all_transports().items()
+        if spec.opt_in_reason is not None
+    }
+
+
 def _interrupt_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -486,8 +498,12 @@ def pytest_terminal_summary(
         return
     reporter = terminalreporter
     reporter.section("wsconform")
-    # Every server asked for that did not run, and why: a skip is not a pass.
-    for server, reason in sorted(recorder.unavailable.items()):
+    # Every server asked for that did not run, and why: a skip is not a pass. A run of every
+    # server (no --server) lists those that run only when named too.
+    skipped = dict(recorder.unavailable)
+    if config.stash[url_key] is None:
+        skipped.update(left_out_unless_named(run_settings(config).server))
+    for server, reason in sorted(skipped.items()):
         reporter.line(f"skipped server {server}: {reason}", yellow=True)
     if not recorder.pairs:
         return

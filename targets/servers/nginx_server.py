@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,11 +96,14 @@ def nginx_config(listen_port: int, upstream_port: int, settings: ProxySettings) 
     )
     # As root, nginx's workers would become `nobody` and could not write under the prefix.
     user_line = "user root;\n" if os.geteuid() == 0 else ""
+    # A proxied websocket holds two connections (the client's, the server's): room for the
+    # benchmarks' 1,000 idle ones, and the descriptors they take.
     return f"""{user_line}worker_processes 1;
+worker_rlimit_nofile 8192;
 pid nginx.pid;
 error_log stderr warn;
 events {{
-    worker_connections 1024;
+    worker_connections 4096;
 }}
 http {{
     access_log off;
@@ -138,29 +142,15 @@ def nginx_command(binary: str, prefix: Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def serve_behind_nginx(
-    import_string: str, settings: ProxySettings = RECOMMENDED, name: str = "nginx"
-) -> Iterator[ProxiedTransport]:
-    """uvicorn serving the witnessed `import_string`, nginx in front of it with `settings`;
-    the transport reaches nginx. Both processes are always stopped: uvicorn first, as a
-    deployment restarts its app server behind a proxy that stays up, so a stop is uvicorn's
-    (its close frames pass through nginx), not nginx's own, which drops every connection."""
+def nginx_in_front(
+    upstream_port: int, settings: ProxySettings = RECOMMENDED, name: str = "nginx"
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """nginx on a free loopback port proxying to 127.0.0.1:`upstream_port`, with its files under
+    a temporary prefix; always stopped. The process and its port."""
     binary = nginx_binary()
     if binary is None:
         raise RuntimeError(nginx_unavailable() or "nginx is not installed")
-    upstream_argv = uvicorn_command(FRONTED_WS, "--ws-max-size", str(MAX_MESSAGE_BYTES))
-    with (
-        tempfile.TemporaryDirectory(prefix="wsconform-nginx-") as folder,
-        contextlib.ExitStack() as proxy_process,
-        contextlib.ExitStack() as upstream_process,
-    ):
-        _, upstream_port = upstream_process.enter_context(
-            server_process(
-                f"{FRONTED} behind nginx",
-                lambda port: upstream_argv(WITNESS_APP, port),
-                {WITNESSED_APP_ENV: import_string},
-            )
-        )
+    with tempfile.TemporaryDirectory(prefix="wsconform-nginx-") as folder:
         prefix = Path(folder)
         (prefix / "tmp").mkdir()
 
@@ -168,7 +158,32 @@ def serve_behind_nginx(
             (prefix / "nginx.conf").write_text(nginx_config(port, upstream_port, settings))
             return nginx_command(binary, prefix)
 
-        _, port = proxy_process.enter_context(server_process(name, start, {}))
+        with server_process(name, start, {}) as running:
+            yield running
+
+
+def upstream_command(app: str, port: int) -> list[str]:
+    """uvicorn as nginx's upstream, with the settings of the suite's other uvicorn processes."""
+    return uvicorn_command(FRONTED_WS, "--ws-max-size", str(MAX_MESSAGE_BYTES))(app, port)
+
+
+@contextlib.contextmanager
+def serve_behind_nginx(
+    import_string: str, settings: ProxySettings = RECOMMENDED, name: str = "nginx"
+) -> Iterator[ProxiedTransport]:
+    """uvicorn serving the witnessed `import_string`, nginx in front of it with `settings`;
+    the transport reaches nginx. Both processes are always stopped: uvicorn first, as a
+    deployment restarts its app server behind a proxy that stays up, so a stop is uvicorn's
+    (its close frames pass through nginx), not nginx's own, which drops every connection."""
+    with contextlib.ExitStack() as proxy_process, contextlib.ExitStack() as upstream_process:
+        _, upstream_port = upstream_process.enter_context(
+            server_process(
+                f"{FRONTED} behind nginx",
+                lambda port: upstream_command(WITNESS_APP, port),
+                {WITNESSED_APP_ENV: import_string},
+            )
+        )
+        _, port = proxy_process.enter_context(nginx_in_front(upstream_port, settings, name))
         upstream = SubprocessTransport(FRONTED, upstream_port)
         upstream.max_message_bytes = MAX_MESSAGE_BYTES
         yield ProxiedTransport(name, port, upstream)

@@ -13,6 +13,7 @@ cuts the suite's own control requests.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,13 +37,13 @@ from wsconform.conformance.engine.vocabulary import (
     Closed,
     Connect,
     Denied,
-    NoEvent,
     RawReceive,
+    Return,
     StepOutcome,
     jsonable,
 )
 from wsconform.conformance.families.proxy.catalogue import IDLE_FIX, UPGRADE_FIX
-from wsconform.targets.servers.base import REPLY_BOUND_S, Transport
+from wsconform.targets.servers.base import EXPECT_BOUND_S, REPLY_BOUND_S, Transport
 from wsconform.targets.servers.network import ProxiedTransport
 
 # Over the 8 KiB nginx takes for one request header line (large_client_header_buffers 4 8k) and
@@ -55,6 +56,7 @@ LARGE_ACCEPT_HEADER_BYTES = 6 * 1024
 # (EXPECT_BOUND_S), so the cut is what that wait sees.
 IDLE_TIMEOUT_MS = 1000
 
+_sessions = itertools.count(1)
 APP_CLOSE = (4321, "closed by the app")
 CLIENT_CLOSE = (4322, "closed by the client")
 
@@ -164,10 +166,24 @@ async def oversized_request(stack: Transport, run: ProxyRun) -> Judgement:
 async def idle_cut(short_timeout: Transport, run: ProxyRun) -> list[Judgement]:
     """On a stack whose proxy cuts after IDLE_TIMEOUT_MS of silence: an open websocket left
     idle, then what the client saw and what the app blocked in receive was given."""
-    program = (Connect(), RawReceive(), accept(), Observe(), Observe(), RawReceive())
-    played = await play(short_timeout, "proxy-idle", program)
-    client = played.events[-1] if played.events else NoEvent(0.0)
-    app = played.outcome(-1)
+    session = f"proxy-idle-{next(_sessions)}"
+    control = short_timeout.control
+    connection = await short_timeout.connect(f"{PUPPET_ROUTE}/{session}")
+    try:
+        for step in (RawReceive(), accept()):  # the connect message, then the 101
+            await control.outcome(session, await control.submit(session, step), EXPECT_BOUND_S)
+        client = await connection.next_event(REPLY_BOUND_S)
+        if isinstance(client, Accepted):
+            # The cut, timed by the proxy from the 101; the reply bound (not the shorter one
+            # of an expected event) keeps a loaded machine from missing it.
+            client = await connection.next_event(REPLY_BOUND_S)
+        app = await control.outcome(
+            session, await control.submit(session, RawReceive()), EXPECT_BOUND_S
+        )
+    finally:
+        await control.submit(session, Return())
+        await connection.release()
+        await control.forget(session)
     app_value = None if app is None else app.value
     run.seen["proxy.idle-cut"] = {
         "timeout_ms": IDLE_TIMEOUT_MS,

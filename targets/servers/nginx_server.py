@@ -56,7 +56,8 @@ from wsconform.targets.servers.witness import WITNESSED_APP_ENV
 # Debian's package puts nginx in /usr/sbin, which an ordinary user's PATH may lack.
 NGINX_PATHS = ("/usr/sbin/nginx",)
 INSTALL_COMMAND = "apt-get install nginx"
-# The server nginx fronts: a verdict of `nginx` is read beside this transport's.
+# The server nginx fronts: uvicorn's default --ws (the one its TLS transport serves too); a
+# verdict of `nginx` is read beside this transport's.
 FRONTED = uvicorn_transport_name(TLS_WS)
 FRONTED_WS = TLS_WS
 

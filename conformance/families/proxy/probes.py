@@ -52,6 +52,7 @@ LONG_REQUEST_HEADER_BYTES = 9 * 1024
 # Over one memory page (nginx's proxy_buffer_size default, 4 KiB on x86-64), under uvicorn's
 # own limit for what it sends.
 LARGE_ACCEPT_HEADER_BYTES = 6 * 1024
+LARGE_ACCEPT_HEADER = "x-wsconform-large"
 # The read timeout of the short-timeout variant: under the client's wait for the next event
 # (EXPECT_BOUND_S), so the cut is what that wait sees.
 IDLE_TIMEOUT_MS = 1000
@@ -91,7 +92,8 @@ PASS_THROUGH = (
     PassThrough(
         "proxy.large-accept-headers-pass",
         (Connect(), RawReceive(),
-         accept(headers=[(b"x-wsconform-large", b"a" * LARGE_ACCEPT_HEADER_BYTES)]), Observe()),
+         accept(headers=[(LARGE_ACCEPT_HEADER.encode(), b"a" * LARGE_ACCEPT_HEADER_BYTES)]),
+         Observe()),
         "client",
     ),
 )  # fmt: skip
@@ -120,7 +122,8 @@ def compared_value(run: RawRun, compared: str) -> Any:
         if isinstance(event, Closed):
             return ("Closed", event.code, event.reason, event.close_frame_seen)
         if isinstance(event, Accepted):
-            return ("Accepted", dict(event.headers).get("x-wsconform-large", "")[:16])
+            # The header's first bytes: whether it came through, without 6 KiB of evidence.
+            return ("Accepted", dict(event.headers).get(LARGE_ACCEPT_HEADER, "")[:16])
         if isinstance(event, Denied):
             return ("Denied", event.status)
         return jsonable(event)

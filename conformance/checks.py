@@ -18,6 +18,7 @@ from wsconform.conformance.families.claims import catalogue as claims
 from wsconform.conformance.families.contracts import catalogue as contracts
 from wsconform.conformance.families.generic import catalogue as generic
 from wsconform.conformance.families.lifecycle import catalogue as lifecycle
+from wsconform.conformance.families.proxy import catalogue as proxy
 from wsconform.conformance.families.raw_asgi import catalogue as raw_asgi
 from wsconform.conformance.families.scope import catalogue as scope
 from wsconform.conformance.families.shutdown import catalogue as shutdown
@@ -57,6 +58,7 @@ CATALOGUE: tuple[Check, ...] = (
     + wire.CHECKS
     + raw_asgi.CHECKS
     + shutdown.CHECKS
+    + proxy.CHECKS
     + browser.CHECKS
     + contracts.CHECKS
     + generic.CHECKS

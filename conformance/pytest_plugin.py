@@ -104,6 +104,18 @@ def selected_transports(config: pytest.Config) -> list[str]:
     return requested or [name for name, spec in known.items() if spec.opt_in_reason is None]
 
 
+def left_out_unless_named(requested: str) -> dict[str, str]:
+    """The transports a run leaves out because they run only when named, with why; none when
+    `--server` names the transports itself."""
+    if requested.strip():
+        return {}
+    return {
+        name: f"runs only when named: {spec.opt_in_reason}"
+        for name, spec in all_transports().items()
+        if spec.opt_in_reason is not None
+    }
+
+
 def _interrupt_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -159,7 +171,9 @@ def pytest_configure(config: pytest.Config) -> None:
     for endpoint in endpoints:
         route_vocabulary(endpoint)
     config.stash[auth_routes_key] = _auth_routes(config, endpoints)
-    config.stash[url_key] = parse_live_url(settings.url)
+    config.stash[url_key] = parse_live_url(
+        settings.url, allow_remote_host=settings.allow_remote_host
+    )
     config.stash[recorder_key] = recorder = ResultsRecorder()
     if user_app_given(config):
         recorder.mode = "app"
@@ -247,20 +261,35 @@ def _auth_routes(config: pytest.Config, endpoints: list[WebSocketEndpoint]) -> l
 
 @dataclass(frozen=True)
 class LiveUrl:
+    host: str
     port: int
     target: str  # path and query
+    tls: bool  # wss://
 
 
-def parse_live_url(url: str) -> LiveUrl | None:
-    """`--url`, refused unless it is a ws:// URL on this machine's loopback."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def parse_live_url(url: str, *, allow_remote_host: bool = False) -> LiveUrl | None:
+    """`--url`: a ws:// or wss:// URL, on this machine's loopback unless `allow_remote_host`
+    (the suite's own tests never leave the machine; a user checking a staging server says so)."""
     if not url:
         return None
     parts = urlsplit(url)
-    if parts.scheme != "ws" or parts.hostname not in ("127.0.0.1", "localhost") or not parts.port:
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise pytest.UsageError(f"--url {url}: give ws://HOST:PORT/PATH or wss://HOST:PORT/PATH")
+    if parts.hostname not in LOOPBACK_HOSTS and not allow_remote_host:
         raise pytest.UsageError(
-            f"--url {url}: give ws://127.0.0.1:PORT/PATH (a server on this machine's loopback)"
+            f"--url {url}: {parts.hostname} is not a server on this machine's loopback; pass "
+            "--allow-remote-host to check a server elsewhere (a staging server)"
         )
-    return LiveUrl(parts.port, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+    tls = parts.scheme == "wss"
+    return LiveUrl(
+        parts.hostname,
+        parts.port or (443 if tls else 80),
+        (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        tls,
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -469,8 +498,12 @@ def pytest_terminal_summary(
         return
     reporter = terminalreporter
     reporter.section("wsconform")
-    # Every server asked for that did not run, and why: a skip is not a pass.
-    for server, reason in sorted(recorder.unavailable.items()):
+    # Every server asked for that did not run, and why: a skip is not a pass. A run of every
+    # server (no --server) lists those that run only when named too.
+    skipped = dict(recorder.unavailable)
+    if config.stash[url_key] is None:
+        skipped.update(left_out_unless_named(run_settings(config).server))
+    for server, reason in sorted(skipped.items()):
         reporter.line(f"skipped server {server}: {reason}", yellow=True)
     if not recorder.pairs:
         return

@@ -33,6 +33,7 @@ from wsconform.reports.results_file import (
     load_results,
     row_causes,
 )
+from wsconform.targets.servers import all_transports
 
 START = "<!-- divergences:start -->"
 END = "<!-- divergences:end -->"
@@ -219,7 +220,60 @@ def markdown(results: Mapping[str, Any]) -> str:
     table = cause_table if any("causes" in row for row in results["results"]) else check_table
     for servers in groups:
         lines += ["", *table(servers, check_ids, grades, by_pair)]
+    if layers := layer_table(results, check_ids, by_pair):
+        lines += ["", *layers]
     return "\n".join(lines) + "\n"
+
+
+def layer_table(
+    results: Mapping[str, Any],
+    check_ids: Sequence[str],
+    by_pair: Mapping[tuple[str, str], Mapping[str, Any]],
+) -> list[str]:
+    """What each stack's layer changes: the checks whose verdict differs between a stack
+    (`nginx`, `hypercorn+tls`) and the transport serving the same server without its layer, run
+    alike. Such a difference is the layer's finding, not the server's. A check not judged on
+    one of the two (`unimplemented`) is no difference: what is left unjudged there is the
+    transport's process mode (docs/transports.md), not the layer."""
+    servers = results["servers"]
+    stacks = [
+        (server, layer)
+        for server, spec in all_transports().items()
+        if (layer := spec.stack_layer) is not None and server in servers and layer.over in servers
+    ]
+    if not stacks:
+        return []
+    lines = [
+        "What a layer changes (a stack beside the same server without its layer, in this run): "
+        "these verdicts are the layer's, not the server's.",
+        "",
+        "| stack | layer | check | without the layer | with it |",
+        "|---|---|---|---|---|",
+    ]
+    for server, layer in stacks:
+        differing = [
+            check
+            for check in check_ids
+            if (before := by_pair.get((check, layer.over))) is not None
+            and (after := by_pair.get((check, server))) is not None
+            and before["verdict"] != after["verdict"]
+            and Verdict.UNIMPLEMENTED.value not in (before["verdict"], after["verdict"])
+        ]
+        for check in differing:
+            lines.append(
+                f"| `{server}` | {layer.name} over `{layer.over}` | `{check}` "
+                f"| {cell(by_pair[(check, layer.over)])} | {cell(by_pair[(check, server)])} |"
+            )
+        if not differing:
+            lines.append(f"| `{server}` | {layer.name} over `{layer.over}` | none differ | | |")
+    if any(line.split(" | ")[2].startswith("`shutdown.") for line in lines[4:]):
+        lines += [
+            "",
+            "A `shutdown.*` difference may be the process mode's rather than the layer's: a "
+            "stack runs its server in a process of its own, stopped by SIGTERM, where its base "
+            "transport may run in a thread and stop in-process (docs/transports.md).",
+        ]
+    return lines
 
 
 def replace_between_markers(text: str, block: str, name: str) -> str:

@@ -158,6 +158,46 @@ def test_a_skipped_server_is_listed_with_its_reason(tmp_path: Path) -> None:
     assert "skipped server testclient: not installed: pretend-client" in run.stdout.splitlines()
 
 
+# A run of every server where only inmemory runs: testclient is missing, every real server
+# (gunicorn already) runs only when named.
+_ONLY_INMEMORY = """
+import dataclasses, importlib, pkgutil, sys
+from wsconform.targets import servers
+for info in pkgutil.iter_modules(servers.__path__):
+    module = importlib.import_module(f"wsconform.targets.servers.{info.name}")
+    module.TRANSPORTS = tuple(
+        spec if spec.name == "inmemory" or spec.opt_in_reason
+        else dataclasses.replace(spec, unavailable_reason=lambda: "not installed: pretend-client")
+        if spec.name == "testclient"
+        else dataclasses.replace(spec, opt_in_reason="pretend: named only")
+        for spec in getattr(module, "TRANSPORTS", ())
+    )
+from wsconform.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_run_of_every_server_lists_the_opt_in_and_missing_ones_as_skipped(
+    tmp_path: Path,
+) -> None:
+    report = tmp_path / "report"
+    command = [
+        sys.executable, "-c", _ONLY_INMEMORY, "run", "logging_app:app", "--report-dir", str(report),
+    ]  # fmt: skip
+    run = subprocess.run(
+        command, cwd=logging_app_project(tmp_path), capture_output=True, text=True, timeout=300
+    )
+    lines = run.stdout.splitlines()
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr
+    assert "skipped server testclient: not installed: pretend-client" in lines
+    assert "skipped server nginx: runs only when named: pretend: named only" in lines
+    gunicorn = [line for line in lines if line.startswith("skipped server gunicorn: ")]
+    assert gunicorn == [
+        "skipped server gunicorn: runs only when named: its worker was replaced once mid-run "
+        "under load (the puppet's state lost); run it with --server gunicorn"
+    ]
+
+
 def test_a_leaf_no_app_frame_raised_is_shown_at_the_library_frame_that_raised_it() -> None:
     try:
         json.loads("")

@@ -52,6 +52,24 @@ def test_ratios_divide_by_the_same_figure_of_each_reference() -> None:
     assert ratios == [(1.0, 0.5), (2.0, 1.0), (0.5, 0.25), (1.0, None), (3.0, None)]
 
 
+def test_a_stack_is_divided_by_the_same_server_without_its_layer() -> None:
+    from wsconform.conformance.bench.ratios import (
+        LAYER,
+        RATIO_TO_WITHOUT_LAYER,
+        WITHOUT_LAYER,
+        describe_figure,
+    )
+
+    behind: dict[str, Any] = {WITHOUT_LAYER: "uvicorn", LAYER: "proxy (nginx)"}
+    records = [
+        *echo_records(),
+        figure_record("echo-32B", "nginx", "server", 400.0, "round trips/s", **behind),
+    ]
+    attach_ratios(records)
+    assert records[-1][RATIO_TO_WITHOUT_LAYER] == 0.8
+    assert describe_figure(records[-1]).endswith("0.80x without proxy (nginx)")
+
+
 def test_a_ratio_worse_than_the_threshold_is_a_regression_in_the_figures_direction() -> None:
     before = {f"b{i}": record for i, record in enumerate(echo_records())}
     now = {f"b{i}": dict(record) for i, record in enumerate(echo_records())}

@@ -158,3 +158,24 @@ def test_a_row_per_cause_with_every_check_it_fails(
         "|---|---|---|\n"
         f"| {dropped} | `a.same` (MUST), `b.differs` (best practice) | fail |\n",
     ]
+
+
+def test_a_verdict_that_differs_behind_a_proxy_is_listed_as_the_proxys() -> None:
+    from wsconform.reports.divergences import layer_table
+
+    data = results()
+    data["servers"].append("nginx")
+    behind = [row(check, "nginx", "pass") for check in ("a.same", "c.reference-only")]
+    data["results"] += [*behind, row("b.differs", "nginx", "fail", "HTTP 400")]
+    by_pair = {(r["check"], r["server"]): r for r in data["results"]}
+
+    lines = layer_table(data, ["a.same", "b.differs", "c.reference-only"], by_pair)
+
+    # c.reference-only is unimplemented without the proxy: not judged there, no difference.
+    assert lines[2:] == [
+        "| stack | layer | check | without the layer | with it |",
+        "|---|---|---|---|---|",
+        "| `nginx` | proxy (nginx) over `uvicorn-sansio` | `b.differs` "
+        "| informational: the client saw Closed(code=1000, reason='') \\| expected code 1011 "
+        "afte… | fail: HTTP 400 |",
+    ]

@@ -1,15 +1,16 @@
-"""The production-stack transports (`gunicorn`, `gunicorn-uvicorn`, `<server>+tls`): each starts,
-serves the reference echo, and is gone afterwards, also when the test fails inside; a `+tls`
+"""The production-stack transports (`gunicorn`, `gunicorn-uvicorn`, `<server>+tls`, `nginx`): each
+starts, serves the reference echo, and is gone afterwards, also when the test fails inside; a `+tls`
 transport speaks TLS with the run's own certificate, which a client without the run's CA refuses,
 and the suite's client refuses a server whose certificate another CA signed."""
 
 from __future__ import annotations
 
+import shutil
 import ssl
 
 import pytest
 from wsconform.conformance.engine.sessions import LoopRunner
-from wsconform.conformance.engine.vocabulary import ClientEvent, Closed, Message
+from wsconform.conformance.engine.vocabulary import Accepted, ClientEvent, Closed, Message
 from wsconform.targets.servers import all_transports
 from wsconform.targets.servers.base import REPLY_BOUND_S, Transport, TransportSpec
 from wsconform.targets.servers.network import SocketTransport, accepts_connections
@@ -22,6 +23,7 @@ PRODUCTION_TRANSPORTS = (
     "uvicorn-sansio+tls",
     "hypercorn+tls",
     "granian+tls",
+    "nginx",
 )
 TLS_TRANSPORTS = tuple(name for name in PRODUCTION_TRANSPORTS if name.endswith("+tls"))
 REFERENCE_APP = "wsconform.targets.reference:app"
@@ -151,3 +153,33 @@ def test_a_tls_transport_is_skipped_with_its_reason_where_trustme_is_missing(
     )
     spec = tls_transport("server", lambda: None, lambda app, certificate: NotImplemented, ())
     assert (spec.name, spec.unavailable_reason()) == ("server+tls", "not installed: trustme")
+
+
+def test_nginx_is_skipped_with_the_command_that_installs_it_where_it_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wsconform.targets.servers import nginx_server
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(nginx_server, "NGINX_PATHS", ())
+    reason = all_transports()["nginx"].unavailable_reason()
+    assert reason == "nginx is not installed (install it with `apt-get install nginx`)"
+
+
+async def server_header(transport: Transport) -> str:
+    connection = await transport.connect("/echo")
+    try:
+        accepted = await connection.next_event(REPLY_BOUND_S)
+    finally:
+        await connection.release()
+        await transport.aclose()
+    assert isinstance(accepted, Accepted)
+    return dict(accepted.headers).get("server", "")
+
+
+def test_the_nginx_transport_reaches_the_app_through_nginx(loop_runner: LoopRunner) -> None:
+    """Its handshake is answered by nginx (uvicorn's own `server: uvicorn` is replaced), so its
+    verdicts are the proxied stack's, not uvicorn's reached around the proxy."""
+    with usable("nginx").serve(REFERENCE_APP) as transport:
+        header = loop_runner.run(server_header(transport))
+    assert header.startswith("nginx/")

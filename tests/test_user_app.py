@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wsconform.targets.servers.network import server_process
+from wsconform.targets.servers.network import SocketTransport, server_process
 from wsconform.targets.servers.uvicorn_server import uvicorn_command
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,3 +88,37 @@ def test_a_running_server_is_checked_over_the_wire(tmp_path: Path) -> None:
     # uvicorn drops the connection when the route raises: over the wire, a server error.
     assert (run.returncode, found["generic.no-server-error"]["verdict"]) == (1, "non-strict")
     assert "generic.no-unhandled-exception" not in found  # not observable over the wire
+
+
+def wsconform_run(*options: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from wsconform.cli import main; raise SystemExit(main())"]
+    return subprocess.run(
+        [*command, "run", EXAMPLE, *options],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.timeout(600)
+def test_a_tls_server_is_checked_with_insecure_and_refused_without_it(tmp_path: Path) -> None:
+    """`wsconform run APP --url wss://...`: the certificate made for the run (trustme) is
+    self-signed as far as the system's store knows, so only --insecure gets past it; without
+    it the run stops with a usage error naming the certificate, not a traceback."""
+    from wsconform.targets.servers import all_transports
+
+    spec = all_transports()["uvicorn-sansio+tls"]
+    if (reason := spec.unavailable_reason()) is not None:
+        pytest.skip(f"uvicorn-sansio+tls: {reason}")
+    with spec.serve(EXAMPLE) as server:
+        assert isinstance(server, SocketTransport)
+        url = f"wss://127.0.0.1:{server.port}/orders/1/track"
+        checked = wsconform_run("--url", url, "--insecure", "--report-dir", str(tmp_path))
+        refused = wsconform_run("--url", url, "--report-dir", str(tmp_path / "refused"))
+    found = verdicts(tmp_path / "results.json")
+    assert (checked.returncode, found["generic.no-server-error"]["verdict"]) == (1, "non-strict")
+    output = refused.stdout + refused.stderr
+    assert (refused.returncode, "certificate does not verify" in output) == (2, True)
+    assert ("--insecure" in output, "Traceback" in output) == (True, False)

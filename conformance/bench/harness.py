@@ -11,18 +11,23 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any, Literal
 
 import psutil
 from wsconform.targets.servers import all_transports
-from wsconform.targets.servers.base import missing_module
+from wsconform.targets.servers.base import StackLayer, missing_module
 from wsconform.targets.servers.daphne_server import daphne_command
 from wsconform.targets.servers.granian_server import granian_command
 from wsconform.targets.servers.hypercorn_server import hypercorn_command
 from wsconform.targets.servers.network import project_env, server_process, stop_process_group
+from wsconform.targets.servers.nginx_server import nginx_in_front, upstream_command
+from wsconform.targets.servers.tls import server_certificate
 from wsconform.targets.servers.uvicorn_server import (
+    TLS_WS,
     WS_IMPLEMENTATIONS,
     uvicorn_command,
+    uvicorn_tls_command,
     uvicorn_transport_name,
 )
 
@@ -42,6 +47,11 @@ class BenchServer:
     argv_for: Callable[[str, int], list[str]]
     # None when the server can run here, else why not (the same reasons as its transport).
     unavailable_reason: Callable[[], str | None]
+    # A stack (a proxy, TLS) over another bench server: each of its figures is also divided by
+    # that server's in the same run (the layer's price).
+    stack: StackLayer | None = None
+    # How the server starts when it is more than `argv_for` (a certificate, a proxy in front).
+    start: Callable[[BenchTarget], contextlib.AbstractContextManager[RunningServer]] | None = None
 
 
 def _reference_server(name: str, role: Role, *modules: str) -> BenchServer:
@@ -55,10 +65,18 @@ def bench_servers() -> list[BenchServer]:
     """Baseline and ceiling first, so each server's progress line can show its ratios."""
     transports = all_transports()
 
-    def asgi_server(name: str, argv_for: Callable[[str, int], list[str]]) -> BenchServer:
+    def asgi_server(
+        name: str,
+        argv_for: Callable[[str, int], list[str]],
+        start: Callable[[BenchTarget], contextlib.AbstractContextManager[RunningServer]]
+        | None = None,
+    ) -> BenchServer:
         # Run only where the conformance suite would run it, so "every installed server" means
         # the same in both; a transport name unknown here would be a typo, loudly.
-        return BenchServer(name, "server", argv_for, transports[name].unavailable_reason)
+        spec = transports[name]
+        return BenchServer(
+            name, "server", argv_for, spec.unavailable_reason, spec.stack_layer, start
+        )
 
     return [
         _reference_server("websockets", "baseline", "websockets"),
@@ -70,6 +88,9 @@ def bench_servers() -> list[BenchServer]:
         asgi_server("hypercorn", hypercorn_command),
         asgi_server("daphne", daphne_command),
         asgi_server("granian", granian_command),
+        # After the server they are stacked on, whose figures their ratios need.
+        asgi_server(f"{uvicorn_transport_name(TLS_WS)}+tls", uvicorn_command(TLS_WS), tls_stack),
+        asgi_server("nginx", upstream_command, nginx_stack),
     ]
 
 
@@ -89,7 +110,15 @@ class BenchTarget:
     def id(self) -> str:
         if self.server.role != "server":
             return self.server.name.split(" ")[0]
-        return f"{self.server.name}-{'bare' if self.app == BARE_APP else 'fastapi'}"
+        return self.id_of(self.server.name)
+
+    def id_of(self, server: str) -> str:
+        return f"{server}-{'bare' if self.app == BARE_APP else 'fastapi'}"
+
+    @property
+    def without_layer(self) -> str | None:
+        """The id of the same app on the server this stack is over (None: not a stack)."""
+        return None if self.server.stack is None else self.id_of(self.server.stack.over)
 
 
 def bench_targets(apps: Iterable[str]) -> list[BenchTarget]:
@@ -106,28 +135,65 @@ def bench_targets(apps: Iterable[str]) -> list[BenchTarget]:
 @dataclass
 class RunningServer:
     target: BenchTarget
-    process: subprocess.Popen[bytes]
+    # The server's processes: one, or a proxy's and its server's.
+    processes: list[subprocess.Popen[bytes]]
     port: int
+    # The CA a client trusts the server's certificate with (None: no TLS).
+    ca_file: Path | None = None
 
     def url(self, path: str) -> str:
-        return f"ws://127.0.0.1:{self.port}{path}"
+        return f"{'wss' if self.ca_file else 'ws'}://127.0.0.1:{self.port}{path}"
 
     def rss_bytes(self) -> int:
-        """Resident memory of the server and every process it started (granian's workers)."""
-        leader = psutil.Process(self.process.pid)
+        """Resident memory of the server's processes and every process they started (granian's
+        workers, nginx's)."""
+        leaders = [psutil.Process(process.pid) for process in self.processes]
         return sum(
-            process.memory_info().rss for process in [leader, *leader.children(recursive=True)]
+            process.memory_info().rss
+            for leader in leaders
+            for process in [leader, *leader.children(recursive=True)]
         )
 
 
 @contextlib.contextmanager
 def run_server(target: BenchTarget) -> Iterator[RunningServer]:
+    if target.server.start is not None:
+        with target.server.start(target) as running:
+            yield running
+        return
     command = target.server.argv_for
     with server_process(target.id, lambda port: command(target.app, port), extra_env={}) as (
         process,
         port,
     ):
-        yield RunningServer(target, process, port)
+        yield RunningServer(target, [process], port)
+
+
+@contextlib.contextmanager
+def tls_stack(target: BenchTarget) -> Iterator[RunningServer]:
+    """uvicorn serving wss:// with a certificate made for the run (the load generator is told to
+    trust its CA)."""
+    with (
+        server_certificate() as certificate,
+        server_process(
+            target.id, lambda port: uvicorn_tls_command(certificate)(target.app, port), {}
+        ) as (process, port),
+    ):
+        yield RunningServer(target, [process], port, certificate.ca_file)
+
+
+@contextlib.contextmanager
+def nginx_stack(target: BenchTarget) -> Iterator[RunningServer]:
+    """nginx, with the suite's recommended proxy configuration, in front of the server that
+    `argv_for` starts."""
+    upstream_argv = target.server.argv_for
+    with (
+        server_process(
+            f"{target.id} upstream", lambda port: upstream_argv(target.app, port), {}
+        ) as (upstream, upstream_port),
+        nginx_in_front(upstream_port, name=target.id) as (proxy, port),
+    ):
+        yield RunningServer(target, [proxy, upstream], port)
 
 
 # --- the load generator ------------------------------------------------------------------------

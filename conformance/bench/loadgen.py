@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -83,8 +84,10 @@ class Inbox:
         return self._messages.popleft()
 
 
-async def connect(url: str, on_message: OnMessage) -> tuple[WSTransport, Peer]:
-    transport, peer = await ws_connect(lambda: Peer(on_message), url)
+async def connect(
+    url: str, on_message: OnMessage, tls: ssl.SSLContext | None = None
+) -> tuple[WSTransport, Peer]:
+    transport, peer = await ws_connect(lambda: Peer(on_message), url, ssl_context=tls)
     assert isinstance(peer, Peer)
     return transport, peer
 
@@ -106,6 +109,17 @@ class LoadGenerator:
         self.room_deliveries: dict[int, RoomDeliveries] = {}
         self.held: list[tuple[WSTransport, Peer]] = []
         self._next_id = 0
+        # The client context of wss:// URLs (`trust`).
+        self.tls: ssl.SSLContext | None = None
+
+    async def trust(self, ca_file: str) -> dict[str, Any]:
+        """wss:// connections from now on verify the server against `ca_file` (the CA made for
+        the TLS server under test), as a client of a real deployment verifies it."""
+        self.tls = ssl.create_default_context(cafile=ca_file)
+        return {}
+
+    async def _connect(self, url: str, on_message: OnMessage) -> tuple[WSTransport, Peer]:
+        return await connect(url, on_message, self.tls if url.startswith("wss://") else None)
 
     def _new_id(self) -> int:
         self._next_id += 1
@@ -113,7 +127,7 @@ class LoadGenerator:
 
     async def open(self, url: str) -> dict[str, Any]:
         inbox = Inbox()
-        transport, peer = await connect(url, inbox.put)
+        transport, peer = await self._connect(url, inbox.put)
         connection_id = self._new_id()
         self.echo_connections[connection_id] = (transport, peer, inbox)
         return {"id": connection_id}
@@ -140,7 +154,7 @@ class LoadGenerator:
     async def handshakes(self, url: str, count: int) -> dict[str, Any]:
         """Connect, be accepted, close: `count` times in a row."""
         for _ in range(count):
-            transport, peer = await connect(url, _ignore)
+            transport, peer = await self._connect(url, _ignore)
             await close_politely(transport, peer)
             if peer.close_code is None:
                 raise LoadError("the server dropped the connection without a close frame")
@@ -153,7 +167,7 @@ class LoadGenerator:
         members = []
         for index in range(clients):
             url = f"{url_prefix}bench{room_id}-{index}"
-            members.append(await connect(url, deliveries.receiver(index)))
+            members.append(await self._connect(url, deliveries.receiver(index)))
         # Member i hears of each later joiner: clients-1-i notices.
         await deliveries.notices_settled(clients * (clients - 1) // 2)
         self.rooms[room_id] = members
@@ -183,7 +197,7 @@ class LoadGenerator:
 
         async def open_one() -> None:
             async with gate:
-                self.held.append(await connect(url, _ignore))
+                self.held.append(await self._connect(url, _ignore))
 
         await asyncio.gather(*(open_one() for _ in range(count)))
         return {"held": len(self.held)}

@@ -19,6 +19,11 @@ UNIT = "unit"
 HIGHER_IS_BETTER = "higher_is_better"
 RATIO_TO_BASELINE = "ratio_to_baseline"
 RATIO_TO_CEILING = "ratio_to_ceiling"
+# A stack's (nginx, +tls): the id of the same app on the server without the layer, the layer's
+# name, and the figure divided by that server's (the layer's price).
+WITHOUT_LAYER = "without_layer"
+LAYER = "layer"
+RATIO_TO_WITHOUT_LAYER = "ratio_to_without_layer"
 
 
 def figure_record(
@@ -46,7 +51,8 @@ def figure_record(
 
 def attach_ratios(records: Iterable[dict[str, Any]]) -> None:
     """Give every record of a figure its value divided by the baseline's and the ceiling's
-    value of the same figure in the same run (None where that reference was not measured).
+    value of the same figure in the same run (None where that reference was not measured), and
+    a stack's record its value divided by the same server's without the layer.
     Every ratio is value / reference, so for memory (lower is better) above 1 means worse."""
     records = list(records)
     references: dict[tuple[str, str], float] = {
@@ -54,12 +60,18 @@ def attach_ratios(records: Iterable[dict[str, Any]]) -> None:
         for record in records
         if record.get(ROLE) in ("baseline", "ceiling")
     }
+    by_server: dict[tuple[str, str], float] = {
+        (record[FIGURE], record[SERVER]): record[VALUE] for record in records if FIGURE in record
+    }
     for record in records:
         if FIGURE not in record:
             continue
         for role, key in (("baseline", RATIO_TO_BASELINE), ("ceiling", RATIO_TO_CEILING)):
             reference = references.get((record[FIGURE], role))
             record[key] = record[VALUE] / reference if reference else None
+        if record.get(WITHOUT_LAYER):
+            unlayered = by_server.get((record[FIGURE], record[WITHOUT_LAYER]))
+            record[RATIO_TO_WITHOUT_LAYER] = record[VALUE] / unlayered if unlayered else None
 
 
 @dataclass(frozen=True)
@@ -101,7 +113,11 @@ def ratio_regressions(
 def describe_figure(info: Mapping[str, Any]) -> str:
     """The progress line of one benchmark: its figure and, once measured, its ratios."""
     line = f"{info[FIGURE]:>14} {info[SERVER]:<28} {info[VALUE]:>12,.1f} {info[UNIT]}"
-    for key, label in ((RATIO_TO_BASELINE, "baseline"), (RATIO_TO_CEILING, "ceiling")):
+    for key, label in (
+        (RATIO_TO_BASELINE, "baseline"),
+        (RATIO_TO_CEILING, "ceiling"),
+        (RATIO_TO_WITHOUT_LAYER, f"without {info.get(LAYER)}"),
+    ):
         if info.get(key) is not None:
             line += f"  {info[key]:.2f}x {label}"
     return line

@@ -24,7 +24,7 @@ from wsconform.conformance.bench.harness import (
     run_server,
 )
 from wsconform.conformance.bench.plugin import report_figure
-from wsconform.conformance.bench.ratios import figure_record
+from wsconform.conformance.bench.ratios import LAYER, WITHOUT_LAYER, figure_record
 
 pytestmark = pytest.mark.bench
 
@@ -63,10 +63,14 @@ def loadgen() -> Iterator[LoadGeneratorProcess]:
 
 
 @pytest.fixture(scope="session")
-def served(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
+def served(
+    request: pytest.FixtureRequest, loadgen: LoadGeneratorProcess
+) -> Iterator[RunningServer]:
     """One server process per target for the whole run; pytest groups the benchmarks by it."""
     target: BenchTarget = request.param
     with run_server(target) as server:
+        if server.ca_file is not None:
+            loadgen.call("trust", ROUND_BOUND_S, ca_file=str(server.ca_file))
         yield server
 
 
@@ -81,6 +85,9 @@ def _record(
 ) -> None:
     # The figure is the benchmark's group, set before it ran (pytest-benchmark copies it then).
     assert benchmark.group is not None
+    layer = served.target.server.stack
+    if layer is not None:
+        details |= {WITHOUT_LAYER: served.target.without_layer, LAYER: layer.name}
     record = figure_record(
         benchmark.group,
         served.target.id,

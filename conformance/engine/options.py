@@ -55,8 +55,18 @@ OPTIONS = (
     Option("routes", "list the WebSocket routes discovered in the app, and exit", flag=True),
     Option(
         "url",
-        "ws://127.0.0.1:PORT/PATH of a running server: the generic checks that need no app "
-        "access, over the wire only",
+        "ws:// or wss://127.0.0.1:PORT/PATH of a running server: the generic checks that need "
+        "no app access, over the wire only (wss://: the certificate is verified)",
+    ),
+    Option(
+        "insecure",
+        "with a wss:// --url: do not verify the server's certificate (a self-signed one)",
+        flag=True,
+    ),
+    Option(
+        "allow-remote-host",
+        "with --url: allow a host other than this machine's loopback (a staging server)",
+        flag=True,
     ),
     Option(
         "config",
@@ -102,6 +112,8 @@ class RunSettings:
     app_path: str
     routes: bool
     url: str
+    insecure: bool
+    allow_remote_host: bool
     config: str
     no_lifespan: bool
     results: Path

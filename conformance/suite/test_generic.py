@@ -8,6 +8,7 @@ into the report as the evidence, with the command that reproduces it.
 
 from __future__ import annotations
 
+import ssl
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -61,6 +62,7 @@ from wsconform.conformance.pytest_plugin import (
 from wsconform.strategies import tokens
 from wsconform.targets.servers.base import Transport
 from wsconform.targets.servers.network import SocketTransport
+from wsconform.targets.servers.tls import url_client_context
 
 # Runs a failing example again, alone, and judges it.
 Replay = Callable[[], list[Judgement]]
@@ -363,13 +365,38 @@ def test_live_url(
 ) -> None:
     live = request.config.stash[url_key]
     assert live is not None  # only collected with --url
-    transport = SocketTransport("url", live.port)
-    reproduce = f"pytest --wsconform-url {run_settings(request.config).url}"
-    run = GenericRun(transport, loop_runner, recorder, gate, reproduce, over_the_wire_only=True)
+    settings = run_settings(request.config)
+    tls = url_client_context(verify=not settings.insecure) if live.tls else None
+    transport = SocketTransport("url", live.port, tls, live.host)
+    flags = " --wsconform-insecure" * settings.insecure + (
+        " --wsconform-allow-remote-host" * settings.allow_remote_host
+    )
+    reproduce = f"pytest --wsconform-url {settings.url}{flags}"
     try:
+        loop_runner.run(reachable(transport, settings.url))
+        run = GenericRun(transport, loop_runner, recorder, gate, reproduce, over_the_wire_only=True)
         run.explore_plans(WebSocketEndpoint(live.target, "url", ()))
     finally:
         loop_runner.run(transport.aclose())
+
+
+async def reachable(transport: SocketTransport, url: str) -> None:
+    """One connection (and TLS handshake) before any check: a server that cannot be reached or
+    trusted ends the run with a usage error saying why, not a finding per check."""
+    try:
+        _, writer = await transport.endpoint.open()
+    except ssl.SSLCertVerificationError as exc:
+        pytest.exit(
+            f"--url {url}: the server's certificate does not verify ({exc.verify_message}); "
+            "for a self-signed certificate pass --insecure",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+    except (OSError, TimeoutError) as exc:
+        pytest.exit(
+            f"--url {url}: cannot connect ({exc or type(exc).__name__})",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+    writer.transport.abort()
 
 
 def _notes_of(failure: BaseException) -> list[str]:

@@ -2,6 +2,7 @@
 
     wsconform run myapp.main:app [--server inmemory,uvicorn-sansio] [--report-dir DIR]
     wsconform run --factory myapp.main:create_app
+    wsconform run myapp.main:app --url wss://staging.example:443/ws --allow-remote-host
     wsconform routes myapp.main:app
 
 Exit status, as Schemathesis gives it: 0 no finding, 1 findings, 2 a usage error (a bad import
@@ -56,6 +57,21 @@ def _parser() -> argparse.ArgumentParser:
             help="directory the app is imported from (default: the current one)",
         )
     run.add_argument("--server", default="", help="comma-separated transports (default: all)")
+    run.add_argument(
+        "--url",
+        default="",
+        help="check a running server over the wire instead (ws:// or wss://HOST:PORT/PATH)",
+    )
+    run.add_argument(
+        "--insecure",
+        action="store_true",
+        help="with a wss:// --url: accept a certificate that does not verify (self-signed)",
+    )
+    run.add_argument(
+        "--allow-remote-host",
+        action="store_true",
+        help="with --url: a host other than this machine's loopback (a staging server)",
+    )
     run.add_argument("--report-dir", default="wsconform-report", help="where the report goes")
     run.add_argument("--config", default="", help="a pyproject.toml with [tool.wsconform]")
     run.add_argument("--no-lifespan", action="store_true", help="do not run the app's lifespan")
@@ -113,6 +129,12 @@ def pytest_arguments(arguments: argparse.Namespace) -> list[str]:
         run += ["--wsconform-server", arguments.server]
     if arguments.config:
         run += ["--wsconform-config", arguments.config]
+    if arguments.url:
+        run += ["--wsconform-url", arguments.url]
+    if arguments.insecure:
+        run.append("--wsconform-insecure")
+    if arguments.allow_remote_host:
+        run.append("--wsconform-allow-remote-host")
     if arguments.no_lifespan:
         run.append("--wsconform-no-lifespan")
     run += [] if arguments.verbose else ["-q", "--tb=no", "--no-header", "-p", "no:warnings"]

@@ -327,6 +327,31 @@ class Transport(ABC):
 
 
 @dataclass(frozen=True)
+class ProxySettings:
+    """The proxy configuration's knobs the suite varies; the defaults are the recommended one."""
+
+    # HTTP/1.1 to the upstream and the Upgrade/Connection headers passed on: without them (the
+    # classic misconfiguration) a proxy forwards a plain GET and no websocket is ever opened.
+    upgrade_headers: bool = True
+    # How long the proxy waits for the server to send before it ends the connection; None for
+    # the proxy's default.
+    read_timeout_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class StackLayer:
+    """A layer a transport adds in front of another transport's server (a proxy, TLS): a verdict
+    that differs between the two is the layer's finding, not the server's."""
+
+    name: str  # what the layer is, as reports name it: "proxy (nginx)", "TLS"
+    over: str  # the transport serving the same server without the layer
+    # For a proxy: the same stack, serving an app import string, with other proxy settings.
+    proxy_variant: (
+        Callable[[str, ProxySettings], contextlib.AbstractContextManager[Transport]] | None
+    ) = None
+
+
+@dataclass(frozen=True)
 class TransportSpec:
     name: str
     # None when usable, otherwise the reason it is skipped (e.g. a package is not installed).
@@ -340,6 +365,8 @@ class TransportSpec:
     # Run only when asked for by name (`--server`), not in a run of every installed transport:
     # a transport the gate cannot yet rely on, with the reason.
     opt_in_reason: str | None = None
+    # The layer this transport adds to another one's server, if it is such a stack.
+    stack_layer: StackLayer | None = None
 
 
 def missing_module(*modules: str) -> Callable[[], str | None]:

@@ -39,14 +39,17 @@ PING_BARRIER_SERVERS = frozenset(
 
 
 class SocketTransport(Transport):
-    """A server listening on 127.0.0.1:`port`, reached by the raw wire client; over TLS when
-    `tls` is given (a client context trusting the server's certificate, targets/servers/tls.py)."""
+    """A server listening on 127.0.0.1:`port` (a `--url`'s host otherwise), reached by the raw
+    wire client; over TLS when `tls` is given (a client context trusting the server's
+    certificate, targets/servers/tls.py)."""
 
-    def __init__(self, name: str, port: int, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, name: str, port: int, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1"
+    ) -> None:
         super().__init__()
         self.name = name
         self.port = port
-        self.endpoint = Endpoint(port, tls)
+        self.endpoint = Endpoint(port, tls, host)
         # Servers proven to answer a ping only after every frame the app sent before it: quiet
         # listens end at the pong instead of after a fixed wait (tests/test_ping_barrier.py).
         # TLS carries the frames in order, so `<server>+tls` keeps its server's barrier.
@@ -138,6 +141,24 @@ class SubprocessTransport(SocketTransport):
         response.raise_for_status()
         errors: list[str] = response.json()
         return errors
+
+
+class ProxiedTransport(SubprocessTransport):
+    """A server reached through a proxy in front of it. `upstream` reaches the same server (the
+    same app, the same puppet) around the proxy, so what the proxy changes is measured by playing
+    one program both ways (conformance/families/proxy)."""
+
+    def __init__(self, name: str, port: int, upstream: SocketTransport) -> None:
+        super().__init__(name, port)
+        self.upstream = upstream
+        self.max_message_bytes = upstream.max_message_bytes
+        # The puppet is driven around the proxy: a proxy's limits (its read timeout) are what
+        # the checks observe on the connections under test, never on the suite's own requests.
+        self.control = upstream.control
+
+    async def aclose(self) -> None:
+        await self.upstream.aclose()
+        await super().aclose()
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from wsconform.targets.servers.base import Transport, TransportSpec, missing_module
+from wsconform.targets.servers.base import StackLayer, Transport, TransportSpec, missing_module
 
 # The names the certificate is issued for: the suite's servers listen on 127.0.0.1 only.
 TLS_HOSTS = ("127.0.0.1", "localhost")
@@ -43,6 +43,16 @@ def client_context_trusting(ca_file: Path) -> ssl.SSLContext:
     alone (not the system's store)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.load_verify_locations(cafile=str(ca_file))
+    return context
+
+
+def url_client_context(*, verify: bool) -> ssl.SSLContext:
+    """The client context of a `wss://` --url: the system's trust store and host name check,
+    or, where the user passes --insecure (a self-signed staging certificate), no check."""
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     return context
 
 
@@ -93,4 +103,6 @@ def tls_transport(
         with server_certificate() as certificate, serve(import_string, certificate) as transport:
             yield transport
 
-    return TransportSpec(f"{server}+tls", reason, serve_with_tls, packages)
+    return TransportSpec(
+        f"{server}+tls", reason, serve_with_tls, packages, stack_layer=StackLayer("TLS", server)
+    )

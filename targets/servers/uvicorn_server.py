@@ -142,18 +142,22 @@ def serve_uvicorn_tls(
 ) -> contextlib.AbstractContextManager[Transport]:
     """uvicorn on TLS in a process of its own (targets/servers/tls.py says why), with the
     settings the in-thread transports get."""
+    return serve_in_subprocess(
+        f"{uvicorn_transport_name(TLS_WS)}+tls",
+        import_string,
+        uvicorn_tls_command(certificate),
+        MAX_MESSAGE_BYTES,
+        tls=certificate.client_context,
+    )
+
+
+def uvicorn_tls_command(certificate: ServerCertificate) -> Callable[[str, int], list[str]]:
     options = (
         "--ws-max-size", str(MAX_MESSAGE_BYTES),
         "--ssl-certfile", str(certificate.cert_file),
         "--ssl-keyfile", str(certificate.key_file),
     )  # fmt: skip
-    return serve_in_subprocess(
-        f"{uvicorn_transport_name(TLS_WS)}+tls",
-        import_string,
-        uvicorn_command(TLS_WS, *options),
-        MAX_MESSAGE_BYTES,
-        tls=certificate.client_context,
-    )
+    return uvicorn_command(TLS_WS, *options)
 
 
 def uvicorn_transport_name(ws: str) -> str:

@@ -1,0 +1,151 @@
+"""The reference chat across instances (`conformance/families/cluster/`): the seeds' in-memory
+manager and the pub/sub chat, each served by two uvicorn processes (members placed on each in
+turn), the pub/sub chat also by one uvicorn with two workers on one port; then the faults, on
+the pub/sub chat. A machine without `redis-server` (or the `redis` client) runs the in-memory
+stack only and reports the rest as not run, with the command that installs what is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import NoReturn
+
+import pytest
+from hypothesis import HealthCheck, Phase, example, given, settings
+from wsconform.conformance.engine.gate import Gate
+from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.results import ResultsRecorder
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.families.cluster import probes
+from wsconform.targets.servers.broker import RedisBroker, broker_missing, redis_broker
+from wsconform.targets.servers.cluster import ClusterTransport, serve_instances, serve_workers
+
+pytestmark = [pytest.mark.reference_app, pytest.mark.xdist_group("cluster")]
+
+MEMORY_CHAT = "wsconform.targets.reference:app"
+INSTANCES = 2
+# Generated rooms per stack, beside the directed one: each step costs a quiet bound (nothing
+# proves silence across instances), so a handful keeps the run well under a minute.
+GENERATED_ROOMS = 2
+
+# name -> (app, needs a broker, serve)
+Serve = Callable[[str, str | None], contextlib.AbstractContextManager[ClusterTransport]]
+STACKS: dict[str, tuple[str, bool, Serve]] = {
+    "memory-chat": (MEMORY_CHAT, False, lambda app, url: serve_instances(app, INSTANCES, url)),
+    "pubsub-chat": (
+        probes.PUBSUB_TARGET,
+        True,
+        lambda app, url: serve_instances(app, INSTANCES, url),
+    ),
+    "pubsub-chat-workers": (
+        probes.PUBSUB_TARGET,
+        True,
+        lambda app, url: serve_workers(app, INSTANCES, url),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[RedisBroker | None]:
+    """One broker for the module where one can run; None (and the stacks that need it
+    skipped with the reason) where not."""
+    if broker_missing() is not None:
+        yield None
+        return
+    with redis_broker() as running:
+        yield running
+
+
+def _served(
+    app: str, serve: Serve, broker: RedisBroker | None, runner: LoopRunner
+) -> contextlib.AbstractContextManager[ClusterTransport]:
+    @contextlib.contextmanager
+    def served() -> Iterator[ClusterTransport]:
+        with serve(app, broker.url if broker else None) as cluster:
+            try:
+                runner.run(cluster.prepare_app())
+                yield cluster
+            finally:
+                runner.run(cluster.aclose())
+
+    return served()
+
+
+def _not_run(name: str, reason: str, recorder: ResultsRecorder) -> NoReturn:
+    recorder.add_unavailable(name, reason)
+    pytest.skip(f"{name}: {reason}")
+
+
+def _record(
+    name: str, judgements: list[Judgement], recorder: ResultsRecorder, gate: Gate, source: str
+) -> None:
+    recorder.add(
+        name,
+        judgements,
+        lambda: {"source": source, "reproduce": f"tox -e suite -- -k 'test_cluster and {name}'"},
+    )
+    gate.settle(name, judgements, "\n".join(f"[{j.check_id}] {j.detail}" for j in judgements))
+
+
+@pytest.mark.parametrize("stack", list(STACKS))
+def test_cluster_delivery(
+    stack: str,
+    broker: RedisBroker | None,
+    loop_runner: LoopRunner,
+    recorder: ResultsRecorder,
+    gate: Gate,
+) -> None:
+    app, needs_broker, serve = STACKS[stack]
+    if needs_broker and broker is None:
+        _not_run(stack, str(broker_missing()), recorder)
+    with _served(app, serve, broker if needs_broker else None, loop_runner) as cluster:
+        name = f"{stack}@{cluster.name}"
+        plans: list[tuple[probes.Step, ...]] = []
+
+        # Plans are drawn, not shrunk: every room runs on real processes, and the judgement is
+        # over all of them; the directed plan always comes first.
+        @settings(
+            max_examples=GENERATED_ROOMS,
+            phases=(Phase.explicit, Phase.generate),
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @example(probes.DIRECTED_PLAN)
+        @given(probes.room_plans())
+        def draw(plan: tuple[probes.Step, ...]) -> None:
+            plans.append(plan)
+
+        draw()
+        judgements = loop_runner.run(probes.run_room(cluster, plans))
+        judgements += [
+            Judgement("cluster.delivered-once-in-order", False, f"app error: {error}")
+            for error in loop_runner.run(cluster.take_app_errors())
+        ]
+    _record(name, judgements, recorder, gate, f"a crowd over {cluster.name}")
+
+
+FAULTS = ("kill-an-instance", "restart-the-broker", "slow-member")
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_cluster_fault(
+    fault: str,
+    broker: RedisBroker | None,
+    loop_runner: LoopRunner,
+    recorder: ResultsRecorder,
+    gate: Gate,
+) -> None:
+    name = f"pubsub-chat@uvicorn-x{INSTANCES}+redis"
+    if broker is None:
+        _not_run(name, str(broker_missing()), recorder)
+    with _served(probes.PUBSUB_TARGET, STACKS["pubsub-chat"][2], broker, loop_runner) as cluster:
+        if fault == "kill-an-instance":
+            judgements = loop_runner.run(probes.kill_an_instance(cluster))
+        elif fault == "restart-the-broker":
+            judgements = loop_runner.run(probes.restart_the_broker(cluster, broker))
+        else:
+            judgements = loop_runner.run(probes.slow_member(cluster))
+    _record(name, judgements, recorder, gate, f"fault: {fault}")

@@ -71,6 +71,7 @@ class PubSubRoom:
     """One instance's share of the room: its local members, its subscriber, its publisher."""
 
     def __init__(self, url: str) -> None:
+        self.url = url
         # A command on a connection the broker closed (it restarted) is tried again on a new
         # one: the first publish after a restart would fail otherwise.
         self.redis = aioredis.Redis.from_url(

@@ -515,8 +515,9 @@ async def restart_the_broker(cluster: ClusterTransport, broker: RedisBroker) -> 
 
 
 # How much the room is sent while one member never reads: more than that member's socket
-# buffers hold, so a chat that awaits each send in turn blocks on it.
-SLOW_FLOOD_MESSAGES = 200
+# buffers hold (Linux lets a socket's send buffer grow to 4 MiB, tcp_wmem), so a chat that
+# awaits each send in turn blocks on it.
+SLOW_FLOOD_MESSAGES = 512
 SLOW_FLOOD_BYTES = 16 * 1024
 
 

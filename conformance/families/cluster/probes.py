@@ -548,8 +548,12 @@ async def slow_member(cluster: ClusterTransport) -> list[Judgement]:
     try:
         await _drain(members)
         flooder = members[-1]
-        for n in range(SLOW_FLOOD_MESSAGES):
-            await flooder.connection.send_text(f"{n:04d}" + "x" * SLOW_FLOOD_BYTES)
+        flood = [f"{n:04d}" + "x" * SLOW_FLOOD_BYTES for n in range(SLOW_FLOOD_MESSAGES)]
+        for text in flood:
+            await flooder.connection.send_text(text)
+        # The flooder's own copy of its last message: the whole flood is through the broker
+        # (a chat publishes before it confirms), so the next message queues behind it.
+        await _hears(flooder, flood[-1], REPLY_BOUND_S)
         speaker = members[0]
         await speaker.connection.send_text("after the flood")
         heard = await asyncio.gather(

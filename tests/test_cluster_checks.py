@@ -4,7 +4,11 @@ pub/sub chat passing every one is the gated suite's (conformance/suite/test_clus
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +23,7 @@ pytestmark = [
     pytest.mark.skipif(broker_missing() is not None, reason=str(broker_missing())),
 ]
 
+REPOSITORY = Path(__file__).resolve().parent.parent
 Probe = Callable[[ClusterTransport, RedisBroker], Coroutine[Any, Any, list[Judgement]]]
 
 
@@ -82,3 +87,21 @@ def test_broken_chat_is_caught(
 ) -> None:
     ok, detail = verdicts(app, probe, broker, runner)[check_id]
     assert (ok, says in detail) == (False, True), detail
+
+
+def test_wsconform_run_across_instances_reports_the_cross_instance_finding(
+    tmp_path: Path,
+) -> None:
+    """A seeds-style chat (an in-memory room) run with --instances 2: the finding, in plain
+    words, for its route; and exit status 1."""
+    report = tmp_path / "report"
+    command = [
+        sys.executable, "-m", "wsconform.cli", "run", "tests.user_apps.chat_room_app:app",
+        "--app-path", str(REPOSITORY), "--instances", "2", "--report-dir", str(report),
+        "--", "-k", "test_app_across_instances",
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=300)
+    results = json.loads((report / "results.json").read_text())["results"]
+    found = {(r["check"], r["verdict"]): r["evidence"]["detail"] for r in results}
+    detail = found[("cluster.broadcast-reaches-every-instance", "non-strict")]
+    assert (done.returncode, probes.CROSS_INSTANCE_FINDING in detail) == (1, True), detail

@@ -571,3 +571,42 @@ async def slow_member(cluster: ClusterTransport) -> list[Judgement]:
     finally:
         silent.transport.abort()
         await _release(members)
+
+
+# --- any app's route across instances (`wsconform run --instances N`) ---------------------------
+
+
+@dataclass(frozen=True)
+class SpreadSend:
+    """One message a client sent to a room spread over instances, and whom it reached: the
+    other live members of the room on the sender's instance, and on the other instances."""
+
+    what: str
+    same_reached: int
+    same_missed: int
+    cross_reached: int
+    cross_missed: int
+
+
+def judge_spread(sends: list[SpreadSend]) -> Judgement:
+    """A message that reached every other member on its sender's instance and none on the
+    others is the in-memory manager across instances. A route that never reaches a member of
+    another instance with anything is no broadcast: not judged."""
+    for send in sends:
+        local_broadcast = send.same_reached >= 1 and send.same_missed == 0
+        if local_broadcast and send.cross_missed and not send.cross_reached:
+            detail = (
+                f"{CROSS_INSTANCE_FINDING}. '{send.what}' reached the {send.same_reached} other "
+                f"member(s) on its sender's instance and none of the {send.cross_missed} on "
+                "the other instances"
+            )
+            return Judgement(
+                BROADCAST,
+                False,
+                detail,
+                cause="messages reach only members of the sender's instance",
+            )
+    crossed = [s for s in sends if s.cross_reached]
+    if crossed:
+        return Judgement(BROADCAST, True, f"'{crossed[0].what}' reached other instances")
+    return Judgement(BROADCAST, None, "not judged: no message reached a member elsewhere")

@@ -41,8 +41,6 @@ from wsconform.conformance.pytest_plugin import app_under_test, endpoints_key, r
 from wsconform.targets.servers.broker import RedisBroker, broker_missing, redis_broker
 from wsconform.targets.servers.cluster import ClusterTransport, serve_instances, serve_workers
 
-pytestmark = [pytest.mark.xdist_group("cluster")]
-
 MEMORY_CHAT = "wsconform.targets.reference:app"
 INSTANCES = 2
 # Generated rooms per stack, beside the directed one: each step costs a quiet bound (nothing

@@ -10,6 +10,7 @@ never one of every transport's runs.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import signal
@@ -137,16 +138,23 @@ def serve_instances(
     name = f"uvicorn-x{count}" + ("+redis" if broker_url else "")
     command = uvicorn_command(CLUSTER_WS, "--ws-max-size", str(MAX_MESSAGE_BYTES))
     with contextlib.ExitStack() as stack:
-        instances = []
-        for index in range(count):
-            process, port = stack.enter_context(
-                server_process(
-                    f"{name} instance {index}",
-                    lambda port: command(WITNESS_APP, port),
-                    instance_env(import_string, broker_url),
+        # Started side by side (each waits for its own port): a cluster starts in the time of
+        # one instance. An instance that fails to start is an error here, and the stack stops
+        # those already running.
+        with concurrent.futures.ThreadPoolExecutor(count) as pool:
+            started = [
+                pool.submit(
+                    stack.enter_context,
+                    server_process(
+                        f"{name} instance {index}",
+                        lambda port: command(WITNESS_APP, port),
+                        instance_env(import_string, broker_url),
+                    ),
                 )
-            )
-            instances.append(Instance(SubprocessTransport(name, port), process))
+                for index in range(count)
+            ]
+            processes = [future.result() for future in started]
+        instances = [Instance(SubprocessTransport(name, port), p) for p, port in processes]
         yield ClusterTransport(name, instances, steerable=True)
 
 

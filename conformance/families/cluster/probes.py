@@ -154,6 +154,11 @@ class RoomRun:
     cross_misses: int = 0
     local_misses: int = 0
     steps: int = 0
+    # Leave notices of a member who left an empty room: nobody's hearing them proves they went
+    # out, so a member who joins next (in this room or the next one on the cluster) may still
+    # hear them: the server learns of a leave after the client has gone, and only a witness
+    # orders the notice before the next step.
+    unwitnessed: list[str] = field(default_factory=list)
 
     def note(self, check_id: str, problem: str | None) -> None:
         self.judged.add(check_id)
@@ -206,10 +211,6 @@ class Room:
         self.run = run
         self.members: list[Member] = []
         self.stats_served: bool | None = None
-        # Leave notices of a member who left an empty room: nobody's hearing them proves they
-        # went out, so a member who joins next may still hear them (the server learns of a
-        # leave after the client has left; only a witness orders it before the next step).
-        self.unwitnessed: list[str] = []
 
     def where(self, member: Member) -> str:
         return "an unknown worker" if member.instance is None else f"instance {member.instance}"
@@ -219,7 +220,11 @@ class Room:
             for step in plan:
                 await self.step(step)
                 if any(c in self.run.problems for c in (BROADCAST, ONCE_IN_ORDER)):
-                    break  # a message gone astray: its step is the evidence, the rest costs bounds
+                    return  # a message gone astray: its step is the evidence, the rest costs bounds
+            # Everyone leaves, each heard leaving by those still there: the next room on the
+            # cluster starts empty, and none of these notices arrives in it unannounced.
+            while self.members:
+                await self.leave(self.members[-1], abruptly=False)
         finally:
             for member in self.members:
                 await member.connection.close(1000)
@@ -272,7 +277,7 @@ class Room:
         notice = Expected(chat("system", f"Client #{leaver.name} left the chat"), leaver, True)
         how = "drops" if abruptly else "leaves"
         if not self.members:
-            self.unwitnessed.append(json.dumps(notice.payload))
+            self.run.unwitnessed.append(json.dumps(notice.payload))
         await self.settle({m: [notice] for m in self.members}, f"{leaver.name} {how}")
 
     async def settle(self, expected: dict[Member, list[Expected]], what: str) -> None:
@@ -309,7 +314,7 @@ class Room:
         key = json.dumps
         wanted = [e.payload for e in expected]
         heard = [json_of(e) for e in events if isinstance(e, Message)]
-        tolerated = set(self.unwitnessed) - set(map(key, wanted))
+        tolerated = set(self.run.unwitnessed) - set(map(key, wanted))
         heard = [h for h in heard if key(h) not in tolerated]
         missing = Counter(map(key, wanted)) - Counter(map(key, heard))
         extra = Counter(map(key, heard)) - Counter(map(key, wanted))

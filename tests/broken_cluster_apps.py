@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
 from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -84,3 +85,36 @@ no_resubscribe_app = pubsub_chat(NeverResubscribes)
 serial_app = pubsub_chat(AwaitsEachSend)
 local_presence_app = pubsub_chat(CountsItsOwnMembers)
 local_notices_app = pubsub_chat(KeepsNoticesLocal)
+
+
+TO_RELAY = "wsconform:chat:to-relay"
+RELAY = "wsconform:chat:relay"
+
+
+class RelaysThroughNewest(PubSubRoom):
+    """Every instance publishes to one relay, the instance started last, which republishes to
+    the room: when the relay dies, the survivors' messages reach no one, not even their own
+    instance's members."""
+
+    async def start(self) -> None:
+        self.relay_id = uuid.uuid4().hex
+        await self.redis.set(RELAY, self.relay_id)
+        await super().start()
+
+    async def publish(self, origin: Member, payload: dict[str, str]) -> None:
+        await self.redis.publish(TO_RELAY, json.dumps({"origin": origin.id, "payload": payload}))
+
+    async def subscribe_forever(self, subscribed: asyncio.Event) -> None:
+        async with self.redis.pubsub() as pubsub:
+            await pubsub.subscribe(CHANNEL, TO_RELAY)
+            subscribed.set()
+            async for message in pubsub.listen():
+                if message["type"] != "message":
+                    continue
+                if message["channel"] == CHANNEL.encode():
+                    self.forward(json.loads(message["data"]))
+                elif (await self.redis.get(RELAY)) == self.relay_id.encode():
+                    await self.redis.publish(CHANNEL, message["data"])
+
+
+relay_app = pubsub_chat(RelaysThroughNewest)

@@ -5,6 +5,8 @@ pub/sub chat passing every one is the gated suite's (conformance/suite/test_clus
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine, Iterator
@@ -16,7 +18,7 @@ from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.cluster import probes
 from wsconform.targets.servers.broker import RedisBroker, broker_missing, redis_broker
-from wsconform.targets.servers.cluster import ClusterTransport, serve_instances
+from wsconform.targets.servers.cluster import ClusterTransport, Instance, serve_instances
 
 pytestmark = [
     pytest.mark.slow,
@@ -33,6 +35,10 @@ async def _room(cluster: ClusterTransport, broker: RedisBroker) -> list[Judgemen
 
 async def _restart(cluster: ClusterTransport, broker: RedisBroker) -> list[Judgement]:
     return await probes.restart_the_broker(cluster, broker)
+
+
+async def _kill(cluster: ClusterTransport, broker: RedisBroker) -> list[Judgement]:
+    return await probes.kill_an_instance(cluster)
 
 
 async def _slow(cluster: ClusterTransport, broker: RedisBroker) -> list[Judgement]:
@@ -78,6 +84,7 @@ def verdicts(app: str, probe: Probe, broker: RedisBroker, runner: LoopRunner) ->
             "cluster.fault.slow-member-does-not-stall",
             "stalls behind one socket",
         ),
+        ("relay_app", _kill, "cluster.fault.survivors-keep-delivering", "missed by"),
         ("local_presence_app", _room, "cluster.presence-agrees", "members online"),
         ("local_notices_app", _room, "cluster.notices-cross-instances", "joined the chat"),
     ],
@@ -87,6 +94,30 @@ def test_broken_chat_is_caught(
 ) -> None:
     ok, detail = verdicts(app, probe, broker, runner)[check_id]
     assert (ok, says in detail) == (False, True), detail
+
+
+def test_a_frozen_instance_leaves_its_clients_waiting(
+    broker: RedisBroker, runner: LoopRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An instance that hangs instead of dying (SIGSTOP: its sockets stay open, nothing
+    answers) is what `killed-instance-clients-see-end` must not pass: its clients see
+    nothing within the bound."""
+
+    def freeze(instance: Instance) -> None:
+        os.killpg(instance.process.pid, signal.SIGSTOP)
+
+    monkeypatch.setattr(Instance, "kill", freeze)
+    with serve_instances(probes.PUBSUB_TARGET, 2, broker.url) as cluster:
+        try:
+            runner.run(cluster.prepare_app())
+            judgements = runner.run(probes.kill_an_instance(cluster))
+        finally:
+            # Woken, so that it stops at once when the cluster is stopped.
+            os.killpg(cluster.instances[-1].process.pid, signal.SIGCONT)
+            runner.run(cluster.aclose())
+    found = {j.check_id: (j.ok, j.detail) for j in judgements}
+    ok, detail = found["cluster.fault.killed-instance-clients-see-end"]
+    assert (ok, "'m10': 'nothing'" in detail) == (False, True), detail
 
 
 def test_wsconform_run_across_instances_reports_the_cross_instance_finding(

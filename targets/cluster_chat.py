@@ -6,11 +6,14 @@ Same routes and messages as the reference app's in-memory chat (`targets/referen
 one process each is the same room; served by two, only this one still is.
 
 Where the seeds' advice leaves a choice, the comment says what and why:
-- the speaker's own copy ("You") goes straight to its socket; everything else goes through
-  the channel, and an instance forwards each message to its local members except its origin
-  (publishing *and* delivering locally would hand the local members every message twice);
+- the speaker's own copy ("You") goes to its own outbox, after publishing (what a member saw
+  confirmed has reached the broker); everything else goes through the channel, and an
+  instance forwards each message to its local members except its origin (publishing *and*
+  delivering locally would hand the local members every message twice);
+- a member's join notice is published before its handshake is answered, for the same reason;
 - a subscriber whose broker connection fails subscribes again, with a short backoff, for as
-  long as the app runs (a pub/sub subscription does not survive the broker's restart);
+  long as the app runs (a pub/sub subscription does not survive the broker's restart), and a
+  command on a connection the restart closed is retried on a new one;
 - each member has an outbox and a writer task of its own: forwarding never awaits a socket,
   so one member that does not read cannot stall the channel for the others; a member whose
   outbox overflows is closed (1008) rather than delivered to out of order;
@@ -18,7 +21,7 @@ Where the seeds' advice leaves a choice, the comment says what and why:
   room; a speaker whose message cannot be published is told with close 1013 (try again later).
 
 The broker's URL comes from `WSCONFORM_BROKER_URL` (the suite sets it in each instance's
-environment; docs/cluster.md shows how a user's own app reads its broker from its settings).
+environment; docs/families/cluster.md shows how a user's own app reads its broker from its settings).
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from wsconform.targets.messages import receive_text
+from wsconform.targets.servers.broker import BROKER_URL_ENV
 
-BROKER_URL_ENV = "WSCONFORM_BROKER_URL"
 CHANNEL = "wsconform:chat"
 PRESENCE = "wsconform:chat:members"
 # Messages a member may have waiting before it counts as not keeping up.

@@ -96,12 +96,17 @@ def _not_run(name: str, reason: str, recorder: ResultsRecorder) -> NoReturn:
 
 
 def _record(
-    name: str, judgements: list[Judgement], recorder: ResultsRecorder, gate: Gate, source: str
+    name: str,
+    param: str,
+    judgements: list[Judgement],
+    recorder: ResultsRecorder,
+    gate: Gate,
+    source: str,
 ) -> None:
     recorder.add(
         name,
         judgements,
-        lambda: {"source": source, "reproduce": f"tox -e suite -- -k 'test_cluster and {name}'"},
+        lambda: {"source": source, "reproduce": f"tox -e suite -- -k 'test_cluster and {param}'"},
     )
     gate.settle(name, judgements, "\n".join(f"[{j.check_id}] {j.detail}" for j in judgements))
 
@@ -145,7 +150,7 @@ def test_cluster_delivery(
             Judgement("cluster.delivered-once-in-order", False, f"app error: {error}")
             for error in loop_runner.run(cluster.take_app_errors())
         ]
-    _record(name, judgements, recorder, gate, f"a crowd over {cluster.name}")
+    _record(name, stack, judgements, recorder, gate, f"a crowd over {cluster.name}")
 
 
 FAULTS = ("kill-an-instance", "restart-the-broker", "slow-member")
@@ -171,7 +176,7 @@ def test_cluster_fault(
             judgements = loop_runner.run(probes.restart_the_broker(cluster, broker))
         else:
             judgements = loop_runner.run(probes.slow_member(cluster))
-    _record(name, judgements, recorder, gate, f"fault: {fault}")
+    _record(name, fault, judgements, recorder, gate, f"fault: {fault}")
 
 
 # --- the user's app across instances (--instances N) -------------------------------------------

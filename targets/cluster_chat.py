@@ -21,7 +21,7 @@ Where the seeds' advice leaves a choice, the comment says what and why:
   room; a speaker whose message cannot be published is told with close 1013 (try again later).
 
 The broker's URL comes from `WSCONFORM_BROKER_URL` (the suite sets it in each instance's
-environment; docs/families/cluster.md shows how a user's own app reads its broker from its settings).
+environment; docs/families/cluster.md shows how a user's own app reads it from its settings).
 """
 
 from __future__ import annotations

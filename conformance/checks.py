@@ -15,6 +15,7 @@ from __future__ import annotations
 from wsconform.conformance.engine.checks import Check, Grade, Layer, Verdict
 from wsconform.conformance.families.browser import catalogue as browser
 from wsconform.conformance.families.claims import catalogue as claims
+from wsconform.conformance.families.cluster import catalogue as cluster
 from wsconform.conformance.families.contracts import catalogue as contracts
 from wsconform.conformance.families.generic import catalogue as generic
 from wsconform.conformance.families.lifecycle import catalogue as lifecycle
@@ -63,6 +64,7 @@ CATALOGUE: tuple[Check, ...] = (
     + contracts.CHECKS
     + generic.CHECKS
     + claims.CHECKS
+    + cluster.CHECKS
 )
 CHECKS: dict[str, Check] = {check.id: check for check in CATALOGUE}
 

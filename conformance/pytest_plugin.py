@@ -189,14 +189,20 @@ SUITE_MARKERS = (
     "reference_app: generic checks of the reference app (the default suite only)",
 )
 GENERIC_TESTS = Path(__file__).resolve().parent / "suite" / "test_generic.py"
+# Run beside the generic tests on a user's app served by several instances (--instances).
+CLUSTER_TESTS = Path(__file__).resolve().parent / "suite" / "test_cluster.py"
 
 
 def _collect_the_generic_checks(config: pytest.Config) -> None:
     """Pointed at a user's app from anywhere (`pytest --wsconform-app`, `wsconform run`), the
     generic checks are collected from the installed package, beside whatever else was asked."""
     asked = [Path(arg.split("::")[0]).resolve() for arg in config.args]
-    if not any(path == GENERIC_TESTS or path in GENERIC_TESTS.parents for path in asked):
-        config.args.append(str(GENERIC_TESTS))
+    wanted = [GENERIC_TESTS]
+    if run_settings(config).instances > 1:
+        wanted.append(CLUSTER_TESTS)  # the app across instances, asked with --instances
+    for tests in wanted:
+        if not any(path == tests or path in tests.parents for path in asked):
+            config.args.append(str(tests))
 
 
 def reproduce_command(config: pytest.Config, transport: str, test: str) -> str:

@@ -160,13 +160,18 @@ class LoadGenerator:
                 raise LoadError("the server dropped the connection without a close frame")
         return {"handshakes": count}
 
-    async def join(self, url_prefix: str, clients: int) -> dict[str, Any]:
-        """Open a chat room of `clients` members and wait out their join notices."""
+    async def join(
+        self, url_prefix: str, clients: int, spread_over: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """Open a chat room of `clients` members and wait out their join notices. With
+        `spread_over` (the same room's prefixes on other instances), member i joins through
+        prefix i modulo their number: the room is spread over the instances."""
         room_id = self._new_id()
         deliveries = RoomDeliveries(clients)
         members = []
+        prefixes = (url_prefix, *spread_over)
         for index in range(clients):
-            url = f"{url_prefix}bench{room_id}-{index}"
+            url = f"{prefixes[index % len(prefixes)]}bench{room_id}-{index}"
             members.append(await self._connect(url, deliveries.receiver(index)))
         # Member i hears of each later joiner: clients-1-i notices.
         await deliveries.notices_settled(clients * (clients - 1) // 2)

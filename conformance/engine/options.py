@@ -75,6 +75,18 @@ OPTIONS = (
     ),
     Option("no-lifespan", "do not run the app's lifespan (startup/shutdown)", flag=True),
     Option(
+        "instances",
+        "serve the app (--app) in N uvicorn processes at once, its clients spread over them, "
+        "and judge what crosses instances (the cluster.* checks)",
+        default="1",
+    ),
+    Option(
+        "broker",
+        "redis://... URL the app's instances share, set in their environment as "
+        "WSCONFORM_BROKER_URL (default with --instances: a redis-server the run starts, "
+        "where one is installed)",
+    ),
+    Option(
         "results",
         "where results.json is written (the report goes beside it)",
         default=str(DEFAULT_RESULTS),
@@ -116,6 +128,8 @@ class RunSettings:
     allow_remote_host: bool
     config: str
     no_lifespan: bool
+    instances: int
+    broker: str
     results: Path
     record_baseline: bool
     baselines: Path
@@ -127,5 +141,6 @@ class RunSettings:
             option.name.replace("-", "_"): config.getoption(option.dest) for option in OPTIONS
         }
         values["results"] = Path(values["results"])
+        values["instances"] = int(values["instances"] or 1)
         values["baselines"] = Path(values["baselines"])
         return cls(**values)

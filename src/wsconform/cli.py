@@ -3,6 +3,7 @@
     wsconform run myapp.main:app [--server inmemory,uvicorn-sansio] [--report-dir DIR]
     wsconform run --factory myapp.main:create_app
     wsconform run myapp.main:app --url wss://staging.example:443/ws --allow-remote-host
+    wsconform run myapp.main:app --instances 2 [--broker redis://127.0.0.1:6379/0]
     wsconform routes myapp.main:app
 
 Exit status, as Schemathesis gives it: 0 no finding, 1 findings, 2 a usage error (a bad import
@@ -75,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", default="wsconform-report", help="where the report goes")
     run.add_argument("--config", default="", help="a pyproject.toml with [tool.wsconform]")
     run.add_argument("--no-lifespan", action="store_true", help="do not run the app's lifespan")
+    run.add_argument(
+        "--instances", type=int, default=1, help="serve the app in N processes (cluster checks)"
+    )
+    run.add_argument(
+        "--broker", default="", help="redis:// URL the instances share ($WSCONFORM_BROKER_URL)"
+    )
     run.add_argument("--profile", default="ci", choices=profiles.PROFILES, help="Hypothesis")
     run.add_argument("-v", "--verbose", action="store_true", help="pytest's full output")
     run.epilog = "Anything after -- goes to pytest, wherever the -- stands."
@@ -137,6 +144,10 @@ def pytest_arguments(arguments: argparse.Namespace) -> list[str]:
         run.append("--wsconform-allow-remote-host")
     if arguments.no_lifespan:
         run.append("--wsconform-no-lifespan")
+    if arguments.instances > 1:
+        run += ["--wsconform-instances", str(arguments.instances)]
+    if arguments.broker:
+        run += ["--wsconform-broker", arguments.broker]
     run += [] if arguments.verbose else ["-q", "--tb=no", "--no-header", "-p", "no:warnings"]
     return [*run, *arguments.pytest_args]
 

@@ -1,0 +1,1 @@
+"""One app across several instances (processes or workers) sharing a broker."""

@@ -99,7 +99,8 @@ async def _spin(ready: Callable[[], bool]) -> bool:
     # the caller's clock-bounded wait covers.
     pending = getattr(asyncio.get_running_loop(), "_ready", None)
     task = asyncio.current_task()
-    _SPINNING.add(task)  # type: ignore[arg-type]
+    assert task is not None  # a coroutine runs in a task
+    _SPINNING.add(task)
     try:
         for _ in range(SPIN_LIMIT):
             if ready():
@@ -109,7 +110,7 @@ async def _spin(ready: Callable[[], bool]) -> bool:
                 return ready()
         return ready()
     finally:
-        _SPINNING.discard(task)  # type: ignore[arg-type]
+        _SPINNING.discard(task)
 
 
 async def wait_until(

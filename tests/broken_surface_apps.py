@@ -11,7 +11,8 @@ from typing import Any
 from fastapi import Depends, FastAPI, WebSocket
 from starlette.endpoints import WebSocketEndpoint
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
-from wsconform.targets import reference, surface
+from wsconform.targets import guards, guards_fastapi, reference, surface
+from wsconform.targets.compat import handle_websocket_exceptions
 
 
 def shadowing(route: BaseRoute) -> FastAPI:
@@ -107,3 +108,45 @@ http_exception_discarded = shadowing(_websocket("/surface/raise/http", _http_exc
 denial_body_truncated = shadowing(_websocket("/surface/denial/{kind}", _denial_truncated))
 app_dependency_skipped = shadowing(_mounted_variant(exception_handlers=surface.HANDLERS))
 exception_handler_skipped = shadowing(_mounted_variant(dependencies=[Depends(surface.allowed)]))
+
+
+# --- guards ignored (targets/guards_fastapi.py): what a FastAPI skipping each guard lets in -----
+
+
+def _guard_ignored(user: str) -> Any:
+    """The guarded route without its guard: everyone is let in as `user` (whom the valid
+    credential names, so that only the refusals fail)."""
+
+    async def route(websocket: WebSocket) -> None:
+        await guards_fastapi.greet(websocket, user)
+
+    return route
+
+
+def guard_ignored(guard: str, user: str) -> FastAPI:
+    return shadowing(_websocket(guards.ROUTES[guard], _guard_ignored(user)))
+
+
+async def _scopes_ignored(
+    websocket: WebSocket, user: str = Depends(guards_fastapi.scoped_user)
+) -> None:
+    """Security's scopes dropped: SecurityScopes arrives empty, so any valid token gets in."""
+    await guards_fastapi.greet(websocket, user)
+
+
+def _overrides_ignored() -> Mount:
+    app = FastAPI()  # the user's override never reaches the route
+    handle_websocket_exceptions(app)
+    app.websocket("/route")(guards_fastapi.parameter_guarded)
+    return Mount("/guards/overridden", app=app)
+
+
+route_dependencies_ignored = guard_ignored("route-dependencies", "guarded")
+parameter_dependency_ignored = guard_ignored("parameter", "alice")
+http_bearer_ignored = guard_ignored("http-bearer", "alice")
+api_key_query_ignored = guard_ignored("api-key-query", "bob")
+api_key_header_ignored = guard_ignored("api-key-header", "bob")
+api_key_cookie_ignored = guard_ignored("api-key-cookie", "bob")
+oauth2_ignored = guard_ignored("oauth2", "johndoe")
+scopes_ignored = shadowing(_websocket(guards.ROUTES["scopes"], _scopes_ignored))
+dependency_overrides_ignored = shadowing(_overrides_ignored())

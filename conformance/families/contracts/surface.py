@@ -130,7 +130,7 @@ async def convertors(transport: Transport) -> list[Judgement]:
         for path in case.not_matched:
             chat = await Conversation.open(transport, path)
             await chat.connection.release()
-            if not _refused(chat.seen):
+            if not refused(chat.seen):
                 problems.append(f"{path} (no route): client saw {chat.seen!r}")
         judgements += _judged(
             case.check_id, problems, "converts, and refuses what it does not match"
@@ -138,7 +138,7 @@ async def convertors(transport: Transport) -> list[Judgement]:
     return judgements
 
 
-def _refused(seen: Sequence[ClientEvent], status: int | None = 403) -> bool:
+def refused(seen: Sequence[ClientEvent], status: int | None = 403) -> bool:
     """Refused before accept; where the transport shows an HTTP status, with `status`."""
     if not rejected_before_accept(seen):
         return False
@@ -189,7 +189,7 @@ async def validation(transport: Transport) -> list[Judgement]:
     ):
         bad = await Conversation.open(transport, path, headers)
         await bad.connection.release()
-        if not _refused(bad.seen):
+        if not refused(bad.seen):
             problems.append(f"{path} {dict(headers)}: client saw {bad.seen!r}")
     return _judged("contract.surface.validation", problems, "valid accepted, invalid refused")
 
@@ -205,7 +205,7 @@ async def websocket_exception(transport: Transport) -> list[Judgement]:
     ):
         chat = await Conversation.open(transport, path, headers)
         await chat.connection.release()
-        if not _refused(chat.seen):
+        if not refused(chat.seen):
             problems.append(f"{path} {dict(headers)}: client saw {chat.seen!r}")
     problems += await _echoes(transport, "/surface/depends/websocket", greeting="allowed")
     return _judged(
@@ -276,10 +276,10 @@ async def mounted_app(transport: Transport) -> list[Judgement]:
     its middleware sees and changes the websocket scope and accept, and its exception handler
     turns the route's exception into the handler's close."""
     problems, causes = [], []
-    refused = await Conversation.open(transport, "/surface/app/echo")
-    await refused.connection.release()
-    if not _refused(refused.seen):
-        problems.append(f"app-level dependency let a connection through: {refused.seen!r}")
+    kept_out = await Conversation.open(transport, "/surface/app/echo")
+    await kept_out.connection.release()
+    if not refused(kept_out.seen):
+        problems.append(f"app-level dependency let a connection through: {kept_out.seen!r}")
     chat = await Conversation.open(transport, "/surface/app/echo", ALLOWED)
     if not chat.accepted:
         problems.append(f"allowed connection refused: {chat.seen!r}")

@@ -32,6 +32,7 @@ from wsconform.targets.guards import (
     API_KEY_QUERY,
     GUARD_USERS,
     OVERRIDE_USER,
+    ROUTES,
     SCOPE,
     USER_SCOPES,
     missing_guards,
@@ -151,12 +152,13 @@ def install(app: FastAPI, user_of: Callable[[str], str | None]) -> None:
     """Add every guarded route the installed FastAPI supports to `app` (the reference app);
     `user_of` names the user of a POST /token token."""
     missing = missing_guards()
-    router = APIRouter(prefix="/guards")
+    # Full paths, no router prefix: FastAPI < 0.75.2 (#2640) ignored a prefix on websockets.
+    router = APIRouter()
     if "route-dependencies" not in missing:
-        router.websocket("/route-dependencies", dependencies=[Depends(user_from_header)])(
+        router.websocket(ROUTES["route-dependencies"], dependencies=[Depends(user_from_header)])(
             route_guarded
         )
-    router.websocket("/parameter")(parameter_guarded)
+    router.websocket(ROUTES["parameter"])(parameter_guarded)
     secured: dict[str, Callable[..., Any]] = {
         "http-bearer": bearer_guarded,
         "api-key-query": key_guarded(APIKeyQuery(name=API_KEY_QUERY)),
@@ -167,6 +169,6 @@ def install(app: FastAPI, user_of: Callable[[str], str | None]) -> None:
     }
     for guard, route in secured.items():
         if guard not in missing:
-            router.websocket(f"/{guard}")(route)
+            router.websocket(ROUTES[guard])(route)
     app.include_router(router)
-    app.mount("/guards/overridden", overridden_app())
+    app.mount(ROUTES["overridden"].rsplit("/", 1)[0], overridden_app())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, FastAPI, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, WebSocket
 from starlette.endpoints import WebSocketEndpoint
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from wsconform.targets import guards, guards_fastapi, reference, surface
@@ -80,6 +80,34 @@ async def _denial_truncated(websocket: WebSocket) -> None:
     await websocket.send({"type": "websocket.http.response.body", "body": surface.DENIAL_BODY[:5]})
 
 
+class _DropsMountParams(Mount):
+    """A Mount that routes by its parameters but hands the route only the route's own."""
+
+    def matches(self, scope: Any) -> Any:
+        match, child = super().matches(scope)
+        if child:
+            inner = {
+                k: v for k, v in child["path_params"].items() if k not in self.param_convertors
+            }
+            child = {**child, "path_params": inner}
+        return match, child
+
+
+def _prefix_dropped_params() -> FastAPI:
+    """include_router whose prefix parameter routes but never reaches the route."""
+    app = FastAPI()
+    router = APIRouter()
+
+    async def members(websocket: WebSocket) -> None:
+        websocket.scope["path_params"].pop("team", None)
+        await surface.routing_values(websocket)
+
+    router.websocket("/members/{member}")(members)
+    app.include_router(router, prefix="/surface/teams/{team}")
+    app.router.routes.extend(reference.app.router.routes)
+    return app
+
+
 def _mounted_variant(**options: Any) -> Mount:
     """The surface's mounted app rebuilt with `options` (no dependency, no handler...)."""
     app = FastAPI(**options)
@@ -106,6 +134,18 @@ dependency_refuses_late = shadowing(
 )
 http_exception_discarded = shadowing(_websocket("/surface/raise/http", _http_exception_discarded))
 denial_body_truncated = shadowing(_websocket("/surface/denial/{kind}", _denial_truncated))
+mount_params_dropped = shadowing(
+    Mount(
+        "/surface/starlette",
+        routes=[
+            _DropsMountParams(
+                "/rooms/{room}",
+                routes=[WebSocketRoute("/members/{member}", surface.routing_values)],
+            )
+        ],
+    )
+)
+prefix_params_dropped = _prefix_dropped_params()
 app_dependency_skipped = shadowing(_mounted_variant(exception_handlers=surface.HANDLERS))
 exception_handler_skipped = shadowing(_mounted_variant(dependencies=[Depends(surface.allowed)]))
 

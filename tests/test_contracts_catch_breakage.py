@@ -96,6 +96,8 @@ CASES = (
         "contract.no-server-error", "echo_raises_on_disconnect", _with(contracts.echo_each, ["hi"])
     ),
     Case("contract.surface.router-prefix", "prefix_dropped", surface.routers),
+    Case("contract.surface.mount-path-params", "mount_params_dropped", surface.mount_params),
+    Case("contract.surface.prefix-path-params", "prefix_params_dropped", surface.prefix_params),
     Case("contract.surface.convertor-int", "int_convertor_ignored", surface.convertors),
     Case("contract.surface.convertor-float", "float_convertor_ignored", surface.convertors),
     Case("contract.surface.convertor-uuid", "uuid_convertor_ignored", surface.convertors),

@@ -72,6 +72,17 @@ CONTRACTS: tuple[Check, ...] = (
         "a router's prefix applies to its websocket routes, also nested",
         "FastAPI docs, 'Bigger Applications' (APIRouter prefix, include_router)",
     ),
+    _contract(
+        "contract.surface.mount-path-params",
+        "a Mount's path parameters, path and query reach the routes inside it, nested too",
+        "Starlette docs, 'Routing - Submounting routes' (a Mount's path may hold parameters)",
+    ),
+    _contract(
+        "contract.surface.prefix-path-params",
+        "a parameter in include_router's prefix reaches the route with its own",
+        "FastAPI docs, 'Bigger Applications' (include_router prefix); Starlette docs, "
+        "'Routing - Path Parameters'",
+    ),
     *(
         _contract(
             f"contract.surface.convertor-{kind}",

@@ -138,6 +138,35 @@ async def convertors(transport: Transport) -> list[Judgement]:
     return judgements
 
 
+async def _routed_problems(transport: Transport, path: str, params: dict[str, str]) -> list[str]:
+    """What goes wrong in what routing hands the route at `path` (requested with a query):
+    every path parameter on the way, the whole path and the query, as the client sent them."""
+    query = "since=3&who=a%20b"
+    chat = await Conversation.open(transport, f"{path}?{query}")
+    got = json_of(await chat.hear()) if chat.accepted else None
+    await chat.connection.release()
+    if got != {"path_params": params, "path": path, "query": query}:
+        return [f"{path}?{query} (params {params}): client saw {chat.seen!r}"]
+    return []
+
+
+async def mount_params(transport: Transport) -> list[Judgement]:
+    """A Mount's path parameters reach the routes inside it, with their own (Starlette docs,
+    'Routing - Submounting routes'), also inside another Mount."""
+    problems = await _routed_problems(
+        transport, "/surface/starlette/rooms/lobby/members/7", {"room": "lobby", "member": "7"}
+    )
+    return _judged("contract.surface.mount-path-params", problems, "every parameter routed")
+
+
+async def prefix_params(transport: Transport) -> list[Judgement]:
+    """A parameter in include_router's prefix reaches the route, which declares only its own."""
+    problems = await _routed_problems(
+        transport, "/surface/teams/red/members/7", {"team": "red", "member": "7"}
+    )
+    return _judged("contract.surface.prefix-path-params", problems, "every parameter routed")
+
+
 def refused(seen: Sequence[ClientEvent], status: int | None = 403) -> bool:
     """Refused before accept; where the transport shows an HTTP status, with `status`."""
     if not rejected_before_accept(seen):
@@ -322,6 +351,8 @@ async def exception_handler(transport: Transport) -> list[Judgement]:
 # Each contract, with one route it needs (a user's app without it skips the contract).
 SURFACE_CONTRACTS = {
     routers: "/surface/prefixed/echo",
+    mount_params: "/surface/starlette/rooms/room/members/member",
+    prefix_params: "/surface/teams/team/members/member",
     convertors: "/surface/starlette/int/1",
     endpoint_class: "/surface/starlette/endpoint/key",
     validation: "/surface/validated/1",

@@ -62,6 +62,8 @@ class Flaw(enum.Enum):
     # real clients' handshakes
     CONNECTION_MUST_EQUAL_UPGRADE = "connection-must-equal-upgrade"
     KEEPS_LAST_PROTOCOL_LINE = "keeps-last-protocol-line"
+    # variations of them: only generated ones show it (every recorded client writes `Upgrade`)
+    CONNECTION_TOKEN_CASE_SENSITIVE = "connection-token-case-sensitive"
     # the closing handshake (what a browser client must show as an unclean 1006)
     NO_CLOSE_FRAME = "no-close-frame"
     DATA_AFTER_CLOSE = "data-after-close"
@@ -142,13 +144,14 @@ class EchoServer:
         fields = dict(headers)
         if "sec-websocket-key" not in fields and flaw is not Flaw.ACCEPTS_MISSING_KEY:
             raise Refused(400)
-        fields.setdefault("sec-websocket-key", "")
         if not self.upgrade_requested(headers):
             raise Refused(400)
         if fields.get("sec-websocket-version") != "13":
             extra = b"" if flaw is Flaw.VERSION_WITHOUT_HEADER else b"Sec-WebSocket-Version: 13\r\n"
             raise Refused(426, extra)
-        return [*headers, ("sec-websocket-key", fields["sec-websocket-key"])]
+        if "sec-websocket-key" in fields:
+            return headers
+        return [*headers, ("sec-websocket-key", "")]  # ACCEPTS_MISSING_KEY: answered all the same
 
     def upgrade_requested(self, headers: list[tuple[str, str]]) -> bool:
         """Connection includes the token upgrade and Upgrade names websocket, each a
@@ -156,6 +159,10 @@ class EchoServer:
         connection = [value for name, value in headers if name == "connection"]
         if self.flaw is Flaw.CONNECTION_MUST_EQUAL_UPGRADE:
             return connection == ["Upgrade"]
+        if self.flaw is Flaw.CONNECTION_TOKEN_CASE_SENSITIVE:
+            return "Upgrade" in {
+                token.strip() for value in connection for token in value.split(",")
+            }
         tokens = {token.strip().lower() for value in connection for token in value.split(",")}
         upgrade = {
             token.strip().lower()

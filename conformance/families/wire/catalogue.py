@@ -252,5 +252,32 @@ CLIENT_HANDSHAKE_CHECKS: tuple[Check, ...] = (
     ),
 )
 
+# --- generated variations of them (strategies/handshakes.py) ------------------------------------
+
+VARIATION_CHECKS: tuple[Check, ...] = (
+    Check(
+        "upgrade.client-variations-upgraded",
+        Grade.POLICY,
+        "every RFC-equivalent variation of a recorded client's handshake is upgraded",
+        "Suite policy: as upgrade.client-handshakes-upgraded, a recorded handshake with its field "
+        "names recased, its lines reordered, its Connection tokens reordered, recased or joined "
+        "by keep-alive, its Upgrade value recased, its subprotocol offers over several lines and "
+        "optional whitespace around values and commas gets a 101 like the original.",
+        "wsconform policy, from RFC 6455 4.2.1 items 3 and 4, RFC 9110 5.1, 5.3, 5.6.1 and "
+        "7.6.1, RFC 9112 5.1 (each variation is a definition's equivalent)",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.client-variations-kept",
+        Grade.INFO,
+        "after a variation's 101 the app gets every field and subprotocol the client sent",
+        "scope['headers'] holds each end-to-end field's list members as sent, however the lines "
+        "were split, cased and spaced, and scope['subprotocols'] the offers in order.",
+        f"{SCOPE_SPEC}, headers and subprotocols (definitions); RFC 9110 5.3 (several lines are "
+        "one list: a definition)",
+        Layer.SERVER,
+    ),
+)
+
 # What the registry collects from this family.
-CHECKS = WIRE_CHECKS + UPGRADE_CHECKS + CLIENT_HANDSHAKE_CHECKS
+CHECKS = WIRE_CHECKS + UPGRADE_CHECKS + CLIENT_HANDSHAKE_CHECKS + VARIATION_CHECKS

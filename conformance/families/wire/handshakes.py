@@ -359,3 +359,60 @@ async def run_client_handshakes(
         ([upgraded], {"replay": (refused or sent)[0].replay()}),
         ([kept], {"replay": (lost or offering or sent)[0].replay()}),
     ]
+
+
+# --- variations of them (strategies/handshakes.py) ---------------------------------------------
+# What the RFCs make equivalent to a recorded handshake (name case, line order, Connection token
+# order, case and extra tokens, the protocol offers over several lines, whitespace) must be
+# treated like it: upgraded, the app offered the same subprotocols and handed the same fields.
+
+# Hop-by-hop fields (RFC 9110 7.6.1) a server may consume; the variations change their tokens.
+HOP_BY_HOP = frozenset({"connection", "upgrade"})
+
+
+def field_tokens(fields: Any) -> dict[str, list[str]]:
+    """Each field's list members over all its lines, in order, by lowercased name: what RFC
+    9110 5.3 makes equal however the lines are split, cased or spaced."""
+    tokens: dict[str, list[str]] = {}
+    for name, value in fields:
+        if name.lower() not in HOP_BY_HOP:
+            members = [member.strip() for member in str(value).split(",")]
+            tokens.setdefault(name.lower(), []).extend(member for member in members if member)
+    return tokens
+
+
+async def run_variation(
+    endpoint: Endpoint, original: ClientHandshake, lines: tuple[str, ...]
+) -> tuple[list[Judgement], dict[str, Any]]:
+    """Replay one variation of `original`: is it upgraded, and does the app get what the client
+    sent? The second is judged only after a 101 (a refusal is the first check's cause)."""
+    client = ClientHandshake(original.id, original.release, lines)
+    raw = client.request(endpoint)
+    replayed = Replayed(client, raw, await send_handshake(endpoint, raw))
+    answer = replayed.answer
+    shown = f"{original.id} varied: {answer.describe()}"
+    judgements = [Judgement("upgrade.client-variations-upgraded", answer.status == 101, shown)]
+    if answer.status == 101:
+        sent_lines = raw.decode("latin-1").split("\r\n")[1:]
+        sent = field_tokens(line.partition(":")[::2] for line in sent_lines if line)
+        got = field_tokens((answer.scope or {}).get("headers", []))
+        lost = {name: (members, got.get(name)) for name, members in sent.items()}
+        lost = {name: pair for name, pair in lost.items() if pair[0] != pair[1]}
+        offered = client.offered_subprotocols()
+        problems = [
+            f"{name}: sent {want!r}, the app got {had!r}" for name, (want, had) in lost.items()
+        ]
+        # The cause: what was altered, not which client's variation showed it.
+        altered = [f"field {name} altered" for name in sorted(lost)]
+        if replayed.subprotocols_seen != offered:
+            problems.append(f"offered {offered!r}, the app got {replayed.subprotocols_seen!r}")
+            altered.append("subprotocol offers altered")
+        judgements.append(
+            Judgement(
+                "upgrade.client-variations-kept",
+                not problems,
+                f"{original.id} varied: " + ("; ".join(problems) or "every field and offer kept"),
+                cause="; ".join(altered) or None,
+            )
+        )
+    return judgements, {"replay": replayed.replay()}

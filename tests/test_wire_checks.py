@@ -40,6 +40,8 @@ CAUGHT_BY = {
     "wire.server-frames-unmasked": Flaw.MASKS_ITS_FRAMES,
     "wire.server-frames-no-reserved-bits": Flaw.SETS_RSV1,
     "wire.server-control-frames-short": Flaw.FRAGMENTS_ITS_PONG,
+    "wire.length-boundaries-read": Flaw.CUTS_MESSAGES_AT_65535,
+    "wire.server-length-minimal": Flaw.WIDE_SHORT_LENGTHS,
     "wire.accept-key": Flaw.WRONG_ACCEPT,
     "upgrade.missing-key-refused": Flaw.ACCEPTS_MISSING_KEY,
     "upgrade.unknown-version-refused": Flaw.VERSION_WITHOUT_HEADER,

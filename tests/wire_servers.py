@@ -49,6 +49,8 @@ class Flaw(enum.Enum):
     SETS_RSV1 = "sets-rsv1"
     FRAGMENTS_ITS_PONG = "fragments-its-pong"
     WRONG_ACCEPT = "wrong-accept"
+    CUTS_MESSAGES_AT_65535 = "cuts-messages-at-65535"  # a 16-bit buffer for a 64-bit length
+    WIDE_SHORT_LENGTHS = "wide-short-lengths"  # a 125-byte payload's length in 16 bits
     # the handshake
     ACCEPTS_MISSING_KEY = "accepts-missing-key"
     VERSION_WITHOUT_HEADER = "version-without-header"
@@ -181,7 +183,11 @@ class EchoServer:
     def send(self, writer: asyncio.StreamWriter, frame: Frame) -> None:
         rsv = 0b100 if self.flaw is Flaw.SETS_RSV1 else 0
         masked = self.flaw is Flaw.MASKS_ITS_FRAMES
-        writer.write(frames.encode(Frame(frame.opcode, frame.payload, frame.fin, rsv, masked)))
+        data = frames.encode(Frame(frame.opcode, frame.payload, frame.fin, rsv, masked))
+        if self.flaw is Flaw.WIDE_SHORT_LENGTHS and 0 < len(frame.payload) < 126 and not masked:
+            # the same frame with its length in the 16-bit form RFC 6455 5.2 forbids here
+            data = data[:1] + bytes([126]) + struct.pack("!H", len(frame.payload)) + data[2:]
+        writer.write(data)
 
     def fail(self, writer: asyncio.StreamWriter, code: int) -> None:
         payload = b"" if self.flaw is Flaw.CLOSES_WITHOUT_CODE else struct.pack("!H", code)
@@ -227,6 +233,8 @@ class EchoServer:
             if not frame.fin:
                 continue
             message, kind, opcode, parts = b"".join(parts), opcode, None, []
+            if self.flaw is Flaw.CUTS_MESSAGES_AT_65535:
+                message = message[:65535]
             if kind == OP_TEXT and self.flaw is not Flaw.PASSES_INVALID_UTF8:
                 try:
                     message.decode("utf-8")

@@ -127,6 +127,22 @@ WIRE_CHECKS: tuple[Check, ...] = (
         "5.5: control frames MUST have a payload of 125 bytes or less and MUST NOT be fragmented",
     ),
     _wire_check(
+        "wire.length-boundaries-read",
+        Grade.MUST,
+        "messages of 125, 126, 65535 and 65536 bytes are read whole (each length encoding's ends)",
+        "A binary frame with each length at the edge of the 7-, 16- and 64-bit length encodings "
+        "reaches the echo route whole; the detail names the length and its side of the edge.",
+        "6.2: incoming data MUST be parsed as WebSocket frames as defined in 5.2 (payload length)",
+    ),
+    _wire_check(
+        "wire.server-length-minimal",
+        Grade.MUST,
+        "the server encodes every payload length in the fewest bytes",
+        "A payload of up to 125 bytes has its length in 7 bits, up to 65535 in 16 more, only "
+        "beyond that in 64 more.",
+        "5.2: the minimal number of bytes MUST be used to encode the length",
+    ),
+    _wire_check(
         "wire.accept-key",
         Grade.MUST,
         "Sec-WebSocket-Accept answers the client's key",

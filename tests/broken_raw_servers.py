@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from starlette.types import Message as AsgiMessage
 from wsconform.conformance.engine.vocabulary import Accepted, Closed, Message, decode_headers
+from wsconform.targets.servers.base import MAX_MESSAGE_BYTES
 from wsconform.targets.servers.inmemory import InMemoryConnection, Phase
 
 
@@ -200,6 +201,13 @@ class NoMessageLimit(InMemoryConnection):
         self._to_app.put_nowait({"type": "websocket.receive", "bytes": b"\x00" * size})
 
 
+class RefusesAtTheLimit(InMemoryConnection):
+    """Its limit enforced a byte early: a message of exactly the limit is refused."""
+
+    def _over_limit(self, size: int) -> bool:
+        return size >= MAX_MESSAGE_BYTES
+
+
 class DropsOversizedMessage(InMemoryConnection):
     def _refuse_message(self, size: int) -> None:
         self._end(1009, "", Closed(code=1006, close_frame_seen=False))
@@ -229,6 +237,7 @@ CAUGHT_BY: dict[str, type[InMemoryConnection]] = {
     "raw.send-after-close-raises-oserror": RuntimeErrorAfterClose,
     "raw.oversized-message-not-delivered": NoMessageLimit,
     "raw.oversized-message-close-1009": DropsOversizedMessage,
+    "raw.message-at-limit-delivered": RefusesAtTheLimit,
     "raw.oversized-message-app-hears-1009": TellsAppOversizedIs1006,
     "raw.denial-headers-delivered": DropsDenialHeaders,
     "raw.denial-chunks-joined": KeepsLastDenialChunk,

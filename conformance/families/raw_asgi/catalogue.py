@@ -186,6 +186,17 @@ RAW_CHECKS: tuple[Check, ...] = (
         "against messages exceeding it",
     ),
     _raw_check(
+        "raw.message-at-limit-delivered",
+        Grade.INFO,
+        "messages one byte under and exactly at the server's configured limit reach the app",
+        "Judged only where the suite set or knows the server's maximum message size: the limit "
+        "is what the server takes, so a refusal at it is the limit enforced a byte early (the "
+        "oversized checks judge the other side).",
+        "the servers' own settings (uvicorn ws_max_size, hypercorn websocket_max_message_size, "
+        "daphne and gunicorn's maximum message size): the largest message accepted, a "
+        "definition with no keyword",
+    ),
+    _raw_check(
         "raw.oversized-message-close-1009",
         Grade.INFO,
         "the client of a message over the limit gets a 1009 close",

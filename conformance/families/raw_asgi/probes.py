@@ -47,6 +47,7 @@ from wsconform.conformance.engine.vocabulary import (
     RawReceive,
     RawSend,
     StepOutcome,
+    decode_value,
 )
 from wsconform.targets.servers.base import (
     Transport,
@@ -421,7 +422,51 @@ LIMIT_CHECKS = (
     "raw.oversized-message-not-delivered",
     "raw.oversized-message-close-1009",
     "raw.oversized-message-app-hears-1009",
+    "raw.message-at-limit-delivered",
 )
+
+
+def at_limit_probe(limit: int) -> RawProbe:
+    """One byte under the server's configured limit, then exactly the limit: both within it."""
+    return RawProbe(
+        "message-at-limit",
+        (
+            Connect(),
+            RawReceive(),
+            accept(),
+            Observe(),
+            ClientSendBytes(b"\x01" * (limit - 1)),
+            RawReceive(),
+            ClientSendBytes(b"\x02" * limit),
+            RawReceive(),
+        ),
+        _judge_at_limit(limit),
+    )
+
+
+def _delivered(outcome: StepOutcome | None, size: int) -> bool:
+    value = decode_value(outcome.value) if outcome is not None else None
+    if not isinstance(value, dict) or value.get("type") != "websocket.receive":
+        return False
+    return isinstance(value.get("bytes"), bytes) and len(value["bytes"]) == size
+
+
+def _judge_at_limit(limit: int) -> Judge:
+    def judge(run: RawRun) -> list[Judgement]:
+        sides = {"one byte under the limit": (run.outcome(-2), limit - 1)}
+        sides["exactly the limit"] = (run.outcome(-1), limit)
+        wrong = [
+            f"{side} ({size} bytes): the app's receive -> {_show(outcome)[:80]}"
+            for side, (outcome, size) in sides.items()
+            if not _delivered(outcome, size)
+        ]
+        if not wrong:
+            shown = f"{limit - 1} and {limit} bytes delivered (limit {limit})"
+            return [Judgement("raw.message-at-limit-delivered", True, shown)]
+        shown = f"{'; '.join(wrong)} (limit {limit}); client saw {_seen(run)}"
+        return [Judgement("raw.message-at-limit-delivered", False, shown)]
+
+    return judge
 
 
 def oversized_probe(limit: int) -> RawProbe:
@@ -474,7 +519,11 @@ def _judge_oversized(limit: int) -> Judge:
 def probes_for(transport: Transport) -> tuple[RawProbe, ...]:
     """The fixed probes, and the limit's where the server has one the suite knows."""
     limit = transport.max_message_bytes
-    return RAW_PROBES if limit is None else (*RAW_PROBES, oversized_probe(limit))
+    return (
+        RAW_PROBES
+        if limit is None
+        else (*RAW_PROBES, at_limit_probe(limit), oversized_probe(limit))
+    )
 
 
 def unjudged_limits(transport: Transport) -> list[Judgement]:

@@ -50,6 +50,19 @@ class CutsLongReasonInsideACharacter(InMemoryConnection):
         self._end(code, reason, Closed(code=code, reason=reason, payload_bytes=2 + len(sent)))
 
 
+class CutsReasonAtTheLimit(InMemoryConnection):
+    """Its reason limit one byte short: a reason of exactly 123 bytes loses its last character
+    (so does any reason counted in characters against a byte budget)."""
+
+    def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
+        if kind != "websocket.close":
+            super()._send_while_open(kind, message)
+            return
+        code, sent = message.get("code", 1000), (message.get("reason") or "").encode()[:122]
+        reason = sent.decode("utf-8", errors="ignore")
+        self._end(code, reason, Closed(code=code, reason=reason, payload_bytes=2 + len(sent)))
+
+
 class ReadsTextKeyFirst(InMemoryConnection):
     def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
         if kind == "websocket.send" and "text" in message:
@@ -223,6 +236,7 @@ CAUGHT_BY: dict[str, type[InMemoryConnection]] = {
     "raw.close-code-defaults-to-1000": CloseWithoutCodeIs1001,
     "raw.close-reason-none-is-empty": ReasonNoneSentAsText,
     "raw.close-long-reason-fits-a-frame": PutsLongReasonOnTheWire,
+    "raw.close-reason-up-to-limit-kept": CutsReasonAtTheLimit,
     "raw.send-one-key-none": ReadsTextKeyFirst,
     "raw.send-no-data-refused": SendsEmptyTextForNoData,
     "raw.extra-keys-ignored": RefusesUnknownKeys,

@@ -62,6 +62,17 @@ RAW_CHECKS: tuple[Check, ...] = (
         "RFC 6455 5.5: all control frames MUST have a payload length of 125 bytes or less",
     ),
     _raw_check(
+        "raw.close-reason-up-to-limit-kept",
+        Grade.INFO,
+        "a close reason of 121 or exactly 123 UTF-8 bytes reaches the client whole",
+        "A reason the close frame can hold (125 bytes less the code's two) is not cut: the "
+        "client gets the app's code and reason (the over-long side is "
+        "raw.close-long-reason-fits-a-frame's, probed at 124 and 200 bytes).",
+        f"{WWW}, 'Close - send event' (reason, 2.3: a definition, no keyword); RFC 6455 5.5 "
+        "(125-byte control frames) and 7.1.6 (the reason the close frame carries)",
+        since="2.3",
+    ),
+    _raw_check(
         "raw.send-one-key-none",
         Grade.MUST,
         "a send with both keys, one of them None, delivers the other",

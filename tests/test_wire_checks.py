@@ -52,6 +52,7 @@ CAUGHT_BY = {
     "upgrade.control-char-in-value-handled": Flaw.CUTS_VALUE_AT_CONTROL,
     "upgrade.obs-fold-handled": Flaw.PASSES_OBS_FOLD,
     "upgrade.long-header-answered": Flaw.SILENT_ON_LONG_HEADER,
+    "upgrade.many-headers-answered": Flaw.SILENT_ON_MANY_HEADERS,
     "upgrade.client-handshakes-upgraded": Flaw.CONNECTION_MUST_EQUAL_UPGRADE,
     "upgrade.client-subprotocols-kept": Flaw.KEEPS_LAST_PROTOCOL_LINE,
 }
@@ -150,6 +151,20 @@ def test_variation_check_catches_its_flaw(
 ) -> None:
     with pytest.raises(AssertionError):
         replay_variations(flaw, check_id, loop_runner)
+
+
+def test_a_limit_off_by_one_is_named_at_its_edge(loop_runner: LoopRunner) -> None:
+    async def probe() -> list[Judgement]:
+        async with serving(Flaw.CRASHES_AT_LINE_LIMIT) as port:
+            results = await upgrade.run_probes(Endpoint(port))
+        return [j for judgements, _ in results for j in judgements]
+
+    failed = [
+        j.detail for j in loop_runner.run(probe()) if j.check_id == "upgrade.long-header-answered"
+    ]
+    assert [detail for detail in failed if "HTTP 500" in detail] == [
+        "b'GET /scope-echo/upgrade HTTP/1.1 ...' a 8192-byte header line: HTTP 500"
+    ]
 
 
 def test_recorded_handshakes_miss_what_variations_show(loop_runner: LoopRunner) -> None:

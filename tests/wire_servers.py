@@ -61,6 +61,8 @@ class Flaw(enum.Enum):
     CUTS_VALUE_AT_CONTROL = "cuts-value-at-control"
     PASSES_OBS_FOLD = "passes-obs-fold"
     SILENT_ON_LONG_HEADER = "silent-on-long-header"
+    SILENT_ON_MANY_HEADERS = "silent-on-many-headers"
+    CRASHES_AT_LINE_LIMIT = "crashes-at-line-limit"  # off by one: a line of exactly 8 KiB
     # real clients' handshakes
     CONNECTION_MUST_EQUAL_UPGRADE = "connection-must-equal-upgrade"
     KEEPS_LAST_PROTOCOL_LINE = "keeps-last-protocol-line"
@@ -73,6 +75,7 @@ class Flaw(enum.Enum):
 
 
 MAX_HEADER_LINE = 8 * 1024
+MAX_HEADER_COUNT = 100
 PAGE_PATH = "/page"  # a plain HTTP page, the origin a browser client's socket is opened from
 
 
@@ -123,6 +126,12 @@ class EchoServer:
         request_line, *lines = head.rstrip("\r\n").split("\r\n")
         if any(len(line) > MAX_HEADER_LINE for line in lines):
             raise Refused(0 if flaw is Flaw.SILENT_ON_LONG_HEADER else 431)
+        if flaw is Flaw.CRASHES_AT_LINE_LIMIT and any(
+            len(line) == MAX_HEADER_LINE for line in lines
+        ):
+            raise Refused(500)
+        if len(lines) > MAX_HEADER_COUNT:
+            raise Refused(0 if flaw is Flaw.SILENT_ON_MANY_HEADERS else 431)
         if not request_line.startswith("GET ") and flaw is not Flaw.ACCEPTS_POST:
             raise Refused(405)
         headers: list[tuple[str, str]] = []

@@ -229,10 +229,21 @@ UPGRADE_CHECKS: tuple[Check, ...] = (
     Check(
         "upgrade.long-header-answered",
         Grade.MUST,
-        "a 9 KiB header line is answered, not met with silence",
-        "The handshake is accepted (101) or answered with a 4xx such as 431; no silence.",
+        "header lines of 8 KiB and 16 KiB, a byte under, at and over, and of 9 KiB are answered",
+        "Each handshake is accepted (101) or answered with a 4xx such as 431; no silence, no "
+        "drop, no 5xx. The detail names the size, so the side of a limit that fails shows.",
         "RFC 9110 5.4: a server receiving a field larger than it wishes to process MUST "
         "respond with an appropriate 4xx status code",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.many-headers-answered",
+        Grade.MUST,
+        "handshakes of 99 to 101 and 127 to 129 header lines are answered",
+        "Each handshake is accepted (101) or answered with a 4xx such as 431; no silence, no "
+        "drop, no 5xx. The detail names the count, so the side of a limit that fails shows.",
+        "RFC 9110 5.4: a server receiving a set of fields larger than it wishes to process "
+        "MUST respond with an appropriate 4xx status code",
         Layer.SERVER,
     ),
 )

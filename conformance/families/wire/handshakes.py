@@ -148,6 +148,31 @@ class UpgradeProbe:
     check_id: str
     raw: bytes
     judge: Callable[[Answer], bool]
+    what: str = ""  # what the request holds, where its first lines do not show it
+
+
+def _answered(answer: Answer) -> bool:
+    """Accepted, or refused with a 4xx (RFC 9110 5.4 for what is too large): never silence."""
+    return answer.status == 101 or _client_error(answer)
+
+
+# Sizes and counts around the limits HTTP parsers commonly set (8 KiB and 16 KiB for one line:
+# websockets, h11 and others; 100 and 128 header lines): just under, exactly at and just over
+# each, so that the failing probe names the side of the edge a server gets wrong.
+HEADER_LINE_BYTES = (8191, 8192, 8193, 16383, 16384, 16385)
+HEADER_COUNTS = (99, 100, 101, 127, 128, 129)
+BASE_HEADER_COUNT = 5  # request() writes Host, Upgrade, Connection, version and key
+
+
+def line_of(size: int) -> str:
+    """A header line of exactly `size` bytes, its CRLF not counted."""
+    name = "X-WsConform-Long: "
+    return name + "x" * (size - len(name)) + "\r\n"
+
+
+def headers_to(count: int) -> str:
+    """Header lines that make a handshake of `count` lines in all."""
+    return "".join(f"X-WsConform-{n}: {n}\r\n" for n in range(count - BASE_HEADER_COUNT))
 
 
 def _refused_or_cleaned(header: str, forbidden: str) -> Callable[[Answer], bool]:
@@ -226,7 +251,25 @@ PROBES = (
     UpgradeProbe(
         "upgrade.long-header-answered",
         request(key=new_key(), extra=f"X-WsConform-Long: {'x' * LONG_HEADER_BYTES}\r\n"),
-        lambda answer: answer.status == 101 or _client_error(answer),
+        _answered,
+    ),
+    *(
+        UpgradeProbe(
+            "upgrade.long-header-answered",
+            request(key=new_key(), extra=line_of(size)),
+            _answered,
+            f"a {size}-byte header line",
+        )
+        for size in HEADER_LINE_BYTES
+    ),
+    *(
+        UpgradeProbe(
+            "upgrade.many-headers-answered",
+            request(key=new_key(), extra=headers_to(count)),
+            _answered,
+            f"{count} header lines",
+        )
+        for count in HEADER_COUNTS
     ),
 )
 
@@ -238,11 +281,10 @@ async def run_probes(endpoint: Endpoint) -> list[tuple[list[Judgement], dict[str
         answer = await send_handshake(endpoint, probe.raw)
         shown = probe.raw.split(b"\r\n", 1)[0] + b" ..."
         extra = [line for line in probe.raw.split(b"\r\n") if b"WsConform" in line]
+        sent = probe.what or f"{[line[:60] for line in extra]!r}"
         judgement = deadline_only(
             Judgement(
-                probe.check_id,
-                probe.judge(answer),
-                f"{shown!r} {[line[:60] for line in extra]!r}: {answer.describe()}",
+                probe.check_id, probe.judge(answer), f"{shown!r} {sent}: {answer.describe()}"
             ),
             # No answer within the bound, the connection still open: no spec sets that deadline.
             waited=answer.status is None and not answer.ended_silently,

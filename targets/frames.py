@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -24,10 +24,19 @@ class Frame:
     fin: bool = True
     rsv: int = 0  # the three reserved bits, RSV1 the highest
     masked: bool = True  # clients must mask (RFC 6455 5.3); servers must not
+    # How many bytes the payload length took in the header, as read (1, 3 or 9; RFC 6455 5.2);
+    # None for a frame built here (`encode` always uses the fewest).
+    length_bytes: int | None = field(default=None, compare=False)
 
     @property
     def is_control(self) -> bool:
         return self.opcode in CONTROL_OPCODES
+
+
+def minimal_length_bytes(length: int) -> int:
+    """The bytes RFC 6455 5.2 allows a payload length of `length` to take: the fewest of 7 bits,
+    7+16 or 7+64 (counted with the byte holding the mask bit)."""
+    return 1 if length < 126 else 3 if length < 1 << 16 else 9
 
 
 def apply_mask(payload: bytes, mask: bytes) -> bytes:
@@ -63,11 +72,11 @@ class ByteSource(Protocol):
 async def read(source: ByteSource) -> Frame:
     """The next frame, unmasked, with its header bits as sent."""
     first, second = await source.readexactly(2)
-    length = second & 0x7F
+    length, length_bytes = second & 0x7F, 1
     if length == 126:
-        (length,) = struct.unpack("!H", await source.readexactly(2))
+        (length,), length_bytes = struct.unpack("!H", await source.readexactly(2)), 3
     elif length == 127:
-        (length,) = struct.unpack("!Q", await source.readexactly(8))
+        (length,), length_bytes = struct.unpack("!Q", await source.readexactly(8)), 9
     masked = bool(second & 0x80)
     mask = await source.readexactly(4) if masked else b""
     payload = await source.readexactly(length)
@@ -77,4 +86,5 @@ async def read(source: ByteSource) -> Frame:
         fin=bool(first & 0x80),
         rsv=(first >> 4) & 0x7,
         masked=masked,
+        length_bytes=length_bytes,
     )

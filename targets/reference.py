@@ -6,9 +6,9 @@ a user can point `--app module:attr` at another app implementing the same routes
 same contracts against it. Where a seed gets something wrong, the comment says what and why.
 
 The routes need Starlette only, except those FastAPI's features make (`reference_fastapi.py`,
-`surface_fastapi.py`): without FastAPI (a project on Starlette alone, or a Starlette release no
-FastAPI accepts) `app` is a Starlette app with the other routes, and `FASTAPI_MISSING` says why
-the rest are absent (their contracts are skipped with it).
+`surface_fastapi.py`, `guards_fastapi.py`): without FastAPI (a project on Starlette alone, or a
+Starlette release no FastAPI accepts) `app` is a Starlette app with the other routes, and
+`FASTAPI_MISSING` says why the rest are absent (their contracts are skipped with it).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from wsconform.targets.messages import receive_text
 # Why the routes that need FastAPI are absent ("" when they are served).
 FASTAPI_MISSING = ""
 try:
-    from wsconform.targets import reference_fastapi, surface_fastapi
+    from wsconform.targets import guards_fastapi, reference_fastapi, surface_fastapi
 except ModuleNotFoundError as missing:
     if missing.name != "fastapi":
         raise
@@ -403,6 +403,7 @@ def fastapi_app() -> Starlette:
     app.post("/token")(reference_fastapi.token_route(access_token))
     app.websocket("/secure/oauth2")(secure_oauth2)
     app.websocket("/secure/jwt")(secure_jwt)
+    guards_fastapi.install(app, issued_tokens.get)  # each way FastAPI guards a route, /guards
     return app
 
 

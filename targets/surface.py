@@ -13,7 +13,9 @@ and mounted FastAPI app are declared in `targets/surface_fastapi.py`.
     /surface/prefixed/echo               APIRouter(prefix=...)
     /surface/outer/inner/echo            a router with a prefix inside another
     /surface/starlette/...               a Starlette Mount of WebSocketRoutes: path convertors
-                                         (int, float, uuid, path) and a WebSocketEndpoint class
+                                         (int, float, uuid, path), a WebSocketEndpoint class and
+                                         a Mount with a parameter (rooms/{room}/members/{member})
+    /surface/teams/{team}/members/{m}    include_router with a parameter in its prefix
     /surface/items/{item_id:int}         a FastAPI route with a convertor in its path
     /surface/validated/{number}          FastAPI path, query and header parameters, validated
     /surface/asgi                        the server's ASGI spec version and extensions (a probe)
@@ -40,7 +42,7 @@ from starlette.responses import (
     Response,
     StreamingResponse,
 )
-from starlette.routing import Router, WebSocketRoute
+from starlette.routing import Mount, Router, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from wsconform.targets.compat import (
@@ -117,12 +119,26 @@ class EchoEndpoint(WebSocketEndpoint):
         endpoint_closes[websocket.path_params["key"]] = close_code
 
 
+async def routing_values(websocket: WebSocket) -> None:
+    """What routing handed the route: its path parameters (a Mount's and a prefix's with its
+    own), the URL's path and query."""
+    url = websocket.url
+    await send_and_close(
+        websocket,
+        {"path_params": dict(websocket.path_params), "path": url.path, "query": url.query},
+    )
+
+
 starlette_routes = Router(
     routes=[
         WebSocketRoute(f"/{kind}/{{value:{kind}}}", converted)
         for kind in ("int", "float", "uuid", "path")
     ]
-    + [WebSocketRoute("/endpoint/{key}", EchoEndpoint)]
+    + [
+        WebSocketRoute("/endpoint/{key}", EchoEndpoint),
+        # A Mount with a parameter, inside the Mount at /surface/starlette.
+        Mount("/rooms/{room}", routes=[WebSocketRoute("/members/{member}", routing_values)]),
+    ]
 )
 
 

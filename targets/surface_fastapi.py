@@ -23,6 +23,7 @@ from wsconform.targets.surface import (
     endpoint_closes,
     mounted_echo,
     offers_denial,
+    routing_values,
     send_and_close,
     send_value_and_close,
     starlette_routes,
@@ -48,6 +49,11 @@ async def nested_echo(websocket: WebSocket) -> None:
 
 
 outer.include_router(inner)
+
+# A prefix with a parameter, given where the router is included (FastAPI docs, 'Bigger
+# Applications'): the route declares none of it, and gets it in its path parameters.
+team_members = APIRouter()
+team_members.websocket("/members/{member}")(routing_values)
 
 # --- FastAPI parameters -----------------------------------------------------------------------
 
@@ -136,6 +142,7 @@ def install(app: FastAPI) -> None:
     """Add every surface route to `app` (the reference app)."""
     app.include_router(prefixed)
     app.include_router(outer)
+    app.include_router(team_members, prefix="/surface/teams/{team}")
     app.include_router(fastapi_routes)
     app.router.routes.append(Mount("/surface/starlette", app=starlette_routes))
     app.mount("/surface/app", mounted_app)

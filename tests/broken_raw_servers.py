@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from starlette.types import Message as AsgiMessage
 from wsconform.conformance.engine.vocabulary import Accepted, Closed, Message, decode_headers
+from wsconform.targets.servers.base import MAX_MESSAGE_BYTES
 from wsconform.targets.servers.inmemory import InMemoryConnection, Phase
 
 
@@ -46,6 +47,19 @@ class CutsLongReasonInsideACharacter(InMemoryConnection):
             return
         code, sent = message.get("code", 1000), (message.get("reason") or "").encode()[:123]
         reason = sent.decode("utf-8", errors="replace")
+        self._end(code, reason, Closed(code=code, reason=reason, payload_bytes=2 + len(sent)))
+
+
+class CutsReasonAtTheLimit(InMemoryConnection):
+    """Its reason limit one byte short: a reason of exactly 123 bytes loses its last character
+    (so does any reason counted in characters against a byte budget)."""
+
+    def _send_while_open(self, kind: str, message: AsgiMessage) -> None:
+        if kind != "websocket.close":
+            super()._send_while_open(kind, message)
+            return
+        code, sent = message.get("code", 1000), (message.get("reason") or "").encode()[:122]
+        reason = sent.decode("utf-8", errors="ignore")
         self._end(code, reason, Closed(code=code, reason=reason, payload_bytes=2 + len(sent)))
 
 
@@ -200,6 +214,13 @@ class NoMessageLimit(InMemoryConnection):
         self._to_app.put_nowait({"type": "websocket.receive", "bytes": b"\x00" * size})
 
 
+class RefusesAtTheLimit(InMemoryConnection):
+    """Its limit enforced a byte early: a message of exactly the limit is refused."""
+
+    def _over_limit(self, size: int) -> bool:
+        return size >= MAX_MESSAGE_BYTES
+
+
 class DropsOversizedMessage(InMemoryConnection):
     def _refuse_message(self, size: int) -> None:
         self._end(1009, "", Closed(code=1006, close_frame_seen=False))
@@ -215,6 +236,7 @@ CAUGHT_BY: dict[str, type[InMemoryConnection]] = {
     "raw.close-code-defaults-to-1000": CloseWithoutCodeIs1001,
     "raw.close-reason-none-is-empty": ReasonNoneSentAsText,
     "raw.close-long-reason-fits-a-frame": PutsLongReasonOnTheWire,
+    "raw.close-reason-up-to-limit-kept": CutsReasonAtTheLimit,
     "raw.send-one-key-none": ReadsTextKeyFirst,
     "raw.send-no-data-refused": SendsEmptyTextForNoData,
     "raw.extra-keys-ignored": RefusesUnknownKeys,
@@ -229,6 +251,7 @@ CAUGHT_BY: dict[str, type[InMemoryConnection]] = {
     "raw.send-after-close-raises-oserror": RuntimeErrorAfterClose,
     "raw.oversized-message-not-delivered": NoMessageLimit,
     "raw.oversized-message-close-1009": DropsOversizedMessage,
+    "raw.message-at-limit-delivered": RefusesAtTheLimit,
     "raw.oversized-message-app-hears-1009": TellsAppOversizedIs1006,
     "raw.denial-headers-delivered": DropsDenialHeaders,
     "raw.denial-chunks-joined": KeepsLastDenialChunk,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, FastAPI, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, WebSocket
 from starlette.endpoints import WebSocketEndpoint
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
-from wsconform.targets import reference, surface
+from wsconform.targets import guards, guards_fastapi, reference, surface
+from wsconform.targets.compat import handle_websocket_exceptions
 
 
 def shadowing(route: BaseRoute) -> FastAPI:
@@ -79,6 +80,34 @@ async def _denial_truncated(websocket: WebSocket) -> None:
     await websocket.send({"type": "websocket.http.response.body", "body": surface.DENIAL_BODY[:5]})
 
 
+class _DropsMountParams(Mount):
+    """A Mount that routes by its parameters but hands the route only the route's own."""
+
+    def matches(self, scope: Any) -> Any:
+        match, child = super().matches(scope)
+        if child:
+            inner = {
+                k: v for k, v in child["path_params"].items() if k not in self.param_convertors
+            }
+            child = {**child, "path_params": inner}
+        return match, child
+
+
+def _prefix_dropped_params() -> FastAPI:
+    """include_router whose prefix parameter routes but never reaches the route."""
+    app = FastAPI()
+    router = APIRouter()
+
+    async def members(websocket: WebSocket) -> None:
+        websocket.scope["path_params"].pop("team", None)
+        await surface.routing_values(websocket)
+
+    router.websocket("/members/{member}")(members)
+    app.include_router(router, prefix="/surface/teams/{team}")
+    app.router.routes.extend(reference.app.router.routes)
+    return app
+
+
 def _mounted_variant(**options: Any) -> Mount:
     """The surface's mounted app rebuilt with `options` (no dependency, no handler...)."""
     app = FastAPI(**options)
@@ -105,5 +134,59 @@ dependency_refuses_late = shadowing(
 )
 http_exception_discarded = shadowing(_websocket("/surface/raise/http", _http_exception_discarded))
 denial_body_truncated = shadowing(_websocket("/surface/denial/{kind}", _denial_truncated))
+mount_params_dropped = shadowing(
+    Mount(
+        "/surface/starlette",
+        routes=[
+            _DropsMountParams(
+                "/rooms/{room}",
+                routes=[WebSocketRoute("/members/{member}", surface.routing_values)],
+            )
+        ],
+    )
+)
+prefix_params_dropped = _prefix_dropped_params()
 app_dependency_skipped = shadowing(_mounted_variant(exception_handlers=surface.HANDLERS))
 exception_handler_skipped = shadowing(_mounted_variant(dependencies=[Depends(surface.allowed)]))
+
+
+# --- guards ignored (targets/guards_fastapi.py): what a FastAPI skipping each guard lets in -----
+
+
+def _guard_ignored(user: str) -> Any:
+    """The guarded route without its guard: everyone is let in as `user` (whom the valid
+    credential names, so that only the refusals fail)."""
+
+    async def route(websocket: WebSocket) -> None:
+        await guards_fastapi.greet(websocket, user)
+
+    return route
+
+
+def guard_ignored(guard: str, user: str) -> FastAPI:
+    return shadowing(_websocket(guards.ROUTES[guard], _guard_ignored(user)))
+
+
+async def _scopes_ignored(
+    websocket: WebSocket, user: str = Depends(guards_fastapi.scoped_user)
+) -> None:
+    """Security's scopes dropped: SecurityScopes arrives empty, so any valid token gets in."""
+    await guards_fastapi.greet(websocket, user)
+
+
+def _overrides_ignored() -> Mount:
+    app = FastAPI()  # the user's override never reaches the route
+    handle_websocket_exceptions(app)
+    app.websocket("/route")(guards_fastapi.parameter_guarded)
+    return Mount("/guards/overridden", app=app)
+
+
+route_dependencies_ignored = guard_ignored("route-dependencies", "guarded")
+parameter_dependency_ignored = guard_ignored("parameter", "alice")
+http_bearer_ignored = guard_ignored("http-bearer", "alice")
+api_key_query_ignored = guard_ignored("api-key-query", "bob")
+api_key_header_ignored = guard_ignored("api-key-header", "bob")
+api_key_cookie_ignored = guard_ignored("api-key-cookie", "bob")
+oauth2_ignored = guard_ignored("oauth2", "johndoe")
+scopes_ignored = shadowing(_websocket(guards.ROUTES["scopes"], _scopes_ignored))
+dependency_overrides_ignored = shadowing(_overrides_ignored())

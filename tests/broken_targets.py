@@ -270,6 +270,16 @@ class DropsDisconnectReason(WebSocket):
             raise WebSocketDisconnect(message["code"])
 
 
+class ReportsGoneClientAsNormalClose(WebSocket):
+    """A send to a gone client raises WebSocketDisconnect(1000): the app reads a normal close."""
+
+    async def send(self, message: AsgiMessage) -> None:
+        try:
+            await super().send(message)
+        except WebSocketDisconnect:
+            raise WebSocketDisconnect(code=1000) from None
+
+
 class ParsesNumbersAsIntegers(WebSocket):
     async def receive_json(self, mode: str = "text") -> Any:
         return json.loads(await self.receive_text(), parse_float=lambda text: int(float(text)))
@@ -425,6 +435,11 @@ BREAKAGES: tuple[Breakage, ...] = (
         "disconnect.send-after-client-gone",
         "raises RuntimeError, not OSError",
         broken_server(RaisesRuntimeErrorToGoneClient),
+    ),
+    Breakage(
+        "disconnect.send-after-client-gone-code",
+        "a send to a gone client raises WebSocketDisconnect(1000)",
+        broken_framework(ReportsGoneClientAsNormalClose),
     ),
     Breakage(
         "app-error.exception-after-accept-closes",

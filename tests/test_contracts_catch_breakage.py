@@ -15,7 +15,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.contracts import endpoints as contracts
-from wsconform.conformance.families.contracts import surface
+from wsconform.conformance.families.contracts import guards, surface
 from wsconform.conformance.families.contracts.catalogue import CONTRACTS
 from wsconform.conformance.families.contracts.chat_machine import ChatFinding, chat_machine_for
 from wsconform.targets import reference
@@ -96,6 +96,8 @@ CASES = (
         "contract.no-server-error", "echo_raises_on_disconnect", _with(contracts.echo_each, ["hi"])
     ),
     Case("contract.surface.router-prefix", "prefix_dropped", surface.routers),
+    Case("contract.surface.mount-path-params", "mount_params_dropped", surface.mount_params),
+    Case("contract.surface.prefix-path-params", "prefix_params_dropped", surface.prefix_params),
     Case("contract.surface.convertor-int", "int_convertor_ignored", surface.convertors),
     Case("contract.surface.convertor-float", "float_convertor_ignored", surface.convertors),
     Case("contract.surface.convertor-uuid", "uuid_convertor_ignored", surface.convertors),
@@ -121,6 +123,20 @@ CASES = (
     Case("contract.surface.mounted-app", "app_dependency_skipped", surface.mounted_app),
     Case(
         "contract.surface.exception-handler", "exception_handler_skipped", surface.exception_handler
+    ),
+    *(
+        Case(f"contract.guard.{guard}", broken, _with(guards.guard_contract, guard))
+        for guard, broken in (
+            ("route-dependencies", "route_dependencies_ignored"),
+            ("parameter", "parameter_dependency_ignored"),
+            ("http-bearer", "http_bearer_ignored"),
+            ("api-key-query", "api_key_query_ignored"),
+            ("api-key-header", "api_key_header_ignored"),
+            ("api-key-cookie", "api_key_cookie_ignored"),
+            ("oauth2", "oauth2_ignored"),
+            ("scopes", "scopes_ignored"),
+            ("overridden", "dependency_overrides_ignored"),
+        )
     ),
 )
 

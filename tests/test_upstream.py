@@ -88,7 +88,8 @@ def test_the_watch_writes_its_news_and_a_reviewable_atlas_pair(tmp_path: Path) -
             "latest_verdict": "pass",
             "moved": {"uvicorn": ["0.0.1", installed]},
             "sentence": f"uvicorn 0.0.1 → {installed}: on uvicorn-sansio, {LONG_HEADER} fail → pass"
-            " (a 9 KiB header line is answered, not met with silence)",
+            " (header lines of 8 KiB and 16 KiB, a byte under, at and over, and of 9 KiB are"
+            " answered)",
         }
     ]
     assert news["locked"]["uvicorn"] and news["latest"]["uvicorn"] == installed

@@ -6,6 +6,8 @@ from __future__ import annotations
 import zlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.wire import frames as wire
@@ -13,8 +15,10 @@ from wsconform.conformance.families.wire import handshakes as upgrade
 from wsconform.conformance.families.wire.catalogue import (
     CLIENT_HANDSHAKE_CHECKS,
     UPGRADE_CHECKS,
+    VARIATION_CHECKS,
     WIRE_CHECKS,
 )
+from wsconform.strategies.handshakes import variations
 from wsconform.targets.frames import OP_TEXT, Frame
 from wsconform.targets.wsclient import Endpoint
 
@@ -36,6 +40,8 @@ CAUGHT_BY = {
     "wire.server-frames-unmasked": Flaw.MASKS_ITS_FRAMES,
     "wire.server-frames-no-reserved-bits": Flaw.SETS_RSV1,
     "wire.server-control-frames-short": Flaw.FRAGMENTS_ITS_PONG,
+    "wire.length-boundaries-read": Flaw.CUTS_MESSAGES_AT_65535,
+    "wire.server-length-minimal": Flaw.WIDE_SHORT_LENGTHS,
     "wire.accept-key": Flaw.WRONG_ACCEPT,
     "upgrade.missing-key-refused": Flaw.ACCEPTS_MISSING_KEY,
     "upgrade.unknown-version-refused": Flaw.VERSION_WITHOUT_HEADER,
@@ -46,6 +52,7 @@ CAUGHT_BY = {
     "upgrade.control-char-in-value-handled": Flaw.CUTS_VALUE_AT_CONTROL,
     "upgrade.obs-fold-handled": Flaw.PASSES_OBS_FOLD,
     "upgrade.long-header-answered": Flaw.SILENT_ON_LONG_HEADER,
+    "upgrade.many-headers-answered": Flaw.SILENT_ON_MANY_HEADERS,
     "upgrade.client-handshakes-upgraded": Flaw.CONNECTION_MUST_EQUAL_UPGRADE,
     "upgrade.client-subprotocols-kept": Flaw.KEEPS_LAST_PROTOCOL_LINE,
 }
@@ -87,3 +94,80 @@ def test_a_compressed_scope_message_is_inflated() -> None:
     frame = Frame(OP_TEXT, sent[:-4], rsv=0b100, masked=False)  # the tail 00 00 ff ff is dropped
     headers = {"sec-websocket-extensions": "permessage-deflate"}
     assert upgrade.message_payload(frame, headers) == b'{"subprotocols": ["chat"]}'
+
+
+# Generated variations of the recorded handshakes: a sound server upgrades every one and hands
+# the app what was sent; each flaw below is shown by some variation. CONNECTION_TOKEN_CASE_
+# SENSITIVE upgrades every recorded handshake: only a generated one (a recased token) shows it.
+VARIATIONS_CAUGHT_BY = {
+    "upgrade.client-variations-upgraded": (
+        Flaw.CONNECTION_TOKEN_CASE_SENSITIVE,
+        Flaw.CONNECTION_MUST_EQUAL_UPGRADE,
+    ),
+    "upgrade.client-variations-kept": (Flaw.KEEPS_LAST_PROTOCOL_LINE,),
+}
+CLIENTS = upgrade.load_client_handshakes()
+
+
+def replay_variations(flaw: Flaw, check_id: str, runner: LoopRunner) -> set[bool | None]:
+    """The verdicts of `check_id` over generated variations, until one fails (it raises then,
+    after shrinking, with the failing variation)."""
+    judged: set[bool | None] = set()
+    server = serving(flaw)
+    endpoint = Endpoint(runner.run(server.__aenter__()))
+    try:
+
+        @settings(max_examples=40, derandomize=True, database=None, deadline=None)
+        @given(
+            st.sampled_from(CLIENTS).flatmap(lambda c: variations(c.lines).map(lambda v: (c, v)))
+        )
+        def replay(varied: tuple[upgrade.ClientHandshake, tuple[str, ...]]) -> None:
+            judgements, _ = runner.run(upgrade.run_variation(endpoint, *varied))
+            verdicts = {j.ok for j in judgements if j.check_id == check_id}
+            judged.update(verdicts)
+            assert False not in verdicts, [j.detail for j in judgements]
+
+        replay()
+    finally:
+        runner.run(server.__aexit__(None, None, None))
+    return judged
+
+
+def test_every_variation_check_has_a_flawed_server() -> None:
+    assert set(VARIATIONS_CAUGHT_BY) == {check.id for check in VARIATION_CHECKS}
+
+
+@pytest.mark.parametrize("check_id", sorted(VARIATIONS_CAUGHT_BY))
+def test_a_sound_server_passes_every_variation(check_id: str, loop_runner: LoopRunner) -> None:
+    assert replay_variations(Flaw.NONE, check_id, loop_runner) == {True}
+
+
+@pytest.mark.parametrize(
+    ("check_id", "flaw"),
+    [(check_id, flaw) for check_id, flaws in VARIATIONS_CAUGHT_BY.items() for flaw in flaws],
+)
+def test_variation_check_catches_its_flaw(
+    check_id: str, flaw: Flaw, loop_runner: LoopRunner
+) -> None:
+    with pytest.raises(AssertionError):
+        replay_variations(flaw, check_id, loop_runner)
+
+
+def test_a_limit_off_by_one_is_named_at_its_edge(loop_runner: LoopRunner) -> None:
+    async def probe() -> list[Judgement]:
+        async with serving(Flaw.CRASHES_AT_LINE_LIMIT) as port:
+            results = await upgrade.run_probes(Endpoint(port))
+        return [j for judgements, _ in results for j in judgements]
+
+    failed = [
+        j.detail for j in loop_runner.run(probe()) if j.check_id == "upgrade.long-header-answered"
+    ]
+    assert [detail for detail in failed if "HTTP 500" in detail] == [
+        "b'GET /scope-echo/upgrade HTTP/1.1 ...' a 8192-byte header line: HTTP 500"
+    ]
+
+
+def test_recorded_handshakes_miss_what_variations_show(loop_runner: LoopRunner) -> None:
+    assert verdicts(Flaw.CONNECTION_TOKEN_CASE_SENSITIVE, loop_runner)[
+        "upgrade.client-handshakes-upgraded"
+    ] == {True}

@@ -49,6 +49,8 @@ class Flaw(enum.Enum):
     SETS_RSV1 = "sets-rsv1"
     FRAGMENTS_ITS_PONG = "fragments-its-pong"
     WRONG_ACCEPT = "wrong-accept"
+    CUTS_MESSAGES_AT_65535 = "cuts-messages-at-65535"  # a 16-bit buffer for a 64-bit length
+    WIDE_SHORT_LENGTHS = "wide-short-lengths"  # a 125-byte payload's length in 16 bits
     # the handshake
     ACCEPTS_MISSING_KEY = "accepts-missing-key"
     VERSION_WITHOUT_HEADER = "version-without-header"
@@ -59,9 +61,13 @@ class Flaw(enum.Enum):
     CUTS_VALUE_AT_CONTROL = "cuts-value-at-control"
     PASSES_OBS_FOLD = "passes-obs-fold"
     SILENT_ON_LONG_HEADER = "silent-on-long-header"
+    SILENT_ON_MANY_HEADERS = "silent-on-many-headers"
+    CRASHES_AT_LINE_LIMIT = "crashes-at-line-limit"  # off by one: a line of exactly 8 KiB
     # real clients' handshakes
     CONNECTION_MUST_EQUAL_UPGRADE = "connection-must-equal-upgrade"
     KEEPS_LAST_PROTOCOL_LINE = "keeps-last-protocol-line"
+    # variations of them: only generated ones show it (every recorded client writes `Upgrade`)
+    CONNECTION_TOKEN_CASE_SENSITIVE = "connection-token-case-sensitive"
     # the closing handshake (what a browser client must show as an unclean 1006)
     NO_CLOSE_FRAME = "no-close-frame"
     DATA_AFTER_CLOSE = "data-after-close"
@@ -69,6 +75,7 @@ class Flaw(enum.Enum):
 
 
 MAX_HEADER_LINE = 8 * 1024
+MAX_HEADER_COUNT = 100
 PAGE_PATH = "/page"  # a plain HTTP page, the origin a browser client's socket is opened from
 
 
@@ -119,6 +126,12 @@ class EchoServer:
         request_line, *lines = head.rstrip("\r\n").split("\r\n")
         if any(len(line) > MAX_HEADER_LINE for line in lines):
             raise Refused(0 if flaw is Flaw.SILENT_ON_LONG_HEADER else 431)
+        if flaw is Flaw.CRASHES_AT_LINE_LIMIT and any(
+            len(line) == MAX_HEADER_LINE for line in lines
+        ):
+            raise Refused(500)
+        if len(lines) > MAX_HEADER_COUNT:
+            raise Refused(0 if flaw is Flaw.SILENT_ON_MANY_HEADERS else 431)
         if not request_line.startswith("GET ") and flaw is not Flaw.ACCEPTS_POST:
             raise Refused(405)
         headers: list[tuple[str, str]] = []
@@ -142,13 +155,14 @@ class EchoServer:
         fields = dict(headers)
         if "sec-websocket-key" not in fields and flaw is not Flaw.ACCEPTS_MISSING_KEY:
             raise Refused(400)
-        fields.setdefault("sec-websocket-key", "")
         if not self.upgrade_requested(headers):
             raise Refused(400)
         if fields.get("sec-websocket-version") != "13":
             extra = b"" if flaw is Flaw.VERSION_WITHOUT_HEADER else b"Sec-WebSocket-Version: 13\r\n"
             raise Refused(426, extra)
-        return [*headers, ("sec-websocket-key", fields["sec-websocket-key"])]
+        if "sec-websocket-key" in fields:
+            return headers
+        return [*headers, ("sec-websocket-key", "")]  # ACCEPTS_MISSING_KEY: answered all the same
 
     def upgrade_requested(self, headers: list[tuple[str, str]]) -> bool:
         """Connection includes the token upgrade and Upgrade names websocket, each a
@@ -156,6 +170,10 @@ class EchoServer:
         connection = [value for name, value in headers if name == "connection"]
         if self.flaw is Flaw.CONNECTION_MUST_EQUAL_UPGRADE:
             return connection == ["Upgrade"]
+        if self.flaw is Flaw.CONNECTION_TOKEN_CASE_SENSITIVE:
+            return "Upgrade" in {
+                token.strip() for value in connection for token in value.split(",")
+            }
         tokens = {token.strip().lower() for value in connection for token in value.split(",")}
         upgrade = {
             token.strip().lower()
@@ -174,7 +192,11 @@ class EchoServer:
     def send(self, writer: asyncio.StreamWriter, frame: Frame) -> None:
         rsv = 0b100 if self.flaw is Flaw.SETS_RSV1 else 0
         masked = self.flaw is Flaw.MASKS_ITS_FRAMES
-        writer.write(frames.encode(Frame(frame.opcode, frame.payload, frame.fin, rsv, masked)))
+        data = frames.encode(Frame(frame.opcode, frame.payload, frame.fin, rsv, masked))
+        if self.flaw is Flaw.WIDE_SHORT_LENGTHS and 0 < len(frame.payload) < 126 and not masked:
+            # the same frame with its length in the 16-bit form RFC 6455 5.2 forbids here
+            data = data[:1] + bytes([126]) + struct.pack("!H", len(frame.payload)) + data[2:]
+        writer.write(data)
 
     def fail(self, writer: asyncio.StreamWriter, code: int) -> None:
         payload = b"" if self.flaw is Flaw.CLOSES_WITHOUT_CODE else struct.pack("!H", code)
@@ -220,6 +242,8 @@ class EchoServer:
             if not frame.fin:
                 continue
             message, kind, opcode, parts = b"".join(parts), opcode, None, []
+            if self.flaw is Flaw.CUTS_MESSAGES_AT_65535:
+                message = message[:65535]
             if kind == OP_TEXT and self.flaw is not Flaw.PASSES_INVALID_UTF8:
                 try:
                     message.decode("utf-8")

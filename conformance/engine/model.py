@@ -365,7 +365,16 @@ class LifecycleModel:
             return [Judgement(check_id, False, "send to a gone client did not return")]
         if outcome.raised_any("WebSocketDisconnect"):
             self.app = App.DISCONNECTED  # Starlette moves there when it converts OSError
-            judgement = Judgement(check_id, True, f"raised {outcome.exc_type}")
+            code = outcome.value.get("code") if isinstance(outcome.value, dict) else None
+            return [
+                Judgement(check_id, True, f"raised {outcome.exc_type}"),
+                # Starlette's conversion (0.36.0) reports the connection's end as abnormal.
+                Judgement(
+                    "disconnect.send-after-client-gone-code",
+                    code == 1006,
+                    f"send to a gone client raised WebSocketDisconnect({code!r})",
+                ),
+            ]
         elif outcome.raised_any("OSError"):
             judgement = Judgement(check_id, True, f"raised {outcome.exc_type} (an OSError)")
         elif outcome.raised:

@@ -380,13 +380,14 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(value: Any) -> Any:
+def decode_value(value: Any) -> Any:
+    """A recorded value as the app had it (bytes again where the record carries base64)."""
     if isinstance(value, dict):
         if set(value) == {"__bytes__"}:
             return base64.b64decode(value["__bytes__"])
-        return {key: _decode(item) for key, item in value.items()}
+        return {key: decode_value(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_decode(item) for item in value]
+        return [decode_value(item) for item in value]
     return value
 
 
@@ -402,7 +403,7 @@ def step_from_json(payload: dict[str, Any]) -> ServerStep:
     kind = payload.get("kind")
     if kind not in STEP_TYPES:
         raise ValueError(f"unknown puppet step {kind!r}; known: {sorted(STEP_TYPES)}")
-    args = _decode(payload.get("args", {}))
+    args = decode_value(payload.get("args", {}))
     if kind == "Accept":
         args["headers"] = _as_headers(args.get("headers", ()))
     step: ServerStep = STEP_TYPES[kind](**args)
@@ -414,7 +415,7 @@ def outcome_to_json(outcome: StepOutcome) -> dict[str, Any]:
 
 
 def outcome_from_json(payload: dict[str, Any]) -> StepOutcome:
-    data = _decode(payload)
+    data = decode_value(payload)
     data["exc_bases"] = tuple(data.get("exc_bases", ()))
     return StepOutcome(**data)
 
@@ -437,7 +438,7 @@ def record_from_json(payload: dict[str, Any]) -> ServerRecord:
             (step_from_json(step), None if outcome is None else outcome_from_json(outcome))
             for step, outcome in payload["steps"]
         ],
-        asgi=[(direction, _decode(message)) for direction, message in payload["asgi"]],
+        asgi=[(direction, decode_value(message)) for direction, message in payload["asgi"]],
         ended=payload["ended"],
         advertised=advertised_from_json(payload.get("advertised")),
     )

@@ -17,10 +17,12 @@ from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.results import ResultsRecorder
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.contracts import endpoints as contracts
-from wsconform.conformance.families.contracts import surface
+from wsconform.conformance.families.contracts import guards, surface
 from wsconform.conformance.families.contracts.chat_machine import chat_machine_for
 from wsconform.conformance.pytest_plugin import app_under_test, endpoints_key, user_app_given
 from wsconform.strategies import lifecycle, tokens
+from wsconform.targets.guards import GUARDS as GUARD_NAMES
+from wsconform.targets.guards import ROUTES as GUARD_ROUTES
 from wsconform.targets.reference import (
     FASTAPI_MISSING,
     JWT_AUDIENCE,
@@ -298,4 +300,11 @@ def test_framework_surface(
     judge: Judge, contract: Callable[..., Awaitable[list[Judgement]]]
 ) -> None:
     judge(contract)
+    judge.settle()
+
+
+@pytest.mark.routes(GUARD_ROUTES["parameter"])  # every FastAPI release has it; the rest may not
+@pytest.mark.parametrize("guard", GUARD_NAMES)
+def test_guard(judge: Judge, guard: str) -> None:
+    judge(guards.guard_contract, guard)
     judge.settle()

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
 from wsconform.conformance.engine.gate import Gate
 from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.results import ResultsRecorder
@@ -17,8 +19,10 @@ from wsconform.conformance.families.wire import handshakes as upgrade
 from wsconform.conformance.families.wire.catalogue import (
     CLIENT_HANDSHAKE_CHECKS,
     UPGRADE_CHECKS,
+    VARIATION_CHECKS,
     WIRE_CHECKS,
 )
+from wsconform.strategies.handshakes import variations
 from wsconform.targets.servers.base import Transport
 from wsconform.targets.servers.network import SocketTransport
 
@@ -52,3 +56,30 @@ def test_wire_probes(
 
 def _evidence(replay: dict[str, Any], reproduce: str) -> Callable[[], dict[str, Any]]:
     return lambda: {"source": "wire probes", "reproduce": reproduce, **replay}
+
+
+def test_client_handshake_variations(
+    transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
+) -> None:
+    """Generated variations of the recorded handshakes (strategies/handshakes.py), as many as
+    the profile's examples; a failing one is shrunk to the fewest changes."""
+    if not isinstance(transport, SocketTransport):
+        why = f"{transport.name} has no wire between its client and the app"
+        judgements = [Judgement(check.id, None, why) for check in VARIATION_CHECKS]
+        recorder.add(transport.name, judgements, _evidence({}, ""))
+        gate.settle(transport.name, judgements, "")
+        return
+    reproduce = f"tox -e suite -- --server {transport.name} -k test_client_handshake_variations"
+    everything: list[Judgement] = []
+    clients = st.sampled_from(upgrade.load_client_handshakes())
+
+    @given(clients.flatmap(lambda client: variations(client.lines).map(lambda v: (client, v))))
+    def replay(varied: tuple[upgrade.ClientHandshake, tuple[str, ...]]) -> None:
+        judgements, replayed = loop_runner.run(upgrade.run_variation(transport.endpoint, *varied))
+        recorder.add(transport.name, judgements, _evidence(replayed, reproduce))
+        everything.extend(judgements)
+        findings = gate.findings(transport.name, judgements)
+        assert not findings, "\n".join(f"[{j.check_id}] {j.detail}" for j in findings)
+
+    replay()
+    gate.settle(transport.name, everything, "")

@@ -342,10 +342,13 @@ class InMemoryConnection(ClientConnection):
             return
         data = message.get("bytes") or message.get("text") or ""
         size = len(data.encode() if isinstance(data, str) else data)
-        if size > MAX_MESSAGE_BYTES:
+        if self._over_limit(size):
             self._refuse_message(size)
             return
         self._to_app.put_nowait(message)
+
+    def _over_limit(self, size: int) -> bool:
+        return size > MAX_MESSAGE_BYTES  # the limit itself is a size the server takes
 
     def _refuse_message(self, size: int) -> None:
         """RFC 6455 10.4 and 7.4.1: a message over the limit is not passed on; the server

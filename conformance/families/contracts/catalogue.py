@@ -19,6 +19,36 @@ def _contract(check_id: str, title: str, source: str = SEEDS) -> Check:
     )
 
 
+FASTAPI_SECURITY = "FastAPI reference, 'Security Tools'"
+# Each guard: how the route is guarded, and the documentation saying it guards a route.
+GUARDS = (
+    (
+        "route-dependencies",
+        "dependencies=[Depends(...)] on the route",
+        "FastAPI docs, 'Dependencies in path operation decorators'; on websocket routes since "
+        "FastAPI 0.97.0 (#4534)",
+    ),
+    (
+        "parameter",
+        "a parameter with Depends(...)",
+        "FastAPI docs, 'WebSockets - Using Depends and others'",
+    ),
+    ("http-bearer", "HTTPBearer (seed 003's shape)", f"{SEEDS}; {FASTAPI_SECURITY} (HTTPBearer)"),
+    ("api-key-query", "APIKeyQuery", f"{FASTAPI_SECURITY} (APIKeyQuery)"),
+    ("api-key-header", "APIKeyHeader", f"{FASTAPI_SECURITY} (APIKeyHeader)"),
+    ("api-key-cookie", "APIKeyCookie", f"{FASTAPI_SECURITY} (APIKeyCookie)"),
+    (
+        "oauth2",
+        "OAuth2PasswordBearer",
+        "FastAPI docs, 'Security - Simple OAuth2 with Password and Bearer'",
+    ),
+    (
+        "scopes",
+        "Security(..., scopes=[...])",
+        "FastAPI docs, 'Advanced Security - OAuth2 scopes' (Security, SecurityScopes)",
+    ),
+)
+
 CONTRACTS: tuple[Check, ...] = (
     _contract("contract.welcome", "/welcome greets, then closes 1000"),
     _contract("contract.echo.exact", "/echo answers every text exactly"),
@@ -41,6 +71,17 @@ CONTRACTS: tuple[Check, ...] = (
         "contract.surface.router-prefix",
         "a router's prefix applies to its websocket routes, also nested",
         "FastAPI docs, 'Bigger Applications' (APIRouter prefix, include_router)",
+    ),
+    _contract(
+        "contract.surface.mount-path-params",
+        "a Mount's path parameters, path and query reach the routes inside it, nested too",
+        "Starlette docs, 'Routing - Submounting routes' (a Mount's path may hold parameters)",
+    ),
+    _contract(
+        "contract.surface.prefix-path-params",
+        "a parameter in include_router's prefix reaches the route with its own",
+        "FastAPI docs, 'Bigger Applications' (include_router prefix); Starlette docs, "
+        "'Routing - Path Parameters'",
     ),
     *(
         _contract(
@@ -100,6 +141,21 @@ CONTRACTS: tuple[Check, ...] = (
         "contract.surface.exception-handler",
         "an exception handler closes the websocket as it says",
         "Starlette docs, 'Exceptions' (handlers receive the WebSocket; 0.21.0)",
+    ),
+    # The guarded routes (targets/guards.py): each way FastAPI documents to guard a route.
+    *(
+        _contract(
+            f"contract.guard.{guard}",
+            f"a route guarded by {how} lets a valid credential in, refuses others before accept",
+            source,
+        )
+        for guard, how, source in GUARDS
+    ),
+    _contract(
+        "contract.guard.overridden",
+        "app.dependency_overrides replace a websocket route's guard (as users' tests do)",
+        "FastAPI docs, 'Testing Dependencies with Overrides'; honoured on websocket routes since "
+        "FastAPI 0.53.2 (#1122)",
     ),
     Check(
         "contract.no-server-error",

@@ -130,7 +130,7 @@ async def convertors(transport: Transport) -> list[Judgement]:
         for path in case.not_matched:
             chat = await Conversation.open(transport, path)
             await chat.connection.release()
-            if not _refused(chat.seen):
+            if not refused(chat.seen):
                 problems.append(f"{path} (no route): client saw {chat.seen!r}")
         judgements += _judged(
             case.check_id, problems, "converts, and refuses what it does not match"
@@ -138,7 +138,36 @@ async def convertors(transport: Transport) -> list[Judgement]:
     return judgements
 
 
-def _refused(seen: Sequence[ClientEvent], status: int | None = 403) -> bool:
+async def _routed_problems(transport: Transport, path: str, params: dict[str, str]) -> list[str]:
+    """What goes wrong in what routing hands the route at `path` (requested with a query):
+    every path parameter on the way, the whole path and the query, as the client sent them."""
+    query = "since=3&who=a%20b"
+    chat = await Conversation.open(transport, f"{path}?{query}")
+    got = json_of(await chat.hear()) if chat.accepted else None
+    await chat.connection.release()
+    if got != {"path_params": params, "path": path, "query": query}:
+        return [f"{path}?{query} (params {params}): client saw {chat.seen!r}"]
+    return []
+
+
+async def mount_params(transport: Transport) -> list[Judgement]:
+    """A Mount's path parameters reach the routes inside it, with their own (Starlette docs,
+    'Routing - Submounting routes'), also inside another Mount."""
+    problems = await _routed_problems(
+        transport, "/surface/starlette/rooms/lobby/members/7", {"room": "lobby", "member": "7"}
+    )
+    return _judged("contract.surface.mount-path-params", problems, "every parameter routed")
+
+
+async def prefix_params(transport: Transport) -> list[Judgement]:
+    """A parameter in include_router's prefix reaches the route, which declares only its own."""
+    problems = await _routed_problems(
+        transport, "/surface/teams/red/members/7", {"team": "red", "member": "7"}
+    )
+    return _judged("contract.surface.prefix-path-params", problems, "every parameter routed")
+
+
+def refused(seen: Sequence[ClientEvent], status: int | None = 403) -> bool:
     """Refused before accept; where the transport shows an HTTP status, with `status`."""
     if not rejected_before_accept(seen):
         return False
@@ -189,7 +218,7 @@ async def validation(transport: Transport) -> list[Judgement]:
     ):
         bad = await Conversation.open(transport, path, headers)
         await bad.connection.release()
-        if not _refused(bad.seen):
+        if not refused(bad.seen):
             problems.append(f"{path} {dict(headers)}: client saw {bad.seen!r}")
     return _judged("contract.surface.validation", problems, "valid accepted, invalid refused")
 
@@ -205,7 +234,7 @@ async def websocket_exception(transport: Transport) -> list[Judgement]:
     ):
         chat = await Conversation.open(transport, path, headers)
         await chat.connection.release()
-        if not _refused(chat.seen):
+        if not refused(chat.seen):
             problems.append(f"{path} {dict(headers)}: client saw {chat.seen!r}")
     problems += await _echoes(transport, "/surface/depends/websocket", greeting="allowed")
     return _judged(
@@ -276,10 +305,10 @@ async def mounted_app(transport: Transport) -> list[Judgement]:
     its middleware sees and changes the websocket scope and accept, and its exception handler
     turns the route's exception into the handler's close."""
     problems, causes = [], []
-    refused = await Conversation.open(transport, "/surface/app/echo")
-    await refused.connection.release()
-    if not _refused(refused.seen):
-        problems.append(f"app-level dependency let a connection through: {refused.seen!r}")
+    kept_out = await Conversation.open(transport, "/surface/app/echo")
+    await kept_out.connection.release()
+    if not refused(kept_out.seen):
+        problems.append(f"app-level dependency let a connection through: {kept_out.seen!r}")
     chat = await Conversation.open(transport, "/surface/app/echo", ALLOWED)
     if not chat.accepted:
         problems.append(f"allowed connection refused: {chat.seen!r}")
@@ -322,6 +351,8 @@ async def exception_handler(transport: Transport) -> list[Judgement]:
 # Each contract, with one route it needs (a user's app without it skips the contract).
 SURFACE_CONTRACTS = {
     routers: "/surface/prefixed/echo",
+    mount_params: "/surface/starlette/rooms/room/members/member",
+    prefix_params: "/surface/teams/team/members/member",
     convertors: "/surface/starlette/int/1",
     endpoint_class: "/surface/starlette/endpoint/key",
     validation: "/surface/validated/1",

@@ -255,6 +255,18 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
         "Handling' (send should act as a no-op)",
         Layer.SERVER,
     ),
+    Check(
+        "disconnect.send-after-client-gone-code",
+        Grade.INFO,
+        "the WebSocketDisconnect a send to a gone client raises carries 1006",
+        "Where Starlette turns the server's OSError from a send into WebSocketDisconnect (0.36.0), "
+        "its code is 1006, the code of a connection that ended without the app closing it; "
+        "a release raising another code tells the app the client closed normally. Starlette "
+        "states the conversion, not the code, with no keyword.",
+        "Starlette 0.36.0 release notes ('Raise WebSocketDisconnect when WebSocket.send() "
+        "excepts IOError', #2425); RFC 6455 7.1.5 and 7.4.1 (definition of 1006)",
+        Layer.FRAMEWORK,
+    ),
     # --- app errors and returns ----------------------------------------------------------------
     Check(
         "app-error.exception-after-accept-closes",

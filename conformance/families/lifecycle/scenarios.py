@@ -163,12 +163,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "send-after-client-close",
-        ("disconnect.send-after-client-gone",),
+        ("disconnect.send-after-client-gone", "disconnect.send-after-client-gone-code"),
         (Connect(), Accept(), ClientClose(1000), ReceiveText(), SendText("anyone there?")),
     ),
     Scenario(
         "send-after-client-drop",
-        ("disconnect.send-after-client-gone",),
+        ("disconnect.send-after-client-gone", "disconnect.send-after-client-gone-code"),
         (Connect(), Accept(), ReceiveText(), ClientDrop(), SendText("anyone there?")),
     ),
     Scenario(

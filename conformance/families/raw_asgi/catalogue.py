@@ -62,6 +62,17 @@ RAW_CHECKS: tuple[Check, ...] = (
         "RFC 6455 5.5: all control frames MUST have a payload length of 125 bytes or less",
     ),
     _raw_check(
+        "raw.close-reason-up-to-limit-kept",
+        Grade.INFO,
+        "a close reason of 121 or exactly 123 UTF-8 bytes reaches the client whole",
+        "A reason the close frame can hold (125 bytes less the code's two) is not cut: the "
+        "client gets the app's code and reason (the over-long side is "
+        "raw.close-long-reason-fits-a-frame's, probed at 124 and 200 bytes).",
+        f"{WWW}, 'Close - send event' (reason, 2.3: a definition, no keyword); RFC 6455 5.5 "
+        "(125-byte control frames) and 7.1.6 (the reason the close frame carries)",
+        since="2.3",
+    ),
+    _raw_check(
         "raw.send-one-key-none",
         Grade.MUST,
         "a send with both keys, one of them None, delivers the other",
@@ -184,6 +195,17 @@ RAW_CHECKS: tuple[Check, ...] = (
         "websocket.receive.",
         "RFC 6455 10.4: an implementation with a limit on message size MUST protect itself "
         "against messages exceeding it",
+    ),
+    _raw_check(
+        "raw.message-at-limit-delivered",
+        Grade.INFO,
+        "messages one byte under and exactly at the server's configured limit reach the app",
+        "Judged only where the suite set or knows the server's maximum message size: the limit "
+        "is what the server takes, so a refusal at it is the limit enforced a byte early (the "
+        "oversized checks judge the other side).",
+        "the servers' own settings (uvicorn ws_max_size, hypercorn websocket_max_message_size, "
+        "daphne and gunicorn's maximum message size): the largest message accepted, a "
+        "definition with no keyword",
     ),
     _raw_check(
         "raw.oversized-message-close-1009",

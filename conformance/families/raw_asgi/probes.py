@@ -47,6 +47,7 @@ from wsconform.conformance.engine.vocabulary import (
     RawReceive,
     RawSend,
     StepOutcome,
+    decode_value,
 )
 from wsconform.targets.servers.base import (
     Transport,
@@ -102,20 +103,67 @@ def _close_reason_none(run: RawRun) -> list[Judgement]:
     )
 
 
-def _close_long_reason(run: RawRun) -> list[Judgement]:
-    detail = f"close 4001 with a 200-byte reason -> {_show(run.outcome(-1))}; saw {_seen(run)}"
-    if not run.visibility.close_frames:
-        return [Judgement("raw.close-long-reason-fits-a-frame", None, f"no frames here: {detail}")]
-    closed = _closed(run)
-    if closed is None:
-        return [Judgement("raw.close-long-reason-fits-a-frame", True, detail)]
-    # The frame's own size where the client measured it: a reason the server cut inside a
-    # character fits, though it decodes longer (RFC 6455 5.5 bounds the payload's bytes).
-    payload = closed.payload_bytes
-    if payload is None:
-        payload = 2 + len(closed.reason.encode())
-    fits = payload <= 2 + MAX_CLOSE_REASON_BYTES
-    return [Judgement("raw.close-long-reason-fits-a-frame", fits, detail)]
+def _close_too_long_reason(reason: str) -> Judge:
+    """A reason over the 123 bytes a close frame holds: the frame must still fit."""
+    check_id = "raw.close-long-reason-fits-a-frame"
+
+    def judge(run: RawRun) -> list[Judgement]:
+        detail = (
+            f"close 4001 with a {len(reason.encode())}-byte reason -> {_show(run.outcome(-1))}; "
+            f"saw {_seen(run)}"
+        )
+        if not run.visibility.close_frames:
+            return [Judgement(check_id, None, f"no frames here: {detail}")]
+        closed = _closed(run)
+        if closed is None:
+            return [Judgement(check_id, True, detail)]
+        # The frame's own size where the client measured it: a reason the server cut inside a
+        # character fits, though it decodes longer (RFC 6455 5.5 bounds the payload's bytes).
+        payload = closed.payload_bytes
+        if payload is None:
+            payload = 2 + len(closed.reason.encode())
+        fits = payload <= 2 + MAX_CLOSE_REASON_BYTES
+        # One cause whichever over-long reason showed it (124 or 200 bytes).
+        cause = (
+            None if fits else "an over-long reason put on the wire: a close frame over 125 bytes"
+        )
+        return [Judgement(check_id, fits, detail, cause=cause)]
+
+    return judge
+
+
+def _close_reason_kept(reason: str) -> Judge:
+    """A reason the close frame can hold (up to 123 bytes) reaches the client whole."""
+
+    def judge(run: RawRun) -> list[Judgement]:
+        closed = _closed(run)
+        size = len(reason.encode())
+        side = "exactly the limit" if size == MAX_CLOSE_REASON_BYTES else "under the limit"
+        got = None if closed is None else closed.reason
+        detail = f"close 4001 with a {size}-byte reason ({side}) -> the client got {got!r}"
+        ok = closed is not None and closed.code == 4001 and closed.reason == reason
+        return [Judgement("raw.close-reason-up-to-limit-kept", ok, f"{detail}; saw {_seen(run)}")]
+
+    return judge
+
+
+def close_probe(name: str, reason: str, judge: Judge) -> RawProbe:
+    steps = (
+        Connect(),
+        RawReceive(),
+        accept(),
+        Observe(),
+        close(code=4001, reason=reason),
+        Observe(),
+    )
+    return RawProbe(name, steps, judge)
+
+
+# Reasons around the 123 bytes a close frame holds (RFC 6455 5.5: 125, less the code's two),
+# in two-byte characters with one one-byte character, so a count of characters is not enough.
+REASON_UNDER_LIMIT = "é" * 60 + "x"  # 121 bytes
+REASON_AT_LIMIT = "é" * 61 + "x"  # 123 bytes
+REASON_OVER_LIMIT = "é" * 62  # 124 bytes
 
 
 def _send_one_key_none(run: RawRun) -> list[Judgement]:
@@ -293,17 +341,13 @@ RAW_PROBES: tuple[RawProbe, ...] = (
         (Connect(), RawReceive(), accept(), Observe(), close(code=4001, reason=None), Observe()),
         _close_reason_none,
     ),
-    RawProbe(
-        "close-long-reason",
-        (
-            Connect(),
-            RawReceive(),
-            accept(),
-            Observe(),
-            close(code=4001, reason=LONG_REASON),
-            Observe(),
-        ),
-        _close_long_reason,
+    close_probe("close-long-reason", LONG_REASON, _close_too_long_reason(LONG_REASON)),
+    close_probe(
+        "close-reason-over-limit", REASON_OVER_LIMIT, _close_too_long_reason(REASON_OVER_LIMIT)
+    ),
+    close_probe("close-reason-at-limit", REASON_AT_LIMIT, _close_reason_kept(REASON_AT_LIMIT)),
+    close_probe(
+        "close-reason-under-limit", REASON_UNDER_LIMIT, _close_reason_kept(REASON_UNDER_LIMIT)
     ),
     RawProbe(
         "send-one-key-none",
@@ -421,7 +465,51 @@ LIMIT_CHECKS = (
     "raw.oversized-message-not-delivered",
     "raw.oversized-message-close-1009",
     "raw.oversized-message-app-hears-1009",
+    "raw.message-at-limit-delivered",
 )
+
+
+def at_limit_probe(limit: int) -> RawProbe:
+    """One byte under the server's configured limit, then exactly the limit: both within it."""
+    return RawProbe(
+        "message-at-limit",
+        (
+            Connect(),
+            RawReceive(),
+            accept(),
+            Observe(),
+            ClientSendBytes(b"\x01" * (limit - 1)),
+            RawReceive(),
+            ClientSendBytes(b"\x02" * limit),
+            RawReceive(),
+        ),
+        _judge_at_limit(limit),
+    )
+
+
+def _delivered(outcome: StepOutcome | None, size: int) -> bool:
+    value = decode_value(outcome.value) if outcome is not None else None
+    if not isinstance(value, dict) or value.get("type") != "websocket.receive":
+        return False
+    return isinstance(value.get("bytes"), bytes) and len(value["bytes"]) == size
+
+
+def _judge_at_limit(limit: int) -> Judge:
+    def judge(run: RawRun) -> list[Judgement]:
+        sides = {"one byte under the limit": (run.outcome(-2), limit - 1)}
+        sides["exactly the limit"] = (run.outcome(-1), limit)
+        wrong = [
+            f"{side} ({size} bytes): the app's receive -> {_show(outcome)[:80]}"
+            for side, (outcome, size) in sides.items()
+            if not _delivered(outcome, size)
+        ]
+        if not wrong:
+            shown = f"{limit - 1} and {limit} bytes delivered (limit {limit})"
+            return [Judgement("raw.message-at-limit-delivered", True, shown)]
+        shown = f"{'; '.join(wrong)} (limit {limit}); client saw {_seen(run)}"
+        return [Judgement("raw.message-at-limit-delivered", False, shown)]
+
+    return judge
 
 
 def oversized_probe(limit: int) -> RawProbe:
@@ -474,7 +562,11 @@ def _judge_oversized(limit: int) -> Judge:
 def probes_for(transport: Transport) -> tuple[RawProbe, ...]:
     """The fixed probes, and the limit's where the server has one the suite knows."""
     limit = transport.max_message_bytes
-    return RAW_PROBES if limit is None else (*RAW_PROBES, oversized_probe(limit))
+    return (
+        RAW_PROBES
+        if limit is None
+        else (*RAW_PROBES, at_limit_probe(limit), oversized_probe(limit))
+    )
 
 
 def unjudged_limits(transport: Transport) -> list[Judgement]:

@@ -127,6 +127,22 @@ WIRE_CHECKS: tuple[Check, ...] = (
         "5.5: control frames MUST have a payload of 125 bytes or less and MUST NOT be fragmented",
     ),
     _wire_check(
+        "wire.length-boundaries-read",
+        Grade.MUST,
+        "messages of 125, 126, 65535 and 65536 bytes are read whole (each length encoding's ends)",
+        "A binary frame with each length at the edge of the 7-, 16- and 64-bit length encodings "
+        "reaches the echo route whole; the detail names the length and its side of the edge.",
+        "6.2: incoming data MUST be parsed as WebSocket frames as defined in 5.2 (payload length)",
+    ),
+    _wire_check(
+        "wire.server-length-minimal",
+        Grade.MUST,
+        "the server encodes every payload length in the fewest bytes",
+        "A payload of up to 125 bytes has its length in 7 bits, up to 65535 in 16 more, only "
+        "beyond that in 64 more.",
+        "5.2: the minimal number of bytes MUST be used to encode the length",
+    ),
+    _wire_check(
         "wire.accept-key",
         Grade.MUST,
         "Sec-WebSocket-Accept answers the client's key",
@@ -213,10 +229,21 @@ UPGRADE_CHECKS: tuple[Check, ...] = (
     Check(
         "upgrade.long-header-answered",
         Grade.MUST,
-        "a 9 KiB header line is answered, not met with silence",
-        "The handshake is accepted (101) or answered with a 4xx such as 431; no silence.",
+        "header lines of 8 KiB and 16 KiB, a byte under, at and over, and of 9 KiB are answered",
+        "Each handshake is accepted (101) or answered with a 4xx such as 431; no silence, no "
+        "drop, no 5xx. The detail names the size, so the side of a limit that fails shows.",
         "RFC 9110 5.4: a server receiving a field larger than it wishes to process MUST "
         "respond with an appropriate 4xx status code",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.many-headers-answered",
+        Grade.MUST,
+        "handshakes of 99 to 101 and 127 to 129 header lines are answered",
+        "Each handshake is accepted (101) or answered with a 4xx such as 431; no silence, no "
+        "drop, no 5xx. The detail names the count, so the side of a limit that fails shows.",
+        "RFC 9110 5.4: a server receiving a set of fields larger than it wishes to process "
+        "MUST respond with an appropriate 4xx status code",
         Layer.SERVER,
     ),
 )
@@ -252,5 +279,32 @@ CLIENT_HANDSHAKE_CHECKS: tuple[Check, ...] = (
     ),
 )
 
+# --- generated variations of them (strategies/handshakes.py) ------------------------------------
+
+VARIATION_CHECKS: tuple[Check, ...] = (
+    Check(
+        "upgrade.client-variations-upgraded",
+        Grade.POLICY,
+        "every RFC-equivalent variation of a recorded client's handshake is upgraded",
+        "Suite policy: as upgrade.client-handshakes-upgraded, a recorded handshake with its field "
+        "names recased, its lines reordered, its Connection tokens reordered, recased or joined "
+        "by keep-alive, its Upgrade value recased, its subprotocol offers over several lines and "
+        "optional whitespace around values and commas gets a 101 like the original.",
+        "wsconform policy, from RFC 6455 4.2.1 items 3 and 4, RFC 9110 5.1, 5.3, 5.6.1 and "
+        "7.6.1, RFC 9112 5.1 (each variation is a definition's equivalent)",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.client-variations-kept",
+        Grade.INFO,
+        "after a variation's 101 the app gets every field and subprotocol the client sent",
+        "scope['headers'] holds each end-to-end field's list members as sent, however the lines "
+        "were split, cased and spaced, and scope['subprotocols'] the offers in order.",
+        f"{SCOPE_SPEC}, headers and subprotocols (definitions); RFC 9110 5.3 (several lines are "
+        "one list: a definition)",
+        Layer.SERVER,
+    ),
+)
+
 # What the registry collects from this family.
-CHECKS = WIRE_CHECKS + UPGRADE_CHECKS + CLIENT_HANDSHAKE_CHECKS
+CHECKS = WIRE_CHECKS + UPGRADE_CHECKS + CLIENT_HANDSHAKE_CHECKS + VARIATION_CHECKS

@@ -212,6 +212,41 @@ async def fragments(wire: WireConnection) -> list[Judgement]:
     ]
 
 
+# RFC 6455 5.2: the payload length takes 7 bits up to 125, 16 more up to 65535, 64 more beyond.
+# Each encoding's last length and the next one's first: a server that reads one of them wrong
+# shows it at its boundary, and the detail names which side.
+LENGTH_BOUNDARIES = {
+    125: "the largest 7-bit length",
+    126: "the smallest 16-bit length",
+    65535: "the largest 16-bit length",
+    65536: "the smallest 64-bit length",
+}
+
+
+def boundary_payload(length: int) -> bytes:
+    """`length` bytes that differ along the way, so a cut or shifted payload shows."""
+    return (bytes(range(256)) * (length // 256 + 1))[:length]
+
+
+async def length_boundaries(wire: WireConnection) -> list[Judgement]:
+    """A binary message of each boundary length, echoed by the route: the server read its
+    length right (RFC 6455 6.2: incoming data MUST be parsed as frames as 5.2 defines them)."""
+    problems, silences = [], 0
+    for length, which in LENGTH_BOUNDARIES.items():
+        payload = boundary_payload(length)
+        await wire.send(Frame(OP_BINARY, payload))
+        echoed = await wire.message()
+        if echoed == (OP_BINARY, payload):
+            continue
+        silences += echoed is None and not wire.ended
+        got = "nothing" if echoed is None else f"{len(echoed[1])} other bytes"
+        problems.append(f"{length} bytes ({which}): echoed {got}")
+    shown = "; ".join(problems) or f"{', '.join(map(str, LENGTH_BOUNDARIES))} bytes echoed whole"
+    judgement = Judgement("wire.length-boundaries-read", not problems, shown)
+    # Only silence within the bound, the connection open: no text sets that deadline.
+    return [deadline_only(judgement, waited=bool(problems) and silences == len(problems))]
+
+
 # RFC 6455 7.4.1: the close codes that name why a connection failed.
 PROTOCOL_ERROR, INCONSISTENT_DATA = 1002, 1007
 
@@ -283,6 +318,7 @@ async def closing_handshake(wire: WireConnection) -> list[Judgement]:
 PROBES: tuple[Probe, ...] = (
     ping_echo,
     fragments,
+    length_boundaries,
     closing_handshake,
     _must_fail("wire.invalid-utf8-fails", Frame(OP_TEXT, b"caf\xc3("), INCONSISTENT_DATA),
     _must_fail("wire.unmasked-frame-fails", Frame(OP_TEXT, b"unmasked", masked=False)),
@@ -299,6 +335,12 @@ def judge_server_framing(received: list[Frame], accept_ok: list[bool]) -> list[J
     reserved = [f for f in received if f.rsv]
     long_control = [f for f in received if f.is_control and (
         len(f.payload) > MAX_CONTROL_PAYLOAD or not f.fin)]  # fmt: skip
+    wide = [
+        f"{len(f.payload)} bytes in a {f.length_bytes}-byte length"
+        for f in received
+        if f.length_bytes is not None
+        and f.length_bytes != frames.minimal_length_bytes(len(f.payload))
+    ]
     return [
         Judgement("wire.server-frames-unmasked", not masked, f"{len(masked)} masked frame(s)"),
         Judgement(
@@ -308,6 +350,11 @@ def judge_server_framing(received: list[Frame], accept_ok: list[bool]) -> list[J
             "wire.server-control-frames-short",
             not long_control,
             f"{len(long_control)} control frame(s) over {MAX_CONTROL_PAYLOAD} bytes or fragmented",
+        ),
+        Judgement(
+            "wire.server-length-minimal",
+            not wide,
+            "; ".join(wide[:5]) or "every length in the fewest bytes",
         ),
         Judgement(
             "wire.accept-key",

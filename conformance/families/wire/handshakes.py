@@ -148,6 +148,31 @@ class UpgradeProbe:
     check_id: str
     raw: bytes
     judge: Callable[[Answer], bool]
+    what: str = ""  # what the request holds, where its first lines do not show it
+
+
+def _answered(answer: Answer) -> bool:
+    """Accepted, or refused with a 4xx (RFC 9110 5.4 for what is too large): never silence."""
+    return answer.status == 101 or _client_error(answer)
+
+
+# Sizes and counts around the limits HTTP parsers commonly set (8 KiB and 16 KiB for one line:
+# websockets, h11 and others; 100 and 128 header lines): just under, exactly at and just over
+# each, so that the failing probe names the side of the edge a server gets wrong.
+HEADER_LINE_BYTES = (8191, 8192, 8193, 16383, 16384, 16385)
+HEADER_COUNTS = (99, 100, 101, 127, 128, 129)
+BASE_HEADER_COUNT = 5  # request() writes Host, Upgrade, Connection, version and key
+
+
+def line_of(size: int) -> str:
+    """A header line of exactly `size` bytes, its CRLF not counted."""
+    name = "X-WsConform-Long: "
+    return name + "x" * (size - len(name)) + "\r\n"
+
+
+def headers_to(count: int) -> str:
+    """Header lines that make a handshake of `count` lines in all."""
+    return "".join(f"X-WsConform-{n}: {n}\r\n" for n in range(count - BASE_HEADER_COUNT))
 
 
 def _refused_or_cleaned(header: str, forbidden: str) -> Callable[[Answer], bool]:
@@ -226,7 +251,25 @@ PROBES = (
     UpgradeProbe(
         "upgrade.long-header-answered",
         request(key=new_key(), extra=f"X-WsConform-Long: {'x' * LONG_HEADER_BYTES}\r\n"),
-        lambda answer: answer.status == 101 or _client_error(answer),
+        _answered,
+    ),
+    *(
+        UpgradeProbe(
+            "upgrade.long-header-answered",
+            request(key=new_key(), extra=line_of(size)),
+            _answered,
+            f"a {size}-byte header line",
+        )
+        for size in HEADER_LINE_BYTES
+    ),
+    *(
+        UpgradeProbe(
+            "upgrade.many-headers-answered",
+            request(key=new_key(), extra=headers_to(count)),
+            _answered,
+            f"{count} header lines",
+        )
+        for count in HEADER_COUNTS
     ),
 )
 
@@ -238,11 +281,10 @@ async def run_probes(endpoint: Endpoint) -> list[tuple[list[Judgement], dict[str
         answer = await send_handshake(endpoint, probe.raw)
         shown = probe.raw.split(b"\r\n", 1)[0] + b" ..."
         extra = [line for line in probe.raw.split(b"\r\n") if b"WsConform" in line]
+        sent = probe.what or f"{[line[:60] for line in extra]!r}"
         judgement = deadline_only(
             Judgement(
-                probe.check_id,
-                probe.judge(answer),
-                f"{shown!r} {[line[:60] for line in extra]!r}: {answer.describe()}",
+                probe.check_id, probe.judge(answer), f"{shown!r} {sent}: {answer.describe()}"
             ),
             # No answer within the bound, the connection still open: no spec sets that deadline.
             waited=answer.status is None and not answer.ended_silently,
@@ -359,3 +401,60 @@ async def run_client_handshakes(
         ([upgraded], {"replay": (refused or sent)[0].replay()}),
         ([kept], {"replay": (lost or offering or sent)[0].replay()}),
     ]
+
+
+# --- variations of them (strategies/handshakes.py) ---------------------------------------------
+# What the RFCs make equivalent to a recorded handshake (name case, line order, Connection token
+# order, case and extra tokens, the protocol offers over several lines, whitespace) must be
+# treated like it: upgraded, the app offered the same subprotocols and handed the same fields.
+
+# Hop-by-hop fields (RFC 9110 7.6.1) a server may consume; the variations change their tokens.
+HOP_BY_HOP = frozenset({"connection", "upgrade"})
+
+
+def field_tokens(fields: Any) -> dict[str, list[str]]:
+    """Each field's list members over all its lines, in order, by lowercased name: what RFC
+    9110 5.3 makes equal however the lines are split, cased or spaced."""
+    tokens: dict[str, list[str]] = {}
+    for name, value in fields:
+        if name.lower() not in HOP_BY_HOP:
+            members = [member.strip() for member in str(value).split(",")]
+            tokens.setdefault(name.lower(), []).extend(member for member in members if member)
+    return tokens
+
+
+async def run_variation(
+    endpoint: Endpoint, original: ClientHandshake, lines: tuple[str, ...]
+) -> tuple[list[Judgement], dict[str, Any]]:
+    """Replay one variation of `original`: is it upgraded, and does the app get what the client
+    sent? The second is judged only after a 101 (a refusal is the first check's cause)."""
+    client = ClientHandshake(original.id, original.release, lines)
+    raw = client.request(endpoint)
+    replayed = Replayed(client, raw, await send_handshake(endpoint, raw))
+    answer = replayed.answer
+    shown = f"{original.id} varied: {answer.describe()}"
+    judgements = [Judgement("upgrade.client-variations-upgraded", answer.status == 101, shown)]
+    if answer.status == 101:
+        sent_lines = raw.decode("latin-1").split("\r\n")[1:]
+        sent = field_tokens(line.partition(":")[::2] for line in sent_lines if line)
+        got = field_tokens((answer.scope or {}).get("headers", []))
+        lost = {name: (members, got.get(name)) for name, members in sent.items()}
+        lost = {name: pair for name, pair in lost.items() if pair[0] != pair[1]}
+        offered = client.offered_subprotocols()
+        problems = [
+            f"{name}: sent {want!r}, the app got {had!r}" for name, (want, had) in lost.items()
+        ]
+        # The cause: what was altered, not which client's variation showed it.
+        altered = [f"field {name} altered" for name in sorted(lost)]
+        if replayed.subprotocols_seen != offered:
+            problems.append(f"offered {offered!r}, the app got {replayed.subprotocols_seen!r}")
+            altered.append("subprotocol offers altered")
+        judgements.append(
+            Judgement(
+                "upgrade.client-variations-kept",
+                not problems,
+                f"{original.id} varied: " + ("; ".join(problems) or "every field and offer kept"),
+                cause="; ".join(altered) or None,
+            )
+        )
+    return judgements, {"replay": replayed.replay()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -186,7 +187,7 @@ def quit_stays_finding(route: str = "/quit-stays/{room}") -> Finding:
     )
 
 
-CROWD_FINDINGS = {
+CROWD_FINDINGS: dict[str, Callable[[], Finding]] = {
     "generic.crowd.no-collateral-failure": quit_stays_finding,
     "generic.crowd.broadcast-reaches-all": lambda: crowd_finding(
         "/broadcast-stops/{room}",

@@ -492,9 +492,12 @@ def _survivors_fail(observation: CrowdObservation) -> tuple[str, int] | None:
 def _broadcast_gap(observation: CrowdObservation) -> tuple[str, int] | None:
     """Where a message has reached every other live member of its room (two at least: a
     broadcast, not a reply to a partner), the same message from a member that had not sent it
-    must reach every other live member too, whoever died in between."""
+    must reach every other live member too, whoever died in between; and a member that heard
+    it so must go on hearing it while it is relayed at all (a survivor gone silent: no error,
+    the route just stopped sending to it)."""
     broadcast: set[tuple[int, ClientStep]] = set()
     senders: dict[tuple[int, ClientStep], set[int]] = {}
+    heard_by: dict[tuple[int, ClientStep], set[int]] = {}
     for record in observation.records:
         message = _sent_message(record.step)
         client = record.step.client
@@ -517,7 +520,17 @@ def _broadcast_gap(observation: CrowdObservation) -> tuple[str, int] | None:
                 "reached every member before: the broadcast stops at a member that is gone",
                 missed[0],
             )
+        silent = sorted(set(missed) & heard_by.get(key, set()))
+        relayed = any(record.messages_to(c) for c in [client, *listening])
+        if silent and relayed:
+            return (
+                f"'{record.step}' was relayed, but not to client(s) {silent}, live members of "
+                f"room {room} that heard the same message before: a member's leaving silenced "
+                "them",
+                silent[0],
+            )
         if len(others) >= 2 and not missed:
             broadcast.add(key)
+            heard_by.setdefault(key, set()).update(others)
         senders.setdefault(key, set()).add(client)
     return None

@@ -229,3 +229,9 @@ def test_a_survivor_gone_silent_is_caught(crowds: Crowds, route: str, caught: se
         (1, SendText("{}")),
     )
     assert crowds.failing(silenced) == caught
+
+
+def test_a_message_the_route_quits_on_is_a_way_of_leaving(crowds: Crowds) -> None:
+    """ "quit" makes the route close the connection: drawn as a leaving, not as a message."""
+    messages = learn_messages(ENDPOINTS["/quit-stays/{room}"], crowds.observe_one)
+    assert (SendText("quit") in messages.quits, SendText("quit") in messages.taken) == (True, False)

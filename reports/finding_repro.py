@@ -486,13 +486,7 @@ def judge_crowd(check: str, crowd: Crowd, finding: dict[str, Any]) -> str | None
     if expected and not expected <= set(crowd.raised()):
         return None  # not the finding's own error: another bug, or none
     if check == "generic.crowd.no-collateral-failure":
-        for client, member in sorted(crowd.members.items()):
-            end = bad_end(member.seen)
-            if end is not None:
-                return f"client {client}'s connection ended with {end} while others came and went"
-        if expected:
-            return f"a handler raised {', '.join(sorted(expected))} after its client had left"
-        return None
+        return collateral_failure(crowd, expected)
     if check == "generic.crowd.survivors-keep-working":
         return refused_newcomer(crowd)
     if check == "generic.crowd.broadcast-reaches-all":
@@ -501,6 +495,31 @@ def judge_crowd(check: str, crowd: Crowd, finding: dict[str, Any]) -> str | None
         if crowd.handlers_finished:
             return None
         return f"a handler was still running {HANDLERS_FINISH_S} s after every client had gone"
+    return None
+
+
+def collateral_failure(crowd: Crowd, expected: set[str]) -> str | None:
+    """A client ended badly by the server, or whose handler raised the finding's error after
+    it had left, that never made its own handler fail (wsconform found that its own steps,
+    alone, do not fail): what the others did made it fail."""
+    failed_itself: set[int] = set()
+    for step in crowd.steps:
+        if step.action[0] == "fails":
+            failed_itself.add(step.client)
+        for client, events in sorted(step.received.items()):
+            end = bad_end(crowd.members[client].seen)
+            if client not in failed_itself and end is not None and end in events:
+                doing = f"client {step.client}'s {step.action}"
+                return f"client {client}'s connection ended with {end} at {doing}"
+    for client, member in sorted(crowd.members.items()):
+        left = member.seen.client_closed_at is not None
+        if (
+            client not in failed_itself
+            and left
+            and expected
+            and expected <= set(member.seen.raised)
+        ):
+            return f"client {client}'s handler raised {', '.join(sorted(expected))} after it left"
     return None
 
 

@@ -226,3 +226,21 @@ def test_a_crowd_script_on_the_correct_twin_is_not_linked(tmp_path: Path) -> Non
     finding.rooms = [["/quit-leaves/a", []]]
     write_repro_scripts([finding], ROOMS_APP, str(ROOT), tmp_path / "repro")
     assert (finding.repro_script, finding.repro_verdict.split(":")[0]) == ("", "NOT REPRODUCED")
+
+
+def test_a_crowd_script_blames_the_victim_not_the_client_that_failed_itself(
+    tmp_path: Path,
+) -> None:
+    """Client 0 crashes its own handler (its 1011 is its own doing) and stays in the room; the
+    relay of client 1's next message raises in client 1's handler: the finding is client 1."""
+    finding = crowd_finding(
+        "/crash-stays/{room}",
+        (0, Join(0)),
+        (1, Join(0)),
+        (0, Fails(SendText("not json"))),
+        (1, SendText("{}")),
+    )
+    write_repro_scripts([finding], ROOMS_APP, str(ROOT), tmp_path / "repro")
+    assert finding.repro_verdict.startswith("REPRODUCED: client 1's connection ended"), (
+        finding.repro_verdict
+    )

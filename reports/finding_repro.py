@@ -4,8 +4,9 @@ puts this module's source below the finding's description and above its data).
 It needs the Python standard library and the user's own project, nothing else: no wsconform,
 no TestClient or httpx (whose APIs differ across the Starlette releases a project may pin).
 An in-process finding is replayed by calling the app as ASGI directly: a scope, a receive
-queue, the app's sends collected, every wait bounded in time. A finding only a real server
-showed is replayed on that server, started with its own command line, by a plain-socket client.
+queue, the app's sends collected, every wait bounded in time; a crowd finding so too, one
+scope per client, their steps in the finding's order. A finding only a real server showed is
+replayed on that server, started with its own command line, by a plain-socket client.
 Either way the script judges what it saw with the finding's checks and prints REPRODUCED or
 NOT REPRODUCED with the observation, so that wsconform can run it once and link it only if it
 reproduces.

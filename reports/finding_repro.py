@@ -4,8 +4,9 @@ puts this module's source below the finding's description and above its data).
 It needs the Python standard library and the user's own project, nothing else: no wsconform,
 no TestClient or httpx (whose APIs differ across the Starlette releases a project may pin).
 An in-process finding is replayed by calling the app as ASGI directly: a scope, a receive
-queue, the app's sends collected, every wait bounded in time. A finding only a real server
-showed is replayed on that server, started with its own command line, by a plain-socket client.
+queue, the app's sends collected, every wait bounded in time; a crowd finding so too, one
+scope per client, their steps in the finding's order. A finding only a real server showed is
+replayed on that server, started with its own command line, by a plain-socket client.
 Either way the script judges what it saw with the finding's checks and prints REPRODUCED or
 NOT REPRODUCED with the observation, so that wsconform can run it once and link it only if it
 reproduces.
@@ -184,9 +185,11 @@ class Lifespan:
 class AsgiConnection:
     """One websocket connection to the app, as a server would make it, seen from both sides."""
 
-    def __init__(self, app: Any, finding: dict[str, Any], state: dict[str, Any]) -> None:
-        path, _, query = finding["target"].partition("?")
-        headers = [(name.lower(), value) for name, value in finding["headers"]]
+    def __init__(
+        self, app: Any, target: str, header_list: list[list[str]], state: dict[str, Any]
+    ) -> None:
+        path, _, query = target.partition("?")
+        headers = [(name.lower(), value) for name, value in header_list]
         protocols = [value for name, value in headers if name == "sec-websocket-protocol"]
         self.scope = {
             "type": "websocket", "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -341,9 +344,258 @@ async def replay_in_process(finding: dict[str, Any]) -> Seen:
     lifespan = Lifespan(app)
     await lifespan.startup()
     try:
-        return await AsgiConnection(app, finding, lifespan.state).play(finding["steps"])
+        connection = AsgiConnection(app, finding["target"], finding["headers"], lifespan.state)
+        return await connection.play(finding["steps"])
     finally:
         await lifespan.shutdown()
+
+
+# --- a crowd: several clients of one app, their steps in the finding's order ---------------------
+
+# Once every client has gone, how long the app's handlers have to return (as wsconform waited).
+HANDLERS_FINISH_S = 1.0
+
+
+@dataclass
+class CrowdStep:
+    """One client's step: who was live in which room before it, what each client got during it."""
+
+    client: int
+    action: list[Any]
+    live_before: dict[int, int]
+    received: dict[int, list[dict[str, Any]]]
+
+
+def bad_end(seen: Seen) -> dict[str, Any] | None:
+    """The server's ending of a connection that was not its client's doing."""
+    accepted = bool(seen.events) and seen.events[0]["kind"] == "Accepted"
+    for event in seen.before_client_close():
+        if event["kind"] == "Denied" and (event.get("status") or 0) >= 500:
+            return event
+        if event["kind"] == "Closed" and (
+            event.get("code") == 1011 or (accepted and not event.get("close_frame_seen", True))
+        ):
+            return event
+    return None
+
+
+def ended(seen: Seen) -> bool:
+    return seen.client_closed_at is not None or any(
+        event["kind"] in ("Closed", "Denied") for event in seen.events
+    )
+
+
+class Crowd:
+    """The clients of a crowd finding on one app, each an `AsgiConnection`, stepped in turn:
+    after each step, until every handler waits for its client again or has ended (bounded)."""
+
+    def __init__(self, app: Any, finding: dict[str, Any], state: dict[str, Any]) -> None:
+        self.app, self.finding, self.state = app, finding, state
+        self.members: dict[int, AsgiConnection] = {}
+        self.rooms: dict[int, int] = {}
+        self.steps: list[CrowdStep] = []
+        self.handlers_finished = True
+
+    def live(self) -> dict[int, int]:
+        return {
+            client: self.rooms[client]
+            for client, member in self.members.items()
+            if member.seen.events
+            and member.seen.events[0]["kind"] == "Accepted"
+            and not ended(member.seen)
+        }
+
+    async def settle(self, bound: float) -> bool:
+        """Until every handler waits in receive() with nothing queued, or has ended."""
+
+        def settled() -> bool:
+            return all(
+                member.task is not None
+                and (member.task.done() or (member.waiting and member.inbox.empty()))
+                for member in self.members.values()
+            )
+
+        async def wait() -> None:
+            while not settled():
+                for member in self.members.values():
+                    member.changed.clear()
+                waits = [asyncio.ensure_future(m.changed.wait()) for m in self.members.values()]
+                try:
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for waiting in waits:
+                        waiting.cancel()
+
+        try:
+            await asyncio.wait_for(wait(), bound)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def step(self, client: int, action: list[Any]) -> None:
+        print(f"client {client}: {action[0]} {action[1:]!r:.120}")
+        live_before = self.live()
+        counts = {c: len(m.seen.events) for c, m in self.members.items()}
+        member = self.members.get(client)
+        kind = action[0]
+        if kind == "join":
+            room = min(action[1], len(self.finding["rooms"]) - 1)
+            target, headers = self.finding["rooms"][room]
+            member = AsgiConnection(self.app, target, headers, self.state)
+            self.members[client], self.rooms[client], counts[client] = member, room, 0
+            member.task = asyncio.ensure_future(member._run_app())
+            await member.inbox.put({"type": "websocket.connect"})
+        elif member is None or ended(member.seen):
+            return
+        elif kind in ("send_text", "send_bytes", "fails"):
+            sent = action[1:] if kind == "fails" else action
+            data = sent[1] if sent[0] == "send_text" else bytes.fromhex(sent[1])
+            key = "text" if sent[0] == "send_text" else "bytes"
+            member.waiting = False
+            await member.inbox.put({"type": "websocket.receive", key: data})
+        else:  # a close (1005 without a code) or a TCP drop (1006), as the app hears them
+            code = 1006 if kind == "drop" else (1005 if action[1] is None else action[1])
+            reason = "" if kind == "drop" else action[2]
+            await member._client_closes(
+                {"type": "websocket.disconnect", "code": code, "reason": reason}
+            )
+        await self.settle(STEP_QUIET_S)
+        received = {
+            c: m.seen.events[counts.get(c, 0) :]
+            for c, m in self.members.items()
+            if len(m.seen.events) > counts.get(c, 0)
+        }
+        self.steps.append(CrowdStep(client, action, live_before, received))
+
+    async def play(self) -> None:
+        for _, client, *action in self.finding["steps"]:
+            await self.step(client, action)
+        for client in sorted(self.members):  # then everyone still there leaves
+            await self.step(client, ["close", 1000, ""])
+        self.handlers_finished = await self.settle(HANDLERS_FINISH_S)
+        for member in self.members.values():
+            if member.task is not None and not member.task.done():
+                member.task.cancel()
+
+    def raised(self) -> list[str]:
+        return [name for member in self.members.values() for name in member.seen.raised]
+
+
+def judge_crowd(check: str, crowd: Crowd, finding: dict[str, Any]) -> str | None:
+    """Why `check` fails on what the crowd saw (as wsconform judged it), or None."""
+    expected = {name.rpartition(".")[2] for name in finding["leaf_exceptions"]}
+    if expected and not expected <= set(crowd.raised()):
+        return None  # not the finding's own error: another bug, or none
+    if check == "generic.crowd.no-collateral-failure":
+        return collateral_failure(crowd, expected)
+    if check == "generic.crowd.survivors-keep-working":
+        return refused_newcomer(crowd)
+    if check == "generic.crowd.broadcast-reaches-all":
+        return broadcast_gap(crowd)
+    if check == "generic.crowd.handlers-finish":
+        if crowd.handlers_finished:
+            return None
+        return f"a handler was still running {HANDLERS_FINISH_S} s after every client had gone"
+    return None
+
+
+def collateral_failure(crowd: Crowd, expected: set[str]) -> str | None:
+    """A client ended badly by the server, or whose handler raised the finding's error after
+    it had left, that never made its own handler fail (wsconform found that its own steps,
+    alone, do not fail): what the others did made it fail."""
+    failed_itself: set[int] = set()
+    for step in crowd.steps:
+        if step.action[0] == "fails":
+            failed_itself.add(step.client)
+        for client, events in sorted(step.received.items()):
+            end = bad_end(crowd.members[client].seen)
+            if client not in failed_itself and end is not None and end in events:
+                doing = f"client {step.client}'s {step.action}"
+                return f"client {client}'s connection ended with {end} at {doing}"
+    for client, member in sorted(crowd.members.items()):
+        left = member.seen.client_closed_at is not None
+        if (
+            client not in failed_itself
+            and left
+            and expected
+            and expected <= set(member.seen.raised)
+        ):
+            return f"client {client}'s handler raised {', '.join(sorted(expected))} after it left"
+    return None
+
+
+def refused_newcomer(crowd: Crowd) -> str | None:
+    """A newcomer refused by a room that let one in with as many members or more before."""
+    let_in_with: dict[int, int] = {}
+    for step in crowd.steps:
+        if step.action[0] != "join":
+            continue
+        room = crowd.rooms[step.client]
+        present = sum(r == room for r in step.live_before.values())
+        events = step.received.get(step.client, [])
+        if events and events[0]["kind"] == "Accepted" and not ended(Seen(events)):
+            let_in_with[room] = max(let_in_with.get(room, -1), present)
+        elif let_in_with.get(room, -1) >= present:
+            return (
+                f"client {step.client} was refused ({events}) by room {room} with {present} "
+                f"member(s), where a newcomer was let in with {let_in_with[room]} before"
+            )
+    return None
+
+
+def broadcast_gap(crowd: Crowd) -> str | None:
+    """A message that reached every other live member of its room (two at least) before, sent
+    by a member that had not sent it, missing some live member now."""
+    broadcast: set[tuple[int, str]] = set()
+    senders: dict[tuple[int, str], set[int]] = {}
+    for step in crowd.steps:
+        action = step.action
+        if action[0] not in ("send_text", "send_bytes") or step.client not in step.live_before:
+            continue
+        room = step.live_before[step.client]
+        key = (room, repr(action))
+        others = [c for c, r in step.live_before.items() if r == room and c != step.client]
+        listening = [c for c in others if not ended(Seen(step.received.get(c, [])))]
+        missed = [
+            c
+            for c in listening
+            if not any(event["kind"] == "Message" for event in step.received.get(c, []))
+        ]
+        if key in broadcast and step.client not in senders.get(key, set()) and missed:
+            return f"client {step.client}'s {action} reached everyone before, not {missed} now"
+        if len(others) >= 2 and not missed:
+            broadcast.add(key)
+        senders.setdefault(key, set()).add(step.client)
+    return None
+
+
+async def replay_crowd_in_process(finding: dict[str, Any]) -> Crowd:
+    app = load_app(finding)
+    lifespan = Lifespan(app)
+    await lifespan.startup()
+    try:
+        crowd = Crowd(app, finding, lifespan.state)
+        await crowd.play()
+        return crowd
+    finally:
+        await lifespan.shutdown()
+
+
+def crowd_verdict(finding: dict[str, Any], crowd: Crowd) -> int:
+    for client, member in sorted(crowd.members.items()):
+        print(f"client {client} saw:")
+        for event in member.seen.events:
+            print(f"  {event}")
+        if member.seen.traceback:
+            print("  its handler raised:\n" + member.seen.traceback.rstrip())
+    failing = {check: judge_crowd(check, crowd, finding) for check in finding["checks"]}
+    for check, why in failing.items():
+        print(f"  {check}: {why or 'not failed this time'}")
+    if all(failing.values()):
+        print(f"REPRODUCED: {'; '.join(str(why) for why in failing.values())}")
+        return 0
+    print("NOT REPRODUCED: this run did not fail every check of the finding (see above)")
+    return 3
 
 
 # --- on a real server: its own command line and a plain-socket client ---------------------------
@@ -524,6 +776,8 @@ def main(finding: dict[str, Any]) -> int:
     print(
         f"wsconform finding {finding['id']}: {', '.join(finding['checks'])} on {finding['route']}"
     )
+    if finding["rooms"]:
+        return crowd_verdict(finding, asyncio.run(replay_crowd_in_process(finding)))
     if finding["server_command"]:
         return verdict(finding, replay_on_server(finding), finding["server"])
     return verdict(finding, asyncio.run(replay_in_process(finding)), "the app, called as ASGI")

@@ -198,7 +198,8 @@ class ConnectionManager:
         await self.send_to(self.others(member), {"sender": member.username, "message": text})
 
     async def send_to(self, members: Iterable[Member], payload: dict[str, str]) -> None:
-        """Deliver to each in turn; a connection that fails is dropped, the others still get it."""
+        """Deliver to each in turn. A connection that fails has left (its client dropped before
+        its handler heard of it): the others still get the payload, then hear it leave."""
         dead = []
         for member in list(members):
             try:
@@ -206,8 +207,7 @@ class ConnectionManager:
             except (WebSocketDisconnect, RuntimeError, OSError):
                 dead.append(member)
         for member in dead:
-            if member in self.members:
-                self.members.remove(member)
+            await self.leave(member)
 
 
 manager = ConnectionManager()

@@ -6,6 +6,7 @@ routes in order), so `--app tests.broken_apps:<name>` serves it like any user's 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -160,6 +161,111 @@ async def _chat_keyed_by_name(websocket: WebSocket) -> None:
         )
 
 
+class SeedsRoom:
+    """The chat room as the seeds write one: members in a dict by number, a broadcast looping
+    over it, the handler leaving in `finally`. Correct as it stands (the crowd machine's
+    broken rooms below each get one thing wrong); its crash on a binary message (Starlette's
+    `receive_text`) is another check's finding, not the room's."""
+
+    leaves_on_crash = True
+
+    def __init__(self) -> None:
+        self.members: dict[int, tuple[str, WebSocket]] = {}
+
+    async def join(self, number: int, name: str, websocket: WebSocket) -> None:
+        await websocket.accept()
+        self.members[number] = (name, websocket)
+        await self.broadcast(
+            {"sender": "system", "message": f"{name} joined the chat"}, skip=number
+        )
+
+    async def leave(self, number: int) -> None:
+        gone = self.members.pop(number, None)
+        if gone is not None:
+            await self.broadcast(
+                {"sender": "system", "message": f"Client #{gone[0]} left the chat"}
+            )
+
+    async def broadcast(self, payload: dict[str, str], skip: int | None = None) -> None:
+        dead = []
+        for number, (_, websocket) in list(self.members.items()):
+            if number != skip:
+                try:
+                    await websocket.send_json(payload)
+                except (WebSocketDisconnect, RuntimeError, OSError):
+                    dead.append(number)
+        for number in dead:
+            await self.leave(number)
+
+    async def converse(self, websocket: WebSocket) -> None:
+        number, name = next(_member_numbers), websocket.path_params["username"]
+        await self.join(number, name, websocket)
+        try:
+            while number in self.members:
+                text = await websocket.receive_text()
+                await websocket.send_json({"sender": "You", "message": text})
+                await self.broadcast({"sender": name, "message": text}, skip=number)
+        except WebSocketDisconnect:
+            await self.leave(number)
+        finally:
+            if self.leaves_on_crash:  # a crash leaves too
+                await self.leave(number)
+
+
+_member_numbers = itertools.count()
+
+
+class DeadMemberStays(SeedsRoom):
+    """The seeds' handler: it leaves on WebSocketDisconnect only, so a member whose handler
+    crashed stays in the room (until a broadcast finds its socket dead), unannounced."""
+
+    leaves_on_crash = False
+
+
+class BroadcastStopsAtFirstFailure(SeedsRoom):
+    """One dead member ends the broadcast: those after it never hear the message."""
+
+    async def broadcast(self, payload: dict[str, str], skip: int | None = None) -> None:
+        for number, (_, websocket) in list(self.members.items()):
+            if number != skip:
+                try:
+                    await websocket.send_json(payload)
+                except (WebSocketDisconnect, RuntimeError, OSError):
+                    await self.leave(number)
+                    return
+
+
+class DictMutatedDuringBroadcast(SeedsRoom):
+    """The broadcast iterates the members' dict itself and deletes a dead member from it
+    mid-loop: the next step of the loop raises RuntimeError in the sender's handler."""
+
+    async def broadcast(self, payload: dict[str, str], skip: int | None = None) -> None:
+        for number, (_, websocket) in self.members.items():
+            if number != skip:
+                try:
+                    await websocket.send_json(payload)
+                except (WebSocketDisconnect, RuntimeError, OSError):
+                    del self.members[number]
+
+
+class NamesakeRemoved(SeedsRoom):
+    """Leaving removes the member by name: a second tab with the same name goes too."""
+
+    async def leave(self, number: int) -> None:
+        gone = self.members.pop(number, None)
+        if gone is not None:
+            for other, (name, _) in list(self.members.items()):
+                if name == gone[0]:
+                    del self.members[other]
+            await self.broadcast(
+                {"sender": "system", "message": f"Client #{gone[0]} left the chat"}
+            )
+
+
+def chat_in(room: SeedsRoom) -> FastAPI:
+    return shadowing("/chatroom/{username}", room.converse)
+
+
 async def _header_check_with_startswith(websocket: WebSocket) -> None:
     authorization = websocket.headers.get("authorization", "")
     if not authorization.startswith("Bearer wsconform-token"):
@@ -197,6 +303,19 @@ custom_close_always_1000 = shadowing("/custom-close", _custom_close_always_1000)
 moderated_crashes = shadowing("/moderated", _moderated_crashing)
 rooms_unvalidated = shadowing("/rooms", _rooms_without_validation)
 chat_keyed_by_name = shadowing("/chatroom/{username}", _chat_keyed_by_name)
+# A broken room keeps dead members from one run to the next: a test empties them between runs.
+SEEDS_ROOMS = (
+    DeadMemberStays(),
+    BroadcastStopsAtFirstFailure(),
+    DictMutatedDuringBroadcast(),
+    NamesakeRemoved(),
+    SeedsRoom(),
+)
+chat_dead_member_stays, chat_broadcast_stops, chat_dict_mutated, chat_namesake_removed = (
+    chat_in(room) for room in SEEDS_ROOMS[:4]
+)
+# The broken rooms' own correct base: it proves they are caught for their one mistake.
+chat_seeds_room = chat_in(SEEDS_ROOMS[4])
 header_startswith = shadowing("/secure/header", _header_check_with_startswith)
 header_accepts_then_closes = shadowing("/secure/header", _header_auth_accepting_then_closing)
 header_scheme_case_sensitive = shadowing("/secure/header", _header_scheme_case_sensitive)

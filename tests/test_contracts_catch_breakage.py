@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -177,14 +178,60 @@ def test_a_broken_app_given_with_app_fails_the_suite(tmp_path: Path) -> None:
     assert (run.returncode, "[contract.echo.exact]" in run.stdout) == (1, True)
 
 
-def test_chat_machine_catches_a_manager_keyed_by_name(loop_runner: LoopRunner) -> None:
-    transport = InMemoryTransport(broken_apps.chat_keyed_by_name)
+CHAT_SEARCH = settings(
+    max_examples=200, derandomize=True, database=None, deadline=None, report_multiple_bugs=False
+)
+
+
+def chat_findings(app: Any, runner: LoopRunner) -> list[str]:
+    """What the chat crowd machine finds on `app` (a ChatFinding stops it at the first)."""
+    transport = InMemoryTransport(app)
 
     def findings(judgements: list[Judgement]) -> list[Judgement]:
         return [j for j in judgements if j.ok is False]
 
-    search = settings(max_examples=200, derandomize=True, database=None, deadline=None)
-    with pytest.raises(ChatFinding):
-        run_state_machine_as_test(
-            chat_machine_for(transport, loop_runner, findings), settings=search
-        )
+    machine = chat_machine_for(transport, runner, findings)
+
+    class FromAnEmptyRoom(machine):  # type: ignore[valid-type,misc]
+        def __init__(self) -> None:
+            super().__init__()
+            for room in broken_apps.SEEDS_ROOMS:
+                room.members.clear()
+
+    try:
+        run_state_machine_as_test(FromAnEmptyRoom, settings=CHAT_SEARCH)
+    except ChatFinding as finding:
+        return [str(finding)]
+    finally:
+        runner.run(transport.aclose())
+    return []
+
+
+@pytest.mark.parametrize(
+    ("broken", "at_step"),
+    [
+        # A second tab with the same name replaces the first.
+        ("chat_keyed_by_name", r"joins"),
+        # A crashed member left in the room: its leaving never announced.
+        ("chat_dead_member_stays", r"sends bytes"),
+        # A member dropped while another spoke: those after it in the room miss the message.
+        ("chat_broadcast_stops", r"says .* as \w+ drops"),
+        # The same race: the relay deletes the member from the dict it iterates, and the
+        # speaker's handler crashes.
+        ("chat_dict_mutated", r"says .* as \w+ drops"),
+        # Two tabs with one name: one leaves, both are gone.
+        ("chat_namesake_removed", r"(leaves|drops):"),
+    ],
+)
+def test_chat_machine_catches_a_broken_room(
+    broken: str, at_step: str, loop_runner: LoopRunner
+) -> None:
+    findings = chat_findings(getattr(broken_apps, broken), loop_runner)
+    assert [bool(re.search(at_step, finding)) for finding in findings] == [True], findings
+
+
+@pytest.mark.parametrize(
+    "app", [reference.app, broken_apps.chat_seeds_room], ids=["reference", "seeds-room"]
+)
+def test_chat_machine_passes_a_correct_room(app: Any, loop_runner: LoopRunner) -> None:
+    assert chat_findings(app, loop_runner) == []

@@ -13,6 +13,7 @@ from hypothesis.strategies import SearchStrategy
 from wsconform.conformance.engine.discovery import discover
 from wsconform.conformance.engine.plans import (
     ClientDoes,
+    CloseWith,
     ConnectionPlan,
     CrowdPlan,
     Drop,
@@ -102,6 +103,8 @@ def generated(crowds: Crowds, route: str) -> SearchStrategy[CrowdPlan]:
         ("/dict-mutated/{room}", "generic.crowd.no-collateral-failure"),
         # A dropped member keeps its seat: the room refuses a newcomer it has room for.
         ("/seats-kept/{room}", "generic.crowd.survivors-keep-working"),
+        # A leaving takes the newest member out instead: it stays connected, hearing nothing.
+        ("/pops-last/{room}", "generic.crowd.broadcast-reaches-all"),
     ],
 )
 def test_each_crowd_check_finds_its_room_bug_with_two_or_three_clients(
@@ -129,6 +132,7 @@ def test_each_crowd_check_finds_its_room_bug_with_two_or_three_clients(
         "/dict-copied/{room}",
         "/broadcast-skips/{room}",
         "/seats-freed/{room}",
+        "/pops-own/{room}",
     ],
 )
 def test_no_generated_crowd_faults_the_correct_twin(crowds: Crowds, route: str) -> None:
@@ -203,3 +207,31 @@ def test_a_crashed_member_that_stops_the_broadcast_is_caught(
         (2, SendText("{}")),
     )
     assert crowds.failing(stopped) == caught
+
+
+@pytest.mark.parametrize(
+    ("route", "caught"),
+    [
+        # The first member leaves; the room takes out the newest instead, who stays
+        # connected and silently hears no more of what it heard before.
+        ("/pops-last/{room}", {"generic.crowd.broadcast-reaches-all"}),
+        ("/pops-own/{room}", set()),
+    ],
+)
+def test_a_survivor_gone_silent_is_caught(crowds: Crowds, route: str, caught: set[str]) -> None:
+    silenced = plan(
+        route,
+        (0, Join(0)),
+        (1, Join(0)),
+        (2, Join(0)),
+        (1, SendText("{}")),
+        (0, CloseWith(1000)),
+        (1, SendText("{}")),
+    )
+    assert crowds.failing(silenced) == caught
+
+
+def test_a_message_the_route_quits_on_is_a_way_of_leaving(crowds: Crowds) -> None:
+    """ "quit" makes the route close the connection: drawn as a leaving, not as a message."""
+    messages = learn_messages(ENDPOINTS["/quit-stays/{room}"], crowds.observe_one)
+    assert (SendText("quit") in messages.quits, SendText("quit") in messages.taken) == (True, False)

@@ -57,6 +57,8 @@ class Finding:
     # The standalone script, relative to the report, once it has reproduced the finding.
     repro_script: str = ""
     repro_verdict: str = ""  # what the script printed when wsconform ran it
+    # A crowd's rooms, [target, headers] each, that its clients join (none for one connection).
+    rooms: list[list[Any]] = field(default_factory=list)
 
     @classmethod
     def from_failure(
@@ -77,6 +79,9 @@ class Finding:
             target=plan.target,
             headers=[list(header) for header in plan.headers],
             leaf=leaf[:500],
+            rooms=[[target, [list(h) for h in headers]] for target, headers in plan.rooms]
+            if isinstance(plan, CrowdPlan)
+            else [],
         )
 
     def seen_on(
@@ -134,7 +139,8 @@ IN_PROCESS_SERVERS = ("inmemory", "testclient")
 VERIFY_BOUND_S = 90.0
 REPRODUCED = "REPRODUCED"
 CROWD_NOT_SCRIPTED = (
-    "no standalone script: it replays one connection, and this finding takes several clients"
+    "no standalone script: only a real server showed this crowd finding, and the script "
+    "replays a crowd by calling the app as ASGI"
 )
 
 _HEADER = '''#!/usr/bin/env python3
@@ -156,6 +162,11 @@ It prints REPRODUCED (exit 0) or NOT REPRODUCED (exit 3) with what it observed.
 _IN_PROCESS = (
     "Replays the minimal connection by calling the app as ASGI directly (as a server would:\n"
     "its lifespan, a websocket scope, the client's messages), with every wait bounded."
+)
+_CROWD_IN_PROCESS = (
+    "Replays the minimal crowd by calling the app as ASGI directly (as a server would: its\n"
+    "lifespan, one websocket scope per client, each client's messages in the finding's order),\n"
+    "with every wait bounded."
 )
 _ON_SERVER = (
     "Replays the minimal connection on {server}, where wsconform saw it, started with its own\n"
@@ -213,7 +224,7 @@ def repro_script(finding: Finding, app: str, app_path: str) -> str:
     the app (see `wsconform.reports.finding_repro`), judged by the finding's checks."""
     from wsconform.reports import finding_repro  # a script body, read as text
 
-    server = replay_server(finding)
+    server = None if finding.rooms else replay_server(finding)
     command = _server_command(server, app) if server else []
     data = {
         "id": finding.id,
@@ -229,10 +240,13 @@ def repro_script(finding: Finding, app: str, app_path: str) -> str:
         "valid_close_codes": _valid_close_code_ranges(),
         "server": server or "",
         "server_command": command,
+        "rooms": finding.rooms,
     }
     how = (
         _ON_SERVER.format(server=server, command=" ".join(["python", *command]))
         if server
+        else _CROWD_IN_PROCESS
+        if finding.rooms
         else _IN_PROCESS
     )
     header = _HEADER.format(
@@ -278,9 +292,9 @@ def write_repro_scripts(
     to the report) only if the script reproduced it; `repro_verdict` says what it printed."""
     written = []
     for finding in findings:
-        if finding.steps and finding.steps[0][0] == "client":
-            # The script replays one connection; a crowd's several clients are replayed by
-            # wsconform's own command (`reproduce`).
+        if finding.rooms and replay_server(finding) is not None:
+            # A crowd is replayed in process only; one a real server alone showed is replayed
+            # by wsconform's own command (`reproduce`).
             finding.repro_verdict = CROWD_NOT_SCRIPTED
             continue
         directory.mkdir(parents=True, exist_ok=True)

@@ -217,6 +217,45 @@ async def _seated(websocket: WebSocket, kind: str, *, every_leaving: bool) -> No
             TAKEN[room] -= 1
 
 
+# --- a leaving that takes the wrong member out: a survivor silently stops hearing -------------
+# Both routes relay guarded (a dead member is skipped and forgotten) and leave on every path:
+# only which member a leaving removes differs. No error anywhere, only a silence.
+
+POPPED_ROOMS: defaultdict[str, list[WebSocket]] = defaultdict(list)
+
+
+async def pops_last(websocket: WebSocket) -> None:
+    await _popping(websocket, "last", own=False)
+
+
+async def pops_own(websocket: WebSocket) -> None:
+    await _popping(websocket, "own", own=True)
+
+
+async def _popping(websocket: WebSocket, kind: str, *, own: bool) -> None:
+    members = POPPED_ROOMS[kind + websocket.path_params["room"]]
+    await websocket.accept()
+    members.append(websocket)
+    number = next(_ids)
+    try:
+        while True:
+            text = message(number, await websocket.receive_text())
+            for member in list(members):
+                try:
+                    await member.send_text(text)
+                except (WebSocketDisconnect, RuntimeError, OSError):
+                    members.remove(member)
+    except WebSocketDisconnect:
+        return
+    finally:
+        if own and websocket in members:
+            members.remove(websocket)
+        elif not own and members:
+            # The bug: the newest member goes, not the leaving one, whose dead socket the
+            # relay forgets later; the newest stays connected and hears nothing more.
+            members.pop()
+
+
 # --- a partner awaited forever -----------------------------------------------------------------
 
 WAITING: list[asyncio.Future[WebSocket]] = []
@@ -272,6 +311,8 @@ app = Starlette(
         WebSocketRoute("/dict-copied/{room}", dict_copied),
         WebSocketRoute("/seats-kept/{room}", seats_kept),
         WebSocketRoute("/seats-freed/{room}", seats_freed),
+        WebSocketRoute("/pops-last/{room}", pops_last),
+        WebSocketRoute("/pops-own/{room}", pops_own),
         WebSocketRoute("/waits-forever", waits_forever),
         WebSocketRoute("/waits-or-leaves", waits_or_leaves),
     ]

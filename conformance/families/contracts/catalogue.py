@@ -59,7 +59,10 @@ CONTRACTS: tuple[Check, ...] = (
     _contract("contract.custom-close", "/custom-close closes with its codes and reasons"),
     _contract("contract.moderated", "/moderated welcomes, closes 1000 or 1008 as told"),
     _contract("contract.rooms", "/rooms greets valid members, refuses bad parameters"),
-    _contract("contract.chat", "/chatroom delivers every message once to each member"),
+    _contract(
+        "contract.chat",
+        "/chatroom delivers every message once, in order, to each live member; the dead leave",
+    ),
     _contract(
         "contract.auth.rejects-before-accept",
         "secured routes refuse every bad credential before accept, without data",

@@ -135,6 +135,26 @@ WIRE_CHECKS: tuple[Check, ...] = (
     ),
 )
 
+# --- keepalive (conformance/families/wire/frames.py, on a server served with its ping setting)
+
+KEEPALIVE_CHECKS: tuple[Check, ...] = (
+    Check(
+        "wire.keepalive-pings-sent",
+        Grade.POLICY,
+        "a server configured for keepalive pings sends them",
+        "Suite policy: served with its own keepalive setting (uvicorn --ws-ping-interval, "
+        "hypercorn websocket_ping_interval, daphne --ping-interval) at a short interval, the "
+        "server pings an idle connection, and pings it again once the first is answered, each "
+        "within the interval plus the reply bound. Judged only where the server has such a "
+        "setting. Policy, not SHOULD: the RFC leaves pinging to the endpoint (MAY) and the "
+        "servers' documentation of the setting carries no keyword; a setting that does nothing "
+        "still leaves dead connections open.",
+        "wsconform policy: the server's own documented ping setting; RFC 6455 5.5.2: an "
+        "endpoint MAY send a Ping any time the connection is open, e.g. as a keepalive",
+        Layer.SERVER,
+    ),
+)
+
 # --- bad handshakes (conformance/families/wire/handshakes.py)
 # ---------------------------------------------------
 
@@ -253,4 +273,4 @@ CLIENT_HANDSHAKE_CHECKS: tuple[Check, ...] = (
 )
 
 # What the registry collects from this family.
-CHECKS = WIRE_CHECKS + UPGRADE_CHECKS + CLIENT_HANDSHAKE_CHECKS
+CHECKS = WIRE_CHECKS + KEEPALIVE_CHECKS + UPGRADE_CHECKS + CLIENT_HANDSHAKE_CHECKS

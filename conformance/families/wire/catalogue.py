@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from wsconform.conformance.engine.checks import RFC6455, SCOPE_SPEC, Check, Grade, Layer
+from wsconform.conformance.engine.checks import RFC6455, SCOPE_SPEC, WWW, Check, Grade, Layer
 
 # --- the wire (conformance/families/wire/frames.py; frames written and read by targets/frames.py)
 # ------------
@@ -140,17 +140,16 @@ WIRE_CHECKS: tuple[Check, ...] = (
 KEEPALIVE_CHECKS: tuple[Check, ...] = (
     Check(
         "wire.keepalive-pings-sent",
-        Grade.POLICY,
+        Grade.SHOULD,
         "a server configured for keepalive pings sends them",
-        "Suite policy: served with its own keepalive setting (uvicorn --ws-ping-interval, "
-        "hypercorn websocket_ping_interval, daphne --ping-interval) at a short interval, the "
-        "server pings an idle connection, and pings it again once the first is answered, each "
-        "within the interval plus the reply bound. Judged only where the server has such a "
-        "setting. Policy, not SHOULD: the RFC leaves pinging to the endpoint (MAY) and the "
-        "servers' documentation of the setting carries no keyword; a setting that does nothing "
-        "still leaves dead connections open.",
-        "wsconform policy: the server's own documented ping setting; RFC 6455 5.5.2: an "
-        "endpoint MAY send a Ping any time the connection is open, e.g. as a keepalive",
+        "Served with its own keepalive setting (uvicorn --ws-ping-interval, hypercorn "
+        "websocket_ping_interval, daphne --ping-interval) at a short interval, the server pings "
+        "an idle connection, and pings it again once the first is answered, each within the "
+        "interval plus the reply bound. Judged only where the server has such a setting: "
+        "configured, pings are what its operator found necessary.",
+        f"{WWW}, 'WebSocket' (its introduction): a server should send PING frames as needed to "
+        "keep the connection alive; RFC 6455 5.5.2: an endpoint MAY ping while the connection "
+        "is open (e.g. as a keepalive); the server's own documented setting",
         Layer.SERVER,
     ),
 )
@@ -181,7 +180,8 @@ UPGRADE_CHECKS: tuple[Check, ...] = (
         Grade.MUST,
         "an upgrade request that is not a GET is refused",
         "A POST carrying the upgrade headers gets no 101.",
-        "RFC 6455 4.2.1 (the handshake is a GET; otherwise the server MUST stop processing)",
+        "RFC 6455 4.2.1: the handshake is a GET, and on any other request the server MUST stop "
+        "processing it",
         Layer.SERVER,
     ),
     Check(

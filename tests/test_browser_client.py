@@ -156,13 +156,14 @@ def test_a_probe_is_judged_or_a_fact_never_both() -> None:
 
 def test_a_facts_observation_reaches_the_frontend_table_unjudged() -> None:
     recorder = ResultsRecorder()
-    evidence = {"outcome": "denial response (403 + body)", "page_saw": ["error", "close 1006"]}
+    outcome = "denial response (403 + body)"
+    evidence = {"outcome": outcome, "page_saw": ["error", "close 1006"]}
     recorder.add_fact("granian+browser", "browser.fact.denial-hidden", evidence)
     written = recorder.to_json()
     table = frontend_table(written["results"], written["facts"])
-    assert (written["results"], table.facts, table.cells[(evidence["outcome"], "granian")]) == (
+    assert (written["results"], table.facts, table.cells[(outcome, "granian")]) == (
         [],
-        {evidence["outcome"]: "browser.fact.denial-hidden"},
+        {outcome: "browser.fact.denial-hidden"},
         ("nothing", "error, close 1006"),
     )
 

@@ -13,12 +13,14 @@ from wsconform.conformance.engine.sessions import LoopRunner, run_actions
 from wsconform.conformance.engine.vocabulary import (
     Accept,
     Accepted,
+    ClientEvent,
     Close,
     Closed,
     Connect,
     NoEvent,
     RaiseError,
     RawReceive,
+    ServerStep,
     StepOutcome,
 )
 from wsconform.conformance.families.raw_asgi.probes import RAW_PROBES
@@ -98,9 +100,9 @@ def _raw_judge(name: str) -> Judge:
     return next(probe.judge for probe in RAW_PROBES if probe.name == name)
 
 
-SILENT_AFTER_ACCEPT = [Accepted(subprotocol=None), NoEvent(after_s=2.0)]
+SILENT_AFTER_ACCEPT: list[ClientEvent] = [Accepted(subprotocol=None), NoEvent(after_s=2.0)]
 # Every app step of a probe's program returned (four: receive, accept and two more).
-RETURNED = [(RawReceive(), StepOutcome())] * 4
+RETURNED: list[tuple[ServerStep, StepOutcome | None]] = [(RawReceive(), StepOutcome())] * 4
 
 
 @pytest.mark.parametrize("probe", ["close-without-code", "close-reason-none", "send-one-key-none"])

@@ -62,7 +62,11 @@ def test_keepalive(
             "wire.keepalive-pings-sent", None, f"{transport.name} has no wire to ping over"
         )
     elif keepalive is None:
-        why = f"{transport.name}: no WebSocket keepalive setting the suite can set"
+        why = (
+            f"{transport.name} is served with no keepalive setting here: granian and gunicorn's "
+            "ASGI worker have none for WebSocket; a +tls or gunicorn-managed uvicorn has its "
+            "base server's, judged there"
+        )
         judgement = Judgement("wire.keepalive-pings-sent", None, why)
     else:
         with keepalive.serve(PUPPET_APP, wire.KEEPALIVE_INTERVAL_S) as pinging:

@@ -113,22 +113,25 @@ class EchoServer:
             if head.split(" ", 2)[1].startswith(SCOPE_ECHO_ROUTE):  # like the raw scope echo
                 summary = {"headers": headers, "subprotocols": self.subprotocols(headers)}
                 self.send(writer, Frame(OP_TEXT, json.dumps(summary).encode()))
+            ended = asyncio.Event()
             pinging = self.ping_interval_s is not None and self.flaw is not Flaw.NEVER_PINGS
-            pinger = asyncio.ensure_future(self.keepalive(writer)) if pinging else None
+            pinger = asyncio.ensure_future(self.keepalive(writer, ended)) if pinging else None
             try:
                 await self.converse(reader, writer)
             finally:
+                ended.set()
                 if pinger is not None:
-                    pinger.cancel()
+                    await pinger
         writer.close()
 
-    async def keepalive(self, writer: asyncio.StreamWriter) -> None:
-        """A ping every `ping_interval_s`, as a server's keepalive setting promises (the
-        interval is the server's own timer, not a wait for something to settle)."""
+    async def keepalive(self, writer: asyncio.StreamWriter, ended: asyncio.Event) -> None:
+        """A ping every `ping_interval_s` until the connection ends, as a server's keepalive
+        setting promises: each wait is on the connection's end, bounded by the interval."""
         assert self.ping_interval_s is not None
-        while True:
+        while not ended.is_set():
             self.send(writer, Frame(OP_PING, b"keepalive"))
-            await asyncio.sleep(self.ping_interval_s)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(ended.wait(), self.ping_interval_s)
 
     def handshake(self, head: str) -> list[tuple[str, str]]:
         """The request's headers, or Refused; each rule can be switched off by a flaw."""

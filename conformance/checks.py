@@ -12,7 +12,7 @@ named here too: this module is the catalogue's public face.
 
 from __future__ import annotations
 
-from wsconform.conformance.engine.checks import Check, Grade, Layer, Verdict
+from wsconform.conformance.engine.checks import Check, Fact, Grade, Layer, Verdict
 from wsconform.conformance.families.browser import catalogue as browser
 from wsconform.conformance.families.claims import catalogue as claims
 from wsconform.conformance.families.cluster import catalogue as cluster
@@ -28,8 +28,10 @@ from wsconform.conformance.families.wire import catalogue as wire
 __all__ = [
     "CATALOGUE",
     "CHECKS",
+    "FACTS",
     "RETIRED",
     "Check",
+    "Fact",
     "Grade",
     "Layer",
     "Verdict",
@@ -45,6 +47,12 @@ RETIRED: dict[str, tuple[str, ...]] = {
     # advertising that version (and turned best practices into policy failures): each feature's
     # own check, graded by the advertised version, already is the server held to its claim.
     "asgi.implements-advertised-version": (),
+    # A page can never read a refused handshake's status, body or close code (WHATWG): checks
+    # that it does could pass on no server. What the page sees there is a documented fact
+    # (FACTS, browser.fact.*), shown in the frontend table and judged by no verdict.
+    "browser.denial-reaches-page": (),
+    "browser.error-before-accept-reaches-page": (),
+    "browser.claim.close-before-accept-code-reaches-page": (),
     "close.code-and-reason-delivered": ("close.code-delivered", "close.reason-delivered"),
     "app-error.exception-before-accept-denies": (
         "app-error.exception-before-accept-no-upgrade",
@@ -67,6 +75,8 @@ CATALOGUE: tuple[Check, ...] = (
     + cluster.CHECKS
 )
 CHECKS: dict[str, Check] = {check.id: check for check in CATALOGUE}
+# What a client always sees in a case, whatever the server did: shown, never judged.
+FACTS: tuple[Fact, ...] = browser.FACTS
 
 
 def check(check_id: str) -> Check:

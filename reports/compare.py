@@ -6,8 +6,14 @@ Used to compare two `tox -e compat` runs (say a buggy release and its fix): each
 check, the server, both verdicts and whether AFTER is better or worse. A check BEFORE has under
 an ID that was retired since (`conformance.checks.RETIRED`) and AFTER has under its replacements
 is printed as renamed, with its verdicts before and after, and is not counted as a difference.
-The exit status is 0 when nothing differs (renamed checks aside), 1 when something does, 2 on
-bad input, so a script can branch on it.
+
+Then the causes, as the gate compares them: each behaviour behind a `fail` or `non-strict`
+(its cause) that is new in AFTER or gone since BEFORE, once per server with every check it
+fails, so a new bug behind a check that already failed is named, and one behaviour failing three
+checks is one line. A file written before causes were kept has none to compare: skipped (said
+when the other file has them).
+The exit status is 0 when nothing differs (renamed checks aside), 1 when a verdict or a cause
+does, 2 on bad input, so a script can branch on it.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from wsconform.conformance.checks import RETIRED, Verdict
+from wsconform.reports.results_file import cause_changes, records_causes
 
 # Higher is better. `unimplemented` (not judged) sits above the failures it may hide and below
 # every verdict that was judged, and a best practice not followed is below `pass`.
@@ -74,15 +82,34 @@ class Rename:
         return f"{self.old:<52} {self.server:<18} {self.before:>13} -> {replacements} (renamed)"
 
 
-def load_verdicts(path: Path) -> dict[tuple[str, str], str]:
-    """(check, server) -> verdict from a results.json written by the suite."""
+def load_rows(path: Path) -> list[dict[str, Any]]:
+    """The results of a results.json written by the suite (check, server, verdict, causes)."""
     try:
-        data = json.loads(path.read_text())
-        return {(row["check"], row["server"]): row["verdict"] for row in data["results"]}
+        rows: list[dict[str, Any]] = json.loads(path.read_text())["results"]
+        verdicts_of(rows)  # each row names its check, server and verdict
+        return rows
     except FileNotFoundError:
         raise ResultsFileError(f"{path}: no such file") from None
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ResultsFileError(f"{path}: not a wsconform results.json ({exc!r})") from None
+
+
+def verdicts_of(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
+    """(check, server) -> verdict."""
+    return {(row["check"], row["server"]): row["verdict"] for row in rows}
+
+
+def load_verdicts(path: Path) -> dict[tuple[str, str], str]:
+    """(check, server) -> verdict from a results.json written by the suite."""
+    return verdicts_of(load_rows(path))
+
+
+def cause_line(entry: Mapping[str, Any]) -> str:
+    """One cause on one server: its worst verdict, the behaviour, the checks it fails."""
+    return (
+        f"{entry['server']:<18} {entry['verdict']:>10}  {entry['cause']}  "
+        f"[{', '.join(entry['checks'])}]"
+    )
 
 
 def renames(before: Verdicts, after: Verdicts) -> list[Rename]:
@@ -123,10 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("after", type=Path, help="results.json of the second run")
     args = parser.parse_args(argv)
     try:
-        before, after = load_verdicts(args.before), load_verdicts(args.after)
+        before_rows, after_rows = load_rows(args.before), load_rows(args.after)
     except ResultsFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    before, after = verdicts_of(before_rows), verdicts_of(after_rows)
     renamed = renames(before, after)
     found = differences(before, after, renamed)
     if found:
@@ -142,7 +170,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{len(renamed)} check(s) renamed since BEFORE (not counted as differences):")
         for rename in renamed:
             print(rename.line())
-    return 1 if found else 0
+    without = [
+        name
+        for name, rows in (("BEFORE", before_rows), ("AFTER", after_rows))
+        if not records_causes(rows)
+    ]
+    if without:
+        # Runs from before causes were kept compare as they always did, on verdicts; said where
+        # the other run has causes to compare.
+        if any(row.get("causes") for row in [*before_rows, *after_rows]):
+            print(f"causes not compared: {' and '.join(without)} recorded none (an older run)")
+        return 1 if found else 0
+    new, gone = cause_changes(before_rows, after_rows)
+    for entries, what in ((new, "new in AFTER"), (gone, "gone since BEFORE")):
+        if entries:
+            print(f"{len(entries)} cause(s) of a failure {what} (each once, with its checks):")
+            for entry in entries:
+                print(cause_line(entry))
+    if not (new or gone):
+        print("no cause of a failure differs")
+    return 1 if found or new or gone else 0
 
 
 if __name__ == "__main__":

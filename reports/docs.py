@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from wsconform.conformance.checks import CATALOGUE, RETIRED, Check
+from wsconform.conformance.checks import CATALOGUE, FACTS, RETIRED, Check
 from wsconform.conformance.tools.atlas import load_atlas
 from wsconform.reports import divergences, frontend
 from wsconform.reports.html import GRADE_LABELS
@@ -168,6 +168,14 @@ def snapshot(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "advertised": merged.get("advertised") or {},
         "checks": [{"id": check["id"], "grade": check["grade"]} for check in merged["checks"]],
         "results": [_trimmed_row(row) for row in merged["results"]],
+        "facts": [
+            {
+                "fact": row["fact"],
+                "server": row["server"],
+                "evidence": {k: v for k, v in row["evidence"].items() if k in FRONTEND_EVIDENCE},
+            }
+            for row in merged.get("facts", [])
+        ],
     }
 
 
@@ -192,7 +200,7 @@ def divergences_page(run: Mapping[str, Any]) -> str:
 
 
 def frontend_page(run: Mapping[str, Any]) -> str:
-    table = frontend.frontend_table(run["results"])
+    table = frontend.frontend_table(run["results"], run.get("facts", []))
     lines = [
         *_warning(f"`docs/{SNAPSHOT}`, the reference run with `--client browser`"),
         "# What your frontend sees",
@@ -206,6 +214,23 @@ def frontend_page(run: Mapping[str, Any]) -> str:
         lines.append(frontend.markdown(table))
     else:
         lines.append("The reference run has no browser results (`--client browser`).")
+    lines += [
+        "",
+        "## What a page can never see",
+        "",
+        "Facts, not verdicts: no server can change them, so no check judges them. Their rows above"
+        " show them measured; what the server itself sent is judged with the raw client by the"
+        " checks named.",
+        "",
+        "| fact | what holds | source | the server judged by |",
+        "|---|---|---|---|",
+    ]
+    for fact in FACTS:
+        judged_by = ", ".join(f"`{check_id}`" for check_id in fact.judged_by)
+        lines.append(
+            f"| `{fact.id}`<br>{_cell(fact.title)} | {_cell(fact.statement)} |"
+            f" {_cell(fact.source)} | {judged_by} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -26,6 +26,9 @@ class FrontendTable:
     servers: list[str] = field(default_factory=list)
     # (outcome, server) -> (what the raw client saw, what the page saw)
     cells: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # outcome -> the fact it shows (results.json's "facts"): the same for a page on every
+    # server, so no verdict judges it.
+    facts: dict[str, str] = field(default_factory=dict)
 
 
 def _raw_event(event: Mapping[str, Any]) -> str:
@@ -51,9 +54,13 @@ def _app_heard(outcomes: list[Any]) -> str:
     return ""
 
 
-def frontend_table(results: Iterable[Mapping[str, Any]]) -> FrontendTable:
+def frontend_table(
+    results: Iterable[Mapping[str, Any]], facts: Iterable[Mapping[str, Any]] = ()
+) -> FrontendTable:
+    """The table from a run's browser results and its facts (rows of the same shape, each
+    with its `fact` where a check would have been)."""
     table = FrontendTable()
-    for row in results:
+    for row in [*results, *facts]:
         server = str(row.get("server", ""))
         evidence = row.get("evidence") or {}
         if not server.endswith(BROWSER_SUFFIX) or "outcome" not in evidence:
@@ -61,6 +68,8 @@ def frontend_table(results: Iterable[Mapping[str, Any]]) -> FrontendTable:
         outcome, base = str(evidence["outcome"]), server.removesuffix(BROWSER_SUFFIX)
         if outcome not in table.outcomes:
             table.outcomes.append(outcome)
+        if "fact" in row:
+            table.facts[outcome] = str(row["fact"])
         if base not in table.servers:
             table.servers.append(base)
         raw = ", ".join(_raw_event(event) for event in evidence.get("raw_client_saw", []))
@@ -81,7 +90,9 @@ def markdown(table: FrontendTable) -> str:
         for server in table.servers:
             raw, page = table.cells.get((outcome, server), ("", ""))
             cells.append(f"raw: {raw}<br>page: {page}" if raw or page else "")
-        lines.append(f"| {outcome} | " + " | ".join(cells) + " |")
+        fact = table.facts.get(outcome)
+        label = f"{outcome}<br>fact: `{fact}`" if fact else outcome
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -91,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("results", type=Path)
     arguments = parser.parse_args(argv)
-    table = frontend_table(json.loads(arguments.results.read_text()).get("results", []))
+    run = json.loads(arguments.results.read_text())
+    table = frontend_table(run.get("results", []), run.get("facts", []))
     if not table.outcomes:
         print("no browser results here: run the suite with --client browser", file=sys.stderr)
         return 1

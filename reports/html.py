@@ -328,7 +328,7 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
         history_runs=[run.label for run in inputs.history],
         atlas=inputs.atlas,
         upstream=inputs.upstream,
-        frontend=frontend_table(results["results"]),
+        frontend=frontend_table(results["results"], results.get("facts", [])),
         no_browser=[server for server in servers if server in NO_BROWSER],
     )
 

@@ -83,14 +83,18 @@ def merge(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
     merged_rows = [row for _, row in sorted(rows.items())]
     advertised: dict[str, Any] = {}
+    facts: dict[tuple[str, str], dict[str, Any]] = {}
     for run in runs:
         advertised.update(run.get("advertised", {}))
+        # A fact has no verdict to rank: the later run's observation is kept.
+        facts.update({(row["fact"], row["server"]): row for row in run.get("facts", [])})
     return {
         **runs[0],
         "servers": servers,
         "unavailable_servers": unavailable,
         "advertised": dict(sorted(advertised.items())),
         "results": merged_rows,
+        "facts": [row for _, row in sorted(facts.items())],
     }
 
 

@@ -60,3 +60,38 @@ def cause_table(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         table.values(),
         key=lambda e: (_RANK.get(e["verdict"], len(_RANK)), e["server"], e["cause"]),
     )
+
+
+# Verdicts whose causes the gate compares (conformance.engine.results.gated_causes): a best
+# practice or a claim not followed is shown, never gated.
+GATED = (Verdict.FAIL.value, Verdict.NON_STRICT.value)
+
+
+def records_causes(rows: Iterable[Mapping[str, Any]]) -> bool:
+    """Does every failing result carry its causes? (Not so for a file written before causes
+    were kept: comparing its causes with a newer file's would list every one as changed.)"""
+    return all(row.get("causes") for row in rows if row["verdict"] in GATED)
+
+
+def gated_cause_table(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(server, cause) -> its `cause_table` entry, for the causes of `fail` and `non-strict`
+    verdicts only: each cause once per server, with every check it fails there."""
+    gated = [
+        {**row, "causes": {c: v for c, v in row_causes(row).items() if v in GATED}}
+        for row in rows
+        if row["verdict"] in GATED
+    ]
+    return {(entry["server"], entry["cause"]): entry for entry in cause_table(gated)}
+
+
+def cause_changes(
+    before: Iterable[Mapping[str, Any]], after: Iterable[Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The causes of failures that are new in AFTER, and those gone since BEFORE (each once
+    per server, with the checks it fails), as `cause_table` entries in its order."""
+    # Each table keeps cause_table's order: worst first, then by server and cause.
+    old, new = gated_cause_table(before), gated_cause_table(after)
+    return (
+        [entry for key, entry in new.items() if key not in old],
+        [entry for key, entry in old.items() if key not in new],
+    )

@@ -58,3 +58,34 @@ def test_the_atlas_file_loads_with_unique_ids() -> None:
     pairs = load_atlas(ATLAS)
     assert len({pair.id for pair in pairs}) == len(pairs) >= 5
     assert all(pair.buggy_pins[0] == f"{pair.package}=={pair.buggy}" for pair in pairs)
+
+
+def caused_side(tmp_path: Path, name: str, causes: dict[str, str]) -> Side:
+    """A side where close.code-delivered fails with `causes` (cause -> verdict)."""
+    path = tmp_path / f"{name}.json"
+    row = {"check": "close.code-delivered", "server": "uvicorn-wsproto", "verdict": "fail"}
+    path.write_text(json.dumps({"results": [{**row, "causes": causes}]}))
+    return Side(path, versions={"uvicorn": name})
+
+
+def test_a_cause_the_fix_removes_is_detected_though_its_check_still_fails(
+    tmp_path: Path,
+) -> None:
+    judged = judge_pair(
+        PAIR,
+        caused_side(tmp_path, "buggy", {"the drop is lost": "fail", "sends 1001": "fail"}),
+        caused_side(tmp_path, "fixed", {"sends 1001": "fail"}),
+    )
+    assert (judged["detected"], [c["cause"] for c in judged["causes"]["fixed"]]) == (
+        True,
+        ["the drop is lost"],
+    )
+
+
+def test_a_cause_that_only_changed_its_wording_is_no_detection(tmp_path: Path) -> None:
+    judged = judge_pair(
+        PAIR,
+        caused_side(tmp_path, "buggy", {"raised X at a.py:10": "fail"}),
+        caused_side(tmp_path, "fixed", {"raised X at a.py:12": "fail"}),
+    )
+    assert (judged["detected"], judged["causes"]["fixed"]) == (False, [])

@@ -6,10 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from wsconform.conformance.checks import CHECKS, FACTS, RETIRED
+from wsconform.conformance.engine.results import ResultsRecorder
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.engine.vocabulary import StepOutcome
 from wsconform.conformance.families.browser import probes as browser
 from wsconform.conformance.families.browser.catalogue import BROWSER_CHECKS
+from wsconform.reports.frontend import frontend_table
+from wsconform.reports.merge import merge
 from wsconform.targets.browser import Browser, PageEvent, browser_unavailable
 from wsconform.targets.raw_routes import WIRE_ECHO_ROUTE
 
@@ -85,18 +89,6 @@ RIGHT_AND_WRONG: dict[str, tuple[browser.PageRun, browser.PageRun]] = {
         browser.PageRun(seen=[OPENED, CLEAN_4001]),
         browser.PageRun(seen=[OPENED, PageEvent("close", code=1000, was_clean=True)]),
     ),
-    "browser.claim.close-before-accept-code-reaches-page": (
-        browser.PageRun(seen=[OPENED, PageEvent("close", code=4401, was_clean=True)]),
-        browser.PageRun(seen=[PageEvent("error"), FAILED]),
-    ),
-    "browser.denial-reaches-page": (
-        browser.PageRun(seen=[OPENED, PageEvent("close", code=4403, was_clean=True)]),
-        browser.PageRun(seen=[PageEvent("error"), FAILED]),
-    ),
-    "browser.error-before-accept-reaches-page": (
-        browser.PageRun(seen=[OPENED, PageEvent("close", code=4500, was_clean=True)]),
-        browser.PageRun(seen=[PageEvent("error"), FAILED]),
-    ),
     "browser.error-after-accept-is-1011": (
         browser.PageRun(seen=[OPENED, PageEvent("close", code=1011, was_clean=True)]),
         browser.PageRun(seen=[OPENED, PageEvent("error"), FAILED]),
@@ -120,7 +112,9 @@ RIGHT_AND_WRONG: dict[str, tuple[browser.PageRun, browser.PageRun]] = {
 }
 # Each probe's judge names its one check, whatever the page saw.
 JUDGES = {
-    probe.judge(browser.PageRun())[0].check_id: probe.judge for probe in browser.BROWSER_PROBES
+    probe.judge(browser.PageRun())[0].check_id: probe.judge
+    for probe in browser.BROWSER_PROBES
+    if probe.judge is not None
 }
 
 
@@ -134,3 +128,48 @@ def test_browser_check_passes_right_and_fails_wrong(check_id: str) -> None:
     judge = JUDGES[check_id]
     assert [j.ok for j in judge(right)] == [True]
     assert [j.ok for j in judge(wrong)] == [False]
+
+
+# --- what a page can never see: facts, not checks ----------------------------------------------
+
+NEVER_PASSING = (
+    "browser.denial-reaches-page",
+    "browser.error-before-accept-reaches-page",
+    "browser.claim.close-before-accept-code-reaches-page",
+)
+
+
+def test_what_no_server_can_show_a_page_is_a_fact_not_a_check() -> None:
+    """A page cannot read a refused handshake's status, body or code (WHATWG): such checks
+    could pass on no server. Their probes still run, each showing a fact of the catalogue."""
+    facts = {probe.outcome: probe.fact for probe in browser.BROWSER_PROBES if probe.fact}
+    assert (
+        [check_id in CHECKS or RETIRED.get(check_id) != () for check_id in NEVER_PASSING],
+        sorted(facts.values()),
+    ) == ([False] * 3, sorted(fact.id for fact in FACTS))
+
+
+def test_a_probe_is_judged_or_a_fact_never_both() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        browser.BrowserProbe("both", "both", (), judge=lambda run: [], fact="browser.fact.x")
+
+
+def test_a_facts_observation_reaches_the_frontend_table_unjudged() -> None:
+    recorder = ResultsRecorder()
+    outcome = "denial response (403 + body)"
+    evidence = {"outcome": outcome, "page_saw": ["error", "close 1006"]}
+    recorder.add_fact("granian+browser", "browser.fact.denial-hidden", evidence)
+    written = recorder.to_json()
+    table = frontend_table(written["results"], written["facts"])
+    assert (written["results"], table.facts, table.cells[(outcome, "granian")]) == (
+        [],
+        {outcome: "browser.fact.denial-hidden"},
+        ("nothing", "error, close 1006"),
+    )
+
+
+def test_merged_runs_keep_their_facts() -> None:
+    recorder = ResultsRecorder()
+    recorder.add_fact("daphne+browser", "browser.fact.denial-hidden", {"outcome": "denial"})
+    run = recorder.to_json()
+    assert merge([run, {**run, "facts": []}])["facts"] == run["facts"]

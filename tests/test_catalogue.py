@@ -53,6 +53,7 @@ def test_results_json_has_the_documented_schema(loop_runner: LoopRunner, tmp_pat
             "advertised",
             "checks",
             "environment",
+            "facts",
             "findings",
             "mode",
             "results",
@@ -66,9 +67,12 @@ def test_results_json_has_the_documented_schema(loop_runner: LoopRunner, tmp_pat
 
 
 def test_baselines_name_only_known_checks() -> None:
+    """Known: in the catalogue, or retired (never reused; a baseline recorded before the
+    retirement still lists it until the next re-recording, and reports.compare names it)."""
     for path in sorted(EXPECTED_DIR.glob("*.json")):
         baseline = Baseline.load(path.stem)
-        assert baseline is not None and set(baseline.verdicts) <= set(CHECKS), path.name
+        known = set(CHECKS) | set(RETIRED)
+        assert baseline is not None and set(baseline.verdicts) <= known, path.name
 
 
 def test_every_check_names_its_source() -> None:

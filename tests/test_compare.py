@@ -118,3 +118,61 @@ def test_a_rename_is_listed_after_the_differences_it_does_not_count_among(
         ["1", "verdict(s)", "differ", "between"],
         ["(worse)", "differences):", "(renamed)"],
     )
+
+
+def caused_file(path: Path, rows: list[tuple[str, str, str, dict[str, str]]]) -> Path:
+    """A results.json whose failing rows carry their causes (check, server, verdict, causes)."""
+    results = [
+        {"check": c, "server": s, "verdict": v, **({"causes": causes} if causes else {})}
+        for c, s, v, causes in rows
+    ]
+    path.write_text(json.dumps({"results": results}))
+    return path
+
+
+HEADERS_IGNORED = "the 101 carries none of the app's accept headers"
+
+
+def test_a_new_cause_behind_a_check_that_already_failed_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No verdict moves (close.code-delivered fails on both sides), but a new behaviour fails it:
+    what the gate would stop, compare shows."""
+    before = caused_file(
+        tmp_path / "a.json", [("close.code-delivered", "daphne", "fail", {"sends 1001": "fail"})]
+    )
+    after = caused_file(
+        tmp_path / "b.json",
+        [("close.code-delivered", "daphne", "fail", {"sends 1001": "fail", "sends 1000": "fail"})],
+    )
+    assert main([str(before), str(after)]) == 1
+    out = capsys.readouterr().out
+    assert ("no verdict differs" in out, out.count("sends 1000"), "sends 1001" in out) == (
+        True,
+        1,
+        False,
+    )
+
+
+def test_one_cause_failing_three_checks_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = caused_file(tmp_path / "a.json", [])
+    checks = ("handshake.accept-headers", "contract.surface.mounted-app", "x.third")
+    after = caused_file(
+        tmp_path / "b.json", [(c, "granian", "fail", {HEADERS_IGNORED: "fail"}) for c in checks]
+    )
+    assert main([str(before), str(after)]) == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if HEADERS_IGNORED in line]
+    assert [sorted(line.split("[")[1].rstrip("]").split(", ")) for line in lines] == [
+        sorted(checks)
+    ]
+
+
+def test_causes_are_not_compared_with_a_run_that_recorded_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = results_file(tmp_path / "a.json", {("close.a", "daphne"): "fail"})
+    after = caused_file(tmp_path / "b.json", [("close.a", "daphne", "fail", {"x": "fail"})])
+    assert main([str(before), str(after)]) == 0
+    assert "causes not compared: BEFORE recorded none" in capsys.readouterr().out

@@ -82,6 +82,13 @@ def test_the_snapshot_keeps_what_the_pages_show_and_no_transcript(tmp_path: Path
                 "evidence": {"outcome": "o", "page_saw": ["open"], "transcript": ["long"]},
             }
         ],
+        "facts": [
+            {
+                "fact": "a.fact",
+                "server": "granian+browser",
+                "evidence": {"outcome": "f", "page_saw": ["error"], "transcript": ["long"]},
+            }
+        ],
     }
     assert snapshot([suite, browser]) == {
         "environment": {"starlette": "1.10.0"},
@@ -95,6 +102,10 @@ def test_the_snapshot_keeps_what_the_pages_show_and_no_transcript(tmp_path: Path
             {"check": "a.check", "server": "granian+browser", "verdict": "informational",
              "evidence": {"outcome": "o", "page_saw": ["open"]}},
             {"check": "a.check", "server": "inmemory", "verdict": "pass"},
+        ],
+        "facts": [
+            {"fact": "a.fact", "server": "granian+browser",
+             "evidence": {"outcome": "f", "page_saw": ["error"]}},
         ],
     }  # fmt: skip
 

@@ -3,8 +3,10 @@ its source says (issue 27), and names the sentence that sets its grade now."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from wsconform.conformance.checks import CHECKS, RETIRED, Grade, Verdict
+from wsconform.conformance.checks import CATALOGUE, CHECKS, RETIRED, Grade, Verdict
 from wsconform.conformance.engine.model import LifecycleModel
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.engine.vocabulary import (
@@ -30,6 +32,18 @@ GRADED_BY_KEYWORD = {
     "raw.accept-unoffered-subprotocol-refused": (Grade.SHOULD, "4.2.2"),
     "data.text-exact": (Grade.POLICY, "wsconform policy"),
     "data.bytes-exact": (Grade.POLICY, "wsconform policy"),
+    "data.json-exact": (Grade.POLICY, "wsconform policy"),
+    "wire.keepalive-pings-sent": (Grade.SHOULD, "should send PING frames"),
+    "close.wire-code-valid": (Grade.MUST, "MUST NOT set 1005/1006/1015"),
+    "disconnect.receive-after-client-close": (Grade.SHOULD, "the other should end too"),
+    "disconnect.drop-reaches-app": (Grade.SHOULD, "the other should end too"),
+    "disconnect.drop-code-1006": (Grade.INFO, "definition of 1006"),
+    "disconnect.send-after-client-gone": (Grade.SHOULD, "(2.4, should)"),
+    "contract.welcome": (Grade.POLICY, "wsconform policy"),
+    "contract.moderated": (Grade.POLICY, "wsconform policy"),
+    "contract.surface.mounted-app": (Grade.POLICY, "wsconform policy"),
+    "contract.surface.http-exception-before-accept": (Grade.SHOULD, "should send the HTTP"),
+    "order.duplicate-accept": (Grade.POLICY, "wsconform policy"),
 }
 
 
@@ -65,3 +79,43 @@ def test_a_relayed_invalid_code_is_a_should_only_where_a_keyword_forbids_it(
     judgements = model.judge_server(Close(code), StepOutcome(), Closed(code=code))
     refused = [j for j in judgements if j.check_id == "close.invalid-app-code-refused"]
     assert [(j.verdict, j.level) for j in refused] == [(Verdict.NON_STRICT, level)]
+
+
+# A citation: a section (a number such as 7.4.1, or a quoted title) and, in the same clause, the
+# keyword that sets the grade.
+SECTION = re.compile(r"\b\d+(?:\.\d+)+\b|'[^']+'")
+KEYWORDS = {
+    Grade.MUST: re.compile(r"\b(?:MUST|must|SHALL|shall)\b"),
+    Grade.SHOULD: re.compile(r"\b(?:SHOULD|should|RECOMMENDED)\b"),
+}
+
+
+def cites_its_keyword(source: str, grade: Grade) -> bool:
+    return any(
+        SECTION.search(clause) and KEYWORDS[grade].search(clause) for clause in source.split(";")
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "grade", "cited"),
+    [
+        ("RFC 6455 7.4.1: an endpoint MUST NOT set 1005", Grade.MUST, True),
+        ("ASGI www spec, 'Close - send event': the server must close with 403", Grade.MUST, True),
+        ("Starlette docs, 'Routing - Path Parameters'", Grade.MUST, False),  # no keyword
+        ("the route's contract: it must echo", Grade.MUST, False),  # no section
+        ("RFC 6455 7.1.7 (definitions); the endpoint SHOULD close", Grade.SHOULD, False),
+        ("RFC 6455 7.1.7: the endpoint SHOULD close", Grade.MUST, False),  # a weaker keyword
+    ],
+)
+def test_a_citation_is_a_section_with_its_keyword(source: str, grade: Grade, cited: bool) -> None:
+    assert cites_its_keyword(source, grade) is cited
+
+
+@pytest.mark.parametrize(
+    "check_id", sorted(c.id for c in CATALOGUE if c.grade in (Grade.MUST, Grade.SHOULD))
+)
+def test_a_must_or_should_check_cites_the_section_that_sets_its_grade(check_id: str) -> None:
+    """A failure at MUST or SHOULD is defended by its source's own sentence: no check is graded
+    so without one (policy and informational checks say why they are not)."""
+    check = CHECKS[check_id]
+    assert cites_its_keyword(check.source, check.grade), check.source

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
+from wsconform.conformance.checks import CATALOGUE, Verdict
 from wsconform.conformance.engine.gate import Gate
 from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.results import Baseline
 from wsconform.conformance.engine.sessions import LifecycleSession, LoopRunner
 from wsconform.conformance.families.lifecycle.machine import LifecycleFinding, machine_for
 
@@ -50,8 +52,13 @@ SEARCH = settings(
 def test_machine_reports_the_broken_check(
     breakage: Breakage, loop_runner: LoopRunner, tmp_path: Path
 ) -> None:
-    gate = Gate(directory=tmp_path)  # no baseline: every MUST or SHOULD failure is a finding
     transport = breakage.build()
+    # A baseline where every check passes: any failure is a finding, whatever its grade (a
+    # dropped client is a SHOULD, which without a baseline would be no finding).
+    Baseline.write(
+        transport.name, {check.id: Verdict.PASS for check in CATALOGUE}, tmp_path, causes={}
+    )
+    gate = Gate(directory=tmp_path)
 
     def sink(session: LifecycleSession, judgements: list[Judgement]) -> list[Judgement]:
         return gate.findings(transport.name, judgements)

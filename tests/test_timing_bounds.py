@@ -4,20 +4,26 @@ judged when it comes."""
 
 from __future__ import annotations
 
-from wsconform.conformance.checks import Verdict
+import pytest
+from wsconform.conformance.checks import Grade, Verdict
 from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.model import LifecycleModel
+from wsconform.conformance.engine.probes import Judge, RawRun
 from wsconform.conformance.engine.sessions import LoopRunner, run_actions
 from wsconform.conformance.engine.vocabulary import (
     Accept,
     Accepted,
+    ClientEvent,
     Close,
     Closed,
     Connect,
     NoEvent,
     RaiseError,
+    RawReceive,
+    ServerStep,
     StepOutcome,
 )
+from wsconform.conformance.families.raw_asgi.probes import RAW_PROBES
 from wsconform.conformance.families.wire import frames as wire
 from wsconform.targets.wsclient import Endpoint
 
@@ -88,3 +94,25 @@ def test_a_bad_frame_met_with_silence_is_policy_and_one_passed_on_a_must(
     silent = wire_verdicts(Flaw.DROPS_UNKNOWN_OPCODES, "wire.reserved-opcode-fails", loop_runner)
     echoed = wire_verdicts(Flaw.PASSES_INVALID_UTF8, "wire.invalid-utf8-fails", loop_runner)
     assert (silent, echoed) == ({Verdict.NON_STRICT}, {Verdict.FAIL})
+
+
+def _raw_judge(name: str) -> Judge:
+    return next(probe.judge for probe in RAW_PROBES if probe.name == name)
+
+
+SILENT_AFTER_ACCEPT: list[ClientEvent] = [Accepted(subprotocol=None), NoEvent(after_s=2.0)]
+# Every app step of a probe's program returned (four: receive, accept and two more).
+RETURNED: list[tuple[ServerStep, StepOutcome | None]] = [(RawReceive(), StepOutcome())] * 4
+
+
+@pytest.mark.parametrize("probe", ["close-without-code", "close-reason-none", "send-one-key-none"])
+def test_a_raw_probe_met_only_with_silence_is_policy_not_must(probe: str) -> None:
+    run = RawRun(outcomes=RETURNED, events=SILENT_AFTER_ACCEPT)
+    assert [(j.verdict, j.level) for j in _raw_judge(probe)(run)] == [
+        (Verdict.NON_STRICT, Grade.POLICY)
+    ]
+
+
+def test_a_raw_close_with_the_wrong_code_is_still_the_must() -> None:
+    run = RawRun(outcomes=RETURNED, events=[Accepted(subprotocol=None), Closed(code=1005)])
+    assert [j.verdict for j in _raw_judge("close-without-code")(run)] == [Verdict.FAIL]

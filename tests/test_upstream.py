@@ -15,7 +15,7 @@ from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.results import ResultsRecorder, gate_differences
 from wsconform.conformance.engine.stacks import explain_difference, installed_stack
 from wsconform.conformance.tools.atlas import Pair
-from wsconform.conformance.tools.upstream import Change, find_changes, main
+from wsconform.conformance.tools.upstream import Change, find_cause_changes, find_changes, main
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -131,3 +131,26 @@ def test_a_failure_a_moved_release_explains_is_news_and_any_other_fails(tmp_path
     # uvicorn is not in hypercorn's stack: the same failure there is the code's to answer for.
     with pytest.raises(pytest.fail.Exception, match=r"none of them in these verdicts' stack"):
         gate.settle("hypercorn", failing, "transcript")
+
+
+def test_a_new_cause_behind_an_unmoved_verdict_is_news_once_with_its_checks(
+    tmp_path: Path,
+) -> None:
+    payload: dict[str, Any] = {
+        "transport": "granian",
+        "recorded_with": {},
+        "verdicts": {LONG_HEADER: "fail", AUTH: "fail"},
+        "causes": {LONG_HEADER: ["silence"], AUTH: ["silence"]},
+    }
+    (tmp_path / "granian.json").write_text(json.dumps(payload))
+    rows = [
+        {"check": check, "server": "granian", "verdict": "fail", "causes": {"a 500": "fail"}}
+        for check in (LONG_HEADER, AUTH)
+    ]
+    locked, newest = {"granian": "2.8.0"}, {"granian": "2.9.0"}
+    found = find_cause_changes(rows, lambda server: locked, newest, baselines=tmp_path)
+    assert [(c.state, c.cause, c.checks) for c in found] == [
+        ("gone", "silence", (AUTH, LONG_HEADER)),
+        ("new", "a 500", (AUTH, LONG_HEADER)),
+    ]
+    assert found[1].moved == {"granian": ("2.8.0", "2.9.0")}

@@ -53,7 +53,9 @@ def test_a_close_reason_is_judged_only_where_advertised(
 
 def browser_judges() -> dict[str, browser.PageJudge]:
     return {
-        probe.judge(browser.PageRun())[0].check_id: probe.judge for probe in browser.BROWSER_PROBES
+        probe.judge(browser.PageRun())[0].check_id: probe.judge
+        for probe in browser.BROWSER_PROBES
+        if probe.judge is not None
     }
 
 

@@ -86,6 +86,20 @@ def test_wire_check_catches_its_flaw(check_id: str, loop_runner: LoopRunner) -> 
     assert False in verdicts(CAUGHT_BY[check_id], loop_runner)[check_id]
 
 
+@pytest.mark.parametrize(("flaw", "pinged"), [(Flaw.NONE, True), (Flaw.NEVER_PINGS, False)])
+def test_a_server_configured_to_ping_is_judged_by_its_pings(
+    flaw: Flaw, pinged: bool, loop_runner: LoopRunner
+) -> None:
+    async def probe() -> Judgement:
+        async with serving(flaw, ping_interval_s=wire.KEEPALIVE_INTERVAL_S) as port:
+            return await wire.keepalive(
+                Endpoint(port), "the echo server's ping interval", wire.KEEPALIVE_INTERVAL_S
+            )
+
+    judgement = loop_runner.run(probe())
+    assert (judgement.check_id, judgement.ok) == ("wire.keepalive-pings-sent", pinged)
+
+
 def test_a_compressed_scope_message_is_inflated() -> None:
     """Servers accept the recorded clients' permessage-deflate offers (uvicorn's websockets
     implementations do) and then compress the scope echo: RSV1 says so (RFC 7692 6)."""

@@ -72,6 +72,8 @@ class Flaw(enum.Enum):
     NO_CLOSE_FRAME = "no-close-frame"
     DATA_AFTER_CLOSE = "data-after-close"
     KEEPS_TCP_AFTER_CLOSE = "keeps-tcp-after-close"
+    # keepalive: configured with a ping interval, it never pings
+    NEVER_PINGS = "never-pings"
 
 
 MAX_HEADER_LINE = 8 * 1024
@@ -87,8 +89,9 @@ class Refused(Exception):
 
 
 class EchoServer:
-    def __init__(self, flaw: Flaw = Flaw.NONE) -> None:
+    def __init__(self, flaw: Flaw = Flaw.NONE, ping_interval_s: float | None = None) -> None:
         self.flaw = flaw
+        self.ping_interval_s = ping_interval_s
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, ValueError):
@@ -117,8 +120,25 @@ class EchoServer:
             if head.split(" ", 2)[1].startswith(SCOPE_ECHO_ROUTE):  # like the raw scope echo
                 summary = {"headers": headers, "subprotocols": self.subprotocols(headers)}
                 self.send(writer, Frame(OP_TEXT, json.dumps(summary).encode()))
-            await self.converse(reader, writer)
+            ended = asyncio.Event()
+            pinging = self.ping_interval_s is not None and self.flaw is not Flaw.NEVER_PINGS
+            pinger = asyncio.ensure_future(self.keepalive(writer, ended)) if pinging else None
+            try:
+                await self.converse(reader, writer)
+            finally:
+                ended.set()
+                if pinger is not None:
+                    await pinger
         writer.close()
+
+    async def keepalive(self, writer: asyncio.StreamWriter, ended: asyncio.Event) -> None:
+        """A ping every `ping_interval_s` until the connection ends, as a server's keepalive
+        setting promises: each wait is on the connection's end, bounded by the interval."""
+        assert self.ping_interval_s is not None
+        while not ended.is_set():
+            self.send(writer, Frame(OP_PING, b"keepalive"))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(ended.wait(), self.ping_interval_s)
 
     def handshake(self, head: str) -> list[tuple[str, str]]:
         """The request's headers, or Refused; each rule can be switched off by a flaw."""
@@ -261,9 +281,12 @@ class EchoServer:
 
 
 @contextlib.asynccontextmanager
-async def serving(flaw: Flaw = Flaw.NONE) -> AsyncIterator[int]:
-    """The server on a free loopback port, stopped at the end."""
-    server = await asyncio.start_server(EchoServer(flaw).handle, "127.0.0.1", 0)
+async def serving(
+    flaw: Flaw = Flaw.NONE, ping_interval_s: float | None = None
+) -> AsyncIterator[int]:
+    """The server on a free loopback port, stopped at the end; with `ping_interval_s`, it pings
+    every connection at that interval (unless its flaw is never to)."""
+    server = await asyncio.start_server(EchoServer(flaw, ping_interval_s).handle, "127.0.0.1", 0)
     try:
         yield server.sockets[0].getsockname()[1]
     finally:

@@ -62,6 +62,19 @@ class Check:
     extension: str | None = None
 
 
+@dataclass(frozen=True)
+class Fact:
+    """What a client always sees in one case, whatever the server did: measured and shown (the
+    frontend table), never a verdict, since no server can change it."""
+
+    id: str
+    title: str
+    statement: str  # what holds, paraphrased
+    source: str  # where: document and section
+    # The checks that judge what the server itself did in this case (with the raw client).
+    judged_by: tuple[str, ...]
+
+
 WWW = "ASGI www spec 2.5"
 CORE = "ASGI core spec"
 DENIAL_EXTENSION = "websocket.http.response"

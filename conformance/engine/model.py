@@ -30,7 +30,6 @@ from wsconform.conformance.engine.judgements import (
 )
 from wsconform.conformance.engine.rfc6455 import (
     FORBIDDEN_ON_THE_WIRE,
-    is_reserved_close_code,
     is_valid_wire_close_code,
 )
 from wsconform.conformance.engine.vocabulary import (
@@ -817,11 +816,16 @@ class LifecycleModel:
         valid = is_valid_wire_close_code(event.code)
         if event.code == self._app_close_code and not valid:
             return []  # the server relayed the app's invalid code: judged as such by _close
-        # RFC 6455 7.4: only 1005/1006/1015 and codes outside 1000-4999 are MUST NOTs; 1004 and
-        # the unassigned 1016-2999 are reserved, without a keyword.
-        level = Grade.SHOULD if is_reserved_close_code(event.code) else None
         shown = f"close frame with code {event.code}"
-        return [Judgement("close.wire-code-valid", valid, shown, level, cause=shown)]
+        if event.code in FORBIDDEN_ON_THE_WIRE:
+            why = "RFC 6455 7.4.1: an endpoint must not set it in a close frame"
+            level = None
+        else:
+            # 7.4.2 only sorts codes into ranges (0-999 unused, 1004 and 1016-2999 reserved,
+            # nothing past 4999) and gives no keyword: the suite's policy.
+            why = "no code RFC 6455 7.4 assigns to a sender (7.4.2 has no keyword: policy)"
+            level = Grade.POLICY
+        return [Judgement("close.wire-code-valid", valid, f"{shown}: {why}", level, cause=shown)]
 
 
 def _waited(outcome: StepOutcome | None, event: ClientEvent | None) -> bool:

@@ -135,6 +135,9 @@ class ResultsRecorder:
         self.unavailable: dict[str, str] = {}
         # What each server put in scope["asgi"]["spec_version"] and scope["extensions"].
         self.advertised: dict[str, Advertised] = {}
+        # What a client was seen to see where no verdict applies (a `Fact` of the catalogue):
+        # (fact id, transport) -> the probe's evidence.
+        self.facts: dict[tuple[str, str], dict[str, Any]] = {}
         # Distinct bugs found in a user's app, by id, each with every server that showed it.
         self.findings: dict[str, Finding] = {}
         # "app" when the run judged a user's app: the report then leads with its findings.
@@ -172,6 +175,10 @@ class ResultsRecorder:
                 pair.evidence = {**evidence(), "detail": judgement.detail}
                 pair.evidence_verdict = verdict
 
+    def add_fact(self, transport: str, fact_id: str, evidence: dict[str, Any]) -> None:
+        """Record what a fact's probe showed on `transport` (the last run kept): no verdict."""
+        self.facts[(fact_id, transport)] = evidence
+
     def attach(self, transport: str, check_ids: Iterable[str], extra: dict[str, Any]) -> None:
         """Add to the kept evidence (e.g. Hypothesis's shrunk program for a machine finding)."""
         for check_id in check_ids:
@@ -196,6 +203,7 @@ class ResultsRecorder:
                 }
                 for (check, transport), pair in sorted(self.pairs.items())
             ],
+            "facts": self._facts_json(),
             "unavailable": self.unavailable,
             "advertised": {name: adv.to_json() for name, adv in self.advertised.items()},
             "findings": [finding.to_json() for finding in self.findings.values()],
@@ -218,6 +226,8 @@ class ResultsRecorder:
             theirs = row["evidence_verdict"] and Verdict(row["evidence_verdict"])
             if theirs and pair.outranks_evidence(theirs):
                 pair.evidence, pair.evidence_verdict = row["evidence"], theirs
+        for row in state.get("facts", []):
+            self.facts[(row["fact"], row["server"])] = row["evidence"]
         self.unavailable.update(state["unavailable"])
         for payload in state.get("findings", []):
             self.add_finding(finding_from_json(payload))
@@ -269,6 +279,7 @@ class ResultsRecorder:
             },
             "checks": catalogue_json(),
             "retired_checks": {old: list(new) for old, new in RETIRED.items()},
+            "facts": self._facts_json(),
             "results": [
                 {
                     "check": check,
@@ -281,6 +292,12 @@ class ResultsRecorder:
             ]
             + unimplemented,
         }
+
+    def _facts_json(self) -> list[dict[str, Any]]:
+        return [
+            {"fact": fact, "server": transport, "evidence": evidence}
+            for (fact, transport), evidence in sorted(self.facts.items())
+        ]
 
     def write(self, path: Path) -> None:
         write_results(self.to_json(), path)

@@ -20,9 +20,3 @@ def is_valid_wire_close_code(code: int) -> bool:
     """Section 7.4.2: below 1000 is unused, 1000-2999 belongs to the protocol, 3000-3999 to
     registered libraries and frameworks, 4000-4999 to applications; 5000+ is not a close code."""
     return code in _DEFINED_SENDABLE or code in _IANA_REGISTERED or 3000 <= code <= 4999
-
-
-def is_reserved_close_code(code: int) -> bool:
-    """Section 7.4: 1004 and the unassigned 1016-2999 are reserved for future use. Unlike
-    1005/1006/1015 (MUST NOT) and codes outside 1000-4999, no keyword forbids sending them."""
-    return code == 1004 or 1016 <= code <= 2999

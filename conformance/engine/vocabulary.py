@@ -472,6 +472,12 @@ def rejected_before_accept(events: Sequence[ClientEvent]) -> bool:
     )
 
 
+def only_silence(events: Sequence[ClientEvent]) -> bool:
+    """The client saw nothing but the end of its bound: no answer, right or wrong (what
+    `judgements.deadline_only` turns from a MUST into policy)."""
+    return bool(events) and all(isinstance(event, NoEvent) for event in events)
+
+
 def event_shape(event: ClientEvent | None) -> str:
     """What kind of event the client saw, without the run's data (payloads, header values,
     timings): the part of an observation a failure's cause is keyed on."""

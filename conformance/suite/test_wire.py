@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from wsconform.conformance.engine.gate import Gate
 from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.results import ResultsRecorder
-from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.engine.sessions import PUPPET_APP, LoopRunner
 from wsconform.conformance.families.wire import frames as wire
 from wsconform.conformance.families.wire import handshakes as upgrade
 from wsconform.conformance.families.wire.catalogue import (
@@ -23,6 +23,7 @@ from wsconform.conformance.families.wire.catalogue import (
     WIRE_CHECKS,
 )
 from wsconform.strategies.handshakes import variations
+from wsconform.targets.servers import all_transports
 from wsconform.targets.servers.base import Transport
 from wsconform.targets.servers.network import SocketTransport
 
@@ -52,6 +53,38 @@ def test_wire_probes(
         everything += judgements
         recorder.add(transport.name, judgements, _evidence(replay, reproduce))
     gate.settle(transport.name, everything, "")
+
+
+def test_keepalive(
+    transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
+) -> None:
+    """A server of its own, served with its keepalive setting at a short interval: the one the
+    other tests share keeps its default, so no ping reaches their connections."""
+    keepalive = all_transports()[transport.name].keepalive
+    if not isinstance(transport, SocketTransport):
+        judgement = Judgement(
+            "wire.keepalive-pings-sent", None, f"{transport.name} has no wire to ping over"
+        )
+    elif keepalive is None:
+        why = (
+            f"{transport.name} is served with no keepalive setting here: granian and gunicorn's "
+            "ASGI worker have none for WebSocket; a +tls or gunicorn-managed uvicorn has its "
+            "base server's, judged there"
+        )
+        judgement = Judgement("wire.keepalive-pings-sent", None, why)
+    else:
+        with keepalive.serve(PUPPET_APP, wire.KEEPALIVE_INTERVAL_S) as pinging:
+            interval = pinging.ping_interval_s or wire.KEEPALIVE_INTERVAL_S
+            try:
+                assert isinstance(pinging, SocketTransport)
+                judgement = loop_runner.run(
+                    wire.keepalive(pinging.endpoint, keepalive.setting, interval)
+                )
+            finally:
+                loop_runner.run(pinging.aclose())
+    reproduce = f"tox -e suite -- --server {transport.name} -k test_keepalive"
+    recorder.add(transport.name, [judgement], _evidence({"probe": "keepalive"}, reproduce))
+    gate.settle(transport.name, [judgement], "")
 
 
 def _evidence(replay: dict[str, Any], reproduce: str) -> Callable[[], dict[str, Any]]:

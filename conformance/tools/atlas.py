@@ -5,16 +5,20 @@ judged: would this suite have caught it?
 
     python -m wsconform.conformance.tools.atlas [--jobs 2] [--only ID,...] [--out reports/out/atlas]
 
-A pair is *detected* when some check fails on the buggy side and passes on the fixed side, and no
-check gets worse on the fixed side. Each side runs in a virtual environment of its own
-(`uv venv`, then the project with its `fastapi`, `servers` and `dev` extras and the side's pins,
-resolved together as `tox -e compat` does), on the transports the pair names, in recording mode
-(no verdict fails a test, so both sides explore the same examples). A side whose pins no FastAPI
-release accepts (starlette 0.33.x, 0.36.x, 0.37.x: FastAPI pins Starlette tightly) makes the
-pair run without the `fastapi` extra, on both sides so that their verdicts compare: the
-reference app is then Starlette only, and the contracts of its FastAPI routes are skipped.
-Writes `atlas.json` (`{"pairs": [{"id", "package", "buggy", "fixed", "reference", "detected",
-"flips", "why_not", ...}]}`) beside the sides' results, and the report shows it as a table.
+A pair is *detected* when the fixed side fixes a failure of the buggy side, and no check gets worse
+on the fixed side. A failure is fixed when its check passes there, or when its cause (the behaviour
+observed, as the gate compares it) is gone there while every check it failed gains no new cause: a
+bug behind a check that still fails for another reason is caught too, and a cause that only changed
+its wording between releases (an exception's line number) is not counted. Each side runs in a
+virtual environment of its own (`uv venv`, then the project with its `fastapi`, `servers` and `dev`
+extras and the side's pins, resolved together as `tox -e compat` does), on the transports the pair
+names, in recording mode (no verdict fails a test, so both sides explore the same examples). A side
+whose pins no FastAPI release accepts (starlette 0.33.x, 0.36.x, 0.37.x: FastAPI pins Starlette
+tightly) makes the pair run without the `fastapi` extra, on both sides so that their verdicts
+compare: the reference app is then Starlette only, and the contracts of its FastAPI routes are
+skipped. Writes `atlas.json` (`{"pairs": [{"id", "package", "buggy", "fixed", "reference",
+"detected", "flips", "causes": {"fixed", "new"}, "why_not", ...}]}`) beside the sides' results, and
+the report shows it as a table.
 
 The atlas is data, never code: no check exists for a row. A pair the suite does not detect
 stays, with the reason.
@@ -38,7 +42,8 @@ from typing import Any
 
 from wsconform.conformance.data import ATLAS, read_toml
 from wsconform.conformance.engine.lock import unlocked_environ
-from wsconform.reports.compare import differences, load_verdicts, renames
+from wsconform.reports.compare import differences, load_rows, renames, verdicts_of
+from wsconform.reports.results_file import cause_changes, records_causes
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path("reports/out/atlas")
@@ -225,13 +230,17 @@ def judge_pair(pair: Pair, buggy: Side, fixed: Side, fastapi: bool = True) -> di
         },
         "seconds": round(buggy.seconds + fixed.seconds),
         "flips": [],
+        # Causes of failures, each once per server with the checks it fails: the buggy side's
+        # that the fixed side has not, and the fixed side's new ones.
+        "causes": {"fixed": [], "new": []},
         "detected": False,
         "why_not": "",
     }
     if buggy.results is None or fixed.results is None:
         entry["why_not"] = f"not run: {buggy.failure or fixed.failure}"
         return entry
-    before, after = load_verdicts(buggy.results), load_verdicts(fixed.results)
+    before_rows, after_rows = load_rows(buggy.results), load_rows(fixed.results)
+    before, after = verdicts_of(before_rows), verdicts_of(after_rows)
     changed = differences(before, after, renames(before, after))
     entry["flips"] = [
         {"check": d.check, "server": d.server, "buggy": d.before, "fixed": d.after,
@@ -240,10 +249,18 @@ def judge_pair(pair: Pair, buggy: Side, fixed: Side, fastapi: bool = True) -> di
     ]  # fmt: skip
     caught = [d for d in changed if d.before in _FAILING and d.after == "pass"]
     worse = [d for d in changed if d.direction == "worse"]
-    entry["detected"] = bool(caught) and not worse
-    if not changed:
+    fixed_causes: list[dict[str, Any]] = []
+    if records_causes(before_rows) and records_causes(after_rows):
+        new, gone = cause_changes(before_rows, after_rows)
+        renewed = {(e["server"], check) for e in new for check in e["checks"]}
+        fixed_causes = [
+            e for e in gone if not any((e["server"], check) in renewed for check in e["checks"])
+        ]
+        entry["causes"] = {"fixed": fixed_causes, "new": new}
+    entry["detected"] = bool(caught or fixed_causes) and not worse
+    if not changed and not fixed_causes:
         entry["why_not"] = "identical verdicts on both releases: no check observes this difference"
-    elif not caught:
+    elif not (caught or fixed_causes):
         entry["why_not"] = "verdicts differ, but none goes from a failure to a pass"
     elif worse:
         shown = ", ".join(f"{d.check} on {d.server}" for d in worse)

@@ -254,6 +254,10 @@ class Transport(ABC):
     # The largest message the server is configured to take, or None where it has no limit
     # (or none the suite can set and know).
     max_message_bytes: int | None = None
+    # The keepalive ping interval this instance was served with by `Keepalive.serve` (the
+    # server's own setting may round what was asked, e.g. daphne's whole seconds); None on an
+    # instance served without one, whatever the server's default.
+    ping_interval_s: float | None = None
 
     def __init__(self) -> None:
         # Failures the server saw escape the app ("Exception in ASGI application"), in order.
@@ -352,6 +356,15 @@ class StackLayer:
 
 
 @dataclass(frozen=True)
+class Keepalive:
+    """A server's own setting for keepalive pings (RFC 6455 5.5.2 lets an endpoint ping at any
+    time), and how to serve an app with it set to an interval in seconds."""
+
+    setting: str  # as the server documents it: "uvicorn --ws-ping-interval"
+    serve: Callable[[str, float], contextlib.AbstractContextManager[Transport]]
+
+
+@dataclass(frozen=True)
 class TransportSpec:
     name: str
     # None when usable, otherwise the reason it is skipped (e.g. a package is not installed).
@@ -367,6 +380,8 @@ class TransportSpec:
     opt_in_reason: str | None = None
     # The layer this transport adds to another one's server, if it is such a stack.
     stack_layer: StackLayer | None = None
+    # The server's keepalive ping setting, where it has one the suite can set; None otherwise.
+    keepalive: Keepalive | None = None
 
 
 def missing_module(*modules: str) -> Callable[[], str | None]:

@@ -6,15 +6,18 @@ live in a thread of the test process; it loads the witness app by import string 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib.metadata
+import math
 import re
 import sys
 
-from wsconform.targets.servers.base import MAX_MESSAGE_BYTES
-from wsconform.targets.servers.network import subprocess_transport
+from wsconform.targets.servers.base import MAX_MESSAGE_BYTES, Keepalive, Transport
+from wsconform.targets.servers.network import serve_in_subprocess, subprocess_transport
 
 
-def daphne_command(app: str, port: int) -> list[str]:
+def daphne_command(app: str, port: int, *options: str) -> list[str]:
     return [
         sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(port),
         # Daphne answers 403 on its own to a handshake the app has not answered in 5 s (its
@@ -25,6 +28,7 @@ def daphne_command(app: str, port: int) -> list[str]:
         "--websocket_connect_timeout", "300",
         # Quiet: errors reach the test through the witness app, not the server's log.
         "--verbosity", "0",
+        *options,
         app,
     ]  # fmt: skip
 
@@ -39,8 +43,26 @@ def daphne_max_message_bytes() -> int | None:
     return MAX_MESSAGE_BYTES if numbers >= (4, 2, 2) else None
 
 
+def serve_daphne_pinging(
+    import_string: str, interval_s: float
+) -> contextlib.AbstractContextManager[Transport]:
+    """Daphne with keepalive pings (--ping-interval: whole seconds, so at least 1; daphne checks
+    it every 2 s, on the same timer as its connect timeout)."""
+    seconds = max(1, math.ceil(interval_s))
+    return serve_in_subprocess(
+        "daphne",
+        import_string,
+        lambda app, port: daphne_command(app, port, "--ping-interval", str(seconds)),
+        daphne_max_message_bytes(),
+        ping_interval_s=seconds,
+    )
+
+
 TRANSPORTS = (
-    subprocess_transport(
-        "daphne", daphne_command, "daphne", max_message_bytes=daphne_max_message_bytes
+    dataclasses.replace(
+        subprocess_transport(
+            "daphne", daphne_command, "daphne", max_message_bytes=daphne_max_message_bytes
+        ),
+        keepalive=Keepalive("daphne --ping-interval", serve_daphne_pinging),
     ),
 )

@@ -18,6 +18,7 @@ from wsconform.targets.servers.base import (
     MAX_MESSAGE_BYTES,
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
+    Keepalive,
     Transport,
     TransportSpec,
     missing_module,
@@ -33,7 +34,11 @@ from wsconform.targets.servers.tls import ServerCertificate, tls_transport
 
 
 @contextlib.contextmanager
-def serve_hypercorn(import_string: str) -> Iterator[Transport]:
+def serve_hypercorn(
+    import_string: str, ping_interval_s: float | None = None
+) -> Iterator[Transport]:
+    """The app on hypercorn; with `ping_interval_s`, keepalive pings at that interval
+    (websocket_ping_interval; hypercorn sends none by default)."""
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
@@ -51,6 +56,8 @@ def serve_hypercorn(import_string: str) -> Iterator[Transport]:
     config.graceful_timeout = float(GRACEFUL_TIMEOUT_S)
     config.websocket_max_message_size = MAX_MESSAGE_BYTES
     transport.max_message_bytes = MAX_MESSAGE_BYTES
+    config.websocket_ping_interval = ping_interval_s
+    transport.ping_interval_s = ping_interval_s
 
     running: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
     failure: list[BaseException] = []
@@ -120,7 +127,11 @@ def serve_hypercorn_tls(
 
 TRANSPORTS = (
     TransportSpec(
-        "hypercorn", missing_module("hypercorn", "wsproto"), serve_hypercorn, ("hypercorn",)
+        "hypercorn",
+        missing_module("hypercorn", "wsproto"),
+        serve_hypercorn,
+        ("hypercorn",),
+        keepalive=Keepalive("hypercorn websocket_ping_interval", serve_hypercorn),
     ),
     tls_transport(
         "hypercorn", missing_module("hypercorn", "wsproto"), serve_hypercorn_tls, ("hypercorn",)

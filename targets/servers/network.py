@@ -168,15 +168,18 @@ def serve_in_subprocess(
     argv_for: Callable[[str, int], list[str]],
     max_message_bytes: int | None = None,
     tls: ssl.SSLContext | None = None,
+    ping_interval_s: float | None = None,
 ) -> Iterator[SubprocessTransport]:
     """Run a server command, given the witness app's import string and a free loopback port,
     serving `import_string`; always stop it and every process it started. `tls`: the client
-    context for a server the command starts on TLS."""
+    context for a server the command starts on TLS; `ping_interval_s`: the keepalive interval
+    the command sets."""
     with server_process(
         name, lambda port: argv_for(WITNESS_APP, port), {WITNESSED_APP_ENV: import_string}
     ) as (_, port):
         transport = SubprocessTransport(name, port, tls)
         transport.max_message_bytes = max_message_bytes
+        transport.ping_interval_s = ping_interval_s
         yield transport
 
 

@@ -21,6 +21,7 @@ from wsconform.targets.servers.base import (
     MAX_MESSAGE_BYTES,
     SHUTDOWN_BOUND_S,
     STARTUP_BOUND_S,
+    Keepalive,
     Transport,
     TransportSpec,
     missing_module,
@@ -61,9 +62,14 @@ def uvicorn_ws_available(ws: str) -> Callable[[], str | None]:
     return reason
 
 
-def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[Transport]]:
+def serve_uvicorn(
+    ws: str,
+) -> Callable[..., contextlib.AbstractContextManager[Transport]]:
+    """`serve(import_string)`, or with `ping_interval_s` uvicorn's keepalive pings at that
+    interval (--ws-ping-interval; otherwise uvicorn's default)."""
+
     @contextlib.contextmanager
-    def serve(import_string: str) -> Iterator[Transport]:
+    def serve(import_string: str, ping_interval_s: float | None = None) -> Iterator[Transport]:
         import uvicorn
 
         sock = loopback_socket()
@@ -82,7 +88,10 @@ def serve_uvicorn(ws: str) -> Callable[[str], contextlib.AbstractContextManager[
             access_log=False,
             **_graceful_shutdown(),
         )
+        if ping_interval_s is not None:  # read by each connection; uvicorn's default otherwise
+            config.ws_ping_interval = ping_interval_s
         transport.max_message_bytes = MAX_MESSAGE_BYTES
+        transport.ping_interval_s = ping_interval_s
         server = uvicorn.Server(config)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{ws}", daemon=True
@@ -176,6 +185,7 @@ TRANSPORTS = (
             uvicorn_ws_available(ws),
             serve_uvicorn(ws),
             uvicorn_packages(ws),
+            keepalive=Keepalive("uvicorn --ws-ping-interval", serve_uvicorn(ws)),
         )
         for ws in WS_IMPLEMENTATIONS
     ),

@@ -3,7 +3,14 @@
 
 from __future__ import annotations
 
-from wsconform.conformance.engine.checks import DISCONNECT_RECEIVE, WHATWG, Check, Grade, Layer
+from wsconform.conformance.engine.checks import (
+    DISCONNECT_RECEIVE,
+    WHATWG,
+    Check,
+    Fact,
+    Grade,
+    Layer,
+)
 
 # --- what a page sees (conformance/families/browser/probes.py; --client browser)
 # --------------------------------
@@ -31,28 +38,6 @@ BROWSER_CHECKS: tuple[Check, ...] = (
         "introduced it).",
         f"{WHATWG}, 'the WebSocket connection is closed': the close event carries the close "
         "frame's code and reason",
-    ),
-    _browser_check(
-        "browser.claim.close-before-accept-code-reaches-page",
-        "seed claim, from a page: a close before accept gives the client the app's code",
-        "The seeds teach closing before accept with a code (4401) so the client learns why; "
-        "a page can only see it if the handshake completed.",
-        "the seed documents' claim (claim.close-before-accept.client-gets-the-code), re-judged "
-        f"in a browser; {WHATWG}: a failed handshake is reported as close code 1006",
-    ),
-    _browser_check(
-        "browser.denial-reaches-page",
-        "a denial response is something the page can tell from a network failure",
-        "Whatever status and body the app's denial carries, the page sees more than error and "
-        "close 1006.",
-        f"{WHATWG}: a failed WebSocket connection exposes no status or body to script (so "
-        "this is informational wherever it holds)",
-    ),
-    _browser_check(
-        "browser.error-before-accept-reaches-page",
-        "an app exception before accept is something the page can tell from a network failure",
-        "The page sees more than error and close 1006.",
-        f"{WHATWG}: a failed WebSocket connection exposes no status to script",
     ),
     _browser_check(
         "browser.error-after-accept-is-1011",
@@ -92,5 +77,51 @@ BROWSER_CHECKS: tuple[Check, ...] = (
     ),
 )
 
+# --- what a page can never see (the same probes, shown in the frontend table, never judged) --
+# A refused handshake is, to page script, a failed connection: `error`, then `close` 1006 with
+# no reason, and nothing of the status or body (WHATWG: the user agent fails the connection and
+# exposes no more, so script cannot tell a refusal from a network failure). A check that a page
+# sees more could never pass on any server: these were such checks (RETIRED), now facts.
+_REFUSAL_HIDDEN = (
+    f"{WHATWG}, 'the WebSocket connection is closed' and the establish steps: a handshake "
+    "answered with anything but 101 fails the connection, reported as close 1006 with no reason "
+    "and no status"
+)
+
+
+def _refusal_fact(fact_id: str, title: str, what: str, judged_by: tuple[str, ...]) -> Fact:
+    statement = (
+        f"{what}: the page sees `error` then `close` 1006 with an empty reason, whatever status, "
+        "body or close code the app chose; the raw client shows what the server sent."
+    )
+    return Fact(fact_id, title, statement, _REFUSAL_HIDDEN, judged_by)
+
+
+BROWSER_FACTS: tuple[Fact, ...] = (
+    _refusal_fact(
+        "browser.fact.close-before-accept-hidden",
+        "a close before accept reaches the page as a network failure",
+        "The app closes with a code (4401) before accepting (the seeds teach it so the client "
+        "learns why; claim.close-before-accept.client-gets-the-code judges that claim)",
+        ("handshake.close-before-accept-403",),
+    ),
+    _refusal_fact(
+        "browser.fact.denial-hidden",
+        "a denial response reaches the page as a network failure",
+        "The app denies the handshake with 403 and a body",
+        ("handshake.denial-response",),
+    ),
+    _refusal_fact(
+        "browser.fact.error-before-accept-hidden",
+        "an exception before accept reaches the page as a network failure",
+        "The app raises before accepting",
+        (
+            "app-error.exception-before-accept-no-upgrade",
+            "app-error.exception-before-accept-http-error",
+        ),
+    ),
+)
+
 # What the registry collects from this family.
 CHECKS = BROWSER_CHECKS
+FACTS = BROWSER_FACTS

@@ -6,8 +6,9 @@ with no reason, exactly like a network failure; only 1000 and 3000-4999 may be s
 Each probe here is one lifecycle, run twice on the same server: with the raw socket client (what
 the other families see) and from a page in Chromium (`targets/browser.py`), so the report can
 show both. The checks (`browser.*`) are graded informational — what the WHATWG WebSockets
-standard and RFC 6455 define for the page, no requirement on the server — except the seed
-claims re-judged from the page's side (`claim`).
+standard and RFC 6455 define for the page, no requirement on the server. Where no server can
+change what the page sees (every refused handshake is a network failure to script), the probe
+still runs for the table but is a documented fact (`browser.fact.*`), never a verdict.
 """
 
 from __future__ import annotations
@@ -75,10 +76,18 @@ PageJudge = Callable[[PageRun], list[Judgement]]
 
 @dataclass(frozen=True)
 class BrowserProbe:
+    """A lifecycle run on a page: judged by `judge`, or, where no server can change what the
+    page sees, shown as the fact `fact` (catalogue.BROWSER_FACTS) and judged by nothing."""
+
     name: str
     outcome: str  # the lifecycle outcome, as the report's table names it
     program: tuple[ProbeItem, ...]
-    judge: PageJudge
+    judge: PageJudge | None = None
+    fact: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.judge is None) == (self.fact is None):
+            raise ValueError(f"browser probe {self.name}: a judge or a fact, exactly one")
 
 
 @dataclass
@@ -190,11 +199,6 @@ def _closes_with(run: PageRun, *codes: int) -> bool:
     return not codes or closed.code in codes
 
 
-def _not_a_network_failure(run: PageRun) -> bool:
-    """A refusal the page can tell from a network failure: a close with anything but 1006."""
-    return _closes_with(run)
-
-
 def _disconnected(
     heard: dict[str, Any], code: int | None = None, reason: str | None = None
 ) -> bool:
@@ -211,7 +215,7 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
         "subprotocol",
         "accept with a subprotocol",
         (Connect(subprotocols=("chat.v1", "chat.v2")), Accept("chat.v2"), Observe()),
-        page_judge(
+        judge=page_judge(
             "browser.open-with-subprotocol",
             "offered chat.v1, chat.v2; the app accepted chat.v2",
             lambda run: _shows(run, "open", protocol="chat.v2"),
@@ -221,7 +225,7 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
         "app-close",
         "close after accept (4001, reason)",
         (Connect(), Accept(), Observe(), Close(4001, "bye"), Observe()),
-        page_judge(
+        judge=page_judge(
             "browser.app-close-code-reaches-page",
             "the app accepted, then closed 4001 'bye' (the reason judged from ASGI 2.3)",
             lambda run: (
@@ -237,37 +241,25 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
         "close-before-accept",
         "close before accept (4401)",
         (Connect(), Close(4401, "login again"), Observe(), Observe()),
-        page_judge(
-            "browser.claim.close-before-accept-code-reaches-page",
-            "the app closed 4401 before accepting",
-            lambda run: _shows(run, "close", code=4401),
-        ),
+        fact="browser.fact.close-before-accept-hidden",
     ),
     BrowserProbe(
         "denial",
         "denial response (403 + body)",
         (Connect(), SendDenialResponse(403, b"denied"), Observe(), Observe()),
-        page_judge(
-            "browser.denial-reaches-page",
-            "the app denied with 403 'denied'",
-            _not_a_network_failure,
-        ),
+        fact="browser.fact.denial-hidden",
     ),
     BrowserProbe(
         "error-before-accept",
         "exception before accept",
         (Connect(), RaiseError("before accept"), Observe(), Observe()),
-        page_judge(
-            "browser.error-before-accept-reaches-page",
-            "the app raised before accepting",
-            _not_a_network_failure,
-        ),
+        fact="browser.fact.error-before-accept-hidden",
     ),
     BrowserProbe(
         "error-after-accept",
         "exception after accept",
         (Connect(), Accept(), Observe(), RaiseError("after accept"), Observe()),
-        page_judge(
+        judge=page_judge(
             "browser.error-after-accept-is-1011",
             "the app raised after accepting",
             lambda run: _closes_with(run, 1011),
@@ -284,7 +276,7 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
             Observe(),
             Observe(),
         ),
-        page_judge(
+        judge=page_judge(
             "browser.long-reason-close-reaches-page",
             "the app closed 4001 with a 200-byte reason",
             lambda run: _closes_with(run, 4001),
@@ -294,7 +286,7 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
         "invalid-close-code",
         "close with an invalid code (401)",
         (Connect(), Accept(), Observe(), Close(401, "unauthorized"), Observe(), Observe()),
-        page_judge(
+        judge=page_judge(
             "browser.invalid-close-code-reaches-page",
             "the app closed with 401 (not a code for the wire)",
             _closes_with,
@@ -304,7 +296,7 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
         "page-close",
         "the page closes (4000, reason)",
         (Connect(), Accept(), Observe(), ClientClose(4000, "done"), RawReceive()),
-        app_judge(
+        judge=app_judge(
             "browser.page-close-reaches-app",
             "the page closed 4000 'done' (the reason judged from ASGI 2.5)",
             lambda heard, advertised: _disconnected(
@@ -316,7 +308,7 @@ BROWSER_PROBES: tuple[BrowserProbe, ...] = (
         "navigation",
         "the page navigates away",
         (Connect(), Accept(), Observe(), ClientDrop(), RawReceive()),
-        app_judge(
+        judge=app_judge(
             "browser.navigation-reaches-app",
             "the page navigated away",
             lambda heard, advertised: _disconnected(heard),

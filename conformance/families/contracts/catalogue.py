@@ -8,15 +8,24 @@ from wsconform.conformance.engine.checks import CORE, REFERENCE, SEEDS, WWW, Che
 # --- reference endpoint contracts (targets/reference.py; any app with the same routes) -------
 
 
-def _contract(check_id: str, title: str, source: str = SEEDS) -> Check:
-    return Check(
-        check_id,
-        Grade.MUST,
-        title,
-        f"The route behaves as {REFERENCE} specifies.",
-        source,
-        Layer.APP,
-    )
+# A contract is this suite's reading of the seeds and the frameworks' documentation, none of
+# which says MUST: the suite's policy. Where a server breaks a contract, the server check that
+# names the broken rule (e.g. close.code-delivered, handshake.accept-headers) grades the cause at
+# its own keyword; a contract whose rule has a keyword of its own says so and takes its grade.
+CONTRACT_POLICY = (
+    f"Suite policy: the route behaves as {REFERENCE} specifies. The contract is the suite's "
+    "own (the seeds and the framework docs carry no keyword); a server rule it rests on is "
+    "graded at its keyword by the server check that names it."
+)
+
+
+def _contract(check_id: str, title: str, source: str = SEEDS, grade: Grade = Grade.POLICY) -> Check:
+    if grade is Grade.POLICY:
+        return Check(
+            check_id, grade, title, CONTRACT_POLICY, f"wsconform policy, from {source}", Layer.APP
+        )
+    requirement = f"The route behaves as {REFERENCE} specifies, a rule with a keyword of its own."
+    return Check(check_id, grade, title, requirement, source, Layer.APP)
 
 
 FASTAPI_SECURITY = "FastAPI reference, 'Security Tools'"
@@ -67,6 +76,7 @@ CONTRACTS: tuple[Check, ...] = (
         "contract.auth.rejects-before-accept",
         "secured routes refuse every bad credential before accept, without data",
         f"{SEEDS}; {WWW}, 'Close - send event': a close before accept must be an HTTP 403",
+        Grade.MUST,
     ),
     _contract("contract.auth.accepts-valid", "secured routes accept every valid credential"),
     # The framework surface (targets/surface.py): each as the framework's documentation says.
@@ -115,13 +125,17 @@ CONTRACTS: tuple[Check, ...] = (
     _contract(
         "contract.surface.websocket-exception-before-accept",
         "WebSocketException from a route or dependency before accept refuses the handshake",
-        f"Starlette docs, 'Exceptions - WebSocketException'; {WWW}, 'Close - send event'",
+        f"Starlette docs, 'Exceptions - WebSocketException' (before accept it is a close); "
+        f"{WWW}, 'Close - send event': a close before accept must be an HTTP 403",
+        Grade.MUST,
     ),
     _contract(
         "contract.surface.http-exception-before-accept",
         "HTTPException before accept becomes a denial response with its status",
         "Starlette 0.41.0 release notes ('Allow to raise HTTPException before "
-        "websocket.accept()'); needs the server's websocket.http.response extension",
+        "websocket.accept()'); judged only where the server advertises websocket.http.response: "
+        "ASGI extensions, 'Websocket Denial Response': the server should send the HTTP response",
+        Grade.SHOULD,
     ),
     Check(
         "contract.surface.denial-response",

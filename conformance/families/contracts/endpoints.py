@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from wsconform.conformance.engine.judgements import Judgement, app_raised
+from wsconform.conformance.engine.judgements import Judgement, app_raised, deadline_only
 from wsconform.conformance.engine.vocabulary import (
     Accepted,
     ClientEvent,
@@ -22,6 +22,7 @@ from wsconform.conformance.engine.vocabulary import (
     Headers,
     Message,
     NoEvent,
+    only_silence,
     rejected_before_accept,
 )
 from wsconform.targets.servers.base import (
@@ -369,13 +370,12 @@ async def try_credential(transport: Transport, path: str, headers: Headers) -> l
 async def secured_rejects(transport: Transport, kind: str, token: str | None) -> list[Judgement]:
     seen = await try_credential(transport, *SECURED[kind].request(token))
     shown = None if token is None else token[:60]
-    return [
-        Judgement(
-            "contract.auth.rejects-before-accept",
-            rejected_before_accept(seen),
-            f"{kind} credential {shown!r}: client saw {seen!r}",
-        )
-    ]
+    judgement = Judgement(
+        "contract.auth.rejects-before-accept",
+        rejected_before_accept(seen),
+        f"{kind} credential {shown!r}: client saw {seen!r}",
+    )
+    return [deadline_only(judgement, only_silence(seen))]
 
 
 # --- chat -------------------------------------------------------------------------------------

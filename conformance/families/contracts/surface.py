@@ -19,6 +19,7 @@ from wsconform.conformance.engine.judgements import (
     ACCEPT_HEADERS_NOT_SENT,
     Judgement,
     client_close_code_heard,
+    deadline_only,
 )
 from wsconform.conformance.engine.vocabulary import (
     Accepted,
@@ -26,6 +27,7 @@ from wsconform.conformance.engine.vocabulary import (
     Denied,
     Headers,
     Message,
+    only_silence,
     rejected_before_accept,
 )
 from wsconform.conformance.families.contracts.endpoints import (
@@ -227,6 +229,7 @@ async def websocket_exception(transport: Transport) -> list[Judgement]:
     """WebSocketException before accept, raised by the route or by a dependency, refuses the
     handshake; the dependency lets the right header through to the route."""
     problems = []
+    silent = []  # refusals met with silence only: no spec sets the suite's bound
     for path, headers in (
         ("/surface/raise/websocket", ALLOWED),
         ("/surface/depends/websocket", ()),
@@ -236,10 +239,12 @@ async def websocket_exception(transport: Transport) -> list[Judgement]:
         await chat.connection.release()
         if not refused(chat.seen):
             problems.append(f"{path} {dict(headers)}: client saw {chat.seen!r}")
+            silent.append(only_silence(chat.seen))
     problems += await _echoes(transport, "/surface/depends/websocket", greeting="allowed")
-    return _judged(
+    [judgement] = _judged(
         "contract.surface.websocket-exception-before-accept", problems, "refused, or let through"
     )
+    return [deadline_only(judgement, len(silent) == len(problems) and all(silent))]
 
 
 async def _unless_denials(transport: Transport, check_id: str) -> list[Judgement] | None:

@@ -7,6 +7,13 @@ from wsconform.conformance.engine.checks import CORE, WWW, Check, Grade, Layer
 
 # --- generic checks, judged on any app's routes (`--app`, `--url`;
 # conformance.families.generic.routes) ------
+# The user's own requirement: declaring a route authenticated asks for what docs/your-app.md
+# says a declared route does.
+AUTH_DECLARATION = (
+    "the route's [tool.wsconform] auth declaration, as docs/your-app.md 'Authenticated routes' "
+    "defines it"
+)
+
 GENERIC_CHECKS: tuple[Check, ...] = (
     Check(
         "generic.no-unhandled-exception",
@@ -73,7 +80,7 @@ GENERIC_CHECKS: tuple[Check, ...] = (
         Grade.MUST,
         "an authenticated route refuses every bad token before accept",
         "The route is declared authenticated: every bad credential is refused before accept.",
-        "the route's [tool.wsconform] auth declaration",
+        f"{AUTH_DECLARATION}: a declared route must refuse every bad token before accept",
         Layer.APP,
     ),
     Check(
@@ -91,7 +98,8 @@ GENERIC_CHECKS: tuple[Check, ...] = (
         Grade.MUST,
         "an authenticated route accepts a valid token",
         "The route is declared authenticated: a valid credential is accepted.",
-        "the route's [tool.wsconform] auth declaration (valid-token or valid-token-command)",
+        f"{AUTH_DECLARATION} (valid-token or valid-token-command): a declared route must "
+        "accept the valid token",
         Layer.APP,
     ),
 )

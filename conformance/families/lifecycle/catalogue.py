@@ -13,6 +13,25 @@ from wsconform.conformance.engine.checks import (
     Layer,
 )
 
+# Where the www spec binds the app to answer the connect event before anything else (Starlette
+# enforces it with RuntimeError).
+CONNECT_ANSWERED_FIRST = (
+    f"{WWW}, 'Connect - receive event': the app must answer it with accept or close before "
+    "the socket passes it any received message"
+)
+# Why the ordering checks no keyword covers are policy.
+STATE_MACHINE_POLICY = (
+    "Suite policy: Starlette's own state machine, which no spec sentence requires; the suite "
+    "holds Starlette to it, since what it refuses would otherwise reach the server as events "
+    "the spec gives no meaning in that state."
+)
+
+# The www spec's rule that ties an app's scope to its socket, both ways.
+SCOPE_LIFETIME = (
+    f"{WWW}, 'Websocket Connection Scope': the scope lives as long as its socket, and when "
+    "either ends the other should end too"
+)
+
 # --- the lifecycle checks, judged by conformance.engine.model on the puppet app
 # -----------------------
 LIFECYCLE_CHECKS: tuple[Check, ...] = (
@@ -70,7 +89,7 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
         Grade.MUST,
         "send before accept raises RuntimeError and nothing reaches the client",
         "In state CONNECTING only accept, close or a denial response may be sent.",
-        f"{STARLETTE}; {WWW}, 'Connect - receive event': answered by accept or close first",
+        f"{STARLETTE}; {CONNECT_ANSWERED_FIRST}",
         Layer.FRAMEWORK,
     ),
     Check(
@@ -78,15 +97,15 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
         Grade.MUST,
         "receive_* before accept raises RuntimeError",
         "receive_text/bytes/json need the application state CONNECTED.",
-        STARLETTE,
+        f"{STARLETTE}; {CONNECT_ANSWERED_FIRST}",
         Layer.FRAMEWORK,
     ),
     Check(
         "order.duplicate-accept",
-        Grade.MUST,
+        Grade.POLICY,
         "a second accept raises RuntimeError and leaves the connection as it was",
-        "In state CONNECTED only send and close may be sent.",
-        STARLETTE,
+        f"{STATE_MACHINE_POLICY} In state CONNECTED only send and close may be sent.",
+        f"wsconform policy, from {STARLETTE}",
         Layer.FRAMEWORK,
     ),
     Check(
@@ -107,20 +126,21 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "order.send-after-denial",
-        Grade.MUST,
+        Grade.POLICY,
         "send after a denial response raises RuntimeError and nothing reaches the client",
-        "After the denial response's last body message the application state is DISCONNECTED; "
-        "no websocket message may follow the response.",
-        f"{STARLETTE} (state RESPONSE); ASGI extensions, 'Websocket Denial Response': the "
-        "response cannot be followed by other websocket messages",
+        f"{STATE_MACHINE_POLICY} After the denial response's last body message the application "
+        "state is DISCONNECTED; no websocket message may follow the response.",
+        f"wsconform policy, from {STARLETTE} (state RESPONSE); ASGI extensions, 'Websocket "
+        "Denial Response' (the response ends the connection: a definition)",
         Layer.FRAMEWORK,
     ),
     Check(
         "order.receive-after-app-close",
-        Grade.MUST,
+        Grade.POLICY,
         "receive_* after the app closed raises RuntimeError instead of waiting",
-        "receive_* need the application state CONNECTED, which close leaves.",
-        STARLETTE,
+        f"{STATE_MACHINE_POLICY} receive_* need the application state CONNECTED, which close "
+        "leaves.",
+        f"wsconform policy, from {STARLETTE}",
         Layer.FRAMEWORK,
     ),
     Check(
@@ -159,9 +179,13 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
         "close.wire-code-valid",
         Grade.MUST,
         "every close frame the server chose carries a code an endpoint may send",
-        "1005, 1006 and 1015 never appear in a close frame, nor a code outside 1000-4999 "
-        "(MUST); 1004 and the unassigned 1016-2999 are reserved (graded SHOULD).",
-        "RFC 6455 7.4.1: 1005/1006/1015 MUST NOT be set in a Close frame; 7.4.2: ranges",
+        "1005, 1006 and 1015 never appear in a close frame (MUST). A code outside 1000-4999, "
+        "1004 or one of the unassigned 1016-2999 is graded as the suite's policy: section 7.4.2 "
+        "only sorts codes into ranges, with no keyword (and 5.5.1's MUST fixes the body's "
+        "layout, a two-byte code, not which codes), yet such a code means nothing a client can "
+        "act on, and clients such as the websockets library fail the connection on it.",
+        "RFC 6455 7.4.1: an endpoint MUST NOT set 1005/1006/1015 in a Close frame; 7.4.2 "
+        "(ranges, no keyword: policy)",
         Layer.SERVER,
     ),
     Check(
@@ -219,20 +243,24 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
     # --- disconnect ----------------------------------------------------------------------------
     Check(
         "disconnect.receive-after-client-close",
-        Grade.MUST,
+        Grade.SHOULD,
         "after a client close, receive raises WebSocketDisconnect once, then RuntimeError",
         "The disconnect message raises WebSocketDisconnect and moves Starlette's client state "
-        "to DISCONNECTED, where receive raises RuntimeError.",
-        f"{WWW}, 'Disconnect - receive event' (sent when the client closes); {STARLETTE}",
+        "to DISCONNECTED, where receive raises RuntimeError. SHOULD: the disconnect event's "
+        "own section only describes when it is sent; the keyword is the scope's, which ends "
+        "the app's scope with its socket.",
+        f"{SCOPE_LIFETIME}; {WWW}, 'Disconnect - receive event' (sent when the client closes: "
+        f"a definition); {STARLETTE}",
         Layer.SERVER,
     ),
     Check(
         "disconnect.drop-reaches-app",
-        Grade.MUST,
+        Grade.SHOULD,
         "a dropped TCP connection reaches an app blocked in receive as WebSocketDisconnect",
         "The disconnect event is sent when the connection is lost for any reason; an app "
-        "blocked in receive must learn of it.",
-        f"{WWW}, 'Websocket Connection Scope' and 'Disconnect - receive event'",
+        "blocked in receive learns of it. SHOULD, by the scope's lifetime rule: the "
+        "disconnect event's section has no keyword.",
+        f"{SCOPE_LIFETIME}; {WWW}, 'Disconnect - receive event' (a definition)",
         Layer.SERVER,
     ),
     Check(
@@ -380,10 +408,13 @@ LIFECYCLE_CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "data.json-exact",
-        Grade.MUST,
+        Grade.POLICY,
         "JSON values survive send_json/receive_json exactly",
-        "send_json/receive_json encode and decode JSON text messages.",
-        f"Starlette docs, send_json/receive_json; {WWW}, 'Send/Receive event'",
+        "Suite policy: send_json/receive_json encode and decode JSON text messages, and the "
+        "value reaches the other side unchanged; as for data.text-exact, no keyword binds a "
+        "server's delivery of the text that carries it.",
+        f"wsconform policy, from Starlette docs, send_json/receive_json; {WWW}, 'Send/Receive "
+        "event'",
         Layer.SERVER,
     ),
 )

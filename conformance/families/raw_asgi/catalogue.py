@@ -238,8 +238,8 @@ RAW_CHECKS: tuple[Check, ...] = (
         "a denial body sent in several more_body chunks reaches the client whole",
         "Every websocket.http.response.body chunk, up to the one without more_body, is in the "
         "response body, in order.",
-        "ASGI extensions, 'Websocket Denial Response': response body messages with more_body, "
-        "as for HTTP; the server should send the response",
+        "ASGI extensions, 'Websocket Denial Response': the server should send the response, "
+        "its body messages with more_body joined as for HTTP",
         extension=DENIAL_EXTENSION,
     ),
 )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from wsconform.conformance.engine.checks import RFC6455, SCOPE_SPEC, Check, Grade, Layer
+from wsconform.conformance.engine.checks import RFC6455, SCOPE_SPEC, WWW, Check, Grade, Layer
 
 # --- the wire (conformance/families/wire/frames.py; frames written and read by targets/frames.py)
 # ------------
@@ -151,6 +151,25 @@ WIRE_CHECKS: tuple[Check, ...] = (
     ),
 )
 
+# --- keepalive (conformance/families/wire/frames.py, on a server served with its ping setting)
+
+KEEPALIVE_CHECKS: tuple[Check, ...] = (
+    Check(
+        "wire.keepalive-pings-sent",
+        Grade.SHOULD,
+        "a server configured for keepalive pings sends them",
+        "Served with its own keepalive setting (uvicorn --ws-ping-interval, hypercorn "
+        "websocket_ping_interval, daphne --ping-interval) at a short interval, the server pings "
+        "an idle connection, and pings it again once the first is answered, each within the "
+        "interval plus the reply bound. Judged only where the server has such a setting: "
+        "configured, pings are what its operator found necessary.",
+        f"{WWW}, 'WebSocket' (its introduction): a server should send PING frames as needed to "
+        "keep the connection alive; RFC 6455 5.5.2: an endpoint MAY ping while the connection "
+        "is open (e.g. as a keepalive); the server's own documented setting",
+        Layer.SERVER,
+    ),
+)
+
 # --- bad handshakes (conformance/families/wire/handshakes.py)
 # ---------------------------------------------------
 
@@ -177,7 +196,8 @@ UPGRADE_CHECKS: tuple[Check, ...] = (
         Grade.MUST,
         "an upgrade request that is not a GET is refused",
         "A POST carrying the upgrade headers gets no 101.",
-        "RFC 6455 4.2.1 (the handshake is a GET; otherwise the server MUST stop processing)",
+        "RFC 6455 4.2.1: the handshake is a GET, and on any other request the server MUST stop "
+        "processing it",
         Layer.SERVER,
     ),
     Check(
@@ -307,4 +327,6 @@ VARIATION_CHECKS: tuple[Check, ...] = (
 )
 
 # What the registry collects from this family.
-CHECKS = WIRE_CHECKS + UPGRADE_CHECKS + CLIENT_HANDSHAKE_CHECKS + VARIATION_CHECKS
+CHECKS = (
+    WIRE_CHECKS + KEEPALIVE_CHECKS + UPGRADE_CHECKS + CLIENT_HANDSHAKE_CHECKS + VARIATION_CHECKS
+)

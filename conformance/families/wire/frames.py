@@ -38,7 +38,7 @@ from wsconform.targets.frames import (
     Frame,
 )
 from wsconform.targets.raw_routes import WIRE_ECHO_ROUTE
-from wsconform.targets.servers.base import EXPECT_BOUND_S
+from wsconform.targets.servers.base import EXPECT_BOUND_S, REPLY_BOUND_S
 from wsconform.targets.wsclient import Endpoint
 
 RFC = "RFC 6455"
@@ -327,6 +327,44 @@ PROBES: tuple[Probe, ...] = (
     _must_fail("wire.long-control-frame-fails", Frame(OP_PING, b"x" * (MAX_CONTROL_PAYLOAD + 1))),
     _must_fail("wire.one-byte-close-fails", Frame(OP_CLOSE, b"\x03")),
 )
+
+
+# The keepalive interval a server is served with for wire.keepalive-pings-sent: short, so a
+# server that pings passes in well under a second (daphne's whole seconds take longer).
+KEEPALIVE_INTERVAL_S = 0.2
+KEEPALIVE_PINGS = 2  # the second, after the first is answered, shows the pings go on
+
+
+async def keepalive(endpoint: Endpoint, setting: str, interval_s: float) -> Judgement:
+    """An idle connection to a server served with its ping setting (`setting`, at `interval_s`):
+    each ping answered with its pong, as a client that is alive does, until the second. Each
+    ping is awaited for the interval plus the reply bound: a late ping is still a ping."""
+    wire = await open_wire(endpoint)
+    if wire is None:
+        why = "no 101 from the server (wire.accept-key's finding)"
+        return Judgement("wire.keepalive-pings-sent", None, why)
+    loop = asyncio.get_running_loop()
+    bound = interval_s + REPLY_BOUND_S
+    pings = 0
+    try:
+        deadline = loop.time() + bound
+        while (
+            pings < KEEPALIVE_PINGS
+            and (frame := await wire.next_frame(max(deadline - loop.time(), 0.0))) is not None
+        ):
+            if frame.opcode == OP_PING:
+                pings += 1
+                await wire.send(Frame(OP_PONG, frame.payload))
+                deadline = loop.time() + bound
+    finally:
+        await wire.close()
+    ended = "; the server ended the connection" if wire.ended else ""
+    return Judgement(
+        "wire.keepalive-pings-sent",
+        pings == KEEPALIVE_PINGS,
+        f"{setting} set to {interval_s} s: {pings} of {KEEPALIVE_PINGS} pings on an idle "
+        f"connection, each awaited {bound} s{ended}",
+    )
 
 
 def judge_server_framing(received: list[Frame], accept_ok: list[bool]) -> list[Judgement]:

@@ -60,3 +60,53 @@ def cause_table(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         table.values(),
         key=lambda e: (_RANK.get(e["verdict"], len(_RANK)), e["server"], e["cause"]),
     )
+
+
+def unexplained_divergences(observations: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The servers as each other's oracle: per program of the lifecycle machine that several
+    transports ran, with clients that see the same things, and judged with the same verdicts
+    on each, the transports whose observations differ (what the app's steps did, what the
+    client saw). The model gave every one the same verdicts, so it does not explain the
+    difference: informational, where unknown bugs surface first. Each entry: the program, the
+    transports grouped by what they observed, the first step where two groups differ and one
+    transcript per group."""
+    entries = []
+    for program, by_transport in sorted(observations.items()):
+        groups: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for transport, observation in sorted(by_transport.items()):
+            groups.setdefault(observation["visibility"], {})[transport] = observation
+        for members in groups.values():
+            if len({json.dumps(seen["verdicts"]) for seen in members.values()}) != 1:
+                continue  # the verdicts differ: the model explains it (and the gate reports it)
+            alike: dict[str, list[str]] = {}
+            for transport, seen in members.items():
+                alike.setdefault(json.dumps(seen["observed"]), []).append(transport)
+            if len(alike) < 2:
+                continue
+            firsts = [members[transports[0]] for transports in alike.values()]
+            step = next(
+                index
+                for index, (one, other) in enumerate(
+                    zip(firsts[0]["observed"], firsts[1]["observed"], strict=False)
+                )
+                if one != other
+            )  # the same program: as many steps on each, and the groups differ in one
+            entries.append(
+                {
+                    "program": json.loads(program),
+                    "servers": list(alike.values()),
+                    "verdicts": firsts[0]["verdicts"],
+                    "first_difference": {
+                        "step": step,
+                        **{
+                            transports[0]: seen["observed"][step]
+                            for transports, seen in zip(alike.values(), firsts, strict=True)
+                        },
+                    },
+                    "transcripts": {
+                        transports[0]: seen["transcript"]
+                        for transports, seen in zip(alike.values(), firsts, strict=True)
+                    },
+                }
+            )
+    return entries

@@ -36,7 +36,12 @@ def test_lifecycle_machine(
         f"tox -e suite -- --server {transport.name} -k 'test_lifecycle_machine and shard{shard}'"
     )
 
+    # Every session of the run, for what it observed: the report compares it with the other
+    # transports' sessions of the same program (the shards' seeds are the same everywhere).
+    sessions: dict[str, LifecycleSession] = {}
+
     def sink(session: LifecycleSession, judgements: list[Judgement]) -> list[Judgement]:
+        sessions[session.session_id] = session
         recorder.add(
             transport.name,
             judgements,
@@ -56,6 +61,8 @@ def test_lifecycle_machine(
                 settings=settings(profile, max_examples=examples),
             )
             seed(shard)(test)()
+        for session in sessions.values():
+            recorder.add_observation(transport.name, session.program(), session.observation())
     except LifecycleFinding as finding:
         program = [str(line) for line in [*report, *getattr(finding, "__notes__", [])]]
         recorder.attach(

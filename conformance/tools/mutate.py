@@ -3,7 +3,7 @@ under test, each run through the part of the suite that judges it; a mutant the 
 notice (its run passes the gate) survives, and the survivors are the suite's to-do list.
 
     python -m wsconform.conformance.tools.mutate --target uvicorn-sansio [--sample 20] [--seed 0]
-        [--timeout 300] [--out reports/out/mutate]
+        [--timeout SECONDS] [--out reports/out/mutate]
 
 Why an operator set of our own: mutmut mutates only the files of the project it runs in (it
 copies them into its own `mutants/` tree), and cosmic-ray rewrites the module's file on disk in
@@ -13,9 +13,10 @@ PYTHONPATH of a fresh pytest process (which the suite's server subprocesses inhe
 installed files are never touched, and a mutant cannot leak into the next run.
 
 A mutant is *killed* when its run fails (a finding or a gate difference, in either direction),
-*killed by timeout* when its run exceeds --timeout (reported apart: a hang the suite only
-noticed by its bound), *survived* when its run passes. A run that cannot start (pytest's usage
-or internal error) is an *error*, left out of the score. Mutants triaged as equivalent (no
+*killed by timeout* when its run exceeds the time bound (reported apart: a hang the suite
+only noticed by its bound; --timeout, by default three times the unmutated run's time),
+*survived* when its run passes. A run that cannot start (pytest's usage or internal error)
+is an *error*, left out of the score. Mutants triaged as equivalent (no
 observable difference is possible; `conformance/data/equivalent_mutants.toml`, each with its
 reason) are not run. Score = (killed + killed by timeout) / (killed + killed by timeout +
 survived). Writes `<target>.json` and `<target>.md` (each survivor with its diff) in --out.
@@ -49,6 +50,12 @@ from wsconform.conformance.data import EQUIVALENT_MUTANTS, read_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "reports" / "out" / "mutate"
+# The unmutated run's bound: past it the suite itself is too slow here to measure anything.
+CLEAN_RUN_BOUND_S = 1200.0
+# A mutant's run may take this many times the unmutated one (servers torn down after a crash,
+# a loaded machine) before it counts as killed by timeout, and never less than the floor.
+TIMEOUT_FACTOR = 3.0
+TIMEOUT_FLOOR_S = 60.0
 
 # The gated suite's part that can see a transport, without the browser columns (they need
 # Chromium and re-run what the frame client already judged) and the benchmarks. -x: the first
@@ -496,7 +503,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--target", required=True, choices=sorted(TARGETS))
     parser.add_argument("--sample", type=int, help="run this many mutants (default: every one)")
     parser.add_argument("--seed", type=int, default=0, help="which sample (default 0)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant's run")
+    parser.add_argument(
+        "--timeout", type=float, help="seconds per mutant's run (default: 3x the unmutated run)"
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants, run none")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
@@ -513,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     check_overlay_is_used(target, original)
     # The unmutated copy must pass: otherwise every mutant would count as killed.
-    status, seconds, tail = run_once(target, original, args.timeout)
+    status, seconds, tail = run_once(target, original, CLEAN_RUN_BOUND_S)
     if status != "survived":
         print(f"the unmutated {target.name} does not pass ({status}, {seconds}s):\n{tail}")
         return 2
@@ -527,9 +536,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
 
-    results = run_mutants(target, original, chosen, args.timeout, progress)
+    timeout_s = args.timeout or max(TIMEOUT_FLOOR_S, round(TIMEOUT_FACTOR * seconds))
+    results = run_mutants(target, original, chosen, timeout_s, progress)
     version = importlib.metadata.version(target.package)
-    settings = {"sample": args.sample, "seed": args.seed, "timeout_s": args.timeout}
+    settings = {
+        "sample": args.sample,
+        "seed": args.seed,
+        "unmutated_run_s": seconds,
+        "timeout_s": timeout_s,
+    }
     data = summary(target, version, len(generated), results, equivalent, settings)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{target.name}.json").write_text(json.dumps(data, indent=1))

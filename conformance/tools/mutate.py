@@ -52,6 +52,13 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "reports" / "out" / "mutate"
 # The unmutated run's bound: past it the suite itself is too slow here to measure anything.
 CLEAN_RUN_BOUND_S = 1200.0
+# pytest's exit status -> the mutant's: 1 is a failed test or gate; 2 an interrupted session,
+# which is how pytest-xdist ends a run stopped by -x, and how pytest ends one whose collection
+# failed (a mutant that breaks an import). The others are pytest's own usage or internal errors.
+_EXIT_STATUS = {0: "survived", 1: "killed", 2: "killed"}
+# The unmutated run may fail on a loaded machine (a timing-dependent verdict): it is tried this
+# many times, and the report says how many it took.
+CLEAN_RUN_ATTEMPTS = 3
 # A mutant's run may take this many times the unmutated one (servers torn down after a crash,
 # a loaded machine) before it counts as killed by timeout, and never less than the floor.
 TIMEOUT_FACTOR = 3.0
@@ -301,6 +308,7 @@ class MutantResult:
     seconds: float
     diff: str
     output_tail: str = ""
+    killed_by: list[str] = field(default_factory=list)
 
 
 def package_dir(target: MutationTarget) -> Path:
@@ -382,8 +390,18 @@ def run_once(target: MutationTarget, source: str, timeout_s: float) -> tuple[str
             log.seek(0)
             tail = log.read().decode(errors="replace")[-3000:]
     seconds = round(time.monotonic() - started, 1)
-    status = {None: "timeout", 0: "survived", 1: "killed"}.get(code, "error")
+    status = "timeout" if code is None else _EXIT_STATUS.get(code, "error")
     return status, seconds, tail
+
+
+def killed_by(output: str) -> list[str]:
+    """What failed a run: the failed tests and the gate's differences, from pytest's output."""
+    return [
+        line.strip()
+        for line in output.splitlines()
+        if line.startswith(("FAILED ", "ERROR "))
+        or line.rstrip().endswith(("(new failure)", "(now passes)"))
+    ]
 
 
 def _stop_group(process: subprocess.Popen[bytes]) -> None:
@@ -430,6 +448,7 @@ def run_mutants(
             seconds,
             mutant.diff(original, f"{target.package}/{target.module_file}"),
             tail if status in ("survived", "error") else "",
+            killed_by(tail) if status == "killed" else [],
         )
         progress(result)
         results.append(result)
@@ -481,10 +500,11 @@ def markdown(data: dict[str, Any]) -> str:
         f" ({len(data['equivalent_skipped'])} triaged as equivalent and not run)."
         f" Settings: {', '.join(f'{k}={v}' for k, v in data['settings'].items())}.",
         "",
-        "| mutant | operator | line | status | seconds |",
-        "|---|---|---|---|---|",
+        "| mutant | operator | line | status | seconds | killed by |",
+        "|---|---|---|---|---|---|",
         *(
-            f"| `{m['id']}` | {m['operator']} | {m['line']} | {m['status']} | {m['seconds']} |"
+            f"| `{m['id']}` | {m['operator']} | {m['line']} | {m['status']} | {m['seconds']}"
+            f" | {'<br>'.join(m['killed_by'][:3])} |"
             for m in data["mutants"]
         ),
     ]
@@ -522,9 +542,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     check_overlay_is_used(target, original)
     # The unmutated copy must pass: otherwise every mutant would count as killed.
-    status, seconds, tail = run_once(target, original, CLEAN_RUN_BOUND_S)
-    if status != "survived":
-        print(f"the unmutated {target.name} does not pass ({status}, {seconds}s):\n{tail}")
+    unmutated_failures: list[str] = []
+    for _ in range(CLEAN_RUN_ATTEMPTS):
+        status, seconds, tail = run_once(target, original, CLEAN_RUN_BOUND_S)
+        if status == "survived":
+            break
+        unmutated_failures += killed_by(tail) or [status]
+        print(f"the unmutated {target.name} failed ({status}, {seconds}s):\n{tail}", flush=True)
+    else:
         return 2
     print(
         f"{target.name}: the unmutated run passes in {seconds}s; {len(chosen)} mutants", flush=True
@@ -543,6 +568,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sample": args.sample,
         "seed": args.seed,
         "unmutated_run_s": seconds,
+        # A failure of the unmutated run before it passed: a verdict that flakes here, which
+        # may also have killed a mutant (each killed mutant says what killed it).
+        "unmutated_failures": unmutated_failures,
         "timeout_s": timeout_s,
     }
     data = summary(target, version, len(generated), results, equivalent, settings)

@@ -12,6 +12,7 @@ from wsconform.conformance.tools.mutate import (
     MutationTarget,
     check_overlay_is_used,
     generate_mutants,
+    killed_by,
     markdown,
     package_dir,
     run_mutants,
@@ -73,3 +74,20 @@ def test_the_score_counts_killed_survived_and_timed_out_mutants() -> None:
     assert MODULE.read_text() == source
     page = markdown(summary(TARGET, "0", len(mutants), results, {}, {}))
     assert "-    seen.append(value)\n+    pass" in page
+
+
+def test_a_killed_mutant_names_the_tests_and_gate_differences_that_killed_it() -> None:
+    output = "\n".join(
+        [
+            "baseline gate: 2 difference(s) (the run fails):",
+            "  uvicorn-sansio: close.code-delivered pass -> fail (new failure)",
+            "  uvicorn-sansio: disconnect.drop-code-1006 informational -> pass (now passes)",
+            "XFAIL conformance/suite/test_wire.py::test_wire_probes[uvicorn-sansio] - known",
+            "FAILED conformance/suite/test_scenarios.py::test_directed_scenario[x] - failed",
+        ]
+    )
+    assert killed_by(output) == [
+        "uvicorn-sansio: close.code-delivered pass -> fail (new failure)",
+        "uvicorn-sansio: disconnect.drop-code-1006 informational -> pass (now passes)",
+        "FAILED conformance/suite/test_scenarios.py::test_directed_scenario[x] - failed",
+    ]

@@ -3,7 +3,7 @@ under test, each run through the part of the suite that judges it; a mutant the 
 notice (its run passes the gate) survives, and the survivors are the suite's to-do list.
 
     python -m wsconform.conformance.tools.mutate --target uvicorn-sansio [--sample 20] [--seed 0]
-        [--timeout SECONDS] [--out reports/out/mutate]
+        [--timeout SECONDS] [--out reports/out/mutate] [-- PYTEST ARGS]
 
 Why an operator set of our own: mutmut mutates only the files of the project it runs in (it
 copies them into its own `mutants/` tree), and cosmic-ray rewrites the module's file on disk in
@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -528,8 +528,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--list", action="store_true", help="list the mutants, run none")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "pytest_args", nargs="*", help="after --: added to each run's pytest command (e.g. -k)"
+    )
     args = parser.parse_args(argv)
     target = TARGETS[args.target]
+    target = replace(target, command=(*target.command, *args.pytest_args))
     module_path = package_dir(target) / target.module_file
     original = module_path.read_text(encoding="utf-8")
     generated = generate_mutants(original)
@@ -567,6 +571,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = {
         "sample": args.sample,
         "seed": args.seed,
+        "pytest_args": " ".join(args.pytest_args),
         "unmutated_run_s": seconds,
         # A failure of the unmutated run before it passed: a verdict that flakes here, which
         # may also have killed a mutant (each killed mutant says what killed it).

@@ -559,14 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{target.name}: the unmutated run passes in {seconds}s; {len(chosen)} mutants", flush=True
     )
 
-    def progress(result: MutantResult) -> None:
-        print(
-            f"  {result.status:8} {result.seconds:6.1f}s  {result.id} (line {result.line})",
-            flush=True,
-        )
-
     timeout_s = args.timeout or max(TIMEOUT_FLOOR_S, round(TIMEOUT_FACTOR * seconds))
-    results = run_mutants(target, original, chosen, timeout_s, progress)
     version = importlib.metadata.version(target.package)
     settings = {
         "sample": args.sample,
@@ -578,10 +571,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "unmutated_failures": unmutated_failures,
         "timeout_s": timeout_s,
     }
-    data = summary(target, version, len(generated), results, equivalent, settings)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{target.name}.json").write_text(json.dumps(data, indent=1))
-    (args.out / f"{target.name}.md").write_text(markdown(data))
+    done: list[MutantResult] = []
+
+    def progress(result: MutantResult) -> None:
+        """Print the mutant's line and rewrite both files: a run cut short keeps what it did."""
+        print(
+            f"  {result.status:8} {result.seconds:6.1f}s  {result.id} (line {result.line})",
+            flush=True,
+        )
+        done.append(result)
+        data = summary(target, version, len(generated), done, equivalent, settings)
+        (args.out / f"{target.name}.json").write_text(json.dumps(data, indent=1))
+        (args.out / f"{target.name}.md").write_text(markdown(data))
+
+    results = run_mutants(target, original, chosen, timeout_s, progress)
+    data = summary(target, version, len(generated), results, equivalent, settings)
     print(markdown(data).split("\n\n")[1])
     print(f"written: {args.out / (target.name + '.md')}")
     return 0

@@ -64,20 +64,22 @@ def cause_table(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def unexplained_divergences(observations: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The servers as each other's oracle: per program of the lifecycle machine that several
-    transports ran, with clients that see the same things, and judged with the same verdicts
-    on each, the transports whose observations differ (what the app's steps did, what the
+    transports ran, among the transports whose clients see the same things and that got the
+    same verdicts, those whose observations differ (what the app's steps did, what the
     client saw). The model gave every one the same verdicts, so it does not explain the
     difference: informational, where unknown bugs surface first. Each entry: the program, the
     transports grouped by what they observed, the first step where two groups differ and one
     transcript per group."""
     entries = []
     for program, by_transport in sorted(observations.items()):
+        # Transports are compared within a group that sees alike and got the same verdicts: a
+        # difference between groups of different verdicts is the model's to explain (the
+        # checks and the gate report it).
         groups: dict[str, dict[str, Mapping[str, Any]]] = {}
         for transport, observation in sorted(by_transport.items()):
-            groups.setdefault(observation["visibility"], {})[transport] = observation
+            key = json.dumps([observation["visibility"], observation["verdicts"]])
+            groups.setdefault(key, {})[transport] = observation
         for members in groups.values():
-            if len({json.dumps(seen["verdicts"]) for seen in members.values()}) != 1:
-                continue  # the verdicts differ: the model explains it (and the gate reports it)
             alike: dict[str, list[str]] = {}
             for transport, seen in members.items():
                 alike.setdefault(json.dumps(seen["observed"]), []).append(transport)

@@ -26,7 +26,7 @@ from wsconform.targets.puppet import build_puppet_app
 from wsconform.targets.servers.base import Transport
 from wsconform.targets.servers.inmemory import InMemoryTransport
 
-from tests.broken_targets import broken_middleware, when
+from tests.broken_targets import broken_middleware, disconnect_code_replaced, when
 from tests.test_report import baselines, results_json, text_of
 
 # The app is handed a close reason with every disconnect, also after a TCP drop, when the
@@ -34,6 +34,8 @@ from tests.test_report import baselines, results_json, text_of
 invents_a_disconnect_reason = broken_middleware(
     to_app=when("websocket.disconnect", lambda message: {**message, "reason": "invented"})
 )
+# A drop reported to the app as a normal close: a verdict changes.
+reports_a_drop_as_1000 = broken_middleware(to_app=disconnect_code_replaced(1006, 1000))
 DROP_WHILE_THE_APP_RECEIVES: list[Action] = [Connect(), Accept(), ClientDrop(), ReceiveText()]
 # After a client's close, the reason is judged: the same breakage changes a verdict.
 CLOSE_WHILE_THE_APP_RECEIVES: list[Action] = [
@@ -58,9 +60,11 @@ def observations(
 def test_a_difference_under_equal_verdicts_is_listed_with_both_transcripts(
     loop_runner: LoopRunner,
 ) -> None:
+    # A third transport judged otherwise is compared with neither, and hides nothing.
     transports = {
         "inmemory": InMemoryTransport(build_puppet_app()),
         "broken": invents_a_disconnect_reason(),
+        "judged-otherwise": reports_a_drop_as_1000(),
     }
     (entry,) = unexplained_divergences(
         observations(loop_runner, transports, DROP_WHILE_THE_APP_RECEIVES)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from wsconform.conformance.data import EQUIVALENT_MUTANTS, read_toml
 from wsconform.conformance.tools.mutate import (
+    TARGETS,
     Mutant,
     MutationTarget,
     check_overlay_is_used,
@@ -91,3 +93,12 @@ def test_a_killed_mutant_names_the_tests_and_gate_differences_that_killed_it() -
         "uvicorn-sansio: disconnect.drop-code-1006 informational -> pass (now passes)",
         "FAILED conformance/suite/test_scenarios.py::test_directed_scenario[x] - failed",
     ]
+
+
+def test_every_equivalent_mutant_names_its_target_and_says_why() -> None:
+    entries = read_toml(EQUIVALENT_MUTANTS)["equivalent"]
+    assert entries
+    for entry in entries:
+        assert entry["target"] in TARGETS
+        assert entry["id"].count(":") == 2
+        assert entry["reason"].strip()

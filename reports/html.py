@@ -30,7 +30,7 @@ from wsconform.conformance.engine.results import (
 )
 from wsconform.reports import charts
 from wsconform.reports.frontend import NO_BROWSER, frontend_table
-from wsconform.reports.results_file import cause_table
+from wsconform.reports.results_file import cause_table, unexplained_divergences
 
 RESULTS = Path("reports/out/results.json")
 # pytest-benchmark's default storage: runs saved with --benchmark-autosave.
@@ -192,6 +192,12 @@ def build_index(inputs: ReportInputs, expected_dir: Path = EXPECTED_DIR) -> dict
             }
             for row in rows
         ],
+        # Informational: programs the transports ran with equal verdicts and observed
+        # differently (the transcripts are in the report).
+        "unexplained_divergences": [
+            {key: entry[key] for key in ("program", "servers", "first_difference")}
+            for entry in unexplained_divergences(results.get("observations") or {})
+        ],
         "findings": [
             {key: finding[key] for key in ("id", "route", "checks", "leaf", "plan")}
             | {"servers": sorted(finding["servers"])}
@@ -311,6 +317,7 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
         groups=shown_groups,
         app_mode=app_mode,
         findings=results.get("findings") or [],
+        unexplained=unexplained_divergences(results.get("observations") or {}),
         by_pair=by_pair,
         verdicts=VERDICT_ORDER,
         per_server_counts={

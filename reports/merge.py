@@ -88,11 +88,19 @@ def merge(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         advertised.update(run.get("advertised", {}))
         # A fact has no verdict to rank: the later run's observation is kept.
         facts.update({(row["fact"], row["server"]): row for row in run.get("facts", [])})
+    # What each transport observed per lifecycle program: the first run of a (program,
+    # transport) is kept, as the recorder keeps it (ResultsRecorder.add_observation).
+    observations: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        for program, by_transport in (run.get("observations") or {}).items():
+            for transport, observation in by_transport.items():
+                observations.setdefault(program, {}).setdefault(transport, observation)
     return {
         **runs[0],
         "servers": servers,
         "unavailable_servers": unavailable,
         "advertised": dict(sorted(advertised.items())),
+        "observations": observations,
         "results": merged_rows,
         "facts": [row for _, row in sorted(facts.items())],
     }

@@ -95,3 +95,55 @@ def cause_changes(
         [entry for key, entry in new.items() if key not in old],
         [entry for key, entry in old.items() if key not in new],
     )
+
+
+def unexplained_divergences(observations: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The servers as each other's oracle: per program of the lifecycle machine that several
+    transports ran, among the transports whose clients see the same things and that got the
+    same verdicts, those whose observations differ (what the app's steps did, what the
+    client saw). The model gave every one the same verdicts, so it does not explain the
+    difference: informational, where unknown bugs surface first. Each entry: the program, the
+    transports grouped by what they observed, the first step where two groups differ and one
+    transcript per group."""
+    entries = []
+    for program, by_transport in sorted(observations.items()):
+        # Transports are compared within a group that sees alike and got the same verdicts: a
+        # difference between groups of different verdicts is the model's to explain (the
+        # checks and the gate report it).
+        groups: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for transport, observation in sorted(by_transport.items()):
+            key = json.dumps([observation["visibility"], observation["verdicts"]])
+            groups.setdefault(key, {})[transport] = observation
+        for members in groups.values():
+            alike: dict[str, list[str]] = {}
+            for transport, seen in members.items():
+                alike.setdefault(json.dumps(seen["observed"]), []).append(transport)
+            if len(alike) < 2:
+                continue
+            firsts = [members[transports[0]] for transports in alike.values()]
+            step = next(
+                index
+                for index, (one, other) in enumerate(
+                    zip(firsts[0]["observed"], firsts[1]["observed"], strict=False)
+                )
+                if one != other
+            )  # the same program: as many steps on each, and the groups differ in one
+            entries.append(
+                {
+                    "program": json.loads(program),
+                    "servers": list(alike.values()),
+                    "verdicts": firsts[0]["verdicts"],
+                    "first_difference": {
+                        "step": step,
+                        **{
+                            transports[0]: seen["observed"][step]
+                            for transports, seen in zip(alike.values(), firsts, strict=True)
+                        },
+                    },
+                    "transcripts": {
+                        transports[0]: seen["transcript"]
+                        for transports, seen in zip(alike.values(), firsts, strict=True)
+                    },
+                }
+            )
+    return entries

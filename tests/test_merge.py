@@ -12,6 +12,7 @@ from wsconform.reports.merge import main
 
 INMEMORY = [Judgement("data.text-exact", True, "ok"), Judgement("close.code-delivered", False, "")]
 UVICORN = [Judgement("data.text-exact", False, "stripped")]
+PROGRAM = '[{"kind": "Connect"}]'
 
 
 def recorded(*runs: tuple[str, list[Judgement]]) -> ResultsRecorder:
@@ -19,6 +20,8 @@ def recorded(*runs: tuple[str, list[Judgement]]) -> ResultsRecorder:
     for server, judgements in runs:
         recorder.add(server, judgements, lambda: {"session": "s"})
         recorder.add_advertised(server, Advertised("2.4"))
+        # The same program on every server: the merged file compares them.
+        recorder.add_observation(server, PROGRAM, {"observed": [server]})
     return recorder
 
 
@@ -32,7 +35,7 @@ def test_merged_results_equal_one_run_of_every_server(tmp_path: Path) -> None:
     one_run = json.loads(
         json.dumps(recorded(("inmemory", INMEMORY), ("uvicorn-sansio", UVICORN)).to_json())
     )
-    keys = ("servers", "unavailable_servers", "advertised", "results", "checks")
+    keys = ("servers", "unavailable_servers", "advertised", "results", "checks", "observations")
     assert (status, {key: merged[key] for key in keys}) == (
         0,
         {key: one_run[key] for key in keys},

@@ -1,6 +1,7 @@
 """The suite's data, each file named once: the per-server baselines and the lock the gate runs
 on (`expected/`), the regression atlas, the compat floor, the pytest settings `wsconform run`
-uses and the handshakes real clients send. Code finds them here, never by a path of its own."""
+uses, the handshakes real clients send and the mutants triaged as equivalent. Code finds them
+here, never by a path of its own."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ ATLAS = DATA / "atlas.toml"
 COMPAT_FLOOR = DATA / "compat_floor.txt"
 RUN_INI = DATA / "run.ini"
 CLIENT_HANDSHAKES = DATA / "client_handshakes.toml"
+EQUIVALENT_MUTANTS = DATA / "equivalent_mutants.toml"
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -142,6 +142,15 @@ class ResultsRecorder:
         self.findings: dict[str, Finding] = {}
         # "app" when the run judged a user's app: the report then leads with its findings.
         self.mode = "suite"
+        # Per program of the lifecycle machine (its actions as JSON text), per transport, the
+        # session's `observation()`: the report compares the transports that ran the same
+        # program (reports.results_file.unexplained_divergences).
+        self.observations: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def add_observation(self, transport: str, program: str, observation: dict[str, Any]) -> None:
+        """The first session of `program` on `transport` is kept (a later run of the same
+        program adds nothing to compare)."""
+        self.observations.setdefault(program, {}).setdefault(transport, observation)
 
     def add_finding(self, finding: Finding) -> None:
         known = self.findings.get(finding.id)
@@ -208,6 +217,7 @@ class ResultsRecorder:
             "advertised": {name: adv.to_json() for name, adv in self.advertised.items()},
             "findings": [finding.to_json() for finding in self.findings.values()],
             "mode": self.mode,
+            "observations": self.observations,
         }
         # Evidence may hold values JSON cannot (results.json shows them with repr).
         plain: dict[str, Any] = json.loads(json.dumps(state, default=repr))
@@ -233,6 +243,9 @@ class ResultsRecorder:
             self.add_finding(finding_from_json(payload))
         if state.get("mode") == "app":
             self.mode = "app"
+        for program, by_transport in state.get("observations", {}).items():
+            for transport, observation in by_transport.items():
+                self.add_observation(transport, program, observation)
         for name, payload in state["advertised"].items():
             advertised = advertised_from_json(payload)
             if advertised is not None:
@@ -280,6 +293,7 @@ class ResultsRecorder:
             "checks": catalogue_json(),
             "retired_checks": {old: list(new) for old, new in RETIRED.items()},
             "facts": self._facts_json(),
+            "observations": self.observations,
             "results": [
                 {
                     "check": check,

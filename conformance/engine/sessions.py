@@ -24,6 +24,7 @@ from wsconform.conformance.engine.model import (
 )
 from wsconform.conformance.engine.vocabulary import (
     Accept,
+    Accepted,
     Action,
     Advertised,
     ClientAction,
@@ -34,12 +35,16 @@ from wsconform.conformance.engine.vocabulary import (
     ClientSendBytes,
     ClientSendJson,
     ClientSendText,
+    Closed,
     Connect,
+    Message,
     Return,
     ServerRecord,
     ServerStep,
     StepOutcome,
+    event_shape,
     jsonable,
+    outcome_shape,
     record_to_json,
 )
 from wsconform.targets.servers.base import (
@@ -193,6 +198,41 @@ class LifecycleSession:
             "server_record": None if self.record is None else record_to_json(self.record),
         }
 
+    def program(self) -> str:
+        """What was done, in order, as JSON text without the session's own name: the same
+        program run on another transport has the same text."""
+        return json.dumps([jsonable(line.action) for line in self.transcript], sort_keys=True)
+
+    def observation(self) -> dict[str, Any]:
+        """What the app's steps did and what the client saw, per action, with the verdicts they
+        were given: compared across the transports that ran the same program (a difference
+        under equal verdicts is one the model does not explain). What differs between servers
+        by construction is left out: response headers, denial bodies, timings, exception
+        messages. `visibility` groups the transports whose clients see the same things."""
+        visibility = self.transport.visibility
+        return {
+            "visibility": f"http_status={visibility.http_status},"
+            f" close_frames={visibility.close_frames}",
+            "verdicts": sorted(
+                {
+                    f"{j.check_id}: {j.verdict.value}"
+                    for line in self.transcript
+                    for j in line.judgements
+                }
+            ),
+            "observed": [
+                [
+                    line.actor,
+                    outcome_shape(line.outcome),
+                    _outcome_value(line.outcome),
+                    event_shape(line.event),
+                    _event_data(line.event),
+                ]
+                for line in self.transcript
+            ],
+            "transcript": self.describe(),
+        }
+
     def describe(self) -> str:
         lines = [f"transcript of {self.session_id} on {self.transport.name}:"]
         lines += [str(line) for line in self.transcript]
@@ -201,6 +241,23 @@ class LifecycleSession:
             lines += [f"  {direction:>7} {message!r}" for direction, message in self.record.asgi]
             lines.append(f"  app ended: {self.record.ended}")
         return "\n".join(lines)
+
+
+def _outcome_value(outcome: StepOutcome | None) -> Any:
+    """What a step returned (the data received), or the code and reason an exception carried."""
+    return None if outcome is None else jsonable(outcome.value)
+
+
+def _event_data(event: ClientEvent | None) -> Any:
+    """The part of a client event the app or the client chose: a message's data, a close
+    reason, the subprotocol accepted (its shape says the rest)."""
+    if isinstance(event, Message):
+        return jsonable(event.data)
+    if isinstance(event, Closed):
+        return event.reason
+    if isinstance(event, Accepted):
+        return event.subprotocol
+    return None
 
 
 async def advertised_by(transport: Transport) -> Advertised:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import reporting, seed, settings
@@ -36,7 +37,13 @@ def test_lifecycle_machine(
         f"tox -e suite -- --server {transport.name} -k 'test_lifecycle_machine and shard{shard}'"
     )
 
+    # What every session of the run observed, as of its latest action (plain values: a session
+    # object kept alive would keep its client connection): the report compares it with the
+    # other transports' sessions of the same program (the shards' seeds are the same everywhere).
+    observed: dict[str, tuple[str, dict[str, Any]]] = {}
+
     def sink(session: LifecycleSession, judgements: list[Judgement]) -> list[Judgement]:
+        observed[session.session_id] = (session.program(), session.observation())
         recorder.add(
             transport.name,
             judgements,
@@ -56,6 +63,8 @@ def test_lifecycle_machine(
                 settings=settings(profile, max_examples=examples),
             )
             seed(shard)(test)()
+        for actions, observation in observed.values():
+            recorder.add_observation(transport.name, actions, observation)
     except LifecycleFinding as finding:
         program = [str(line) for line in [*report, *getattr(finding, "__notes__", [])]]
         recorder.attach(

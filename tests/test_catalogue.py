@@ -56,6 +56,7 @@ def test_results_json_has_the_documented_schema(loop_runner: LoopRunner, tmp_pat
             "facts",
             "findings",
             "mode",
+            "observations",
             "results",
             "retired_checks",
             "servers",

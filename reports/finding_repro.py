@@ -1,12 +1,15 @@
 """The body of a finding's standalone repro script (`conformance.engine.findings.repro_script`
 puts this module's source below the finding's description and above its data).
 
-It needs the Python standard library and the user's own project, nothing else: no wsconform,
+It needs the Python standard library and the user's own project, nothing else (but trustme for
+a finding seen on `wss://`, and nginx for one seen behind it): no wsconform,
 no TestClient or httpx (whose APIs differ across the Starlette releases a project may pin).
 An in-process finding is replayed by calling the app as ASGI directly: a scope, a receive
 queue, the app's sends collected, every wait bounded in time; a crowd finding so too, one
 scope per client, their steps in the finding's order. A finding only a real server showed is
-replayed on that server, started with its own command line, by a plain-socket client.
+replayed on that server, started with its own command line, by a plain-socket client (on
+`wss://` with a certificate trustme makes at run time, or behind nginx started from a temporary
+prefix, where wsconform saw it so).
 Either way the script judges what it saw with the finding's checks and prints REPRODUCED or
 NOT REPRODUCED with the observation, so that wsconform can run it once and link it only if it
 reproduces.
@@ -19,7 +22,9 @@ import base64
 import contextlib
 import importlib
 import os
+import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -27,7 +32,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -604,10 +609,14 @@ def crowd_verdict(finding: dict[str, Any], crowd: Crowd) -> int:
 class SocketClient:
     """A WebSocket client on a plain socket: the handshake, masked frames, events as they come."""
 
-    def __init__(self, port: int, target: str, headers: list[list[str]]) -> None:
+    def __init__(
+        self, port: int, target: str, headers: list[list[str]], tls: ssl.SSLContext | None
+    ) -> None:
         self.seen = Seen()
         self._changed = threading.Condition()
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=BOUND_S)
+        if tls is not None:  # wss://, the handshake bounded by the socket's timeout
+            self.sock = tls.wrap_socket(self.sock, server_hostname="127.0.0.1")
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [f"GET {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket",
                  "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13",
@@ -730,39 +739,99 @@ def free_port() -> int:
         return port
 
 
+def wait_listening(port: int, process: subprocess.Popen[bytes], log: Any, what: str) -> None:
+    deadline = time.monotonic() + BOUND_S * 2
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                output = log.read().decode(errors="replace")
+                raise SystemExit(f"{what} did not start:\n{output}") from None
+            time.sleep(0.05)  # polling the port: the server says nothing when ready
+
+
+@contextlib.contextmanager
+def started(
+    command: list[str], log: Any, port: int, what: str, **popen: Any
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A process listening on `port`, always stopped (terminated, then killed)."""
+    print(f"{what}:", " ".join(command))
+    process = subprocess.Popen(command, stdout=log, stderr=log, **popen)
+    try:
+        wait_listening(port, process, log, what)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(BOUND_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(BOUND_S)
+
+
+def make_certificate(folder: str) -> tuple[dict[str, str], ssl.SSLContext]:
+    """A CA made now and a certificate for 127.0.0.1 signed by it (trustme): the files the
+    server is given, and a client context that trusts that CA alone."""
+    import trustme  # only a wss:// finding needs it
+    from cryptography.hazmat.primitives import serialization  # trustme's own dependency
+
+    authority = trustme.CA()
+    issued = authority.issue_cert("127.0.0.1", "localhost")
+    key = serialization.load_pem_private_key(issued.private_key_pem.bytes(), password=None)
+    files = {
+        "certfile": os.path.join(folder, "cert.pem"),
+        "keyfile": os.path.join(folder, "key.pem"),
+    }
+    with open(files["certfile"], "wb") as cert:
+        cert.write(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
+    with open(files["keyfile"], "wb") as key_file:  # PKCS#8: the one format every server reads
+        key_file.write(key.private_bytes(serialization.Encoding.PEM,
+                                         serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption()))  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    authority.configure_trust(context)
+    return files, context
+
+
+def nginx_binary() -> str:
+    # Debian's package puts nginx in /usr/sbin, which an ordinary user's PATH may lack.
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    if found is None:
+        raise SystemExit("nginx is not installed (install it with `apt-get install nginx`)")
+    return found
+
+
 def replay_on_server(finding: dict[str, Any]) -> Seen:
     port = free_port()
-    command = [
-        sys.executable,
-        *(part.replace("{port}", str(port)) for part in finding["server_command"]),
-    ]
-    print("server:", " ".join(command))
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(
         filter(None, [os.path.abspath(finding["app_path"] or "."), environment.get("PYTHONPATH")])
     )
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(command, stdout=log, stderr=log, env=environment)
-        try:
-            deadline = time.monotonic() + BOUND_S * 2
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        log.seek(0)
-                        output = log.read().decode(errors="replace")
-                        raise SystemExit(f"the server did not start:\n{output}") from None
-                    time.sleep(0.05)  # polling the port: the server says nothing when ready
-            seen = SocketClient(port, finding["target"], finding["headers"]).play(finding["steps"])
-        finally:
-            server.terminate()
-            try:
-                server.wait(BOUND_S)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(BOUND_S)
+    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryFile() as log:
+        files, tls = make_certificate(folder) if finding["tls"] else ({}, None)
+        proxy = finding["proxy_config"]
+        server_port = free_port() if proxy else port
+        command = [sys.executable]
+        for part in finding["server_command"]:
+            for name, value in {"port": str(server_port), **files}.items():
+                part = part.replace("{" + name + "}", value)
+            command.append(part)
+        with contextlib.ExitStack() as processes:
+            processes.enter_context(started(command, log, server_port, "server", env=environment))
+            if proxy:  # nginx in front, every file it writes under a temporary prefix
+                os.mkdir(os.path.join(folder, "tmp"))
+                with open(os.path.join(folder, "nginx.conf"), "w") as config:
+                    config.write(proxy.replace("{port}", str(port))
+                                 .replace("{upstream_port}", str(server_port)))  # fmt: skip
+                nginx = [nginx_binary(), "-p", folder + os.sep, "-c", "nginx.conf",
+                         "-e", "stderr", "-g", "daemon off;"]  # fmt: skip
+                processes.enter_context(started(nginx, log, port, "nginx"))
+            seen = SocketClient(port, finding["target"], finding["headers"], tls).play(
+                finding["steps"]
+            )
         log.seek(0)
         output = log.read().decode(errors="replace")
     # The server logs what escaped the app; its type names are the raised leaves.

@@ -45,6 +45,13 @@ SERVER_COMMANDS: dict[str, list[str]] = {
     "gunicorn-uvicorn": [*GUNICORN, "--worker-class", "uvicorn_worker.UvicornWorker", "repro:app"],
 }
 PACKAGES = {server: server.partition("-")[0] for server in SERVER_COMMANDS}
+# A `<server>+tls` finding's script adds these to the server's command line, with the files
+# of a certificate it makes at run time (the options targets/servers/*_server.py serve TLS with).
+TLS_OPTIONS: dict[str, list[str]] = {
+    "uvicorn-sansio": ["--ssl-certfile", "{certfile}", "--ssl-keyfile", "{keyfile}"],
+    "hypercorn": ["--certfile", "{certfile}", "--keyfile", "{keyfile}"],
+    "granian": ["--ssl-certificate", "{certfile}", "--ssl-keyfile", "{keyfile}"],
+}
 
 
 class NotReplayable(ValueError):

@@ -155,6 +155,26 @@ def test_a_drop_only_a_real_server_showed_is_replayed_on_that_server(tmp_path: P
     assert finding.repro_script == "r/d7000001.py"
 
 
+@pytest.mark.parametrize("server", ["uvicorn-sansio+tls", "nginx"])
+def test_a_drop_seen_on_wss_or_behind_nginx_is_replayed_there(server: str, tmp_path: Path) -> None:
+    reason = all_transports()[server].unavailable_reason()
+    if reason:
+        pytest.skip(f"{server}: {reason}")
+    _write(tmp_path / "dropping_app.py", RETURNS_WITHOUT_CLOSE_APP)
+    finding = Finding(
+        id="d7000002", route="/ws", checks=["generic.no-server-error"], plan="connect '/ws'",
+        steps=[], target="/ws", headers=[], leaf="client saw a drop",
+        servers={server: {"client_events": [], "app_errors": [], "confirmed": True}},
+    )  # fmt: skip
+    [script] = write_repro_scripts([finding], "dropping_app:app", str(tmp_path), tmp_path / "r")
+    done = run_script(sys.executable, script)
+    assert "-m uvicorn dropping_app:app" in done.stdout, done.stdout
+    started = {"uvicorn-sansio+tls": "--ssl-certfile", "nginx": "nginx: "}[server]
+    assert started in done.stdout, done.stdout
+    assert "REPRODUCED: the connection was dropped without a close frame" in done.stdout
+    assert finding.repro_script == "r/d7000002.py"
+
+
 ROOMS_APP = "tests.user_apps.rooms_app:app"
 
 

@@ -138,6 +138,7 @@ IN_PROCESS_SERVERS = ("inmemory", "testclient")
 # How long wsconform waits for a script it has just written to say whether it reproduces.
 VERIFY_BOUND_S = 90.0
 REPRODUCED = "REPRODUCED"
+TLS_SUFFIX = "+tls"  # the transports serving wss:// (targets/servers/tls.py)
 CROWD_NOT_SCRIPTED = (
     "no standalone script: only a real server showed this crowd finding, and the script "
     "replays a crowd by calling the app as ASGI"
@@ -173,6 +174,17 @@ _ON_SERVER = (
     "command line (`{command}`), with a plain-socket client."
 )
 
+_WITH_TLS = (
+    "\nOn wss://: the certificate is made at run time by trustme (`pip install trustme`), and\n"
+    "the client trusts its CA alone."
+)
+_BEHIND_NGINX = (
+    "Replays the minimal connection behind nginx, where wsconform saw it: uvicorn started with\n"
+    "its own command line (`{command}`), nginx (`apt-get install nginx`) in front of it from a\n"
+    "temporary prefix with the configuration of wsconform's `nginx` transport (FINDING's\n"
+    "`proxy_config`), and a plain-socket client connected to nginx."
+)
+
 
 def _valid_close_code_ranges() -> list[list[int]]:
     """RFC 6455's valid wire close codes, as [low, high] runs, for the script to judge with."""
@@ -198,25 +210,53 @@ def _leaf_exceptions(finding: Finding) -> list[str]:
 
 def replay_server(finding: Finding) -> str | None:
     """Where the script replays the finding: None for in process, or the real server that saw
-    it (the first by name), so that an outcome only a server shows is seen again there."""
+    it, so that an outcome only a server shows is seen again there; a server without a proxy or
+    TLS in front first (the fewest layers that show it), then by name."""
     if any(server in IN_PROCESS_SERVERS for server in finding.servers):
         return None
-    from wsconform.reports.repro import SERVER_COMMANDS  # jinja2 comes with it: only here
+    seen_on = sorted(
+        (_stack_layered(server), server) for server in finding.servers if _replayable(server)
+    )
+    return seen_on[0][1] if seen_on else None
 
-    seen_on = sorted(server for server in finding.servers if server in SERVER_COMMANDS)
-    return seen_on[0] if seen_on else None
+
+def _stack_layered(server: str) -> bool:
+    from wsconform.targets.servers.nginx_server import PROXY
+
+    return server == PROXY or server.endswith(TLS_SUFFIX)
+
+
+def _replayable(server: str) -> bool:
+    """Whether the script can start `server` with only the user's project, trustme and nginx."""
+    from wsconform.reports.repro import SERVER_COMMANDS, TLS_OPTIONS  # jinja2 comes with it
+    from wsconform.targets.servers.nginx_server import PROXY
+
+    base = server.removesuffix(TLS_SUFFIX)
+    return server == PROXY or (base in TLS_OPTIONS if base != server else base in SERVER_COMMANDS)
 
 
 def _server_command(server: str, app: str) -> list[str]:
-    from wsconform.reports.repro import SERVER_COMMANDS  # jinja2 comes with it: only here
+    """The command line of the server the script starts: for `nginx`, the uvicorn behind it."""
+    from wsconform.reports.repro import SERVER_COMMANDS, TLS_OPTIONS  # jinja2 comes with it
+    from wsconform.targets.servers.nginx_server import FRONTED, PROXY
 
+    base = FRONTED if server == PROXY else server.removesuffix(TLS_SUFFIX)
     module_app, is_factory = app.removesuffix("()"), app.endswith("()")
-    command = [module_app if part == "repro:app" else part for part in SERVER_COMMANDS[server]]
-    if is_factory and server.startswith(("uvicorn", "granian")):
+    command = [module_app if part == "repro:app" else part for part in SERVER_COMMANDS[base]]
+    if server != base and server != PROXY:
+        command.extend(TLS_OPTIONS[base])
+    if is_factory and base.startswith(("uvicorn", "granian")):
         command.append("--factory")
     elif is_factory:
         command = [app if part == module_app else part for part in command]
     return command
+
+
+def _proxy_config(server: str) -> str:
+    """nginx.conf as the `nginx` transport runs it, the ports left for the script to fill."""
+    from wsconform.targets.servers.nginx_server import PROXY, RECOMMENDED, nginx_config
+
+    return nginx_config("{port}", "{upstream_port}", RECOMMENDED) if server == PROXY else ""
 
 
 def repro_script(finding: Finding, app: str, app_path: str) -> str:
@@ -240,10 +280,15 @@ def repro_script(finding: Finding, app: str, app_path: str) -> str:
         "valid_close_codes": _valid_close_code_ranges(),
         "server": server or "",
         "server_command": command,
+        "tls": bool(server and server.endswith(TLS_SUFFIX)),
+        "proxy_config": _proxy_config(server or ""),
         "rooms": finding.rooms,
     }
     how = (
-        _ON_SERVER.format(server=server, command=" ".join(["python", *command]))
+        (_BEHIND_NGINX if data["proxy_config"] else _ON_SERVER).format(
+            server=server, command=" ".join(["python", *command])
+        )
+        + (_WITH_TLS if data["tls"] else "")
         if server
         else _CROWD_IN_PROCESS
         if finding.rooms

@@ -62,6 +62,7 @@ FRONTED = uvicorn_transport_name(TLS_WS)
 FRONTED_WS = TLS_WS
 
 
+PROXY = "nginx"  # the transport's name
 RECOMMENDED = ProxySettings()
 
 
@@ -78,9 +79,9 @@ def nginx_unavailable() -> str | None:
     return uvicorn_ws_available(FRONTED_WS)()
 
 
-def nginx_config(listen_port: int, upstream_port: int, settings: ProxySettings) -> str:
+def nginx_config(listen_port: int | str, upstream_port: int | str, settings: ProxySettings) -> str:
     """The whole nginx.conf: one server on 127.0.0.1:`listen_port` proxying every path to
-    uvicorn on 127.0.0.1:`upstream_port`."""
+    uvicorn on 127.0.0.1:`upstream_port` (placeholders where a finding's script fills them)."""
     websocket_lines = (
         # The hop-by-hop headers a proxy must not forward on its own (RFC 9110 7.6.1), set
         # explicitly so the upgrade reaches uvicorn; `close` when the client asked for none.
@@ -170,7 +171,7 @@ def upstream_command(app: str, port: int) -> list[str]:
 
 @contextlib.contextmanager
 def serve_behind_nginx(
-    import_string: str, settings: ProxySettings = RECOMMENDED, name: str = "nginx"
+    import_string: str, settings: ProxySettings = RECOMMENDED, name: str = PROXY
 ) -> Iterator[ProxiedTransport]:
     """uvicorn serving the witnessed `import_string`, nginx in front of it with `settings`;
     the transport reaches nginx. Both processes are always stopped: uvicorn first, as a
@@ -202,7 +203,7 @@ def serve_variant(
 
 TRANSPORTS = (
     TransportSpec(
-        "nginx",
+        PROXY,
         nginx_unavailable,
         serve,
         # nginx is no Python distribution: what can move under it here is what it fronts.

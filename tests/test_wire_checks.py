@@ -167,12 +167,24 @@ def test_variation_check_catches_its_flaw(
         replay_variations(flaw, check_id, loop_runner)
 
 
-def test_one_refused_change_is_one_cause_whichever_client_made_it(loop_runner: LoopRunner) -> None:
+@pytest.mark.parametrize(
+    ("flaw", "cause"),
+    [
+        (Flaw.REFUSES_TAB_AFTER_HOST, "OWS HTAB after the host value: HTTP 400"),
+        (
+            Flaw.CONNECTION_TOKEN_CASE_SENSITIVE,
+            "the connection member 'Upgrade' in another case: HTTP 400",
+        ),
+    ],
+)
+def test_one_refused_change_is_one_cause_whichever_client_made_it(
+    flaw: Flaw, cause: str, loop_runner: LoopRunner
+) -> None:
     """The variations the server refuses come from several clients and carry other changes
     too; each is refused for one change, so it is counted once, named by that change (no
     client, no port, no key)."""
     refused: dict[str, set[str]] = {}
-    server = serving(Flaw.REFUSES_TAB_AFTER_HOST)
+    server = serving(flaw)
     endpoint = Endpoint(loop_runner.run(server.__aenter__()))
     try:
 
@@ -189,8 +201,8 @@ def test_one_refused_change_is_one_cause_whichever_client_made_it(loop_runner: L
         replay()
     finally:
         loop_runner.run(server.__aexit__(None, None, None))
-    assert list(refused) == ["OWS '\\t' after the host value: HTTP 400"]
-    assert len(refused["OWS '\\t' after the host value: HTTP 400"]) >= 2
+    assert list(refused) == [cause]
+    assert len(refused[cause]) >= 2
 
 
 def test_a_limit_off_by_one_is_named_at_its_edge(loop_runner: LoopRunner) -> None:

@@ -15,6 +15,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import itertools
 import json
 import os
 import re
@@ -470,14 +471,76 @@ def _with_lines(lines: tuple[str, ...], name: str, new: list[str]) -> tuple[str,
     return tuple(out)
 
 
+def _members(values: list[str]) -> list[str]:
+    """A list field's members over all its lines, in order (RFC 9110 5.6.1)."""
+    return [member for value in values for member in LIST_DELIMITER.split(value)]
+
+
+def _delimiters(values: list[str]) -> set[str]:
+    return {delimiter for value in values for delimiter in LIST_DELIMITER.findall(value)}
+
+
+def _with_members(values: list[str], members: list[str]) -> list[str]:
+    """A list field's line values with its members replaced, in order, by `members`; its lines
+    and delimiters kept."""
+    rest, out = iter(members), []
+    for value in values:
+        parts = re.split(f"({LIST_DELIMITER.pattern})", value)
+        out.append(
+            "".join(next(rest) if index % 2 == 0 else part for index, part in enumerate(parts))
+        )
+    return out
+
+
+def _ows(space: str) -> str:
+    return (
+        "OWS " + " ".join("HTAB" if char == "\t" else "SP" for char in space) if space else "no OWS"
+    )
+
+
+def _list_changes(name: str, were: list[str], values: list[str]) -> dict[str, list[str]]:
+    """Each change from a list field's line values `were` to `values`, alone: its name and the
+    line values with only that change. The members are compared case-insensitively (the
+    Connection and Upgrade tokens are, RFC 6455 4.2.1 items 3 and 4)."""
+    sent, got = _members(were), _members(values)
+    lowered = [member.lower() for member in sent]
+    changes: dict[str, list[str]] = {}
+    for member in got:
+        if member.lower() not in lowered:
+            changes[f"{member!r} added to the {name} list"] = [*were[:-1], f"{were[-1]}, {member}"]
+        elif member not in sent:
+            recased = sent[lowered.index(member.lower())]
+            changes[f"the {name} member {recased!r} in another case"] = _with_members(
+                were, [member if one == recased else one for one in sent]
+            )
+    order = [member.lower() for member in got if member.lower() in lowered]
+    if sorted(order) == sorted(lowered) and order != lowered:
+        changes[f"the {name} members in another order"] = _with_members(
+            were, sorted(sent, key=lambda member: order.index(member.lower()))
+        )
+    for delimiter in sorted(_delimiters(values) - _delimiters(were)):
+        changes[f"the {name} list delimited {delimiter!r}"] = [
+            LIST_DELIMITER.sub(delimiter, value) for value in were
+        ]
+    sizes = [len(LIST_DELIMITER.split(value)) for value in values]
+    if len(values) != len(were) and sum(sizes) == len(sent):
+        # The split alone: the new lines delimited as the original was (any one of its own).
+        delimiter = min(_delimiters(were), default=", ")
+        cuts = [sum(sizes[:index]) for index in range(len(sizes) + 1)]
+        changes[f"the {name} list over {len(values)} lines"] = [
+            delimiter.join(sent[start:end]) for start, end in itertools.pairwise(cuts)
+        ]
+    return changes
+
+
 def single_changes(
     original: tuple[str, ...], varied: tuple[str, ...]
 ) -> dict[str, tuple[str, ...]]:
-    """Each kind of change `varied` makes to `original`, alone: what it is, named by the field
-    and the change (never by the client, never with run data), and the original lines with
+    """Each change `varied` makes to `original`, alone: what it is, named by the field and the
+    kind of change (never by the client, never with run data), and the original lines with
     only that change made. The kinds are those strategies/handshakes.py draws: a name's case,
-    the whitespace before or after a value, a value (token order, case, added tokens), a list
-    split over several lines or with other delimiters, and the order of the lines."""
+    the whitespace before or after a value, a list's members (case, order, added ones), its
+    delimiters and lines, and the order of the lines."""
     mine: dict[str, list[FieldLine]] = {}
     theirs: dict[str, list[FieldLine]] = {}
     for lines, fields in ((original, mine), (varied, theirs)):
@@ -491,26 +554,19 @@ def single_changes(
             continue
         for one in got:
             if one.name != sent[0].name:
-                changes[f"the {name} name written {one.name!r}"] = _with_field(
+                changes[f"the {name} name in another case"] = _with_field(
                     original, name, name=one.name
                 )
             for side, space in (("before", one.before), ("after", one.after)):
                 if space != getattr(sent[0], side):
-                    changes[f"OWS {space!r} {side} the {name} value"] = _with_field(
+                    changes[f"{_ows(space)} {side} the {name} value"] = _with_field(
                         original, name, **{side: space}
                     )
-        values, were = [one.value for one in got], [one.value for one in sent]
-        if values == were:
-            continue
-        tokens = [token for value in values for token in LIST_DELIMITER.split(value)]
-        if tokens != [token for value in were for token in LIST_DELIMITER.split(value)]:
-            what = f"the {name} value {', '.join(values)!r}"
-        else:  # the same list, over other lines or with other delimiters (RFC 9110 5.3, 5.6.1)
-            delimiters = sorted({d for value in values for d in LIST_DELIMITER.findall(value)})
-            what = f"the {name} list over {len(values)} line(s), delimited {delimiters!r}"
-        changes[what] = _with_lines(
-            original, name, [f"{sent[0].name}: {value}" for value in values]
-        )
+        were = [one.value for one in sent]
+        for what, values in _list_changes(name, were, [one.value for one in got]).items():
+            changes[what] = _with_lines(
+                original, name, [f"{sent[0].name}: {value}" for value in values]
+            )
     order = list(dict.fromkeys(FieldLine.parse(line).name.lower() for line in varied))
     if order != list(dict.fromkeys(mine)):
         rank = {name: index for index, name in enumerate(order)}

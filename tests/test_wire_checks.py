@@ -167,6 +167,44 @@ def test_variation_check_catches_its_flaw(
         replay_variations(flaw, check_id, loop_runner)
 
 
+@pytest.mark.parametrize(
+    ("flaw", "cause"),
+    [
+        (Flaw.REFUSES_TAB_AFTER_HOST, "OWS HTAB after the host value: HTTP 400"),
+        (
+            Flaw.CONNECTION_TOKEN_CASE_SENSITIVE,
+            "the connection member 'Upgrade' in another case: HTTP 400",
+        ),
+    ],
+)
+def test_one_refused_change_is_one_cause_whichever_client_made_it(
+    flaw: Flaw, cause: str, loop_runner: LoopRunner
+) -> None:
+    """The variations the server refuses come from several clients and carry other changes
+    too; each is refused for one change, so it is counted once, named by that change (no
+    client, no port, no key)."""
+    refused: dict[str, set[str]] = {}
+    server = serving(flaw)
+    endpoint = Endpoint(loop_runner.run(server.__aenter__()))
+    try:
+
+        @settings(max_examples=40, derandomize=True, database=None, deadline=None)
+        @given(
+            st.sampled_from(CLIENTS).flatmap(lambda c: variations(c.lines).map(lambda v: (c, v)))
+        )
+        def replay(varied: tuple[upgrade.ClientHandshake, tuple[str, ...]]) -> None:
+            judgements, _ = loop_runner.run(upgrade.run_variation(endpoint, *varied))
+            for judgement in judgements:
+                if judgement.failure_cause is not None:
+                    refused.setdefault(judgement.failure_cause, set()).add(varied[0].id)
+
+        replay()
+    finally:
+        loop_runner.run(server.__aexit__(None, None, None))
+    assert list(refused) == [cause]
+    assert len(refused[cause]) >= 2
+
+
 def test_a_limit_off_by_one_is_named_at_its_edge(loop_runner: LoopRunner) -> None:
     async def probe() -> list[Judgement]:
         async with serving(Flaw.CRASHES_AT_LINE_LIMIT) as port:

@@ -68,6 +68,8 @@ class Flaw(enum.Enum):
     KEEPS_LAST_PROTOCOL_LINE = "keeps-last-protocol-line"
     # variations of them: only generated ones show it (every recorded client writes `Upgrade`)
     CONNECTION_TOKEN_CASE_SENSITIVE = "connection-token-case-sensitive"
+    # one change refused, whichever client's variation makes it (OWS is SP or HTAB, RFC 9112 5.1)
+    REFUSES_TAB_AFTER_HOST = "refuses-tab-after-host"
     # the closing handshake (what a browser client must show as an unclean 1006)
     NO_CLOSE_FRAME = "no-close-frame"
     DATA_AFTER_CLOSE = "data-after-close"
@@ -168,6 +170,12 @@ class EchoServer:
             if "\x00" in value and flaw is not Flaw.PASSES_NUL:
                 raise Refused(400)
             if "\r" in value and flaw is not Flaw.PASSES_CR:
+                raise Refused(400)
+            if (
+                flaw is Flaw.REFUSES_TAB_AFTER_HOST
+                and name.lower() == "host"
+                and value[-1:] == "\t"
+            ):
                 raise Refused(400)
             if flaw is Flaw.CUTS_VALUE_AT_CONTROL:
                 value = value.split("\x0b")[0]

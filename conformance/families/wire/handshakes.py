@@ -14,8 +14,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
+import itertools
 import json
 import os
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -423,6 +426,172 @@ def field_tokens(fields: Any) -> dict[str, list[str]]:
     return tokens
 
 
+@dataclass(frozen=True)
+class FieldLine:
+    """A header line taken apart: `name:` then optional whitespace (SP or HTAB, RFC 9112 5.1)
+    around the value. Placeholders ({host}, {key}) stay as written: no run data in it."""
+
+    name: str
+    before: str
+    value: str
+    after: str
+
+    @classmethod
+    def parse(cls, line: str) -> FieldLine:
+        name, _, rest = line.partition(":")
+        value = rest.strip(OWS_CHARS)
+        before = rest[: len(rest) - len(rest.lstrip(OWS_CHARS))]
+        return cls(name, before, value, rest[len(before) + len(value) :])
+
+    def text(self) -> str:
+        return f"{self.name}:{self.before}{self.value}{self.after}"
+
+
+OWS_CHARS = " \t"
+LIST_DELIMITER = re.compile(r"[ \t]*,[ \t]*")
+
+
+def _with_field(lines: tuple[str, ...], field: str, **changed: str) -> tuple[str, ...]:
+    """`lines` with every line of `field` (its name lowercased) changed as given."""
+    parsed = [FieldLine.parse(line) for line in lines]
+    return tuple(
+        dataclasses.replace(one, **changed).text() if one.name.lower() == field else one.text()
+        for one in parsed
+    )
+
+
+def _with_lines(lines: tuple[str, ...], name: str, new: list[str]) -> tuple[str, ...]:
+    """`lines` with the lines of field `name` replaced by `new`, where the first of them was."""
+    out: list[str] = []
+    for line in lines:
+        if FieldLine.parse(line).name.lower() != name:
+            out.append(line)
+        elif new:
+            out, new = [*out, *new], []
+    return tuple(out)
+
+
+def _members(values: list[str]) -> list[str]:
+    """A list field's members over all its lines, in order (RFC 9110 5.6.1)."""
+    return [member for value in values for member in LIST_DELIMITER.split(value)]
+
+
+def _delimiters(values: list[str]) -> set[str]:
+    return {delimiter for value in values for delimiter in LIST_DELIMITER.findall(value)}
+
+
+def _with_members(values: list[str], members: list[str]) -> list[str]:
+    """A list field's line values with its members replaced, in order, by `members`; its lines
+    and delimiters kept."""
+    rest, out = iter(members), []
+    for value in values:
+        parts = re.split(f"({LIST_DELIMITER.pattern})", value)
+        out.append(
+            "".join(next(rest) if index % 2 == 0 else part for index, part in enumerate(parts))
+        )
+    return out
+
+
+def _ows(space: str) -> str:
+    return (
+        "OWS " + " ".join("HTAB" if char == "\t" else "SP" for char in space) if space else "no OWS"
+    )
+
+
+def _list_changes(name: str, were: list[str], values: list[str]) -> dict[str, list[str]]:
+    """Each change from a list field's line values `were` to `values`, alone: its name and the
+    line values with only that change. The members are compared case-insensitively (the
+    Connection and Upgrade tokens are, RFC 6455 4.2.1 items 3 and 4)."""
+    sent, got = _members(were), _members(values)
+    lowered = [member.lower() for member in sent]
+    changes: dict[str, list[str]] = {}
+    for member in got:
+        if member.lower() not in lowered:
+            changes[f"{member!r} added to the {name} list"] = [*were[:-1], f"{were[-1]}, {member}"]
+        elif member not in sent:
+            recased = sent[lowered.index(member.lower())]
+            changes[f"the {name} member {recased!r} in another case"] = _with_members(
+                were, [member if one == recased else one for one in sent]
+            )
+    order = [member.lower() for member in got if member.lower() in lowered]
+    if sorted(order) == sorted(lowered) and order != lowered:
+        changes[f"the {name} members in another order"] = _with_members(
+            were, sorted(sent, key=lambda member: order.index(member.lower()))
+        )
+    for delimiter in sorted(_delimiters(values) - _delimiters(were)):
+        changes[f"the {name} list delimited {delimiter!r}"] = [
+            LIST_DELIMITER.sub(delimiter, value) for value in were
+        ]
+    sizes = [len(LIST_DELIMITER.split(value)) for value in values]
+    if len(values) != len(were) and sum(sizes) == len(sent):
+        # The split alone: the new lines delimited as the original was (any one of its own).
+        delimiter = min(_delimiters(were), default=", ")
+        cuts = [sum(sizes[:index]) for index in range(len(sizes) + 1)]
+        changes[f"the {name} list over {len(values)} lines"] = [
+            delimiter.join(sent[start:end]) for start, end in itertools.pairwise(cuts)
+        ]
+    return changes
+
+
+def single_changes(
+    original: tuple[str, ...], varied: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    """Each change `varied` makes to `original`, alone: what it is, named by the field and the
+    kind of change (never by the client, never with run data), and the original lines with
+    only that change made. The kinds are those strategies/handshakes.py draws: a name's case,
+    the whitespace before or after a value, a list's members (case, order, added ones), its
+    delimiters and lines, and the order of the lines."""
+    mine: dict[str, list[FieldLine]] = {}
+    theirs: dict[str, list[FieldLine]] = {}
+    for lines, fields in ((original, mine), (varied, theirs)):
+        for line in lines:
+            one = FieldLine.parse(line)
+            fields.setdefault(one.name.lower(), []).append(one)
+    changes: dict[str, tuple[str, ...]] = {}
+    for name, got in theirs.items():
+        sent = mine.get(name)
+        if not sent:
+            continue
+        for one in got:
+            if one.name != sent[0].name:
+                changes[f"the {name} name in another case"] = _with_field(
+                    original, name, name=one.name
+                )
+            for side, space in (("before", one.before), ("after", one.after)):
+                if space != getattr(sent[0], side):
+                    changes[f"{_ows(space)} {side} the {name} value"] = _with_field(
+                        original, name, **{side: space}
+                    )
+        were = [one.value for one in sent]
+        for what, values in _list_changes(name, were, [one.value for one in got]).items():
+            changes[what] = _with_lines(
+                original, name, [f"{sent[0].name}: {value}" for value in values]
+            )
+    order = list(dict.fromkeys(FieldLine.parse(line).name.lower() for line in varied))
+    if order != list(dict.fromkeys(mine)):
+        rank = {name: index for index, name in enumerate(order)}
+        changes["the field lines in another order"] = tuple(
+            sorted(original, key=lambda line: rank.get(FieldLine.parse(line).name.lower(), -1))
+        )
+    return changes
+
+
+async def refused_change(
+    endpoint: Endpoint, original: ClientHandshake, varied: tuple[str, ...]
+) -> str:
+    """Why a variation was refused: the first change (by name) that alone, made to the recorded
+    handshake, is refused too; else the recorded handshake itself, or the changes together."""
+    for what, lines in sorted(single_changes(original.lines, varied).items()):
+        one = ClientHandshake(original.id, original.release, lines)
+        answer = await send_handshake(endpoint, one.request(endpoint))
+        if answer.status != 101:
+            return f"{what}: {answer.describe()}"
+    answer = await send_handshake(endpoint, original.request(endpoint))
+    if answer.status != 101:
+        return f"{original.id}'s recorded handshake itself: {answer.describe()}"
+    return "no single change, only the changes together, refused"
+
+
 async def run_variation(
     endpoint: Endpoint, original: ClientHandshake, lines: tuple[str, ...]
 ) -> tuple[list[Judgement], dict[str, Any]]:
@@ -433,7 +602,14 @@ async def run_variation(
     replayed = Replayed(client, raw, await send_handshake(endpoint, raw))
     answer = replayed.answer
     shown = f"{original.id} varied: {answer.describe()}"
-    judgements = [Judgement("upgrade.client-variations-upgraded", answer.status == 101, shown)]
+    cause = None
+    if answer.status != 101:
+        # One cause per change a server refuses, however many clients' variations carry it.
+        cause = await refused_change(endpoint, original, lines)
+        shown += f" ({cause})"
+    judgements = [
+        Judgement("upgrade.client-variations-upgraded", answer.status == 101, shown, cause=cause)
+    ]
     if answer.status == 101:
         sent_lines = raw.decode("latin-1").split("\r\n")[1:]
         sent = field_tokens(line.partition(":")[::2] for line in sent_lines if line)

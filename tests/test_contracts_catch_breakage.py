@@ -99,6 +99,12 @@ CASES = (
     Case("contract.surface.router-prefix", "prefix_dropped", surface.routers),
     Case("contract.surface.mount-path-params", "mount_params_dropped", surface.mount_params),
     Case("contract.surface.prefix-path-params", "prefix_params_dropped", surface.prefix_params),
+    Case("contract.surface.client-address", "client_address_swapped", surface.framework_values),
+    Case("contract.surface.headers-multi", "duplicate_header_dropped", surface.framework_values),
+    Case("contract.surface.query-params-multi", "query_key_deduplicated", surface.framework_values),
+    Case(
+        "contract.surface.subprotocols-offered", "last_subprotocol_only", surface.framework_values
+    ),
     Case("contract.surface.convertor-int", "int_convertor_ignored", surface.convertors),
     Case("contract.surface.convertor-float", "float_convertor_ignored", surface.convertors),
     Case("contract.surface.convertor-uuid", "uuid_convertor_ignored", surface.convertors),

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, WebSocket
-from starlette.datastructures import Address, Headers, QueryParams
+from starlette.datastructures import URL, Address, Headers, QueryParams
 from starlette.endpoints import WebSocketEndpoint
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from wsconform.targets import guards, guards_fastapi, reference, surface
@@ -119,6 +119,15 @@ class _ClientSwapped(WebSocket):
         return Address(port, host)
 
 
+class _UrlFromServerAddress(WebSocket):
+    """The Host header ignored, and the server's port kept even where it is the default."""
+
+    @property
+    def url(self) -> URL:
+        host, port = self.scope["server"]
+        return URL(f"{self.scope.get('scheme', 'ws')}://{host}:{port}{self.scope['path']}")
+
+
 class _DuplicateHeaderDropped(WebSocket):
     @property
     def headers(self) -> Headers:
@@ -183,6 +192,7 @@ mount_params_dropped = shadowing(
 )
 prefix_params_dropped = _prefix_dropped_params()
 client_address_swapped = _values_as(_ClientSwapped)
+url_from_server_address = _values_as(_UrlFromServerAddress)
 duplicate_header_dropped = _values_as(_DuplicateHeaderDropped)
 query_key_deduplicated = _values_as(_QueryKeyDeduplicated)
 last_subprotocol_only = _values_as(_LastSubprotocolOnly)

@@ -102,6 +102,7 @@ CASES = (
     Case("contract.surface.mount-path-params", "mount_params_dropped", surface.mount_params),
     Case("contract.surface.prefix-path-params", "prefix_params_dropped", surface.prefix_params),
     Case("contract.surface.client-address", "client_address_swapped", surface.framework_values),
+    Case("contract.surface.client-address", "url_from_server_address", surface.framework_values),
     Case("contract.surface.headers-multi", "duplicate_header_dropped", surface.framework_values),
     Case("contract.surface.query-params-multi", "query_key_deduplicated", surface.framework_values),
     Case(

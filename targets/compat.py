@@ -11,11 +11,13 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 __all__ = [
     "ACCEPT_TAKES_HEADERS",
+    "CLIENT_WHEN_MISSING",
     "CLOSE_TAKES_REASON",
     "HAS_DENIAL_RESPONSE",
     "HAS_WEBSOCKET_EXCEPTION",
@@ -45,6 +47,11 @@ ACCEPT_TAKES_HEADERS = "headers" in inspect.signature(WebSocket.accept).paramete
 CLOSE_TAKES_REASON = "reason" in inspect.signature(WebSocket.close).parameters
 # Starlette 0.37 added `send_denial_response` (the websocket.http.response ASGI extension).
 HAS_DENIAL_RESPONSE = hasattr(WebSocket, "send_denial_response")
+# What `websocket.client` is where the scope has no client: None since Starlette 0.19 (#1462),
+# Address(None, None) before. From the release number, not from the installed code's behaviour,
+# so that a regression is predicted against, not by, itself.
+_RELEASE = tuple(int(part) for part in starlette.__version__.split(".")[:2])
+CLIENT_WHEN_MISSING: list[None] | None = None if _RELEASE >= (0, 19) else [None, None]
 
 
 class CloseOnWebSocketException:

@@ -15,6 +15,7 @@ and mounted FastAPI app are declared in `targets/surface_fastapi.py`.
     /surface/starlette/...               a Starlette Mount of WebSocketRoutes: path convertors
                                          (int, float, uuid, path), a WebSocketEndpoint class and
                                          a Mount with a parameter (rooms/{room}/members/{member})
+                                         and /values: what the WebSocket object hands the app
     /surface/teams/{team}/members/{m}    include_router with a parameter in its prefix
     /surface/items/{item_id:int}         a FastAPI route with a convertor in its path
     /surface/validated/{number}          FastAPI path, query and header parameters, validated
@@ -129,6 +130,43 @@ async def routing_values(websocket: WebSocket) -> None:
     )
 
 
+# The request headers /values reports, by name (a lookup is case-insensitive: Starlette docs,
+# 'Requests - Headers').
+VALUE_HEADER_NAMES = ("x-wsconform-case", "x-wsconform-dup")
+
+
+def _address(pair: Any) -> list[Any] | None:
+    return None if pair is None else list(pair)
+
+
+async def framework_values(websocket: WebSocket) -> None:
+    """What Starlette's WebSocket object hands the app (client, url host and port, headers,
+    query params, subprotocols), beside the raw scope values the server gave, from which the
+    contract predicts them."""
+    scope = websocket.scope
+    url = websocket.url
+    await send_and_close(
+        websocket,
+        {
+            "scope": {
+                "client": _address(scope.get("client")),
+                "server": _address(scope.get("server")),
+                "scheme": scope.get("scheme", "ws"),
+                "headers": [
+                    [name.decode("latin-1"), value.decode("latin-1")]
+                    for name, value in scope["headers"]
+                ],
+                "query_string": scope["query_string"].decode("latin-1"),
+            },
+            "client": _address(websocket.client),
+            "url": {"hostname": url.hostname, "port": url.port},
+            "headers": {name: websocket.headers.getlist(name) for name in VALUE_HEADER_NAMES},
+            "query_params": websocket.query_params.multi_items(),
+            "subprotocols": scope.get("subprotocols"),
+        },
+    )
+
+
 starlette_routes = Router(
     routes=[
         WebSocketRoute(f"/{kind}/{{value:{kind}}}", converted)
@@ -138,6 +176,7 @@ starlette_routes = Router(
         WebSocketRoute("/endpoint/{key}", EchoEndpoint),
         # A Mount with a parameter, inside the Mount at /surface/starlette.
         Mount("/rooms/{room}", routes=[WebSocketRoute("/members/{member}", routing_values)]),
+        WebSocketRoute("/values", framework_values),
     ]
 )
 

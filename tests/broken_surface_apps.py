@@ -7,8 +7,10 @@ shadowed (Starlette matches routes in order), so `--app tests.broken_surface_app
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, WebSocket
+from starlette.datastructures import URL, Address, Headers, QueryParams
 from starlette.endpoints import WebSocketEndpoint
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from wsconform.targets import guards, guards_fastapi, reference, surface
@@ -108,6 +110,49 @@ def _prefix_dropped_params() -> FastAPI:
     return app
 
 
+# A framework regression in what the WebSocket object hands the app: each a WebSocket class that
+# gets one value wrong from a correct scope, and the /values route handed an instance of it.
+class _ClientSwapped(WebSocket):
+    @property
+    def client(self) -> Address | None:
+        host, port = self.scope["client"]
+        return Address(port, host)
+
+
+class _UrlFromServerAddress(WebSocket):
+    """The Host header ignored, and the server's port kept even where it is the default."""
+
+    @property
+    def url(self) -> URL:
+        host, port = self.scope["server"]
+        return URL(f"{self.scope.get('scheme', 'ws')}://{host}:{port}{self.scope['path']}")
+
+
+class _DuplicateHeaderDropped(WebSocket):
+    @property
+    def headers(self) -> Headers:
+        return Headers(raw=list(dict(self.scope["headers"]).items()))  # the last line only
+
+
+class _QueryKeyDeduplicated(WebSocket):
+    @property
+    def query_params(self) -> QueryParams:
+        return QueryParams(dict(parse_qsl(self.scope["query_string"].decode("latin-1"))))
+
+
+class _LastSubprotocolOnly(WebSocket):
+    def __init__(self, scope: Any, receive: Any, send: Any) -> None:
+        super().__init__({**scope, "subprotocols": scope["subprotocols"][-1:]}, receive, send)
+
+
+def _values_as(websocket_class: type[WebSocket]) -> FastAPI:
+    async def values(websocket: WebSocket) -> None:
+        wrong = websocket_class(websocket.scope, websocket.receive, websocket.send)
+        await surface.framework_values(wrong)
+
+    return shadowing(_websocket("/surface/starlette/values", values))
+
+
 def _mounted_variant(**options: Any) -> Mount:
     """The surface's mounted app rebuilt with `options` (no dependency, no handler...)."""
     app = FastAPI(**options)
@@ -146,6 +191,11 @@ mount_params_dropped = shadowing(
     )
 )
 prefix_params_dropped = _prefix_dropped_params()
+client_address_swapped = _values_as(_ClientSwapped)
+url_from_server_address = _values_as(_UrlFromServerAddress)
+duplicate_header_dropped = _values_as(_DuplicateHeaderDropped)
+query_key_deduplicated = _values_as(_QueryKeyDeduplicated)
+last_subprotocol_only = _values_as(_LastSubprotocolOnly)
 app_dependency_skipped = shadowing(_mounted_variant(exception_handlers=surface.HANDLERS))
 exception_handler_skipped = shadowing(_mounted_variant(dependencies=[Depends(surface.allowed)]))
 

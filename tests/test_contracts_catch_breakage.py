@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
+from starlette.websockets import WebSocket as StarletteWebSocket
 from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.contracts import endpoints as contracts
@@ -20,6 +21,7 @@ from wsconform.conformance.families.contracts import guards, surface
 from wsconform.conformance.families.contracts.catalogue import CONTRACTS
 from wsconform.conformance.families.contracts.chat_machine import ChatFinding, chat_machine_for
 from wsconform.targets import reference
+from wsconform.targets.compat import CLIENT_WHEN_MISSING
 from wsconform.targets.servers.base import Transport
 from wsconform.targets.servers.inmemory import InMemoryTransport
 
@@ -99,6 +101,13 @@ CASES = (
     Case("contract.surface.router-prefix", "prefix_dropped", surface.routers),
     Case("contract.surface.mount-path-params", "mount_params_dropped", surface.mount_params),
     Case("contract.surface.prefix-path-params", "prefix_params_dropped", surface.prefix_params),
+    Case("contract.surface.client-address", "client_address_swapped", surface.framework_values),
+    Case("contract.surface.client-address", "url_from_server_address", surface.framework_values),
+    Case("contract.surface.headers-multi", "duplicate_header_dropped", surface.framework_values),
+    Case("contract.surface.query-params-multi", "query_key_deduplicated", surface.framework_values),
+    Case(
+        "contract.surface.subprotocols-offered", "last_subprotocol_only", surface.framework_values
+    ),
     Case("contract.surface.convertor-int", "int_convertor_ignored", surface.convertors),
     Case("contract.surface.convertor-float", "float_convertor_ignored", surface.convertors),
     Case("contract.surface.convertor-uuid", "uuid_convertor_ignored", surface.convertors),
@@ -235,3 +244,16 @@ def test_chat_machine_catches_a_broken_room(
 )
 def test_chat_machine_passes_a_correct_room(app: Any, loop_runner: LoopRunner) -> None:
     assert chat_findings(app, loop_runner) == []
+
+
+async def _never(*_: Any) -> Any:
+    raise AssertionError("not connected: only the scope is read")
+
+
+def test_the_missing_client_is_predicted_for_the_installed_starlette() -> None:
+    """No transport serves without a client address, so the per-release prediction of
+    contract.surface.client-address for a scope without one is held to the release here."""
+    client = StarletteWebSocket(
+        {"type": "websocket", "path": "/", "headers": []}, _never, _never
+    ).client
+    assert (None if client is None else list(client)) == CLIENT_WHEN_MISSING

@@ -3,7 +3,16 @@
 
 from __future__ import annotations
 
-from wsconform.conformance.engine.checks import CORE, REFERENCE, SEEDS, WWW, Check, Grade, Layer
+from wsconform.conformance.engine.checks import (
+    CORE,
+    REFERENCE,
+    SCOPE_SPEC,
+    SEEDS,
+    WWW,
+    Check,
+    Grade,
+    Layer,
+)
 
 # --- reference endpoint contracts (targets/reference.py; any app with the same routes) -------
 
@@ -24,7 +33,15 @@ def _contract(check_id: str, title: str, source: str = SEEDS, grade: Grade = Gra
         return Check(
             check_id, grade, title, CONTRACT_POLICY, f"wsconform policy, from {source}", Layer.APP
         )
-    requirement = f"The route behaves as {REFERENCE} specifies, a rule with a keyword of its own."
+    if grade is Grade.INFO:
+        requirement = (
+            "The framework hands the route the value the ASGI spec defines (a definition, no "
+            "keyword): informational where it does not."
+        )
+    else:
+        requirement = (
+            f"The route behaves as {REFERENCE} specifies, a rule with a keyword of its own."
+        )
     return Check(check_id, grade, title, requirement, source, Layer.APP)
 
 
@@ -95,6 +112,32 @@ CONTRACTS: tuple[Check, ...] = (
         "a parameter in include_router's prefix reaches the route with its own",
         "FastAPI docs, 'Bigger Applications' (include_router prefix); Starlette docs, "
         "'Routing - Path Parameters'",
+    ),
+    # What Starlette's WebSocket object hands the app, predicted from the raw scope the server
+    # gave (the scope family judges that) and from what the client offered.
+    _contract(
+        "contract.surface.client-address",
+        "websocket.client is the scope's client; websocket.url's host and port the Host header's",
+        f"{SCOPE_SPEC}, client, server (definitions, no keyword); Starlette docs, 'Requests - "
+        "Client Address', 'URL' (websocket.client is None where the scope has none since "
+        "Starlette 0.19, Address(None, None) before)",
+        Grade.INFO,
+    ),
+    _contract(
+        "contract.surface.headers-multi",
+        "websocket.headers finds a header by any case, and every line of a repeated one",
+        "Starlette docs, 'Requests - Headers' (an immutable, case-insensitive multi-dict; getlist)",
+    ),
+    _contract(
+        "contract.surface.query-params-multi",
+        "websocket.query_params holds every value of a repeated key, decoded, in order",
+        "Starlette docs, 'Requests - Query Parameters' (an immutable multi-dict)",
+    ),
+    _contract(
+        "contract.surface.subprotocols-offered",
+        "websocket.scope['subprotocols'] holds every subprotocol the client offered, in order",
+        f"{SCOPE_SPEC}, subprotocols (a definition, no keyword); RFC 6455 4.1",
+        Grade.INFO,
     ),
     *(
         _contract(

@@ -13,6 +13,8 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from wsconform.conformance.engine.checks import Grade
 from wsconform.conformance.engine.judgements import (
@@ -37,7 +39,11 @@ from wsconform.conformance.families.contracts.endpoints import (
     server_claims,
 )
 from wsconform.targets import surface
-from wsconform.targets.compat import HAS_DENIAL_RESPONSE, HAS_WEBSOCKET_EXCEPTION
+from wsconform.targets.compat import (
+    CLIENT_WHEN_MISSING,
+    HAS_DENIAL_RESPONSE,
+    HAS_WEBSOCKET_EXCEPTION,
+)
 from wsconform.targets.servers.base import REPLY_BOUND_S, Transport
 
 ALLOWED: Headers = ((surface.ALLOW_HEADER, "yes"),)
@@ -167,6 +173,84 @@ async def prefix_params(transport: Transport) -> list[Judgement]:
         transport, "/surface/teams/red/members/7", {"team": "red", "member": "7"}
     )
     return _judged("contract.surface.prefix-path-params", problems, "every parameter routed")
+
+
+# What the client sends /surface/starlette/values: a header in mixed case, another on two lines,
+# a query with a repeated key and an escape, two subprotocols.
+VALUES_PATH = "/surface/starlette/values"
+VALUES_QUERY = "tag=a&tag=b&who=a%20b"
+VALUES_HEADERS: Headers = (
+    ("X-WsConform-Case", "Mixed"),
+    ("x-wsconform-dup", "first"),
+    ("x-wsconform-dup", "second"),
+)
+VALUES_SUBPROTOCOLS = ("first", "second")
+DEFAULT_PORTS = {"ws": 80, "wss": 443}
+
+
+def predicted_values(scope: dict[str, Any]) -> dict[str, Any]:
+    """What Starlette's WebSocket object must hand the app, from the raw scope the server gave
+    (so a server's own fault is judged once, by the scope family) and the offers the client
+    sent: the shape of /values' report."""
+    headers = [(name, value) for name, value in scope["headers"]]
+    hosts = [value for name, value in headers if name == "host"]
+    if hosts:  # Starlette's URL is built from the Host header where there is one
+        netloc = urlsplit(f"//{hosts[0]}")
+        url = {"hostname": netloc.hostname, "port": netloc.port}
+    elif scope["server"] is not None:  # ... else from the server's address, default port left out
+        host, port = scope["server"]
+        url = {
+            "hostname": host,
+            "port": None if DEFAULT_PORTS.get(scope["scheme"]) == port else port,
+        }
+    else:
+        url = {"hostname": None, "port": None}
+    return {
+        "client": CLIENT_WHEN_MISSING if scope["client"] is None else scope["client"],
+        "url": url,
+        # ASGI: header names are lowercased by the server; a lookup by any case finds them all.
+        "headers": {
+            name: [value for raw, value in headers if raw == name]
+            for name in surface.VALUE_HEADER_NAMES
+        },
+        "query_params": [list(pair) for pair in parse_qsl(scope["query_string"], True)],
+        "subprotocols": list(VALUES_SUBPROTOCOLS),
+    }
+
+
+# Each value /values reports: its check, and which keys of the report it judges.
+VALUE_CHECKS = (
+    ("contract.surface.client-address", ("client", "url")),
+    ("contract.surface.headers-multi", ("headers",)),
+    ("contract.surface.query-params-multi", ("query_params",)),
+    ("contract.surface.subprotocols-offered", ("subprotocols",)),
+)
+
+
+async def framework_values(transport: Transport) -> list[Judgement]:
+    """Every value Starlette's WebSocket object hands the app, as predicted from the raw scope
+    and from what the client offered."""
+    connection = await transport.connect(
+        f"{VALUES_PATH}?{VALUES_QUERY}", VALUES_HEADERS, VALUES_SUBPROTOCOLS
+    )
+    chat = Conversation(connection)
+    await chat.hear()
+    got = json_of(await chat.hear()) if chat.accepted else None
+    await chat.connection.release()
+    if not isinstance(got, dict) or "scope" not in got:
+        return [
+            Judgement(check_id, False, f"client saw {chat.seen!r}") for check_id, _ in VALUE_CHECKS
+        ]
+    expected = predicted_values(got["scope"])
+    judgements = []
+    for check_id, keys in VALUE_CHECKS:
+        problems = [
+            f"{key}: predicted {expected[key]!r}, the app got {got[key]!r}"
+            for key in keys
+            if got[key] != expected[key]
+        ]
+        judgements += _judged(check_id, problems, ", ".join(f"{key} as predicted" for key in keys))
+    return judgements
 
 
 def refused(seen: Sequence[ClientEvent], status: int | None = 403) -> bool:
@@ -358,6 +442,7 @@ SURFACE_CONTRACTS = {
     routers: "/surface/prefixed/echo",
     mount_params: "/surface/starlette/rooms/room/members/member",
     prefix_params: "/surface/teams/team/members/member",
+    framework_values: VALUES_PATH,
     convertors: "/surface/starlette/int/1",
     endpoint_class: "/surface/starlette/endpoint/key",
     validation: "/surface/validated/1",

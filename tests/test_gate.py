@@ -16,6 +16,7 @@ from wsconform.conformance.engine.results import (
     baselines_without_causes,
     gate_differences,
     is_cause_gone,
+    is_improvement,
 )
 
 FAIL = Judgement("close.code-delivered", False, "closed with 1000")
@@ -43,6 +44,18 @@ def test_recorded_failure_that_now_passes_is_a_difference(tmp_path: Path) -> Non
     Baseline.write("server-x", {FAIL.check_id: Verdict.FAIL}, tmp_path)
     differences = gate_differences(_recorded(PASS), tmp_path)
     assert differences == ["server-x: close.code-delivered fail -> pass (now passes)"]
+
+
+def test_an_informational_check_that_no_longer_passes_is_not_called_an_improvement(
+    tmp_path: Path,
+) -> None:
+    """A best practice recorded as passing that is now informational differs (the gate fails),
+    and its line says it no longer passes: not "now passes", which reads as an improvement."""
+    check = "raw.oversized-message-close-1009"
+    Baseline.write("server-x", {check: Verdict.PASS}, tmp_path)
+    differences = gate_differences(_recorded(Judgement(check, False, "1006")), tmp_path)
+    assert differences == [f"server-x: {check} pass -> informational (no longer passes)"]
+    assert not is_improvement(differences[0])
 
 
 def test_new_failure_is_listed_before_what_now_passes(tmp_path: Path) -> None:

@@ -513,13 +513,27 @@ def baseline_differences(
                         + explain(transport, check_id)
                     )
             elif not baseline.accepts(check_id, verdict):
-                kind = "new failure" if verdict in _FAILING else "now passes"
+                kind = _move_kind(expected, verdict)
                 differences.append(
                     f"{transport}: {check_id} {expected.value} -> {verdict.value} ({kind})"
                     + explain(transport, check_id)
                 )
     # New failures first: they are what a CI reader must act on.
     return sorted(differences, key=lambda line: (is_improvement(line), line))
+
+
+# How a line of `baseline_differences` for a moved verdict ends, one per kind of move.
+MOVE_KINDS = ("(new failure)", "(now passes)", "(no longer passes)", "(moved)")
+
+
+def _move_kind(expected: Verdict, verdict: Verdict) -> str:
+    """How a verdict moved from the recorded one: a failure, a pass, or neither (an
+    informational check that no longer passes is not an improvement, nor a failure)."""
+    if verdict in _FAILING:
+        return "new failure"
+    if verdict is Verdict.PASS:
+        return "now passes"
+    return "no longer passes" if expected is Verdict.PASS else "moved"
 
 
 def is_improvement(difference: str) -> bool:

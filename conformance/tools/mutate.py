@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from wsconform.conformance.data import EQUIVALENT_MUTANTS, read_toml
+from wsconform.conformance.engine.results import MOVE_KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "reports" / "out" / "mutate"
@@ -400,7 +401,7 @@ def killed_by(output: str) -> list[str]:
         line.strip()
         for line in output.splitlines()
         if line.startswith(("FAILED ", "ERROR "))
-        or line.rstrip().endswith(("(new failure)", "(now passes)"))
+        or line.rstrip().endswith(MOVE_KINDS)
     ]
 
 

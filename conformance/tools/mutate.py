@@ -400,8 +400,7 @@ def killed_by(output: str) -> list[str]:
     return [
         line.strip()
         for line in output.splitlines()
-        if line.startswith(("FAILED ", "ERROR "))
-        or line.rstrip().endswith(MOVE_KINDS)
+        if line.startswith(("FAILED ", "ERROR ")) or line.rstrip().endswith(MOVE_KINDS)
     ]
 
 

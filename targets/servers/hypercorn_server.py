@@ -115,6 +115,11 @@ def serve_hypercorn_tls(
         f"keyfile = {json.dumps(str(certificate.key_file))}\n"
         f"websocket_max_message_size = {MAX_MESSAGE_BYTES}\n"
         "graceful_timeout = 1.0\n"
+        # Served by the process the suite starts and stops, as the in-thread transport is: with
+        # a worker process (its command line's default), a stop's SIGTERM to the process group
+        # kills the worker, which has no handler of its own, before hypercorn's graceful
+        # shutdown runs, and every verdict at shutdown would be that signal's, not TLS's.
+        "workers = 0\n"
     )
 
     def command(app: str, port: int) -> list[str]:

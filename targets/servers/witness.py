@@ -185,7 +185,7 @@ def _describe_app_failure(exc: BaseException) -> str:
 
 def _is_machinery(filename: str) -> bool:
     # importlib's frozen frames, and the library and wsconform frames that led to the import.
-    return filename.startswith("<frozen ") or is_library_file(Path(filename).resolve())
+    return filename.startswith("<frozen ") or _code_file(filename)[1]
 
 
 def app_folder(module_name: str) -> Path | None:
@@ -207,11 +207,24 @@ def forget_app_modules(module_name: str) -> None:
     folder = app_folder(module_name)
     if folder is None or _is_wsconform(folder):
         return
-    for name, loaded in list(sys.modules.items()):
-        loaded_file = getattr(loaded, "__file__", None)
-        is_test = name.rpartition(".")[2].startswith(("test_", "conftest"))
-        if loaded_file and not is_test and _is_app_code(loaded_file, str(folder)):
+    folder_text = str(folder)
+    # Asked for every generated example: the modules found to be someone else's are not
+    # looked at again (a module's name keeps its file), only those loaded since.
+    kept = _KEPT_MODULES.setdefault(folder_text, set())
+    for name in sys.modules.keys() - kept:
+        loaded_file = getattr(sys.modules[name], "__file__", None)
+        if (
+            loaded_file
+            and _is_app_code(loaded_file, folder_text)
+            and not name.rpartition(".")[2].startswith(("test_", "conftest"))
+        ):
             del sys.modules[name]
+        else:
+            kept.add(name)
+
+
+# Per app folder, the loaded modules `forget_app_modules` found not to be the app's code.
+_KEPT_MODULES: dict[str, set[str]] = {}
 
 
 # Folders that hold installed libraries wherever they are found, also inside the app's folder.
@@ -277,7 +290,7 @@ def raising_frame(tb: TracebackType | None) -> str | None:
 
 
 def _library_path(filename: str) -> str:
-    file = Path(filename).resolve()
+    file = _code_file(filename)[0]
     roots = [Path(prefix) for prefix in _LIBRARY_PREFIXES] + [WSCONFORM_DIR]
     for root in sorted(roots, key=lambda root: len(root.parts), reverse=True):
         if file.is_relative_to(root):
@@ -302,10 +315,19 @@ def app_frame(tb: TracebackType | None, app_code: Path | None = None) -> str | N
     what raised."""
     found = None
     for frame, line in traceback.walk_tb(tb):
-        file = Path(frame.f_code.co_filename).resolve()
-        if (app_code is not None and file.is_relative_to(app_code)) or not is_library_file(file):
+        file, is_library = _code_file(frame.f_code.co_filename)
+        if (app_code is not None and file.is_relative_to(app_code)) or not is_library:
             found = f"{_shown_path(file)}:{line} in {frame.f_code.co_name}"
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _code_file(filename: str) -> tuple[Path, bool]:
+    """A code object's file, resolved, and whether it is a library's (`is_library_file`).
+    Cached: every app error of every generated example walks its traceback, and resolving a
+    path is a system call per folder."""
+    file = Path(filename).resolve()
+    return file, is_library_file(file)
 
 
 def _shown_path(file: Path) -> str:

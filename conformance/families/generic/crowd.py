@@ -172,31 +172,35 @@ def _room(draw: st.DrawFn, endpoint: WebSocketEndpoint) -> tuple[str, tuple[tupl
     return plan.target, plan.headers
 
 
-@st.composite
-def _action(draw: st.DrawFn, endpoint: WebSocketEndpoint, messages: RouteMessages) -> CrowdAction:
+def _actions(
+    endpoint: WebSocketEndpoint, messages: RouteMessages
+) -> st.SearchStrategy[CrowdAction]:
     """What a client that has joined does next: the messages the route takes (most often: a
     broadcast shows when members send alike), a generated message, making its handler fail,
     or leaving. Drawn as a kind first, each kind as likely as its share in KINDS (a nested
-    `one_of` weighs its branches unevenly); shrinking goes to the first kinds."""
-    kinds = [
-        kind
-        for kind in ACTION_KINDS
-        if (kind != "taken" or messages.taken)
-        and (kind != "fails" or messages.fails)
-        and (kind != "quits" or messages.quits)
-    ]
-    kind = draw(st.sampled_from(kinds))
-    if kind == "taken":
-        return draw(st.sampled_from(messages.taken))
-    if kind == "quits":
-        return draw(st.sampled_from(messages.quits))
-    if kind == "fails" and messages.fails is not None:
-        return Fails(messages.fails)
-    if kind == "close":
-        return CloseWith(draw(lifecycle.valid_close_codes | st.none()))
-    if kind == "drop":
-        return Drop()
-    return draw(steps_for(endpoint).filter(lambda step: isinstance(step, SendText | SendBytes)))
+    `one_of` weighs its branches unevenly); shrinking goes to the first kinds. Each strategy
+    is built once per route, not per draw: building one (validating it, labelling it, mining
+    the route's vocabulary) cost more than drawing from it."""
+    by_kind: dict[str, st.SearchStrategy[CrowdAction]] = {
+        "close": st.builds(CloseWith, lifecycle.valid_close_codes | st.none()),
+        "drop": st.just(Drop()),
+        "generated": steps_for(endpoint).filter(
+            lambda step: isinstance(step, SendText | SendBytes)
+        ),
+    }
+    if messages.taken:
+        by_kind["taken"] = st.sampled_from(messages.taken)
+    if messages.quits:
+        by_kind["quits"] = st.sampled_from(messages.quits)
+    if messages.fails is not None:
+        by_kind["fails"] = st.just(Fails(messages.fails))
+    kinds = st.sampled_from([kind for kind in ACTION_KINDS if kind in by_kind])
+
+    @st.composite
+    def action(draw: st.DrawFn) -> CrowdAction:
+        return draw(by_kind[draw(kinds)])
+
+    return action()
 
 
 # Each kind of action, as many times as its weight.
@@ -205,38 +209,46 @@ ACTION_KINDS = (
 )  # fmt: skip
 
 
-@st.composite
 def crowd_plans(
-    draw: st.DrawFn,
     endpoint: WebSocketEndpoint,
     messages: RouteMessages,
     max_actions: int,
     max_clients: int,
-) -> CrowdPlan:
+) -> st.SearchStrategy[CrowdPlan]:
     """Rooms, then steps: each by a client still there, or by the next client, who joins.
     Clients are numbered in the order they join."""
-    rooms = draw(st.lists(_room(endpoint), min_size=1, max_size=MAX_ROOMS, unique=True))
-    steps: list[ClientDoes] = []
-    present: list[int] = []  # joined and not known to have left
-    joined = 0
-    # Joins come on top of the actions: as many steps as actions and joins together.
-    steps_left = draw(st.integers(1, max_actions + max_clients), label="steps")
-    for _ in range(3 * (max_actions + max_clients)):  # a client that has left does nothing
-        if len(steps) == steps_left:
-            break
-        # A number past those who joined is the next newcomer: deleting a join while
-        # shrinking renumbers the later newcomers instead of changing what the others do.
-        client = draw(st.integers(0, max_clients - 1))
-        if client >= joined:
-            steps.append(ClientDoes(joined, Join(draw(st.integers(0, len(rooms) - 1)))))
-            present.append(joined)
-            joined += 1
-        elif client in present:
-            action = draw(_action(endpoint, messages))
-            steps.append(ClientDoes(client, action))
-            if isinstance(action, Fails | CloseWith | Drop):
-                present.remove(client)
-    return CrowdPlan(endpoint.path, tuple(rooms), tuple(steps))
+    rooms_drawn = st.lists(_room(endpoint), min_size=1, max_size=MAX_ROOMS, unique=True)
+    steps_drawn = st.integers(1, max_actions + max_clients)
+    clients_drawn = st.integers(0, max_clients - 1)
+    room_index = [st.integers(0, count - 1) for count in range(1, MAX_ROOMS + 1)]
+    actions = _actions(endpoint, messages)
+
+    @st.composite
+    def plans(draw: st.DrawFn) -> CrowdPlan:
+        rooms = draw(rooms_drawn)
+        steps: list[ClientDoes] = []
+        present: list[int] = []  # joined and not known to have left
+        joined = 0
+        # Joins come on top of the actions: as many steps as actions and joins together.
+        steps_left = draw(steps_drawn, label="steps")
+        for _ in range(3 * (max_actions + max_clients)):  # a client that has left does nothing
+            if len(steps) == steps_left:
+                break
+            # A number past those who joined is the next newcomer: deleting a join while
+            # shrinking renumbers the later newcomers instead of changing what the others do.
+            client = draw(clients_drawn)
+            if client >= joined:
+                steps.append(ClientDoes(joined, Join(draw(room_index[len(rooms) - 1]))))
+                present.append(joined)
+                joined += 1
+            elif client in present:
+                action = draw(actions)
+                steps.append(ClientDoes(client, action))
+                if isinstance(action, Fails | CloseWith | Drop):
+                    present.remove(client)
+        return CrowdPlan(endpoint.path, tuple(rooms), tuple(steps))
+
+    return plans()
 
 
 # --- running a plan ------------------------------------------------------------------------------

@@ -27,13 +27,13 @@ from typing import Any
 
 from wsconform.conformance.checks import Verdict
 from wsconform.reports.html import GRADE_LABELS, advertised
+from wsconform.reports.layers import SHUTDOWN_MODE_NOTE, layer_changes
 from wsconform.reports.results_file import (
     DIVERGING,
     ResultsFileError,
     load_results,
     row_causes,
 )
-from wsconform.targets.servers import all_transports
 
 START = "<!-- divergences:start -->"
 END = "<!-- divergences:end -->"
@@ -230,18 +230,10 @@ def layer_table(
     check_ids: Sequence[str],
     by_pair: Mapping[tuple[str, str], Mapping[str, Any]],
 ) -> list[str]:
-    """What each stack's layer changes: the checks whose verdict differs between a stack
-    (`nginx`, `hypercorn+tls`) and the transport serving the same server without its layer, run
-    alike. Such a difference is the layer's finding, not the server's. A check not judged on
-    one of the two (`unimplemented`) is no difference: what is left unjudged there is the
-    transport's process mode (docs/transports.md), not the layer."""
-    servers = results["servers"]
-    stacks = [
-        (server, layer)
-        for server, spec in all_transports().items()
-        if (layer := spec.stack_layer) is not None and server in servers and layer.over in servers
-    ]
-    if not stacks:
+    """What each stack's layer changes (`reports.layers`), as a table: such a difference is the
+    layer's finding, not the server's."""
+    changes = layer_changes(results["servers"], check_ids, by_pair)
+    if not changes:
         return []
     lines = [
         "What a layer changes (a stack beside the same server without its layer, in this run): "
@@ -250,29 +242,18 @@ def layer_table(
         "| stack | layer | check | without the layer | with it |",
         "|---|---|---|---|---|",
     ]
-    for server, layer in stacks:
-        differing = [
-            check
-            for check in check_ids
-            if (before := by_pair.get((check, layer.over))) is not None
-            and (after := by_pair.get((check, server))) is not None
-            and before["verdict"] != after["verdict"]
-            and Verdict.UNIMPLEMENTED.value not in (before["verdict"], after["verdict"])
-        ]
-        for check in differing:
+    for stack in changes:
+        for check in stack.checks:
             lines.append(
-                f"| `{server}` | {layer.name} over `{layer.over}` | `{check}` "
-                f"| {cell(by_pair[(check, layer.over)])} | {cell(by_pair[(check, server)])} |"
+                f"| `{stack.stack}` | {stack.layer} over `{stack.over}` | `{check}` "
+                f"| {cell(by_pair[(check, stack.over)])} | {cell(by_pair[(check, stack.stack)])} |"
             )
-        if not differing:
-            lines.append(f"| `{server}` | {layer.name} over `{layer.over}` | none differ | | |")
-    if any(line.split(" | ")[2].startswith("`shutdown.") for line in lines[4:]):
-        lines += [
-            "",
-            "A `shutdown.*` difference may be the process mode's rather than the layer's: a "
-            "stack runs its server in a process of its own, stopped by SIGTERM, where its base "
-            "transport may run in a thread and stop in-process (docs/transports.md).",
-        ]
+        if not stack.checks:
+            lines.append(
+                f"| `{stack.stack}` | {stack.layer} over `{stack.over}` | none differ | | |"
+            )
+    if any(check.startswith("shutdown.") for stack in changes for check in stack.checks):
+        lines += ["", SHUTDOWN_MODE_NOTE]
     return lines
 
 

@@ -30,6 +30,7 @@ from wsconform.conformance.engine.results import (
 )
 from wsconform.reports import charts
 from wsconform.reports.frontend import NO_BROWSER, frontend_table
+from wsconform.reports.layers import SHUTDOWN_MODE_NOTE, layer_changes, stack_labels
 from wsconform.reports.results_file import cause_table, unexplained_divergences
 
 RESULTS = Path("reports/out/results.json")
@@ -310,6 +311,9 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
             if group.id != "claims"
             and (checks := [check for check in group.checks if check["id"] in ran])
         ]
+    changes = layer_changes(
+        results["servers"], [check["id"] for check in check_entries(results)], by_pair
+    )
     return environment.get_template("index.html.j2").render(
         generated=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         index=index,
@@ -318,6 +322,12 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
         app_mode=app_mode,
         findings=results.get("findings") or [],
         unexplained=unexplained_divergences(results.get("observations") or {}),
+        # A stack's verdicts are its layer's where they differ from its base transport's.
+        stack_labels=stack_labels(servers),
+        layer_changes=changes,
+        layer_note=SHUTDOWN_MODE_NOTE
+        if any(check.startswith("shutdown.") for stack in changes for check in stack.checks)
+        else None,
         by_pair=by_pair,
         verdicts=VERDICT_ORDER,
         per_server_counts={

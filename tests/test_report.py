@@ -346,3 +346,41 @@ def test_what_changed_upstream_is_shown_when_the_watch_ran(tmp_path: Path) -> No
     shown = text_of((path.parent / "index.html").read_text())
     assert "What changed upstream" in shown and sentence in shown
     assert "tox -e lock && tox -r -e update" in shown
+
+
+def test_a_stacks_verdicts_are_marked_as_its_layers(tmp_path: Path) -> None:
+    """nginx beside the uvicorn-sansio it proxies: its column names the layer, and the check
+    whose verdict differs between the two is listed as the proxy's, the other not at all."""
+    results = results_json()
+    other = next(c.id for c in CATALOGUE if c.id != CHECK and c.grade is not Grade.CLAIM)
+    results["servers"] = ["uvicorn-sansio", "nginx"]
+    results["unavailable_servers"] = {}
+    results["advertised"] = {}
+    results["results"] = [
+        {"check": check, "server": server, "verdict": verdict, "evidence": {}}
+        for check, server, verdict in [
+            (CHECK, "uvicorn-sansio", "pass"),
+            (CHECK, "nginx", "non-strict"),
+            (other, "uvicorn-sansio", "pass"),
+            (other, "nginx", "pass"),
+        ]
+    ]
+    page = page_of(tmp_path, results)
+    header = re.search(r'<th data-server="nginx">(.*?)</th>', page, re.S)
+    assert header is not None and "proxy (nginx) over uvicorn-sansio" in text_of(header[1])
+    table = re.search(r'<table id="layer-table">.*?</table>', page, re.S)
+    assert table is not None
+    rows = [
+        text_of(row) for row in re.findall(r'<tr class="layer-change">(.*?)</tr>', table[0], re.S)
+    ]
+    assert rows == [f"nginx proxy (nginx) over uvicorn-sansio {CHECK} pass non-strict"]
+
+
+def test_a_stack_without_its_base_transport_has_no_layer_table(tmp_path: Path) -> None:
+    results = results_json()
+    results["servers"] = ["nginx"]
+    results["advertised"] = {}
+    for row in results["results"]:
+        row["server"] = "nginx"
+    page = page_of(tmp_path, results)
+    assert 'id="layer-table"' not in page

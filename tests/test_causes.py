@@ -8,6 +8,7 @@ from typing import Any
 from wsconform.conformance.engine.judgements import (
     ACCEPT_HEADERS_NOT_SENT,
     Judgement,
+    app_raised,
     observation_key,
 )
 from wsconform.conformance.engine.model import LifecycleModel
@@ -97,3 +98,20 @@ def test_an_observation_key_leaves_out_what_differs_from_run_to_run() -> None:
     assert observation_key("client saw Closed(code=1011)") != observation_key(
         "client saw Closed(code=1000)"
     )
+
+
+def test_an_app_error_is_one_cause_wherever_its_line_moved() -> None:
+    """A baseline's cause names the exception, the file and the function that raised it: an
+    edit that moves the raising line (above it, in the same file) is not a new cause; another
+    function or exception type is."""
+
+    def error(line: int, function: str = "watched_send", kind: str = "RuntimeError") -> str:
+        return f"websocket /ws: {kind} at targets/servers/witness.py:{line} in {function}: gone"
+
+    assert app_raised([error(400)]) == app_raised([error(422)])
+    assert (
+        app_raised([error(400)])
+        == "the app raised RuntimeError at targets/servers/witness.py in watched_send"
+    )
+    assert app_raised([error(400)]) != app_raised([error(400, function="relay")])
+    assert app_raised([error(400)]) != app_raised([error(400, kind="KeyError")])

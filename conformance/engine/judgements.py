@@ -68,9 +68,15 @@ def client_close_code_heard(code: object) -> str:
 
 
 def app_raised(errors: Iterable[str]) -> str:
-    """Exceptions escaped the app (the witness's reports): their types and where they were
-    raised, not their messages or the route and data that led there."""
-    return "the app raised " + "; ".join(sorted({error_signature(error) for error in errors}))
+    """Exceptions escaped the app (the witness's reports): their types and the file and
+    function that raised them, not their messages, the route and data that led there, or the
+    line (which any edit above it moves: a baseline's cause must not)."""
+    signatures = {_LINE_IN.sub(" in ", error_signature(error)) for error in errors}
+    return "the app raised " + "; ".join(sorted(signatures))
+
+
+# The line of a `file:line in function` place.
+_LINE_IN = re.compile(r":\d+ in ")
 
 
 # A key longer than this is cut: past it a detail lists data, not what the server did.

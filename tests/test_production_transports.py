@@ -56,6 +56,7 @@ async def echo(transport: Transport) -> list[ClientEvent | str]:
     return [type(seen[0]).__name__, *seen[1:]]
 
 
+@pytest.mark.slow  # seconds: a real server process per case
 @pytest.mark.parametrize("name", PRODUCTION_TRANSPORTS)
 def test_the_transport_serves_an_echo_and_is_gone_afterwards(
     name: str, loop_runner: LoopRunner
@@ -70,6 +71,7 @@ def test_the_transport_serves_an_echo_and_is_gone_afterwards(
     )
 
 
+@pytest.mark.slow  # seconds: a real server process per case
 @pytest.mark.parametrize("name", PRODUCTION_TRANSPORTS)
 def test_the_transport_is_stopped_when_the_test_fails_inside(
     name: str, loop_runner: LoopRunner

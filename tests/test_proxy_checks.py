@@ -57,6 +57,7 @@ def test_an_honest_tunnel_passes_every_pass_through_check(loop_runner: LoopRunne
     assert verdicts(judgements) == dict.fromkeys(PASS_THROUGH_FAULTS, "pass")
 
 
+@pytest.mark.slow  # seconds: a proxy and a server per case, an idle bound
 @pytest.mark.parametrize("check_id", PASS_THROUGH_FAULTS)
 def test_a_pass_through_check_catches_its_broken_proxy(
     check_id: str, loop_runner: LoopRunner
@@ -80,6 +81,7 @@ def test_a_long_request_header_must_be_answered_by_the_proxy(
     assert judgement.verdict.value == verdict
 
 
+@pytest.mark.slow  # seconds: a proxy and a server per case, an idle bound
 @pytest.mark.parametrize(
     ("cut", "expected"),
     [
@@ -100,6 +102,7 @@ def test_an_idle_cut_is_judged_by_what_the_client_and_the_app_are_told(
     }
 
 
+@pytest.mark.slow  # seconds: a proxy and a server per case, an idle bound
 def test_a_proxy_that_never_cuts_an_idle_connection_is_not_judged(
     loop_runner: LoopRunner,
 ) -> None:

@@ -86,6 +86,7 @@ def test_wire_check_catches_its_flaw(check_id: str, loop_runner: LoopRunner) -> 
     assert False in verdicts(CAUGHT_BY[check_id], loop_runner)[check_id]
 
 
+@pytest.mark.slow  # seconds: its own server per case, bounded waits
 @pytest.mark.parametrize(("flaw", "pinged"), [(Flaw.NONE, True), (Flaw.NEVER_PINGS, False)])
 def test_a_server_configured_to_ping_is_judged_by_its_pings(
     flaw: Flaw, pinged: bool, loop_runner: LoopRunner
@@ -156,6 +157,7 @@ def test_a_sound_server_passes_every_variation(check_id: str, loop_runner: LoopR
     assert replay_variations(Flaw.NONE, check_id, loop_runner) == {True}
 
 
+@pytest.mark.slow  # seconds: its own server per case, bounded waits
 @pytest.mark.parametrize(
     ("check_id", "flaw"),
     [(check_id, flaw) for check_id, flaws in VARIATIONS_CAUGHT_BY.items() for flaw in flaws],

@@ -216,6 +216,7 @@ def chat_findings(app: Any, runner: LoopRunner) -> list[str]:
     return []
 
 
+@pytest.mark.slow  # seconds: a chat machine's run per broken room, up to twenty for one
 @pytest.mark.parametrize(
     ("broken", "at_step"),
     [
@@ -239,6 +240,7 @@ def test_chat_machine_catches_a_broken_room(
     assert [bool(re.search(at_step, finding)) for finding in findings] == [True], findings
 
 
+@pytest.mark.slow  # seconds: a whole chat machine run per room
 @pytest.mark.parametrize(
     "app", [reference.app, broken_apps.chat_seeds_room], ids=["reference", "seeds-room"]
 )

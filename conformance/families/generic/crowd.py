@@ -82,11 +82,14 @@ def actions_for(stateful_steps: int) -> int:
 # A real server makes every step cost a quiet bound (nothing proves its silence); the
 # in-memory server proves it at once. A crowd gets the profile's examples in memory, and no
 # fewer than IN_MEMORY_CROWDS there: a room's bug takes a few particular steps in a row (a
-# member leaving by the one path that forgets it, then another sending in the same room: about
-# one plan in ten), which the `ci` profile's 40 plans missed in most runs; on a real server it
-# gets this share of the profile's examples, which adds only what the server changes to a
-# route the in-memory run has already explored.
-IN_MEMORY_CROWDS = 160
+# member leaving by the one path that forgets it, then another sending in the same room). With
+# the `ci` profile's plan sizes and ten random seeds, tests/user_apps/rooms_app's bugs first
+# showed at plan 3-155 (a quit that stays), 3-71 (a crash that stays) and 81-687 (a survivor
+# gone silent, which the nightly profile's 1000 finds). A plan costs a few milliseconds in
+# memory; 500 would cost the self-tests that run `wsconform run` half a minute more. On a real
+# server a crowd gets this share of the profile's examples, which adds only what the server
+# changes to a route the in-memory run has already explored.
+IN_MEMORY_CROWDS = 200
 SERVER_SHARE = 4
 
 

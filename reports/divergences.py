@@ -27,7 +27,7 @@ from typing import Any
 
 from wsconform.conformance.checks import Verdict
 from wsconform.reports.html import GRADE_LABELS, advertised
-from wsconform.reports.layers import SHUTDOWN_MODE_NOTE, layer_changes
+from wsconform.reports.layers import layer_changes, process_mode_note
 from wsconform.reports.results_file import (
     DIVERGING,
     ResultsFileError,
@@ -252,8 +252,8 @@ def layer_table(
             lines.append(
                 f"| `{stack.stack}` | {stack.layer} over `{stack.over}` | none differ | | |"
             )
-    if any(check.startswith("shutdown.") for stack in changes for check in stack.checks):
-        lines += ["", SHUTDOWN_MODE_NOTE]
+    if (note := process_mode_note(changes)) is not None:
+        lines += ["", note]
     return lines
 
 

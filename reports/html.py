@@ -30,7 +30,7 @@ from wsconform.conformance.engine.results import (
 )
 from wsconform.reports import charts
 from wsconform.reports.frontend import NO_BROWSER, frontend_table
-from wsconform.reports.layers import SHUTDOWN_MODE_NOTE, layer_changes, stack_labels
+from wsconform.reports.layers import layer_changes, process_mode_note, stack_labels
 from wsconform.reports.results_file import cause_table, unexplained_divergences
 
 RESULTS = Path("reports/out/results.json")
@@ -302,7 +302,8 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
     # A user's app: its findings lead, and what did not run (the puppet's checks, the seed
     # claims, benchmarks) is left out rather than shown as "not run".
     app_mode = results.get("mode") == "app"
-    shown_groups = groups(check_entries(results), index["environment"].get("starlette"))
+    entries = check_entries(results)
+    shown_groups = groups(entries, index["environment"].get("starlette"))
     if app_mode:
         ran = {check for check, server in by_pair if server in results["servers"]}
         shown_groups = [
@@ -311,9 +312,7 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
             if group.id != "claims"
             and (checks := [check for check in group.checks if check["id"] in ran])
         ]
-    changes = layer_changes(
-        results["servers"], [check["id"] for check in check_entries(results)], by_pair
-    )
+    changes = layer_changes(results["servers"], [check["id"] for check in entries], by_pair)
     return environment.get_template("index.html.j2").render(
         generated=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         index=index,
@@ -325,9 +324,7 @@ def render(inputs: ReportInputs, index: Mapping[str, Any]) -> str:
         # A stack's verdicts are its layer's where they differ from its base transport's.
         stack_labels=stack_labels(servers),
         layer_changes=changes,
-        layer_note=SHUTDOWN_MODE_NOTE
-        if any(check.startswith("shutdown.") for stack in changes for check in stack.checks)
-        else None,
+        layer_note=process_mode_note(changes),
         by_pair=by_pair,
         verdicts=VERDICT_ORDER,
         per_server_counts={

@@ -28,17 +28,28 @@ class LayerChanges:
 
     @property
     def label(self) -> str:
-        return f"{self.layer} over {self.over}"
+        return layer_label(self.layer, self.over)
+
+
+def layer_label(layer: str, over: str) -> str:
+    """How a stack is named beside its server: "TLS over hypercorn"."""
+    return f"{layer} over {over}"
 
 
 def stack_labels(servers: Iterable[str]) -> dict[str, str]:
-    """For each of `servers` that adds a layer over another transport: "TLS over hypercorn"."""
+    """For each of `servers` that adds a layer over another transport, its `layer_label`."""
     known = all_transports()
     return {
-        server: f"{layer.name} over {layer.over}"
+        server: layer_label(layer.name, layer.over)
         for server in servers
         if server in known and (layer := known[server].stack_layer) is not None
     }
+
+
+def process_mode_note(changes: Iterable[LayerChanges]) -> str | None:
+    """SHUTDOWN_MODE_NOTE where a layer's differences include a shutdown check, else None."""
+    touched = any(check.startswith("shutdown.") for stack in changes for check in stack.checks)
+    return SHUTDOWN_MODE_NOTE if touched else None
 
 
 def layer_changes(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
+from hypothesis.errors import StopTest
 from hypothesis.stateful import run_state_machine_as_test
 from starlette.websockets import WebSocket as StarletteWebSocket
 from wsconform.conformance.engine.judgements import Judgement
@@ -246,6 +247,43 @@ def test_chat_machine_catches_a_broken_room(
 )
 def test_chat_machine_passes_a_correct_room(app: Any, loop_runner: LoopRunner) -> None:
     assert chat_findings(app, loop_runner) == []
+
+
+class DrawsRunOut:
+    """Stands for Hypothesis's data object while it shrinks: the scripted draws, then a draw
+    that ends the example (StopTest) in the middle of the step."""
+
+    def __init__(self, *draws: Any) -> None:
+        self.draws = list(draws)
+
+    def draw(self, strategy: Any, label: str | None = None) -> Any:
+        if not self.draws:
+            raise StopTest(0)
+        return self.draws.pop(0)
+
+
+def test_a_step_cut_short_by_hypothesis_leaves_nothing_to_judge(loop_runner: LoopRunner) -> None:
+    """Two members speak at once; the second one's burst is where the data runs out. Nothing
+    that the model did not predict may reach teardown's judgement of the room."""
+    transport = InMemoryTransport(reference.app)
+    judged: list[Judgement] = []
+
+    def sink(judgements: list[Judgement]) -> list[Judgement]:
+        judged.extend(judgements)
+        return [j for j in judgements if j.ok is False]
+
+    machine = chat_machine_for(transport, loop_runner, sink)()
+    try:
+        machine.join(name="ann")
+        machine.join(name="bob")
+        ann, bob = machine.members
+        with pytest.raises(StopTest):
+            machine.speak_at_once(data=DrawsRunOut([ann, bob], ["hello"]))
+        judged.clear()
+        machine.teardown()
+        assert judged == []
+    finally:
+        loop_runner.run(transport.aclose())
 
 
 async def _never(*_: Any) -> Any:

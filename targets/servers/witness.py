@@ -29,7 +29,7 @@ import sys
 import sysconfig
 import threading
 import traceback
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -395,15 +395,43 @@ def is_returned_open(error: str) -> bool:
     return error.partition("\n")[0].endswith(RETURNED_OPEN)
 
 
+# What the witness appends to an error's first line when the exception that escaped the app is
+# the one the server's own `send` raised for a message on a websocket the app had accepted and
+# not closed, and it is not the OSError subclass ASGI 2.4 asks for on a connection the client
+# has left (Starlette turns that one into WebSocketDisconnect; nothing else can be caught by
+# type). The app used the connection correctly: the crash is the server's to answer for
+# (disconnect.send-after-client-gone judges it), not a crash of the app's.
+SERVER_SEND_FAILED = "(raised by the server's send on an open websocket, not an OSError)"
+
+
+def is_server_send_failure(error: str) -> bool:
+    """Is this app error an exception the server's send raised where ASGI 2.4 asks for an
+    OSError subclass (see SERVER_SEND_FAILED)?"""
+    return error.partition("\n")[0].endswith(SERVER_SEND_FAILED)
+
+
+def app_exceptions(errors: Iterable[str]) -> list[str]:
+    """The app's own exceptions among the witness's reports: not a websocket left open at
+    return (a check of its own), not the server's failed send (the server's)."""
+    return [
+        error
+        for error in errors
+        if not is_returned_open(error) and not is_server_send_failure(error)
+    ]
+
+
 class WebSocketEnds:
     """What the app did with one websocket: accepted it, ended it (a close or a denial sent, a
     disconnect received, a send refused because the client left)."""
 
-    __slots__ = ("accepted", "ended")
+    __slots__ = ("accepted", "app_closed", "ended", "server_send_error")
 
     def __init__(self) -> None:
         self.accepted = False
+        self.app_closed = False
         self.ended = False
+        # What the server's send raised on an accepted, open websocket, if not an OSError.
+        self.server_send_error: BaseException | None = None
 
     def watch(self, receive: Any, send: Any) -> tuple[Any, Any]:
         async def watched_receive() -> Any:
@@ -418,10 +446,19 @@ class WebSocketEnds:
                 self.accepted = True
             elif kind in ("websocket.close", "websocket.http.response.start"):
                 self.ended = True
+                self.app_closed = True
             try:
                 await send(message)
-            except BaseException:
+            except BaseException as exc:
                 self.ended = True  # the server refused: the app has been told it is over
+                if (
+                    kind == "websocket.send"
+                    and self.accepted
+                    and not self.app_closed
+                    and isinstance(exc, Exception)
+                    and not isinstance(exc, OSError)
+                ):
+                    self.server_send_error = exc
                 raise
 
         return watched_receive, watched_send
@@ -429,6 +466,14 @@ class WebSocketEnds:
     @property
     def left_open(self) -> bool:
         return self.accepted and not self.ended
+
+
+def _escaped(raised_by_server: BaseException | None, exc: BaseException) -> bool:
+    """Is what the server raised the exception that escaped the app (exception groups
+    unwrapped), and nothing else with it?"""
+    return raised_by_server is not None and all(
+        leaf is raised_by_server for leaf in leaf_exceptions(exc)
+    )
 
 
 class AppWitness:
@@ -481,7 +526,10 @@ class AppWitness:
             await self.app(scope, receive, send)
         except Exception as exc:
             where = f"{scope.get('type')} {scope.get('path')}"
-            self.report(f"{where}: {describe_exception(exc, self.app_code)}")
+            summary, _, details = describe_exception(exc, self.app_code).partition("\n")
+            if ends is not None and _escaped(ends.server_send_error, exc):
+                summary += f" {SERVER_SEND_FAILED}"
+            self.report(f"{where}: {summary}\n{details}")
             raise
         else:
             if ends is not None and ends.left_open:

@@ -31,6 +31,7 @@ from wsconform.targets.servers.base import (
     ClientConnection,
     Transport,
 )
+from wsconform.targets.servers.witness import is_server_send_failure
 
 WELCOME = "Welcome to the chat room!"
 # Credentials the reference routes accept; an app swapped in with --app must accept them too.
@@ -291,13 +292,18 @@ async def leave_midway(
 
 
 async def server_errors(transport: Transport, what: str) -> list[Judgement]:
-    """Whatever ran before: did any exception escape the app?"""
-    errors = await transport.drain_app_errors()
+    """Whatever ran before: did any exception escape the app? An exception the server's own
+    send raised where ASGI 2.4 asks for an OSError is the server's, judged by
+    disconnect.send-after-client-gone: it is named in the detail, not counted again here."""
+    reports = await transport.drain_app_errors()
+    errors = [report for report in reports if not is_server_send_failure(report)]
+    servers = [report for report in reports if is_server_send_failure(report)]
     return [
         Judgement(
             "contract.no-server-error",
             not errors,
-            f"{what}: app errors {errors!r}",
+            f"{what}: app errors {errors!r}"
+            + (f"; the server's failed sends (not the app's): {servers!r}" if servers else ""),
             cause=app_raised(errors),
         )
     ]

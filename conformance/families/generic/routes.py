@@ -49,7 +49,7 @@ from wsconform.conformance.engine.vocabulary import (
 )
 from wsconform.strategies import lifecycle
 from wsconform.targets.servers.base import EXPECT_BOUND_S, REPLY_BOUND_S, Transport
-from wsconform.targets.servers.witness import is_returned_open
+from wsconform.targets.servers.witness import app_exceptions, is_returned_open
 
 # How long the client listens after each of its steps for what the step caused.
 STEP_LISTEN_S = 0.05
@@ -434,9 +434,10 @@ def judge(observation: Observation, over_the_wire_only: bool = False) -> list[Ju
     shown = ", ".join(repr(event) for event in seen)[:600]
     accepted = bool(seen) and isinstance(seen[0], Accepted)
     # The witness reports a websocket left open at return among the app's errors; it is not
-    # an exception, and has its own check.
+    # an exception, and has its own check. Nor is an exception the server's own send raised
+    # where ASGI asks for an OSError: that one is the server's (see app_exceptions).
     left_open = [error for error in observation.app_errors if is_returned_open(error)]
-    raised = [error for error in observation.app_errors if not is_returned_open(error)]
+    raised = app_exceptions(observation.app_errors)
     # The server's own doing, before any close of the client's: a 5xx, a close 1011,
     # dropping an accepted connection (the client never drops before it stops listening), or
     # TestClient handing the client the exception the app raised (its way of failing). A
@@ -708,7 +709,7 @@ def judge_bad_token_crash(
     accepted = bool(seen) and isinstance(seen[0], Accepted)
     when = "after accepting it" if accepted else "before accepting"
     # A websocket left open at return is not an exception: it has its own check.
-    raised = [error for error in observation.app_errors if not is_returned_open(error)]
+    raised = app_exceptions(observation.app_errors)
     return Judgement(
         "generic.auth.bad-token-no-crash",
         not raised,

@@ -1,0 +1,124 @@
+"""An exception the server's own `send` raises on an open websocket, where ASGI 2.4 asks for an
+OSError subclass (gunicorn's ASGI worker lets uvloop's RuntimeError through after a drop), is
+the server's: `disconnect.send-after-client-gone` judges it. A correct app that lets it escape
+is not charged with a crash of its own by the contracts or the generic checks; an exception
+the app raises itself, or an OSError it does not catch, still is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.families.contracts import endpoints as contracts
+from wsconform.targets.servers.witness import (
+    AppWitness,
+    app_exceptions,
+    is_server_send_failure,
+)
+
+
+async def sends_after_accept(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text("hello")
+
+
+async def raises_after_accept(websocket: WebSocket) -> None:
+    await websocket.accept()
+    raise RuntimeError("the app's own bug")
+
+
+async def sends_after_its_own_close(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.close()
+    await websocket.send({"type": "websocket.send", "text": "late"})
+
+
+APPS = {
+    "sends": sends_after_accept,
+    "raises": raises_after_accept,
+    "sends-after-close": sends_after_its_own_close,
+}
+
+
+class ClosedTransport(OSError):
+    pass
+
+
+def serve_once(route: str, refusal: type[Exception]) -> list[str]:
+    """One websocket to `route`, on a server whose every `websocket.send` raises `refusal`
+    (and which takes a close after its refused send, as servers do); the witness's reports."""
+    app = Starlette(routes=[WebSocketRoute("/ws", APPS[route])])
+    witness = AppWitness(app)
+    scope: dict[str, Any] = {"type": "websocket", "path": "/ws", "headers": []}
+    scope |= {"query_string": b""}
+    scope |= {"scheme": "ws", "subprotocols": [], "root_path": "", "asgi": {"version": "3.0"}}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.send":
+            raise refusal("unable to perform operation: the handler is closed")
+
+    runner = LoopRunner()
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - whatever escapes, the witness re-raises
+            runner.run(witness(scope, receive, send))
+    finally:
+        runner.close()
+    return witness.errors
+
+
+def test_the_servers_runtimeerror_from_a_send_is_marked_as_the_servers() -> None:
+    errors = serve_once("sends", RuntimeError)
+    assert [is_server_send_failure(error) for error in errors] == [True], errors
+    assert app_exceptions(errors) == []
+
+
+@pytest.mark.parametrize(
+    ("route", "refusal"),
+    [
+        # The app's own exception: its crash.
+        ("raises", RuntimeError),
+        # The OSError ASGI asks for, which Starlette turns into WebSocketDisconnect: an app
+        # that does not catch it has crashed.
+        ("sends", ClosedTransport),
+        # A send after the app's own close: its misuse, whatever the server raises.
+        ("sends-after-close", RuntimeError),
+    ],
+)
+def test_the_apps_own_exceptions_stay_the_apps(route: str, refusal: type[Exception]) -> None:
+    errors = serve_once(route, refusal)
+    assert [is_server_send_failure(error) for error in errors] == [False], errors
+    assert app_exceptions(errors) == errors
+
+
+class Reports:
+    """A transport as far as `contracts.server_errors` reads one."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+
+    async def drain_app_errors(self) -> list[str]:
+        return self.errors
+
+
+def test_the_contract_counts_the_apps_crashes_not_the_servers_sends() -> None:
+    servers = serve_once("sends", RuntimeError)
+    apps = serve_once("raises", RuntimeError)
+    runner = LoopRunner()
+    try:
+        server_only = runner.run(contracts.server_errors(Reports(servers), "x"))  # type: ignore[arg-type]
+        both = runner.run(contracts.server_errors(Reports(servers + apps), "x"))  # type: ignore[arg-type]
+    finally:
+        runner.close()
+    assert [j.ok for j in server_only] == [True], server_only
+    assert "the server's failed sends" in server_only[0].detail
+    assert [j.ok for j in both] == [False], both
+    assert both[0].cause == (
+        "the app raised RuntimeError at tests/test_server_send_failure.py in raises_after_accept"
+    )

@@ -21,6 +21,7 @@ from wsconform.reports.html import write_report
 from wsconform.reports.sarif import sarif_log
 from wsconform.targets.servers.witness import AppWitness, describe_exception, error_signature
 
+from tests.runs import WITHOUT_CROWDS
 from wsconform.cli import parse_arguments, pytest_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,12 +30,15 @@ USER_APPS = ROOT / "tests" / "user_apps"
 
 
 def wsconform(
-    *arguments: str, cwd: Path = ROOT, report: Path | None = None
+    *arguments: str, cwd: Path = ROOT, report: Path | None = None, crowds: bool = True
 ) -> tuple[subprocess.CompletedProcess[str], Any]:
-    """The command as a user types it; its exit status, output and results.json."""
+    """The command as a user types it (without the crowd pass unless `crowds`: see
+    tests/runs.py); its exit status, output and results.json."""
     command = [sys.executable, "-m", "wsconform.cli", *arguments]
     if report is not None:
         command += ["--report-dir", str(report)]
+    if not crowds:
+        command += ["--", *WITHOUT_CROWDS]
     run = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
     results = report / "results.json" if report else None
     return run, json.loads(results.read_text()) if results and results.exists() else None
@@ -149,7 +153,7 @@ def test_a_skipped_server_is_listed_with_its_reason(tmp_path: Path) -> None:
     report = tmp_path / "report"
     command = [
         sys.executable, "-c", _WITHOUT_TESTCLIENT, "run", "logging_app:app",
-        "--server", "inmemory,testclient", "--report-dir", str(report),
+        "--server", "inmemory,testclient", "--report-dir", str(report), "--", *WITHOUT_CROWDS,
     ]  # fmt: skip
     run = subprocess.run(
         command, cwd=logging_app_project(tmp_path), capture_output=True, text=True, timeout=300
@@ -183,6 +187,7 @@ def test_a_run_of_every_server_lists_the_opt_in_and_missing_ones_as_skipped(
     report = tmp_path / "report"
     command = [
         sys.executable, "-c", _ONLY_INMEMORY, "run", "logging_app:app", "--report-dir", str(report),
+        "--", *WITHOUT_CROWDS,
     ]  # fmt: skip
     run = subprocess.run(
         command, cwd=logging_app_project(tmp_path), capture_output=True, text=True, timeout=300
@@ -213,7 +218,7 @@ def test_the_app_mode_report_has_no_baseline_differences_nor_hypothesis_replay_h
     report = tmp_path / "report"
     run, results = wsconform(
         "run", "logging_app:app", "--server", "inmemory",
-        cwd=logging_app_project(tmp_path), report=report,
+        cwd=logging_app_project(tmp_path), report=report, crowds=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr
     finding = Finding(
@@ -250,7 +255,7 @@ def test_a_run_writes_a_sarif_log_of_its_findings(tmp_path: Path) -> None:
     report = tmp_path / "report"
     run, _ = wsconform(
         "run", "logging_app:app", "--server", "inmemory",
-        cwd=logging_app_project(tmp_path), report=report,
+        cwd=logging_app_project(tmp_path), report=report, crowds=False,
     )  # fmt: skip
     log = json.loads((report / "wsconform.sarif").read_text())
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr

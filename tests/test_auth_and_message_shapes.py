@@ -24,6 +24,7 @@ from wsconform.conformance.families.generic.routes import (
 from wsconform.strategies import tokens
 from wsconform.targets.servers.witness import RETURNED_OPEN
 
+from tests.runs import WITHOUT_CROWDS
 from tests.user_apps import json_commands_app
 from tests.user_apps.csrf_auth import app as csrf_app
 
@@ -31,13 +32,16 @@ ROOT = Path(__file__).resolve().parents[1]
 APPS = "tests.user_apps"
 
 
-def wsconform(tmp_path: Path, app: str) -> tuple[subprocess.CompletedProcess[str], Any]:
-    """`wsconform run` on inmemory with the default profile, as a user types it; its exit
-    status and results.json."""
+def wsconform(
+    tmp_path: Path, app: str, *, crowds: bool = True
+) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """`wsconform run` on inmemory with the default profile, as a user types it (without the
+    crowd pass unless `crowds`: see tests/runs.py); its exit status and results.json."""
     report = tmp_path / "report"
     command = [
         sys.executable, "-m", "wsconform.cli", "run", app,
         "--server", "inmemory", "--report-dir", str(report),
+        *(() if crowds else ("--", *WITHOUT_CROWDS)),
     ]  # fmt: skip
     run = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
@@ -90,7 +94,7 @@ def test_a_bad_token_route_that_returns_open_is_no_crash() -> None:
 def test_a_crafted_token_that_crashes_the_route_after_accept_is_a_finding_of_its_own(
     tmp_path: Path,
 ) -> None:
-    run, results = wsconform(tmp_path, f"{APPS}.crafted_token.app:app")
+    run, results = wsconform(tmp_path, f"{APPS}.crafted_token.app:app", crowds=False)
     crashes = [
         finding
         for finding in results["findings"]
@@ -113,7 +117,7 @@ def test_the_route_code_gives_the_keys_and_values_its_messages_are_read_with() -
 def test_a_json_object_without_the_key_the_route_reads_is_found_by_default(
     tmp_path: Path,
 ) -> None:
-    run, results = wsconform(tmp_path, f"{APPS}.json_commands_app:app")
+    run, results = wsconform(tmp_path, f"{APPS}.json_commands_app:app", crowds=False)
     found = [(finding["plan"], finding["leaf"].split(" in ")[0]) for finding in results["findings"]]
     assert found == [
         (

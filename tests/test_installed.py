@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.runs import WITHOUT_CROWDS
+
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "examples" / "chatproject"
 # Building and installing resolves every dependency: bounded, but generously.
@@ -98,7 +100,7 @@ def test_the_pytest_entry_point_adds_the_generic_checks(installed: tuple[Path, P
     project, bin_dir = installed
     done = run(
         [str(bin_dir / "pytest"), "--wsconform-app", "chatproject.main:app",
-         "--wsconform-server", "inmemory", "-q", "-p", "no:cacheprovider"],
+         "--wsconform-server", "inmemory", "-q", "-p", "no:cacheprovider", *WITHOUT_CROWDS],
         project,
     )  # fmt: skip
     # The project's own test (the API) and the entry point's both find the binary-frame bug.

@@ -13,6 +13,8 @@ import pytest
 from wsconform.targets.servers.network import SocketTransport, server_process
 from wsconform.targets.servers.uvicorn_server import uvicorn_command
 
+from tests.runs import WITHOUT_CROWDS
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = "examples.shop:app"
 # Each test runs the suite in a subprocess: seconds each (`-m "not slow"` leaves them out).
@@ -48,7 +50,9 @@ def test_url_must_be_on_this_machine() -> None:
 
 def test_the_example_apps_bugs_are_reported_with_a_minimal_plan(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
-    run = suite("--app", EXAMPLE, "--server", "inmemory", "--results", str(results))
+    run = suite(
+        "--app", EXAMPLE, "--server", "inmemory", "--results", str(results), *WITHOUT_CROWDS
+    )
     found = verdicts(results)
     crash = found["generic.no-unhandled-exception"]
     assert run.returncode == 1, run.stdout[-3000:]

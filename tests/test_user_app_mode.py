@@ -18,16 +18,22 @@ from wsconform.conformance.engine.vocabulary import Accepted, ClientRaised
 from wsconform.conformance.families.generic.routes import judge, run_plan
 from wsconform.targets.servers.inmemory import InMemoryTransport
 
+from tests.runs import WITHOUT_CROWDS
+
 ROOT = Path(__file__).resolve().parents[1]
 APPS = "tests.user_apps"
 
 
-def wsconform(tmp_path: Path, *arguments: str) -> tuple[subprocess.CompletedProcess[str], Any]:
-    """`wsconform run` on inmemory, as a user types it; its exit status and results.json."""
+def wsconform(
+    tmp_path: Path, *arguments: str, crowds: bool = True
+) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """`wsconform run` on inmemory, as a user types it (without the crowd pass unless
+    `crowds`: see tests/runs.py); its exit status and results.json."""
     report = tmp_path / "report"
     command = [
         sys.executable, "-m", "wsconform.cli", "run", *arguments,
         "--server", "inmemory", "--report-dir", str(report),
+        *(() if crowds else ("--", *WITHOUT_CROWDS)),
     ]  # fmt: skip
     run = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
@@ -45,7 +51,7 @@ def test_a_resource_the_lifespan_connects_raises_no_false_alarm(tmp_path: Path) 
 @pytest.mark.slow
 def test_without_the_lifespan_the_same_app_fails_on_its_missing_broker(tmp_path: Path) -> None:
     """The broken target of the test above: the lifespan is what makes the difference."""
-    run, results = wsconform(tmp_path, f"{APPS}.broker_app:app", "--no-lifespan")
+    run, results = wsconform(tmp_path, f"{APPS}.broker_app:app", "--no-lifespan", crowds=False)
     assert run.returncode == 1
     assert any("broker" in finding["leaf"] for finding in results["findings"]), results
 
@@ -59,7 +65,7 @@ def test_a_lifespan_that_fails_is_a_usage_error_showing_why(tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_two_bugs_in_one_route_are_two_findings_each_shrunk(tmp_path: Path) -> None:
-    run, results = wsconform(tmp_path, f"{APPS}.two_bugs_app:app")
+    run, results = wsconform(tmp_path, f"{APPS}.two_bugs_app:app", crowds=False)
     leaves = sorted(finding["leaf"].split(" at ")[0] for finding in results["findings"])
     assert run.returncode == 1
     assert leaves == ["websocket /orders: JSONDecodeError", "websocket /orders: KeyError"]
@@ -72,7 +78,7 @@ def test_two_bugs_in_one_route_are_two_findings_each_shrunk(tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_the_repro_script_reproduces_without_wsconform(tmp_path: Path) -> None:
-    _, results = wsconform(tmp_path, f"{APPS}.two_bugs_app:app")
+    _, results = wsconform(tmp_path, f"{APPS}.two_bugs_app:app", crowds=False)
     script = tmp_path / "report" / "repro" / f"{results['findings'][0]['id']}.py"
     replayed = subprocess.run(
         [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120
@@ -85,7 +91,7 @@ def test_the_repro_script_reproduces_without_wsconform(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_an_exception_group_is_shown_by_its_leaf_and_the_apps_frame(tmp_path: Path) -> None:
-    run, results = wsconform(tmp_path, f"{APPS}.taskgroup_app:app")
+    run, results = wsconform(tmp_path, f"{APPS}.taskgroup_app:app", crowds=False)
     leaves = [finding["leaf"] for finding in results["findings"]]
     assert run.returncode == 1
     assert any(
@@ -164,7 +170,7 @@ def test_judging_counts_testclients_reraise_as_the_server_error_it_is() -> None:
 def test_the_report_leads_with_the_findings_and_leaves_out_what_did_not_run(
     tmp_path: Path,
 ) -> None:
-    _, results = wsconform(tmp_path, f"{APPS}.two_bugs_app:app")
+    _, results = wsconform(tmp_path, f"{APPS}.two_bugs_app:app", crowds=False)
     page = (tmp_path / "report" / "index.html").read_text()
     assert page.index('id="findings"') < page.index('id="summary"')
     assert page.count('class="finding"') == len(results["findings"]) == 2

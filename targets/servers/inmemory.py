@@ -46,6 +46,7 @@ from wsconform.targets.servers.base import (
     MAX_MESSAGE_BYTES,
     QUIET_BOUND_S,
     AnyFuture,
+    AppStartupFailed,
     ClientConnection,
     DirectControl,
     HttpReply,
@@ -54,6 +55,7 @@ from wsconform.targets.servers.base import (
     Waiter,
     control_for,
 )
+from wsconform.targets.servers.witness import describe_exception
 
 # How many times the loop may run other ready callbacks before the clock is consulted. Every hop
 # inside one lifecycle step takes a handful of iterations, so an app that answers at once is
@@ -468,6 +470,17 @@ class InMemoryTransport(Transport):
         await wait_until(self.apps_wait_for_the_test, QUIET_BOUND_S)
         self._connections.clear()
         return ended
+
+    async def prepare_app(self, *, fresh: bool = False) -> None:
+        # The app runs on this loop, so it is asked directly rather than over an HTTP request
+        # to the witness: a fresh app per generated example makes this the commonest request.
+        try:
+            await self.app.prepare(fresh=fresh)
+        except Exception as exc:
+            raise AppStartupFailed(f"{self.name}: {describe_exception(exc)}") from exc
+
+    async def stop_app(self) -> None:
+        await self.app.shutdown()
 
     async def request(
         self, method: str, path: str, *, data: dict[str, str] | None = None

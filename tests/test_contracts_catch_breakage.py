@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import Phase, settings
+from hypothesis import settings
 from hypothesis.errors import StopTest
 from hypothesis.stateful import run_state_machine_as_test
 from starlette.websockets import WebSocket as StarletteWebSocket
 from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.profiles import WITHOUT_EXPLAIN
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.contracts import endpoints as contracts
 from wsconform.conformance.families.contracts import guards, surface
@@ -194,8 +195,7 @@ CHAT_SEARCH = settings(
     database=None,
     deadline=None,
     report_multiple_bugs=False,
-    # Not Phase.explain: it only words a report, and replays the room many times to do so.
-    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    phases=WITHOUT_EXPLAIN,
 )
 
 

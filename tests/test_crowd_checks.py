@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
 from hypothesis.strategies import SearchStrategy
 from wsconform.conformance.engine.discovery import discover
@@ -22,6 +22,7 @@ from wsconform.conformance.engine.plans import (
     Observation,
     SendText,
 )
+from wsconform.conformance.engine.profiles import WITHOUT_EXPLAIN
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.generic.crowd import (
     CrowdObservation,
@@ -50,8 +51,7 @@ EXPLORE = settings(
     database=None,
     deadline=None,
     suppress_health_check=list(HealthCheck),
-    # Not Phase.explain: it only words a report, and replays the crowd many times to do so.
-    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    phases=WITHOUT_EXPLAIN,
 )
 # Looking for what must not be there runs every example: fewer of them, so that the self-tests
 # stay a few minutes (the nightly profile's runs of `wsconform run` explore further).

@@ -12,6 +12,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from wsconform.conformance.checks import CATALOGUE, Verdict
 from wsconform.conformance.engine.gate import Gate
 from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.profiles import WITHOUT_EXPLAIN
 from wsconform.conformance.engine.results import Baseline
 from wsconform.conformance.engine.sessions import LifecycleSession, LoopRunner
 from wsconform.conformance.families.lifecycle.machine import LifecycleFinding, machine_for
@@ -104,7 +105,7 @@ def test_machine_failure_prints_the_shrunk_program_and_transcript(
     with pytest.raises(LifecycleFinding) as caught:
         run_state_machine_as_test(
             machine_for(transport, loop_runner, sink),
-            settings=settings(SEARCH, phases=list(Phase)),
+            settings=settings(SEARCH, phases=WITHOUT_EXPLAIN),
         )
     notes = "\n".join(getattr(caught.value, "__notes__", []))
     report = str(caught.value)

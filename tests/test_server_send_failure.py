@@ -1,8 +1,8 @@
 """An exception the server's own `send` raises on an open websocket, where ASGI 2.4 asks for an
 OSError subclass (gunicorn's ASGI worker lets uvloop's RuntimeError through after a drop), is
 the server's: `disconnect.send-after-client-gone` judges it. A correct app that lets it escape
-is not charged with a crash of its own by the contracts or the generic checks; an exception
-the app raises itself, or an OSError it does not catch, still is."""
+is not charged with a crash of its own by the contracts, the generic checks or a crowd; an
+exception the app raises itself, or an OSError it does not catch, still is."""
 
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
+from wsconform.conformance.engine.plans import ClientDoes, CrowdPlan, Drop, Join, SendText
 from wsconform.conformance.engine.sessions import LoopRunner
+from wsconform.conformance.engine.vocabulary import Accepted, Closed
 from wsconform.conformance.families.contracts import endpoints as contracts
+from wsconform.conformance.families.generic.crowd import (
+    CrowdObservation,
+    Member,
+    StepRecord,
+    judge_crowd,
+)
 from wsconform.targets.servers.witness import (
     AppWitness,
     app_exceptions,
@@ -122,3 +130,43 @@ def test_the_contract_counts_the_apps_crashes_not_the_servers_sends() -> None:
     assert both[0].cause == (
         "the app raised RuntimeError at tests/test_server_send_failure.py in raises_after_accept"
     )
+
+
+def _crowd_where_the_sender_crashed(errors: list[str]) -> tuple[CrowdPlan, CrowdObservation]:
+    """Two members of one room; the second drops, then the first speaks and its connection
+    ends badly, with `errors` raised meanwhile (its handler relaying to the dead member)."""
+    plan = CrowdPlan(
+        "/room",
+        (("/room", ()),),
+        (
+            ClientDoes(0, Join(0)),
+            ClientDoes(1, Join(0)),
+            ClientDoes(1, Drop()),
+            ClientDoes(0, SendText("hi")),
+        ),
+    )
+    crashed = Closed(1011, "")
+    speaker = Member(0, 0, None, [Accepted(None, ()), crashed])  # type: ignore[arg-type]
+    dropped = Member(1, 0, None, [Accepted(None, ())], ended=True, dropped=True)  # type: ignore[arg-type]
+    record = StepRecord(3, plan.steps[3], {0: 0}, {0: [crashed]}, errors)
+    return plan, CrowdObservation([record], {0: speaker, 1: dropped}, True, [])
+
+
+def _alone_nothing_fails(plan: CrowdPlan) -> CrowdObservation:
+    return CrowdObservation([], {}, True, [])
+
+
+def test_a_crowd_crash_that_the_servers_send_caused_is_not_the_rooms_collateral_failure() -> None:
+    servers = serve_once("sends", RuntimeError)
+    apps = serve_once("raises", RuntimeError)
+    verdicts = {
+        which: {
+            j.check_id: j.ok
+            for j in judge_crowd(
+                *_crowd_where_the_sender_crashed(errors), _alone_nothing_fails
+            ).judgements
+        }
+        for which, errors in (("server's", servers), ("app's", apps))
+    }
+    assert verdicts["server's"]["generic.crowd.no-collateral-failure"] is True, verdicts
+    assert verdicts["app's"]["generic.crowd.no-collateral-failure"] is False, verdicts

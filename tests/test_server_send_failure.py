@@ -45,10 +45,28 @@ async def sends_after_its_own_close(websocket: WebSocket) -> None:
     await websocket.send({"type": "websocket.send", "text": "late"})
 
 
+async def closes_with_1011(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.close(code=1011)
+
+
+async def closes_with_1005(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.close(code=1005)  # reserved: never on the wire (RFC 6455 7.4.1)
+
+
+async def sends_nothing(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send({"type": "websocket.send"})  # neither text nor bytes
+
+
 APPS = {
     "sends": sends_after_accept,
     "raises": raises_after_accept,
     "sends-after-close": sends_after_its_own_close,
+    "closes-1011": closes_with_1011,
+    "closes-1005": closes_with_1005,
+    "sends-nothing": sends_nothing,
 }
 
 
@@ -56,9 +74,14 @@ class ClosedTransport(OSError):
     pass
 
 
-def serve_once(route: str, refusal: type[Exception]) -> list[str]:
-    """One websocket to `route`, on a server whose every `websocket.send` raises `refusal`
-    (and which takes a close after its refused send, as servers do); the witness's reports."""
+def serve_once(
+    route: str,
+    refusal: type[Exception],
+    refuses: tuple[str, ...] = ("websocket.send", "websocket.close"),
+) -> list[str]:
+    """One websocket to `route`, on a server that raises `refusal` for every message of the
+    kinds it `refuses` (daphne's autobahn refuses a close 1011 with a plain Exception); the
+    witness's reports."""
     app = Starlette(routes=[WebSocketRoute("/ws", APPS[route])])
     witness = AppWitness(app)
     scope: dict[str, Any] = {"type": "websocket", "path": "/ws", "headers": []}
@@ -69,7 +92,7 @@ def serve_once(route: str, refusal: type[Exception]) -> list[str]:
         return {"type": "websocket.connect"}
 
     async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "websocket.send":
+        if message["type"] in refuses:
             raise refusal("unable to perform operation: the handler is closed")
 
     runner = LoopRunner()
@@ -81,26 +104,39 @@ def serve_once(route: str, refusal: type[Exception]) -> list[str]:
     return witness.errors
 
 
-def test_the_servers_runtimeerror_from_a_send_is_marked_as_the_servers() -> None:
-    errors = serve_once("sends", RuntimeError)
+@pytest.mark.parametrize("route", ["sends", "closes-1011"])
+def test_the_servers_exception_for_a_well_formed_message_is_marked_as_the_servers(
+    route: str,
+) -> None:
+    errors = serve_once(route, RuntimeError)
     assert [is_server_send_failure(error) for error in errors] == [True], errors
     assert app_exceptions(errors) == []
 
 
+SENDS = ("websocket.send",)
+BOTH = ("websocket.send", "websocket.close")
+
+
 @pytest.mark.parametrize(
-    ("route", "refusal"),
+    ("route", "refusal", "refuses"),
     [
         # The app's own exception: its crash.
-        ("raises", RuntimeError),
+        ("raises", RuntimeError, BOTH),
         # The OSError ASGI asks for, which Starlette turns into WebSocketDisconnect: an app
         # that does not catch it has crashed.
-        ("sends", ClosedTransport),
-        # A send after the app's own close: its misuse, whatever the server raises.
-        ("sends-after-close", RuntimeError),
+        ("sends", ClosedTransport, BOTH),
+        # A send after the app's own close (which the server took): its misuse, whatever the
+        # server raises.
+        ("sends-after-close", RuntimeError, SENDS),
+        # Messages no server must take: a code that may not go on the wire, a send of nothing.
+        ("closes-1005", RuntimeError, BOTH),
+        ("sends-nothing", RuntimeError, BOTH),
     ],
 )
-def test_the_apps_own_exceptions_stay_the_apps(route: str, refusal: type[Exception]) -> None:
-    errors = serve_once(route, refusal)
+def test_the_apps_own_exceptions_stay_the_apps(
+    route: str, refusal: type[Exception], refuses: tuple[str, ...]
+) -> None:
+    errors = serve_once(route, refusal, refuses)
     assert [is_server_send_failure(error) for error in errors] == [False], errors
     assert app_exceptions(errors) == errors
 

@@ -35,6 +35,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
+from wsconform.conformance.engine.rfc6455 import MAX_CLOSE_REASON_BYTES, is_valid_wire_close_code
+
 if sys.version_info >= (3, 11):
     from builtins import BaseExceptionGroup
 else:  # pragma: no cover - exercised on 3.10 only
@@ -396,11 +398,12 @@ def is_returned_open(error: str) -> bool:
 
 
 # What the witness appends to an error's first line when the exception that escaped the app is
-# the one the server's own `send` raised for a message on a websocket the app had accepted and
-# not closed, and it is not the OSError subclass ASGI 2.4 asks for on a connection the client
-# has left (Starlette turns that one into WebSocketDisconnect; nothing else can be caught by
-# type). The app used the connection correctly: the crash is the server's to answer for
-# (disconnect.send-after-client-gone judges it), not a crash of the app's.
+# the one the server's own `send` raised for a well-formed message (data, or a close with a
+# valid code) on a websocket the app had accepted and not closed, and it is not the OSError
+# subclass ASGI 2.4 asks for on a connection the client has left (Starlette turns that one into
+# WebSocketDisconnect; nothing else can be caught by type). The app used the connection
+# correctly: the crash is the server's to answer for (disconnect.send-after-client-gone judges a
+# send, close.code-delivered a refused close code), not a crash of the app's.
 SERVER_SEND_FAILED = "(raised by the server's send on an open websocket, not an OSError)"
 
 
@@ -442,6 +445,9 @@ class WebSocketEnds:
 
         async def watched_send(message: Any) -> None:
             kind = message["type"]
+            # Sent on a websocket the app accepted and has not closed: what the server then
+            # raises for a well-formed message is the server's doing (see SERVER_SEND_FAILED).
+            in_use = self.accepted and not self.app_closed and _well_formed(message)
             if kind == "websocket.accept":
                 self.accepted = True
             elif kind in ("websocket.close", "websocket.http.response.start"):
@@ -451,13 +457,7 @@ class WebSocketEnds:
                 await send(message)
             except BaseException as exc:
                 self.ended = True  # the server refused: the app has been told it is over
-                if (
-                    kind == "websocket.send"
-                    and self.accepted
-                    and not self.app_closed
-                    and isinstance(exc, Exception)
-                    and not isinstance(exc, OSError)
-                ):
+                if in_use and isinstance(exc, Exception) and not isinstance(exc, OSError):
                     self.server_send_error = exc
                 raise
 
@@ -466,6 +466,24 @@ class WebSocketEnds:
     @property
     def left_open(self) -> bool:
         return self.accepted and not self.ended
+
+
+def _well_formed(message: Any) -> bool:
+    """A message an open websocket must take: data (text or bytes, one of them), or a close
+    with a code that may go on the wire and a reason that fits a close frame (RFC 6455 7.4,
+    5.5). Anything else the server may refuse however it likes: the app's mistake."""
+    kind = message.get("type")
+    if kind == "websocket.send":
+        return (message.get("text") is None) != (message.get("bytes") is None)
+    if kind == "websocket.close":
+        code, reason = message.get("code", 1000), message.get("reason") or ""
+        return (
+            isinstance(code, int)
+            and is_valid_wire_close_code(code)
+            and isinstance(reason, str)
+            and len(reason.encode()) <= MAX_CLOSE_REASON_BYTES
+        )
+    return False
 
 
 def _escaped(raised_by_server: BaseException | None, exc: BaseException) -> bool:

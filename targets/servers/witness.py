@@ -413,14 +413,15 @@ def is_server_send_failure(error: str) -> bool:
     return error.partition("\n")[0].endswith(SERVER_SEND_FAILED)
 
 
+def the_apps_doing(errors: Iterable[str]) -> list[str]:
+    """The witness's reports without the server's failed sends (the server's doing)."""
+    return [error for error in errors if not is_server_send_failure(error)]
+
+
 def app_exceptions(errors: Iterable[str]) -> list[str]:
     """The app's own exceptions among the witness's reports: not a websocket left open at
     return (a check of its own), not the server's failed send (the server's)."""
-    return [
-        error
-        for error in errors
-        if not is_returned_open(error) and not is_server_send_failure(error)
-    ]
+    return [error for error in the_apps_doing(errors) if not is_returned_open(error)]
 
 
 class WebSocketEnds:

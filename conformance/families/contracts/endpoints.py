@@ -31,7 +31,7 @@ from wsconform.targets.servers.base import (
     ClientConnection,
     Transport,
 )
-from wsconform.targets.servers.witness import is_server_send_failure
+from wsconform.targets.servers.witness import is_server_send_failure, the_apps_doing
 
 WELCOME = "Welcome to the chat room!"
 # Credentials the reference routes accept; an app swapped in with --app must accept them too.
@@ -296,7 +296,7 @@ async def server_errors(transport: Transport, what: str) -> list[Judgement]:
     send raised where ASGI 2.4 asks for an OSError is the server's, judged by
     disconnect.send-after-client-gone: it is named in the detail, not counted again here."""
     reports = await transport.drain_app_errors()
-    errors = [report for report in reports if not is_server_send_failure(report)]
+    errors = the_apps_doing(reports)
     servers = [report for report in reports if is_server_send_failure(report)]
     return [
         Judgement(

@@ -65,7 +65,7 @@ from wsconform.targets.servers.base import (
     ClientConnection,
     Transport,
 )
-from wsconform.targets.servers.witness import app_exceptions
+from wsconform.targets.servers.witness import the_apps_doing
 
 
 # Clients per plan: a bug of a room shows with two or three (a dead member between two live
@@ -421,8 +421,8 @@ class CrowdVerdict:
 def _failed(observation: CrowdObservation) -> bool:
     return (
         any(m.bad_end() for m in observation.members.values())
-        or any(app_exceptions(record.errors) for record in observation.records)
-        or bool(app_exceptions(observation.end_errors))
+        or any(the_apps_doing(record.errors) for record in observation.records)
+        or bool(the_apps_doing(observation.end_errors))
     )
 
 
@@ -463,7 +463,7 @@ def _collateral_failure(
     client left), where the same client's own steps, alone on a fresh app, do not fail: what
     the others did made it fail."""
     for record in observation.records:
-        if record.errors and not app_exceptions(record.errors):
+        if record.errors and not the_apps_doing(record.errors):
             # What ended the connection was the server's own send raising where ASGI asks for
             # an OSError (the witness's SERVER_SEND_FAILED): an app that catches what it is
             # told to catch could not have kept it; the server's doing, not the room's.

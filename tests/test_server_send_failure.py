@@ -6,6 +6,7 @@ exception the app raises itself, or an OSError it does not catch, still is."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -206,3 +207,59 @@ def test_a_crowd_crash_that_the_servers_send_caused_is_not_the_rooms_collateral_
     }
     assert verdicts["server's"]["generic.crowd.no-collateral-failure"] is True, verdicts
     assert verdicts["app's"]["generic.crowd.no-collateral-failure"] is False, verdicts
+
+
+ROOM: list[WebSocket] = []
+
+
+async def member(websocket: WebSocket) -> None:
+    """The first member waits in the room; the second relays to it."""
+    await websocket.accept()
+    if not ROOM:
+        ROOM.append(websocket)
+        await websocket.receive()  # until the server says it is over
+        return
+    await ROOM[0].send_text("relayed")
+
+
+def test_a_relay_to_another_members_websocket_that_the_server_refuses_is_the_servers() -> None:
+    """The exception comes from the first member's websocket and escapes from the second
+    member's handler, as in a room's broadcast to a dead member on gunicorn."""
+    ROOM.clear()
+    witness = AppWitness(Starlette(routes=[WebSocketRoute("/room", member)]))
+    first_may_end = asyncio.Event()
+
+    def connection(refuses: bool) -> tuple[Any, Any, Any]:
+        scope: dict[str, Any] = {"type": "websocket", "path": "/room", "headers": []}
+        scope |= {"query_string": b"", "scheme": "ws", "subprotocols": [], "root_path": ""}
+        connected = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal connected
+            if not connected:
+                connected = True
+                return {"type": "websocket.connect"}
+            await first_may_end.wait()
+            return {"type": "websocket.disconnect", "code": 1006}
+
+        async def send(message: dict[str, Any]) -> None:
+            if refuses and message["type"] == "websocket.send":
+                raise RuntimeError("unable to perform operation: the handler is closed")
+
+        return scope, receive, send
+
+    async def two_members() -> None:
+        first = asyncio.ensure_future(witness(*connection(refuses=True)))
+        while not ROOM:
+            await asyncio.sleep(0)
+        with pytest.raises(RuntimeError):
+            await witness(*connection(refuses=False))
+        first_may_end.set()
+        await first
+
+    runner = LoopRunner()
+    try:
+        runner.run(asyncio.wait_for(two_members(), 5))
+    finally:
+        runner.close()
+    assert [is_server_send_failure(error) for error in witness.errors] == [True], witness.errors

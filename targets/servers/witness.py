@@ -428,14 +428,12 @@ class WebSocketEnds:
     """What the app did with one websocket: accepted it, ended it (a close or a denial sent, a
     disconnect received, a send refused because the client left)."""
 
-    __slots__ = ("accepted", "app_closed", "ended", "server_send_error")
+    __slots__ = ("accepted", "app_closed", "ended")
 
     def __init__(self) -> None:
         self.accepted = False
         self.app_closed = False
         self.ended = False
-        # What the server's send raised on an accepted, open websocket, if not an OSError.
-        self.server_send_error: BaseException | None = None
 
     def watch(self, receive: Any, send: Any) -> tuple[Any, Any]:
         async def watched_receive() -> Any:
@@ -459,7 +457,7 @@ class WebSocketEnds:
             except BaseException as exc:
                 self.ended = True  # the server refused: the app has been told it is over
                 if in_use and isinstance(exc, Exception) and not isinstance(exc, OSError):
-                    self.server_send_error = exc
+                    _mark_as_the_servers(exc)
                 raise
 
         return watched_receive, watched_send
@@ -487,12 +485,20 @@ def _well_formed(message: Any) -> bool:
     return False
 
 
-def _escaped(raised_by_server: BaseException | None, exc: BaseException) -> bool:
-    """Is what the server raised the exception that escaped the app (exception groups
-    unwrapped), and nothing else with it?"""
-    return raised_by_server is not None and all(
-        leaf is raised_by_server for leaf in leaf_exceptions(exc)
-    )
+# The attribute that marks an exception raised by the server's send (see SERVER_SEND_FAILED).
+# On the exception itself, not on one websocket's record: a room's broadcast meets it on
+# another member's websocket and it escapes from the sender's handler.
+_RAISED_BY_SERVER_SEND = "_wsconform_raised_by_server_send"
+
+
+def _mark_as_the_servers(exc: Exception) -> None:
+    with contextlib.suppress(AttributeError, TypeError):  # an exception type without a __dict__
+        setattr(exc, _RAISED_BY_SERVER_SEND, True)
+
+
+def _all_the_servers(exc: BaseException) -> bool:
+    """Is every leaf of what escaped the app an exception the server's send raised?"""
+    return all(getattr(leaf, _RAISED_BY_SERVER_SEND, False) for leaf in leaf_exceptions(exc))
 
 
 class AppWitness:
@@ -546,7 +552,7 @@ class AppWitness:
         except Exception as exc:
             where = f"{scope.get('type')} {scope.get('path')}"
             summary, _, details = describe_exception(exc, self.app_code).partition("\n")
-            if ends is not None and _escaped(ends.server_send_error, exc):
+            if _all_the_servers(exc):
                 summary += f" {SERVER_SEND_FAILED}"
             self.report(f"{where}: {summary}\n{details}")
             raise

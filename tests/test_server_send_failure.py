@@ -61,6 +61,11 @@ async def sends_nothing(websocket: WebSocket) -> None:
     await websocket.send({"type": "websocket.send"})  # neither text nor bytes
 
 
+async def denies(websocket: WebSocket) -> None:
+    await websocket.send({"type": "websocket.http.response.start", "status": 403, "headers": []})
+    await websocket.send({"type": "websocket.http.response.body", "body": b"no"})
+
+
 APPS = {
     "sends": sends_after_accept,
     "raises": raises_after_accept,
@@ -68,6 +73,7 @@ APPS = {
     "closes-1011": closes_with_1011,
     "closes-1005": closes_with_1005,
     "sends-nothing": sends_nothing,
+    "denies": denies,
 }
 
 
@@ -79,6 +85,7 @@ def serve_once(
     route: str,
     refusal: type[Exception],
     refuses: tuple[str, ...] = ("websocket.send", "websocket.close"),
+    extensions: dict[str, Any] | None = None,
 ) -> list[str]:
     """One websocket to `route`, on a server that raises `refusal` for every message of the
     kinds it `refuses` (daphne's autobahn refuses a close 1011 with a plain Exception); the
@@ -86,7 +93,7 @@ def serve_once(
     app = Starlette(routes=[WebSocketRoute("/ws", APPS[route])])
     witness = AppWitness(app)
     scope: dict[str, Any] = {"type": "websocket", "path": "/ws", "headers": []}
-    scope |= {"query_string": b""}
+    scope |= {"query_string": b"", "extensions": extensions or {}}
     scope |= {"scheme": "ws", "subprotocols": [], "root_path": "", "asgi": {"version": "3.0"}}
 
     async def receive() -> dict[str, Any]:
@@ -105,11 +112,23 @@ def serve_once(
     return witness.errors
 
 
-@pytest.mark.parametrize("route", ["sends", "closes-1011"])
-def test_the_servers_exception_for_a_well_formed_message_is_marked_as_the_servers(
-    route: str,
+DENIAL = ("websocket.http.response.body",)
+OFFERS_DENIAL: dict[str, Any] = {"websocket.http.response": {}}
+
+
+@pytest.mark.parametrize(
+    ("route", "refuses", "extensions"),
+    [
+        ("sends", ("websocket.send",), None),
+        ("closes-1011", ("websocket.close",), None),
+        # granian offers the denial extension, then refuses the body: "Unsupported ASGI message".
+        ("denies", DENIAL, OFFERS_DENIAL),
+    ],
+)
+def test_the_servers_exception_for_a_message_it_had_to_take_is_marked_as_the_servers(
+    route: str, refuses: tuple[str, ...], extensions: dict[str, Any] | None
 ) -> None:
-    errors = serve_once(route, RuntimeError)
+    errors = serve_once(route, RuntimeError, refuses, extensions)
     assert [is_server_send_failure(error) for error in errors] == [True], errors
     assert app_exceptions(errors) == []
 
@@ -132,6 +151,8 @@ BOTH = ("websocket.send", "websocket.close")
         # Messages no server must take: a code that may not go on the wire, a send of nothing.
         ("closes-1005", RuntimeError, BOTH),
         ("sends-nothing", RuntimeError, BOTH),
+        # A denial response on a server that does not offer the extension for it.
+        ("denies", RuntimeError, DENIAL),
     ],
 )
 def test_the_apps_own_exceptions_stay_the_apps(

@@ -398,18 +398,20 @@ def is_returned_open(error: str) -> bool:
 
 
 # What the witness appends to an error's first line when the exception that escaped the app is
-# the one the server's own `send` raised for a well-formed message (data, or a close with a
-# valid code) on a websocket the app had accepted and not closed, and it is not the OSError
+# the one the server's own `send` raised for a message it had to take (data, or a close with a
+# valid code, on a websocket the app had accepted and not closed; a denial response where the
+# server offers that extension: `WebSocketEnds._takes`), and it is not the OSError
 # subclass ASGI 2.4 asks for on a connection the client has left (Starlette turns that one into
 # WebSocketDisconnect; nothing else can be caught by type). The app used the connection
 # correctly: the crash is the server's to answer for (disconnect.send-after-client-gone judges a
-# send, close.code-delivered a refused close code), not a crash of the app's.
-SERVER_SEND_FAILED = "(raised by the server's send on an open websocket, not an OSError)"
+# send, close.code-delivered a refused close code, contract.surface.denial-response a refused
+# denial), not a crash of the app's.
+SERVER_SEND_FAILED = "(raised by the server's send for a message it had to take, not an OSError)"
 
 
 def is_server_send_failure(error: str) -> bool:
-    """Is this app error an exception the server's send raised where ASGI 2.4 asks for an
-    OSError subclass (see SERVER_SEND_FAILED)?"""
+    """Is this app error an exception the server's send raised for a message it had to take
+    (see SERVER_SEND_FAILED)?"""
     return error.partition("\n")[0].endswith(SERVER_SEND_FAILED)
 
 
@@ -426,14 +428,17 @@ def app_exceptions(errors: Iterable[str]) -> list[str]:
 
 class WebSocketEnds:
     """What the app did with one websocket: accepted it, ended it (a close or a denial sent, a
-    disconnect received, a send refused because the client left)."""
+    disconnect received, a send refused because the client left). `offers_denial`: the server
+    offers the websocket.http.response extension in the scope."""
 
-    __slots__ = ("accepted", "app_closed", "ended")
+    __slots__ = ("accepted", "app_closed", "denying", "ended", "offers_denial")
 
-    def __init__(self) -> None:
+    def __init__(self, offers_denial: bool = False) -> None:
         self.accepted = False
         self.app_closed = False
+        self.denying = False  # a denial response started, its body not finished
         self.ended = False
+        self.offers_denial = offers_denial
 
     def watch(self, receive: Any, send: Any) -> tuple[Any, Any]:
         async def watched_receive() -> Any:
@@ -444,14 +449,17 @@ class WebSocketEnds:
 
         async def watched_send(message: Any) -> None:
             kind = message["type"]
-            # Sent on a websocket the app accepted and has not closed: what the server then
-            # raises for a well-formed message is the server's doing (see SERVER_SEND_FAILED).
-            in_use = self.accepted and not self.app_closed and _well_formed(message)
+            # What the server then raises for this message is its own doing (see
+            # SERVER_SEND_FAILED): a message the connection's state lets the app send.
+            in_use = self._takes(message)
             if kind == "websocket.accept":
                 self.accepted = True
             elif kind in ("websocket.close", "websocket.http.response.start"):
                 self.ended = True
                 self.app_closed = True
+                self.denying = kind == "websocket.http.response.start"
+            elif kind == "websocket.http.response.body" and not message.get("more_body"):
+                self.denying = False
             try:
                 await send(message)
             except BaseException as exc:
@@ -461,6 +469,25 @@ class WebSocketEnds:
                 raise
 
         return watched_receive, watched_send
+
+    def _takes(self, message: Any) -> bool:
+        """Must the server take `message` now? Data or a close on a websocket the app accepted
+        and has not closed; a denial response before accept, or its body's next part, where
+        the server offers the extension for it (ASGI www 2.4)."""
+        kind = message.get("type")
+        if kind in ("websocket.send", "websocket.close"):
+            return self.accepted and not self.app_closed and _well_formed(message)
+        if kind == "websocket.http.response.start":
+            return (
+                self.offers_denial
+                and not self.accepted
+                and not self.app_closed
+                and isinstance(message.get("status"), int)
+            )
+        if kind == "websocket.http.response.body":
+            body = message.get("body", b"")
+            return self.offers_denial and self.denying and isinstance(body, bytes)
+        return False
 
     @property
     def left_open(self) -> bool:
@@ -545,7 +572,7 @@ class AppWitness:
         ends: WebSocketEnds | None = None
         if counted:
             self._count(+1)
-            ends = WebSocketEnds()
+            ends = WebSocketEnds("websocket.http.response" in scope.get("extensions", {}))
             receive, send = ends.watch(receive, send)
         try:
             await self.app(scope, receive, send)

@@ -105,6 +105,16 @@ def close_payload(code: int | None, reason: str) -> bytes:
     return b"" if code is None else struct.pack("!H", code) + reason.encode()
 
 
+# A message longer than this is sent as its frame header first (see `_write`): a server's
+# message limit is at least this, and the wire family's longest length boundary (65536) is not
+# over it.
+HEADER_FIRST_BYTES = 1 << 16
+# How long the header waits alone for a server that refuses the message on its length. Such a
+# server closes within milliseconds; a server that reads on pays this once per long message
+# (the limit probes: three messages per server).
+HEADER_ALONE_BOUND_S = 1.0
+
+
 class WireClientConnection(ClientConnection):
     def __init__(
         self,
@@ -124,6 +134,8 @@ class WireClientConnection(ClientConnection):
         self._pongs: dict[bytes, asyncio.Future[None]] = {}
         self._close_sent = False
         self._dropped = False
+        # Set once the server's close frame is read or the connection has ended.
+        self._server_closing = asyncio.Event()
         self._task = asyncio.ensure_future(self._run(endpoint, path, headers, subprotocols))
 
     async def _run(
@@ -150,6 +162,7 @@ class WireClientConnection(ClientConnection):
                 self.events.put_nowait(Closed(code=1006, close_frame_seen=False))
         finally:
             self._open = False
+            self._server_closing.set()
             if self._writer is not None:
                 self._writer.close()
 
@@ -212,6 +225,7 @@ class WireClientConnection(ClientConnection):
         while True:
             fin, opcode, payload = await read_frame(reader)
             if opcode == OP_CLOSE:
+                self._server_closing.set()
                 code, reason = parse_close_payload(payload)
                 closed = Closed(code, reason, close_frame_seen=True, payload_bytes=len(payload))
                 self.events.put_nowait(closed)
@@ -248,7 +262,25 @@ class WireClientConnection(ClientConnection):
     async def _write(self, opcode: int, payload: bytes) -> None:
         if self._writer is None or self._writer.is_closing():
             return
-        self._writer.write(encode_frame(opcode, payload))
+        frame = encode_frame(opcode, payload)
+        if len(payload) > HEADER_FIRST_BYTES:
+            # A server may fail a message on the length its header announces (RFC 6455 10.4)
+            # and close at once. Sent whole, the rest of the frame then sits unread in a socket
+            # the server has closed, its kernel answers with a reset, and the reset can overtake
+            # the close frame on its way back (through a proxy, it usually did). So the header
+            # goes first, and the payload only if no close has come within the bound.
+            header, frame = frame[: len(frame) - len(payload)], frame[len(frame) - len(payload) :]
+            self._writer.write(header)
+            await self._drain()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._server_closing.wait(), HEADER_ALONE_BOUND_S)
+            if self._server_closing.is_set() or self._writer.is_closing():
+                return
+        self._writer.write(frame)
+        await self._drain()
+
+    async def _drain(self) -> None:
+        assert self._writer is not None
         with contextlib.suppress(ConnectionError):
             await asyncio.wait_for(self._writer.drain(), EXPECT_BOUND_S)
 

@@ -269,7 +269,8 @@ class WireClientConnection(ClientConnection):
             # the server has closed, its kernel answers with a reset, and the reset can overtake
             # the close frame on its way back (through a proxy, it usually did). So the header
             # goes first, and the payload only if no close has come within the bound.
-            header, frame = frame[: len(frame) - len(payload)], frame[len(frame) - len(payload) :]
+            header_end = len(frame) - len(payload)
+            header, frame = frame[:header_end], frame[header_end:]
             self._writer.write(header)
             await self._drain()
             with contextlib.suppress(asyncio.TimeoutError):

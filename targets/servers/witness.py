@@ -394,7 +394,12 @@ RETURNED_OPEN = "returned after accepting the websocket, without closing it"
 
 def is_returned_open(error: str) -> bool:
     """Is this app error the witness's report of a websocket left open at return?"""
-    return error.partition("\n")[0].endswith(RETURNED_OPEN)
+    return _first_line_ends_with(error, RETURNED_OPEN)
+
+
+def _first_line_ends_with(error: str, mark: str) -> bool:
+    """Does the summary line of a witness's report end with `mark`?"""
+    return error.partition("\n")[0].endswith(mark)
 
 
 # What the witness appends to an error's first line when the exception that escaped the app is
@@ -412,7 +417,7 @@ SERVER_SEND_FAILED = "(raised by the server's send for a message it had to take,
 def is_server_send_failure(error: str) -> bool:
     """Is this app error an exception the server's send raised for a message it had to take
     (see SERVER_SEND_FAILED)?"""
-    return error.partition("\n")[0].endswith(SERVER_SEND_FAILED)
+    return _first_line_ends_with(error, SERVER_SEND_FAILED)
 
 
 def the_apps_doing(errors: Iterable[str]) -> list[str]:
@@ -471,12 +476,16 @@ class WebSocketEnds:
         return watched_receive, watched_send
 
     def _takes(self, message: Any) -> bool:
-        """Must the server take `message` now? Data or a close on a websocket the app accepted
-        and has not closed; a denial response before accept, or its body's next part, where
-        the server offers the extension for it (ASGI www 2.4)."""
+        """Must the server take `message` now? Data (text or bytes, one of them) or a sendable
+        close on a websocket the app accepted and has not closed; a denial response before
+        accept, or its body's next part, where the server offers the extension for it (ASGI www
+        2.4)."""
         kind = message.get("type")
-        if kind in ("websocket.send", "websocket.close"):
-            return self.accepted and not self.app_closed and _well_formed(message)
+        if kind == "websocket.send":
+            data_once = (message.get("text") is None) != (message.get("bytes") is None)
+            return self.accepted and not self.app_closed and data_once
+        if kind == "websocket.close":
+            return self.accepted and not self.app_closed and _sendable_close(message)
         if kind == "websocket.http.response.start":
             return (
                 self.offers_denial
@@ -494,22 +503,16 @@ class WebSocketEnds:
         return self.accepted and not self.ended
 
 
-def _well_formed(message: Any) -> bool:
-    """A message an open websocket must take: data (text or bytes, one of them), or a close
-    with a code that may go on the wire and a reason that fits a close frame (RFC 6455 7.4,
-    5.5). Anything else the server may refuse however it likes: the app's mistake."""
-    kind = message.get("type")
-    if kind == "websocket.send":
-        return (message.get("text") is None) != (message.get("bytes") is None)
-    if kind == "websocket.close":
-        code, reason = message.get("code", 1000), message.get("reason") or ""
-        return (
-            isinstance(code, int)
-            and is_valid_wire_close_code(code)
-            and isinstance(reason, str)
-            and len(reason.encode()) <= MAX_CLOSE_REASON_BYTES
-        )
-    return False
+def _sendable_close(message: Any) -> bool:
+    """A close with a code that may go on the wire and a reason that fits a close frame (RFC
+    6455 7.4, 5.5); anything else the server may refuse however it likes: the app's mistake."""
+    code, reason = message.get("code", 1000), message.get("reason") or ""
+    return (
+        isinstance(code, int)
+        and is_valid_wire_close_code(code)
+        and isinstance(reason, str)
+        and len(reason.encode()) <= MAX_CLOSE_REASON_BYTES
+    )
 
 
 # The attribute that marks an exception raised by the server's send (see SERVER_SEND_FAILED).

@@ -292,9 +292,9 @@ async def leave_midway(
 
 
 async def server_errors(transport: Transport, what: str) -> list[Judgement]:
-    """Whatever ran before: did any exception escape the app? An exception the server's own
-    send raised where ASGI 2.4 asks for an OSError is the server's, judged by
-    disconnect.send-after-client-gone: it is named in the detail, not counted again here."""
+    """Whatever ran before: did any exception escape the app? One the server's own send raised
+    for a message it had to take (the witness's SERVER_SEND_FAILED) is the server's, judged by
+    its own check: it is named in the detail, not counted again here."""
     reports = await transport.drain_app_errors()
     errors = the_apps_doing(reports)
     servers = [report for report in reports if is_server_send_failure(report)]

@@ -464,9 +464,9 @@ def _collateral_failure(
     the others did made it fail."""
     for record in observation.records:
         if record.errors and not the_apps_doing(record.errors):
-            # What ended the connection was the server's own send raising where ASGI asks for
-            # an OSError (the witness's SERVER_SEND_FAILED): an app that catches what it is
-            # told to catch could not have kept it; the server's doing, not the room's.
+            # What ended the connection was the server's own send refusing a message it had to
+            # take (the witness's SERVER_SEND_FAILED): an app that catches what it is told to
+            # catch could not have kept it; the server's doing, not the room's.
             continue
         suspects = [
             client

@@ -435,7 +435,7 @@ def judge(observation: Observation, over_the_wire_only: bool = False) -> list[Ju
     accepted = bool(seen) and isinstance(seen[0], Accepted)
     # The witness reports a websocket left open at return among the app's errors; it is not
     # an exception, and has its own check. Nor is an exception the server's own send raised
-    # where ASGI asks for an OSError: that one is the server's (see app_exceptions).
+    # for a message it had to take: that one is the server's (see app_exceptions).
     left_open = [error for error in observation.app_errors if is_returned_open(error)]
     raised = app_exceptions(observation.app_errors)
     # The server's own doing, before any close of the client's: a 5xx, a close 1011,

@@ -193,3 +193,35 @@ def test_a_baseline_without_causes_still_loads_and_gates_on_verdicts_only(tmp_pa
     assert Gate(directory=tmp_path).findings("server-x", [REFUSED_1001, SENT_AS_1000]) == []
     assert gate_differences(_recorded(SENT_AS_1000), tmp_path) == []
     assert baselines_without_causes(["server-x"], tmp_path) == ["server-x"]
+
+
+def _gate_passing(tmp_path: Path) -> Gate:
+    Baseline.write("server-x", {FAIL.check_id: Verdict.PASS}, tmp_path)
+    return Gate(directory=tmp_path)
+
+
+def test_a_finding_another_run_does_not_see_is_kept_as_unsteady(tmp_path: Path) -> None:
+    """One run that missed the baseline, then one that matched it: the second is the
+    observation kept, and the note says what the first saw."""
+    runs = iter([("second", [PASS])])
+    run, judgements, note = _gate_passing(tmp_path).confirmed(
+        "server-x", ("first", [FAIL]), lambda: next(runs)
+    )
+    assert (run, judgements) == ("second", [PASS])
+    assert note is not None and "closed with 1000" in note and "unsteady" in note
+
+
+def test_a_finding_seen_twice_is_confirmed(tmp_path: Path) -> None:
+    again = Judgement(FAIL.check_id, False, "closed with 1000 again")
+    run, judgements, note = _gate_passing(tmp_path).confirmed(
+        "server-x", ("first", [FAIL]), lambda: ("second", [again])
+    )
+    assert (run, judgements, note) == ("first", [FAIL], None)
+
+
+def test_no_finding_means_no_second_run(tmp_path: Path) -> None:
+    def never() -> tuple[str, list[Judgement]]:
+        raise AssertionError("observed again without a finding")
+
+    run, judgements, note = _gate_passing(tmp_path).confirmed("server-x", ("first", [PASS]), never)
+    assert (run, judgements, note) == ("first", [PASS], None)

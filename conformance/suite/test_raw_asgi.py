@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import pytest
 from wsconform.conformance.engine.gate import Gate
 from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.probes import RawProbe, RawRun
@@ -16,24 +17,41 @@ from wsconform.targets.servers.base import Transport
 
 
 def test_raw_asgi_probes(
-    transport: Transport, loop_runner: LoopRunner, recorder: ResultsRecorder, gate: Gate
+    request: pytest.FixtureRequest,
+    transport: Transport,
+    loop_runner: LoopRunner,
+    recorder: ResultsRecorder,
+    gate: Gate,
 ) -> None:
     everything: list[Judgement] = []
     evidence: list[str] = []
-    for probe, run, judgements in loop_runner.run(raw_asgi.run_probes(transport)):
+    for probe, first_run, first in loop_runner.run(raw_asgi.run_probes(transport)):
+        run, judgements, unsteady = gate.confirmed(
+            transport.name,
+            (first_run, first),
+            # Built only when asked for: a coroutine never awaited is a warning.
+            lambda probe=probe: loop_runner.run(raw_asgi.observe_again(transport, probe)),
+        )
+        if unsteady:
+            request.node.user_properties.append(("unsteady", f"{probe.name}: {unsteady}"))
         everything += judgements
         evidence.append(f"{probe.name}: {run.evidence()!r}")
-        recorder.add(transport.name, judgements, partial(_evidence, transport, probe, run))
+        recorder.add(
+            transport.name, judgements, partial(_evidence, transport, probe, run, unsteady)
+        )
     unjudged = raw_asgi.unjudged_limits(transport)
     if unjudged:
         recorder.add(transport.name, unjudged, lambda: {"source": "raw ASGI probes"})
     gate.settle(transport.name, everything + unjudged, "\n".join(evidence))
 
 
-def _evidence(transport: Transport, probe: RawProbe, run: RawRun) -> dict[str, Any]:
+def _evidence(
+    transport: Transport, probe: RawProbe, run: RawRun, unsteady: str | None
+) -> dict[str, Any]:
     return {
         "source": f"raw ASGI probe {probe.name}",
         "reproduce": f"tox -e suite -- --server {transport.name} -k test_raw_asgi",
         "program": probe.program_json(),
         **run.evidence(),
+        **({"unsteady": unsteady} if unsteady else {}),
     }

@@ -658,3 +658,11 @@ async def run_probes(
     if probes is None:
         results.append(await escaped_send_error(transport))
     return results
+
+
+async def observe_again(transport: Transport, probe: RawProbe) -> tuple[RawRun, list[Judgement]]:
+    """One more run of `probe` (the escaped send error with the connection after it)."""
+    if probe is SEND_ERROR_ESCAPES:
+        _, run, judgements = await escaped_send_error(transport)
+        return run, judgements
+    return await run_probe(transport, probe)

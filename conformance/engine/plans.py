@@ -5,6 +5,7 @@ them; a finding keeps its plan, so that a report and a repro script can replay i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from wsconform.conformance.engine.vocabulary import ClientEvent, Headers
 
@@ -51,6 +52,10 @@ class ConnectionPlan:
     target: str  # path and query string
     headers: Headers
     steps: tuple[ClientStep, ...]
+    # What the route's own code should find in its path parameters: (name, convertor, value
+    # put in the path), and the route's handler (module.qualname) to tell that it matched.
+    path_values: tuple[tuple[str, str, str], ...] = ()
+    handler: str | None = None
 
     def __repr__(self) -> str:
         headers = "".join(f"\n  header {name}: {value[:80]!r}" for name, value in self.headers)
@@ -65,6 +70,10 @@ class Observation:
     # How many events had arrived when the client sent its close: what follows is the
     # server's answer to it (which echoes the client's code), not the server's own doing.
     client_closed_at: int | None = None
+    # The code of that close (None: a close without a code).
+    client_close_code: int | None = None
+    # What the app was handed (targets/servers/handed.py); None where the app is not seen.
+    handed: dict[str, Any] | None = None
 
     def before_client_close(self) -> list[ClientEvent]:
         return self.seen if self.client_closed_at is None else self.seen[: self.client_closed_at]

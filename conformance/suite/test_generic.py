@@ -51,6 +51,7 @@ from wsconform.conformance.families.generic.routes import (
     plans_for,
     run_plan,
 )
+from wsconform.conformance.families.generic.values import judge_values
 from wsconform.conformance.pytest_plugin import (
     auth_routes_key,
     endpoints_key,
@@ -119,9 +120,13 @@ class GenericRun:
         observation = self.observe(plan)
 
         def replay() -> list[Judgement]:
-            return judge(self.observe(plan), self.over_the_wire_only)
+            return self.judged(plan, self.observe(plan))
 
-        self.keep(judge(observation, self.over_the_wire_only), plan, observation, replay)
+        self.keep(self.judged(plan, observation), plan, observation, replay)
+
+    def judged(self, plan: ConnectionPlan, observation: Observation) -> list[Judgement]:
+        """The connection's judgements: how it went, and what the route was handed."""
+        return judge(observation, self.over_the_wire_only) + judge_values(plan, observation)
 
     def observe(self, plan: ConnectionPlan) -> Observation:
         self.start_fresh()

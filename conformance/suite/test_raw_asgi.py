@@ -26,12 +26,12 @@ def test_raw_asgi_probes(
     everything: list[Judgement] = []
     evidence: list[str] = []
     for probe, first_run, first in loop_runner.run(raw_asgi.run_probes(transport)):
-        run, judgements, unsteady = gate.confirmed(
-            transport.name,
-            (first_run, first),
-            # Built only when asked for: a coroutine never awaited is a warning.
-            lambda probe=probe: loop_runner.run(raw_asgi.observe_again(transport, probe)),
-        )
+
+        def again(probe: RawProbe = probe) -> tuple[RawRun, list[Judgement]]:
+            # The coroutine is built only when asked for: one never awaited is a warning.
+            return loop_runner.run(raw_asgi.observe_again(transport, probe))
+
+        run, judgements, unsteady = gate.confirmed(transport.name, (first_run, first), again)
         if unsteady:
             request.node.user_properties.append(("unsteady", f"{probe.name}: {unsteady}"))
         everything += judgements

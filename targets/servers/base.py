@@ -314,6 +314,11 @@ class Transport(ABC):
         self.app_errors.clear()
         return errors
 
+    async def take_handed(self) -> dict[str, Any]:
+        """What each websocket followed since the last take was handed by the server, by its
+        mark (targets/servers/handed.py); nothing where the app is not seen."""
+        return {} if self.witness is None else self.witness.take_handed()
+
     @property
     def sees_the_app(self) -> bool:
         """Does `app_idle` report on the app (a witness here, or in the server's process)? A

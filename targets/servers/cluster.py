@@ -17,6 +17,7 @@ import signal
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from wsconform.conformance.engine.vocabulary import Headers
 from wsconform.targets.servers.base import (
@@ -116,6 +117,13 @@ class ClusterTransport(Transport):
                     f"instance {index}: {e}" for e in await instance.transport.take_app_errors()
                 ]
         return errors
+
+    async def take_handed(self) -> dict[str, Any]:
+        handed: dict[str, Any] = {}
+        for instance in self.instances:
+            if instance.process.poll() is None:
+                handed.update(await instance.transport.take_handed())
+        return handed
 
     async def aclose(self) -> None:
         for instance in self.instances:

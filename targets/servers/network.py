@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from wsconform.conformance.engine.vocabulary import Headers
 from wsconform.targets.servers.base import (
@@ -25,7 +26,12 @@ from wsconform.targets.servers.base import (
     TransportSpec,
     missing_module,
 )
-from wsconform.targets.servers.witness import APP_ERRORS_PATH, APP_IDLE_PATH, WITNESSED_APP_ENV
+from wsconform.targets.servers.witness import (
+    APP_ERRORS_PATH,
+    APP_IDLE_PATH,
+    HANDED_PATH,
+    WITNESSED_APP_ENV,
+)
 from wsconform.targets.wsclient import Endpoint, WireClientConnection
 
 # Where the ping barrier is sound (see SocketTransport.ping_barrier); the others keep a timed
@@ -141,6 +147,12 @@ class SubprocessTransport(SocketTransport):
         response.raise_for_status()
         errors: list[str] = response.json()
         return errors
+
+    async def take_handed(self) -> dict[str, Any]:
+        response = await self._http_control.http.get(HANDED_PATH)
+        response.raise_for_status()
+        handed: dict[str, Any] = response.json()
+        return handed
 
 
 class ProxiedTransport(SubprocessTransport):

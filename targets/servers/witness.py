@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from wsconform.conformance.engine.rfc6455 import MAX_CLOSE_REASON_BYTES, is_valid_wire_close_code
+from wsconform.targets.servers.handed import Handed, without_mark
 
 if sys.version_info >= (3, 11):
     from builtins import BaseExceptionGroup
@@ -50,6 +51,7 @@ LIFESPAN_ENV = "WSCONFORM_LIFESPAN"
 CONTROL_PREFIX = "/_wsconform/"
 APP_ERRORS_PATH = CONTROL_PREFIX + "app-errors"  # GET: the errors since the last ask
 APP_IDLE_PATH = CONTROL_PREFIX + "app-idle"  # GET ?within=S: is no websocket left in the app
+HANDED_PATH = CONTROL_PREFIX + "handed"  # GET: what the followed websockets were handed
 # POST [?fresh=1]: the app built and started; POST ?stop=1: its lifespan shut down.
 APP_PREPARE_PATH = CONTROL_PREFIX + "app"
 
@@ -555,6 +557,8 @@ class AppWitness:
         self._open_websockets = 0
         self._count_lock = threading.Lock()
         self._lifespan: Lifespan | None = None
+        # The followed websockets (see targets/servers/handed.py), by their mark.
+        self.handed: dict[str, Handed] = {}
 
     @property
     def open_websockets(self) -> int:
@@ -577,6 +581,10 @@ class AppWitness:
             self._count(+1)
             ends = WebSocketEnds("websocket.http.response" in scope.get("extensions", {}))
             receive, send = ends.watch(receive, send)
+            scope, mark = without_mark(scope)
+            if mark is not None:
+                handed = self.handed[mark] = Handed(scope)
+                receive, send = handed.watch(receive, send)
         try:
             await self.app(scope, receive, send)
         except Exception as exc:
@@ -626,6 +634,11 @@ class AppWitness:
         if lifespan is not None:
             await lifespan.shutdown()
 
+    def take_handed(self) -> dict[str, Any]:
+        """What each followed websocket was handed since the last take, by its mark."""
+        taken, self.handed = self.handed, {}
+        return {mark: handed.to_json() for mark, handed in taken.items()}
+
     async def _control(self, scope: Any, send: Any) -> None:
         query = parse_qs(scope.get("query_string", b"").decode())
         path = scope["path"]
@@ -633,6 +646,8 @@ class AppWitness:
             errors = self.errors.copy()
             self.errors.clear()
             await _answer_json(send, errors)
+        elif path == HANDED_PATH:
+            await _answer_json(send, self.take_handed())
         elif path == APP_IDLE_PATH:
             bound = float(query.get("within", ["0"])[0])
             # In a thread: this loop must keep running the very connections being waited on.

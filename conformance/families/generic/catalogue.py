@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from wsconform.conformance.engine.checks import CORE, WWW, Check, Grade, Layer
+from wsconform.conformance.engine.checks import CORE, SCOPE_SPEC, WWW, Check, Grade, Layer
 
 # --- generic checks, judged on any app's routes (`--app`, `--url`;
 # conformance.families.generic.routes) ------
@@ -104,6 +104,57 @@ GENERIC_CHECKS: tuple[Check, ...] = (
     ),
 )
 
+# --- what the route is handed, predicted from what the client sent
+# (conformance.families.generic.values) ------
+VALUE_CHECKS: tuple[Check, ...] = (
+    Check(
+        "generic.values.request-target",
+        Grade.INFO,
+        "the scope's path and query_string are the request's",
+        "path is the request's path with percent-encoding decoded (UTF-8) and query_string the "
+        "bytes after '?', as the client sent them to the route.",
+        f"{SCOPE_SPEC}, path and query_string (definitions, no keyword)",
+        Layer.SERVER,
+    ),
+    Check(
+        "generic.values.request-headers",
+        Grade.INFO,
+        "every header the client sent is in the scope with its value",
+        "Each request header reaches the app's scope with its value (names may be lowercased).",
+        f"{SCOPE_SPEC}, headers (a definition, no keyword)",
+        Layer.SERVER,
+    ),
+    Check(
+        "generic.values.path-params",
+        Grade.INFO,
+        "the route's path parameters are the values in the path",
+        "The route that matched gets each path parameter, of its own template and of the "
+        "mounts above it, with the value the client put in the path, as its convertor reads "
+        "it.",
+        "Starlette documentation, 'Routing': path parameters and mounts (a definition, no keyword)",
+        Layer.FRAMEWORK,
+    ),
+    Check(
+        "generic.values.messages",
+        Grade.POLICY,
+        "the route receives each message as the client sent it, in order",
+        "Suite policy: each text or binary message the client sends reaches the route whole, "
+        "unchanged and in order, as the kind it was sent as (data.text-exact, for the "
+        "reference routes).",
+        f"wsconform policy, from {WWW}, 'Receive - receive event' and RFC 6455 5.6 (data frames)",
+        Layer.SERVER,
+    ),
+    Check(
+        "generic.values.client-close-code",
+        Grade.INFO,
+        "the route's disconnect event carries the client's close code",
+        "After the client closes with a code, the disconnect event the route receives has "
+        "that code, as close.client-code-reaches-app for the reference routes.",
+        f"{WWW}, 'Disconnect - receive event' (code, a definition); RFC 6455 7.1.5",
+        Layer.SERVER,
+    ),
+)
+
 # --- crowd checks: several clients on one route (conformance.families.generic.crowd) -------
 # No spec speaks of several connections to one app: ASGI and RFC 6455 each describe one
 # connection. Each rule is the suite's own robustness policy, and each says why.
@@ -157,4 +208,4 @@ CROWD_CHECKS: tuple[Check, ...] = (
 # Check IDs that were split or renamed, with the IDs that replaced them. Never reused.
 
 # What the registry collects from this family.
-CHECKS = GENERIC_CHECKS + CROWD_CHECKS
+CHECKS = GENERIC_CHECKS + VALUE_CHECKS + CROWD_CHECKS

@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 import textwrap
+import uuid
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,6 +50,7 @@ from wsconform.conformance.engine.vocabulary import (
 )
 from wsconform.strategies import lifecycle
 from wsconform.targets.servers.base import EXPECT_BOUND_S, REPLY_BOUND_S, Transport
+from wsconform.targets.servers.handed import HANDED_HEADER, handler_name
 from wsconform.targets.servers.witness import app_exceptions, is_returned_open
 
 # How long the client listens after each of its steps for what the step caused.
@@ -315,7 +317,20 @@ def connection_plan(
     ]
     if cookies:
         headers.append(("cookie", "; ".join(cookies)))
-    return ConnectionPlan(endpoint.path, target, tuple(headers), steps)
+    convertors = {
+        match.group(1): match.group(2) or "str" for match in _PATH_PARAMETER.finditer(endpoint.path)
+    }
+    expected_params = tuple(
+        (name, convertors.get(name, "str"), value) for name, value in path_values.items()
+    )
+    return ConnectionPlan(
+        endpoint.path,
+        target,
+        tuple(headers),
+        steps,
+        expected_params,
+        None if endpoint.handler is None else handler_name(endpoint.handler),
+    )
 
 
 def _header_safe(value: str) -> bool:
@@ -333,7 +348,10 @@ def connection_ended(event: ClientEvent) -> bool:
 async def run_plan(transport: Transport, plan: ConnectionPlan) -> Observation:
     """Connect, do the plan's steps while listening, end politely if the plan did not, and
     collect what the app raised meanwhile."""
-    connection = await transport.connect(plan.target, plan.headers)
+    # Followed where the app is seen: the witness then keeps what the app was handed.
+    mark = uuid.uuid4().hex if transport.sees_the_app else None
+    headers = plan.headers if mark is None else (*plan.headers, (HANDED_HEADER, mark))
+    connection = await transport.connect(plan.target, headers)
     observation = Observation([await connection.next_event(REPLY_BOUND_S)], [])
     try:
         if isinstance(observation.seen[0], Accepted):
@@ -346,6 +364,7 @@ async def run_plan(transport: Transport, plan: ConnectionPlan) -> Observation:
                     break
             if not ended:
                 observation.client_closed_at = len(observation.seen)
+                observation.client_close_code = 1000
                 await connection.close(1000)
                 await listen_until_quiet(
                     connection, observation.seen, EXPECT_BOUND_S, until_end=True
@@ -353,6 +372,8 @@ async def run_plan(transport: Transport, plan: ConnectionPlan) -> Observation:
     finally:
         await connection.release()
     observation.app_errors = await transport.drain_app_errors()
+    if mark is not None:
+        observation.handed = (await transport.take_handed()).get(mark)
     return observation
 
 
@@ -376,6 +397,7 @@ async def _do(connection: Any, step: ClientStep, observation: Observation) -> bo
             await connection.send_bytes(step.data)
         elif isinstance(step, CloseWith):
             observation.client_closed_at = len(seen)
+            observation.client_close_code = step.code
             await connection.close(step.code, step.reason)
             await listen_until_quiet(connection, seen, EXPECT_BOUND_S, until_end=True)
             return True

@@ -163,6 +163,14 @@ class DirectControl(PuppetControl):
         self.registry.forget(session)
 
 
+# How long the control client keeps an idle connection for reuse: under the shortest idle
+# timeout of the servers (gunicorn's --keep-alive, 2 s by default; uvicorn's and hypercorn's
+# are 5 s). Kept longer, a request can go out on a connection the server is closing at that
+# moment, and fails with "Server disconnected without sending a response" (seen once in a
+# gunicorn lifecycle machine on a loaded run).
+CONTROL_KEEPALIVE_S = 1.0
+
+
 class HttpControl(PuppetControl):
     """Control over the puppet app's HTTP routes: works for a server in any process."""
 
@@ -170,7 +178,10 @@ class HttpControl(PuppetControl):
         # Also used for the app's own HTTP routes (the transport's `request`). Over TLS it
         # trusts what `tls` trusts (the suite's CA), never the system's store alone.
         self.http = httpx.AsyncClient(
-            base_url=base_url, timeout=EXPECT_BOUND_S + 5.0, verify=tls or True
+            base_url=base_url,
+            timeout=EXPECT_BOUND_S + 5.0,
+            verify=tls or True,
+            limits=httpx.Limits(keepalive_expiry=CONTROL_KEEPALIVE_S),
         )
 
     async def submit(self, session: str, step: ServerStep) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
 from wsconform.conformance.data import EQUIVALENT_MUTANTS, read_toml
 from wsconform.conformance.tools.mutate import (
     TARGETS,
@@ -15,6 +16,7 @@ from wsconform.conformance.tools.mutate import (
     check_overlay_is_used,
     generate_mutants,
     killed_by,
+    main,
     markdown,
     package_dir,
     run_mutants,
@@ -102,3 +104,18 @@ def test_every_equivalent_mutant_names_its_target_and_says_why() -> None:
         assert entry["target"] in TARGETS
         assert entry["id"].count(":") == 2
         assert entry["reason"].strip()
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--suite", "."], "--suite and --python go together"),
+        (["--suite", "docs", "--python", sys.executable], "not a checkout of wsconform"),
+    ],
+)
+def test_another_suite_is_asked_for_with_its_environment(
+    extra: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--target", "uvicorn-sansio", "--list", *extra])
+    assert (stopped.value.code, says in capsys.readouterr().err) == (2, True)

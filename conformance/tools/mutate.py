@@ -3,7 +3,12 @@ under test, each run through the part of the suite that judges it; a mutant the 
 notice (its run passes the gate) survives, and the survivors are the suite's to-do list.
 
     python -m wsconform.conformance.tools.mutate --target uvicorn-sansio [--sample 20] [--seed 0]
-        [--timeout SECONDS] [--out reports/out/mutate] [-- PYTEST ARGS]
+        [--timeout SECONDS] [--out reports/out/mutate] [--suite DIR --python PATH]
+        [-- PYTEST ARGS]
+
+`--suite` and `--python` run the mutants through another checkout of wsconform, in its own
+environment (e.g. an older commit, to compare two versions of the suite on the same mutants):
+the mutants are made from the package installed here, which that environment must also have.
 
 Why an operator set of our own: mutmut mutates only the files of the project it runs in (it
 copies them into its own `mutants/` tree), and cosmic-ray rewrites the module's file on disk in
@@ -350,7 +355,7 @@ def check_overlay_is_used(target: MutationTarget, source: str) -> None:
     module = ".".join(filter(None, [target.package, dotted.strip(".")]))
     with overlay(target, source) as folder:
         found = subprocess.run(
-            [sys.executable, "-c", f"import {module} as m; print(m.__file__)"],
+            [target.command[0], "-c", f"import {module} as m; print(m.__file__)"],
             env=_env(folder, target),
             cwd=target.cwd,
             capture_output=True,
@@ -529,11 +534,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants, run none")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument(
+        "--suite", type=Path, help="another checkout of wsconform whose suite judges the mutants"
+    )
+    parser.add_argument("--python", help="the interpreter of that checkout's environment")
+    parser.add_argument(
         "pytest_args", nargs="*", help="after --: added to each run's pytest command (e.g. -k)"
     )
     args = parser.parse_args(argv)
+    if (args.suite is None) != (args.python is None):
+        parser.error("--suite and --python go together: a checkout and its environment")
     target = TARGETS[args.target]
     target = replace(target, command=(*target.command, *args.pytest_args))
+    if args.suite is not None:
+        if not (args.suite / "conformance" / "suite").is_dir():
+            parser.error(f"--suite {args.suite}: not a checkout of wsconform")
+        target = replace(
+            target, command=(args.python, *target.command[1:]), cwd=args.suite.resolve()
+        )
     module_path = package_dir(target) / target.module_file
     original = module_path.read_text(encoding="utf-8")
     generated = generate_mutants(original)
@@ -562,6 +579,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     timeout_s = args.timeout or max(TIMEOUT_FLOOR_S, round(TIMEOUT_FACTOR * seconds))
     version = importlib.metadata.version(target.package)
     settings = {
+        "suite": str(target.cwd),
         "sample": args.sample,
         "seed": args.seed,
         "pytest_args": " ".join(args.pytest_args),

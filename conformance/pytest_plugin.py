@@ -70,6 +70,10 @@ auth_routes_key = pytest.StashKey[list[AuthRoute]]()
 url_key = pytest.StashKey["LiveUrl | None"]()
 report_key = pytest.StashKey[list[Path]]()
 settings_key = pytest.StashKey[RunSettings]()
+# Observations a second run did not confirm (Gate.confirmed), as "test: what the first saw".
+unsteady_key = pytest.StashKey["UnsteadyNotes"]()
+# The user property a test leaves for such an observation.
+UNSTEADY_PROPERTY = "unsteady"
 # Where a pytest-xdist worker leaves its recorder's state for the controller.
 WORKER_RESULTS = "wsconform_results"
 
@@ -131,6 +135,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # here for a project whose configuration knows nothing of them.
     for marker in SUITE_MARKERS:
         config.addinivalue_line("markers", marker)
+    config.stash[unsteady_key] = unsteady = UnsteadyNotes()
+    config.pluginmanager.register(unsteady, "wsconform-unsteady-notes")
     selected_transports(config)  # fail fast on a typo, before collection
     if settings.client not in CLIENTS:
         raise pytest.UsageError(f"unknown --client {settings.client}; known: {', '.join(CLIENTS)}")
@@ -406,6 +412,22 @@ def app_transport(request: pytest.FixtureRequest, loop_runner: LoopRunner) -> It
     yield from _serve(request, app_under_test(request.config), loop_runner)
 
 
+class UnsteadyNotes:
+    """Keeps each unsteady observation a test reported, on the process that writes the
+    summary (under xdist the controller, whose reports carry the workers' user properties)."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.notes += [
+                f"{report.nodeid}: {value}"
+                for name, value in report.user_properties
+                if name == UNSTEADY_PROPERTY
+            ]
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: object, error: object) -> None:
     """pytest-xdist, on the controller: a worker is done; take what it recorded."""
@@ -525,6 +547,10 @@ def pytest_terminal_summary(
         )
         if finding.repro_script:  # linked only once it has reproduced the finding
             reporter.line(f"  standalone repro: {settings.results.parent / finding.repro_script}")
+    for note in config.stash[unsteady_key].notes:
+        # Not a verdict: what one run saw and the next did not (the kept verdict is the
+        # second run's); said, so that a machine too slow for the suite's bounds is noticed.
+        reporter.line(f"unsteady observation, not confirmed by a second run: {note}", yellow=True)
     reporter.line(f"results: {settings.results} ({len(recorder.pairs)} verdicts)")
     for path in config.stash.get(report_key, []):
         reporter.line(f"report: {path}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from wsconform.conformance.checks import CATALOGUE, Verdict
 from wsconform.conformance.engine.gate import Gate
 from wsconform.conformance.engine.judgements import Judgement
@@ -18,6 +19,7 @@ from wsconform.conformance.engine.results import (
     is_cause_gone,
     is_improvement,
 )
+from wsconform.conformance.pytest_plugin import UNSTEADY_PROPERTY, UnsteadyNotes
 
 FAIL = Judgement("close.code-delivered", False, "closed with 1000")
 PASS = Judgement("close.code-delivered", True, "delivered")
@@ -225,3 +227,16 @@ def test_no_finding_means_no_second_run(tmp_path: Path) -> None:
 
     run, judgements, note = _gate_passing(tmp_path).confirmed("server-x", ("first", [PASS]), never)
     assert (run, judgements, note) == ("first", [PASS], None)
+
+
+def test_unsteady_observations_are_kept_for_the_summary() -> None:
+    notes = UnsteadyNotes()
+    setup = [(UNSTEADY_PROPERTY, "not a call")]
+    call = [("other", "x"), (UNSTEADY_PROPERTY, "close-probe: unsteady: a first run saw")]
+    for when, properties in (("setup", setup), ("call", call)):
+        report = pytest.TestReport(
+            "t::raw", ("t", 1, "raw"), {}, "passed", None, "call", user_properties=properties
+        )
+        report.when = when  # type: ignore[assignment]
+        notes.pytest_runtest_logreport(report)
+    assert notes.notes == ["t::raw: close-probe: unsteady: a first run saw"]

@@ -13,6 +13,7 @@ from wsconform.conformance.engine.probes import RawProbe, RawRun
 from wsconform.conformance.engine.results import ResultsRecorder
 from wsconform.conformance.engine.sessions import LoopRunner
 from wsconform.conformance.families.raw_asgi import probes as raw_asgi
+from wsconform.conformance.pytest_plugin import UNSTEADY_PROPERTY
 from wsconform.targets.servers.base import Transport
 
 
@@ -33,7 +34,7 @@ def test_raw_asgi_probes(
 
         run, judgements, unsteady = gate.confirmed(transport.name, (first_run, first), again)
         if unsteady:
-            request.node.user_properties.append(("unsteady", f"{probe.name}: {unsteady}"))
+            request.node.user_properties.append((UNSTEADY_PROPERTY, f"{probe.name}: {unsteady}"))
         everything += judgements
         evidence.append(f"{probe.name}: {run.evidence()!r}")
         recorder.add(

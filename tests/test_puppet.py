@@ -128,3 +128,15 @@ def test_a_close_reason_the_release_cannot_send_is_left_out_and_reported(
         "close(reason=...) needs Starlette >= 0.18",
         Closed(code=4000, reason=""),
     )
+
+
+def test_the_puppet_outlasts_every_program_the_profiles_generate() -> None:
+    """A generated program may take every step as a client action that waits the whole reply
+    bound: the puppet must not end its app before such a program could have told it anything
+    (at 10 s, five listens in a row made the client see a drop no server caused)."""
+    from hypothesis import settings
+    from wsconform.conformance.engine.profiles import PROFILES
+    from wsconform.targets.servers.base import EXPECT_BOUND_S
+
+    longest = max(settings.get_profile(name).stateful_step_count for name in PROFILES)
+    assert longest * EXPECT_BOUND_S < puppet.PUPPET_STEP_BOUND_S

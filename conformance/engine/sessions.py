@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import httpx
 from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.model import (
+    Client,
     LifecycleModel,
     Listen,
     Plan,
@@ -47,6 +48,7 @@ from wsconform.conformance.engine.vocabulary import (
     outcome_shape,
     record_to_json,
 )
+from wsconform.targets.puppet import IDLE_TIMEOUT, PUPPET_STEP_BOUND_S
 from wsconform.targets.servers.base import (
     EXPECT_BOUND_S,
     QUIET_BOUND_S,
@@ -106,6 +108,9 @@ class LifecycleSession:
         self.record: ServerRecord | None = None
         self._connection: ClientConnection | None = None
         self._pending_index: int | None = None
+        # When the app was last told anything (loop time): its puppet ends itself after
+        # PUPPET_STEP_BOUND_S without an instruction.
+        self._instructed_at = 0.0
 
     async def act(self, action: Action) -> list[Judgement]:
         if isinstance(action, _CLIENT_ACTIONS):
@@ -116,6 +121,7 @@ class LifecycleSession:
         plan = self.model.plan_server(step)
         control = self.transport.control
         index = await control.submit(self.session_id, step)
+        self._instructed_at = asyncio.get_running_loop().time()
         outcome = await control.outcome(
             self.session_id, index, EXPECT_BOUND_S if plan.completes else QUIET_BOUND_S
         )
@@ -136,6 +142,8 @@ class LifecycleSession:
             self.model.visibility = self.transport.visibility
         plan = self.model.plan_client(action)
         await self._perform(action)
+        if isinstance(action, Connect):
+            self._instructed_at = asyncio.get_running_loop().time()
         pending_outcome = None
         if plan.resolves_pending and self._pending_index is not None:
             pending_outcome = await self.transport.control.outcome(
@@ -143,6 +151,12 @@ class LifecycleSession:
             )
             self._pending_index = None
         event = await self._listen(plan)
+        if await self._ended_by_its_puppet(event):
+            # Not the server's doing, and nothing to judge: the program outlasted the suite's
+            # own safety net (a run of client steps longer than the puppet waits).
+            self.model.client, self.model.derailed = Client.ENDED, True
+            self.transcript.append(TranscriptLine("client", action, pending_outcome, event))
+            return []
         judgements = self.model.judge_client(action, pending_outcome, event)
         self.transcript.append(TranscriptLine("client", action, pending_outcome, event, judgements))
         return judgements
@@ -168,6 +182,16 @@ class LifecycleSession:
             await connection.close(action.code, action.reason)
         elif isinstance(action, ClientDrop):
             await connection.drop()
+
+    async def _ended_by_its_puppet(self, event: ClientEvent | None) -> bool:
+        """Did the connection end because the puppet gave up waiting for an instruction? Asked
+        only of an end seen after the puppet's bound has passed since the last one."""
+        if not isinstance(event, Closed):
+            return False
+        if asyncio.get_running_loop().time() - self._instructed_at < PUPPET_STEP_BOUND_S:
+            return False
+        record = await self.transport.control.record(self.session_id)
+        return record.ended == IDLE_TIMEOUT
 
     async def _listen(self, plan: Plan) -> ClientEvent | None:
         if plan.listen is Listen.NOTHING or self._connection is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from wsconform.conformance.checks import CATALOGUE, Verdict
@@ -233,10 +234,14 @@ def test_unsteady_observations_are_kept_for_the_summary() -> None:
     notes = UnsteadyNotes()
     setup = [(UNSTEADY_PROPERTY, "not a call")]
     call = [("other", "x"), (UNSTEADY_PROPERTY, "close-probe: unsteady: a first run saw")]
-    for when, properties in (("setup", setup), ("call", call)):
-        report = pytest.TestReport(
-            "t::raw", ("t", 1, "raw"), {}, "passed", None, "call", user_properties=properties
+    phases: tuple[tuple[Literal["setup", "call"], list[tuple[str, str]]], ...] = (
+        ("setup", setup),
+        ("call", call),
+    )
+    for when, properties in phases:
+        notes.pytest_runtest_logreport(
+            pytest.TestReport(
+                "t::raw", ("t", 1, "raw"), {}, "passed", None, when, user_properties=properties
+            )
         )
-        report.when = when  # type: ignore[assignment]
-        notes.pytest_runtest_logreport(report)
     assert notes.notes == ["t::raw: close-probe: unsteady: a first run saw"]

@@ -329,7 +329,7 @@ def connection_plan(
         tuple(headers),
         steps,
         expected_params,
-        None if endpoint.handler is None else handler_name(endpoint.handler),
+        handler_name(endpoint.handler),
     )
 
 

@@ -43,11 +43,9 @@ def _target(plan: ConnectionPlan, handed: dict[str, Any]) -> Judgement | None:
     path, _, query = plan.target.partition("?")
     decoded = unquote(path)
     segments = decoded.split("/")[1:]
-    # A client may resolve or merge these before the request leaves it (httpx does).
-    if any(segment in ("", ".", "..") for segment in segments[:-1]) or segments[-1:] in (
-        ["."],
-        [".."],
-    ):
+    # A client may resolve dot segments or merge empty ones before the request leaves it
+    # (httpx does); an empty last segment is only a trailing slash.
+    if "." in segments or ".." in segments or "" in segments[:-1]:
         return None
     got = (handed.get("path"), handed.get("query_string"))
     return Judgement(

@@ -4,7 +4,7 @@ them all on generated connections."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -15,10 +15,12 @@ from starlette.routing import Match, Mount, WebSocketRoute
 from starlette.types import Scope
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from wsconform.conformance.engine.discovery import WebSocketEndpoint, discover
+from wsconform.conformance.engine.findings import finding_key, whose_doing
 from wsconform.conformance.engine.plans import (
     ClientStep,
     CloseWith,
     ConnectionPlan,
+    Drop,
     Observation,
     SendBytes,
     SendText,
@@ -91,6 +93,47 @@ class TrimsText(InMemoryConnection):
 class HandsEveryClose1000(InMemoryConnection):
     def _leave(self, code: int, reason: str) -> None:
         super()._leave(1000 if code != 1006 else code, reason)
+
+
+class KeepsTheLastOffer(InMemoryConnection):
+    def __init__(self, app: Any, scope: dict[str, Any], *args: Any) -> None:
+        super().__init__(app, {**scope, "subprotocols": scope["subprotocols"][-1:]}, *args)
+
+
+class LosesTheReason(InMemoryConnection):
+    def _leave(self, code: int, reason: str) -> None:
+        super()._leave(code, "")
+
+
+class HandsACodelessCloseAs1000(InMemoryConnection):
+    def _leave(self, code: int, reason: str) -> None:
+        super()._leave(1000 if code == 1005 else code, reason)
+
+
+class HandsADropAs1000(InMemoryConnection):
+    def _leave(self, code: int, reason: str) -> None:
+        super()._leave(1000 if code == 1006 else code, reason)
+
+
+class RefusesWithRuntimeError(InMemoryConnection):
+    """A send to a client that left raises RuntimeError, not an OSError (ASGI 2.4)."""
+
+    async def _send(self, message: MutableMapping[str, Any]) -> None:
+        if self._client_gone:
+            raise RuntimeError("the client has disconnected")
+        await super()._send(message)
+
+
+async def says_goodbye(websocket: WebSocket) -> None:
+    """Accepts, reads until the client leaves, then says goodbye anyway (what a route that
+    broadcasts meets) and takes whatever the server's send raises."""
+    await websocket.accept()
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+    try:
+        await websocket.send_text("bye")
+    except Exception:  # what the send raises is the server's, judged by the witness
+        return
 
 
 @pytest.fixture
@@ -219,3 +262,92 @@ def test_generated_connections_leave_a_correct_app_alone(runner: LoopRunner) -> 
                 lambda plan: bool(_failing(plan, runner.run(run_plan(transport, plan)))),
                 settings=quick,
             )
+
+
+def _goodbye_plan(steps: tuple[ClientStep, ...]) -> tuple[Starlette, ConnectionPlan]:
+    app = Starlette(routes=[WebSocketRoute("/bye/{name}", says_goodbye)])
+    endpoint = _endpoint(app, "/bye/{name}")
+    return app, connection_plan(endpoint, {"name": "ann"}, steps, ("chat.v2", "chat", "json"))
+
+
+@pytest.mark.parametrize(
+    ("server", "steps", "caught"),
+    [
+        (KeepsTheLastOffer, (CloseWith(4002, "done"),), {"generic.values.subprotocols"}),
+        (LosesTheReason, (CloseWith(4002, "done"),), {"generic.values.client-close-reason"}),
+        (HandsACodelessCloseAs1000, (CloseWith(None),), {"generic.values.client-no-code-1005"}),
+        (HandsADropAs1000, (Drop(),), {"generic.values.drop-code-1006"}),
+        (RefusesWithRuntimeError, (Drop(),), {"generic.values.refused-send-raises-oserror"}),
+        (None, (CloseWith(4002, "done"),), set()),
+        (None, (CloseWith(None),), set()),
+        (None, (Drop(),), set()),
+    ],
+)
+def test_each_leaving_check_catches_its_broken_server(
+    runner: LoopRunner, server: type | None, steps: tuple[ClientStep, ...], caught: set[str]
+) -> None:
+    """How the client left (a close with a reason, one without a code, a drop), what the app
+    then hears, and what its goodbye send raises: each made on the connection, each caught."""
+    app, plan = _goodbye_plan(steps)
+    observation = _observe(runner, plan, app, server)
+    judged = {j.check_id for j in judge_values(plan, observation)}
+    how_it_left = {
+        CloseWith(4002, "done"): {
+            "generic.values.client-close-code",
+            "generic.values.client-close-reason",
+        },
+        CloseWith(None): {"generic.values.client-no-code-1005"},
+        Drop(): {"generic.values.drop-code-1006"},
+    }[steps[0]]
+    assert (
+        how_it_left
+        | {
+            "generic.values.subprotocols",
+            "generic.values.refused-send-raises-oserror",
+        }
+        <= judged
+    )
+    assert _failing(plan, observation) == caught
+
+
+def test_a_feature_the_server_does_not_claim_is_not_held_against_it(runner: LoopRunner) -> None:
+    """A server claiming ASGI spec 2.3 is not judged on the close reason (2.5) nor on what its
+    refused send raises (2.4): both are `unimplemented` there, not failed."""
+
+    class Claims23(LosesTheReason, RefusesWithRuntimeError):
+        def __init__(self, app: Any, scope: dict[str, Any], *args: Any) -> None:
+            asgi = {"version": "3.0", "spec_version": "2.3"}
+            super().__init__(app, {**scope, "asgi": asgi}, *args)
+
+    newer_checks: dict[ClientStep, set[str]] = {
+        CloseWith(4002, "done"): {
+            "generic.values.client-close-reason",
+            "generic.values.refused-send-raises-oserror",
+        },
+        Drop(): {"generic.values.refused-send-raises-oserror"},
+    }
+    for step, newer in newer_checks.items():
+        app, plan = _goodbye_plan((step,))
+        verdicts = {
+            j.check_id: j.ok for j in judge_values(plan, _observe(runner, plan, app, Claims23))
+        }
+        assert {check: verdicts.get(check, "not judged") for check in newer} == dict.fromkeys(newer)
+
+
+def test_a_servers_doing_is_one_finding_whatever_the_route() -> None:
+    """Where only server- or framework-layer checks failed, the cause is the server's: the
+    routes that showed it make one finding; an app-layer failure stays one per route."""
+    servers = ["generic.values.client-no-code-1005"]
+    apps = ["generic.no-unhandled-exception"]
+    assert finding_key("/a", servers, []) == finding_key("/b", servers, [])
+    assert finding_key("/a", apps, []) != finding_key("/b", apps, [])
+    assert finding_key("/a", [*servers, *apps], []) != finding_key("/b", [*servers, *apps], [])
+    assert [
+        whose_doing(servers),
+        whose_doing(apps),
+        whose_doing(["generic.values.path-params"]),
+    ] == [
+        "the server",
+        "the app",
+        "the framework",
+    ]

@@ -5,7 +5,8 @@ shrank it to, what the client saw on each server, the leaf exception and the app
 raised it, whether replaying the plan alone on a freshly built app failed again ("confirmed"),
 the command that runs it again, and a standalone script that reproduces it without wsconform.
 Two failures are the same finding when they fail the same checks on the same route with the
-same leaf exceptions raised at the same places (`error_signature`), whatever the values.
+same leaf exceptions raised at the same places (`error_signature`), whatever the values; on any
+route, where only checks of the server's or the framework's layer failed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wsconform.conformance.checks import CHECKS, Layer
 from wsconform.conformance.engine.plans import (
     ClientDoes,
     CloseWith,
@@ -35,9 +37,26 @@ from wsconform.targets.servers.witness import error_signature
 
 
 def finding_key(route: str, check_ids: Iterable[str], app_errors: Iterable[str]) -> str:
-    """What makes two failures the same bug (see the module's docstring)."""
+    """What makes two failures the same bug (see the module's docstring). Where every check
+    that failed judges the server or the framework, not the app (a disconnect code, a scope
+    value), the cause is the same whichever route showed it: one finding, not one per route."""
+    ids = sorted(set(check_ids))
+    if whose_doing(ids) != APPS_DOING:
+        route = ""
     signatures = sorted({error_signature(error) for error in app_errors} - {""})
-    return json.dumps([route, sorted(set(check_ids)), signatures])
+    return json.dumps([route, ids, signatures])
+
+
+APPS_DOING = "the app"
+
+
+def whose_doing(check_ids: Iterable[str]) -> str:
+    """Whose doing a failure of these checks is: the app's, unless every one of them judges
+    the server (or the framework) under it."""
+    layers = {CHECKS[check_id].layer for check_id in check_ids}
+    if Layer.APP in layers or not layers:
+        return APPS_DOING
+    return "the framework" if Layer.FRAMEWORK in layers else "the server"
 
 
 @dataclass
@@ -57,6 +76,9 @@ class Finding:
     # The standalone script, relative to the report, once it has reproduced the finding.
     repro_script: str = ""
     repro_verdict: str = ""  # what the script printed when wsconform ran it
+    # The app's doing, or the server's or framework's under it (then one finding for every
+    # route that showed it: see finding_key).
+    whose: str = APPS_DOING
     # A crowd's rooms, [target, headers] each, that its clients join (none for one connection).
     rooms: list[list[Any]] = field(default_factory=list)
 
@@ -79,6 +101,7 @@ class Finding:
             target=plan.target,
             headers=[list(header) for header in plan.headers],
             leaf=leaf[:500],
+            whose=whose_doing(check_ids),
             rooms=[[target, [list(h) for h in headers]] for target, headers in plan.rooms]
             if isinstance(plan, CrowdPlan)
             else [],

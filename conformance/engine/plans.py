@@ -70,8 +70,11 @@ class Observation:
     # How many events had arrived when the client sent its close: what follows is the
     # server's answer to it (which echoes the client's code), not the server's own doing.
     client_closed_at: int | None = None
-    # The code of that close (None: a close without a code).
+    # The code and reason of that close (code None: a close without a code).
     client_close_code: int | None = None
+    client_close_reason: str = ""
+    # How many events had arrived when the client dropped the connection (no close frame).
+    client_dropped_at: int | None = None
     # What the app was handed (targets/servers/handed.py); None where the app is not seen.
     handed: dict[str, Any] | None = None
 

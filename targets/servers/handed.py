@@ -1,6 +1,7 @@
 """What the app was handed on one websocket, as the witness sees it: the scope the server built,
-every event the app's `receive` returned (and the app's closes among them, in order), and the
-path parameters the app's router found. The generic checks compare it with what the client
+every event the app's `receive` returned (and the app's closes among them, in order), every
+exception the server's `send` raised for a message the app was allowed to send, and the path
+parameters the app's router found. The generic checks compare it with what the client
 sent (`conformance/families/generic/values.py`).
 
 A connection is followed only when its handshake carries HANDED_HEADER, which the witness
@@ -63,7 +64,10 @@ class Handed:
             "path": scope.get("path"),
             "query_string": _text(scope.get("query_string", b"")),
             "headers": [[_text(name), _text(value)] for name, value in scope.get("headers", [])],
-            "subprotocols": list(scope.get("subprotocols") or []),
+            "subprotocols": [str(offer) for offer in scope.get("subprotocols") or []],
+            # What the server claims of itself: the checks of newer features are graded by it.
+            "spec_version": (scope.get("asgi") or {}).get("spec_version"),
+            "extensions": sorted(scope.get("extensions") or {}),
         }
         self.timeline: list[dict[str, Any]] = []
         self.path_params: dict[str, str] | None = None
@@ -89,6 +93,19 @@ class Handed:
             await send(message)
 
         return handed_receive, handed_send
+
+    def refused(self, message: Any, error: BaseException) -> None:
+        """The server's send raised for a message the app was allowed to send (the witness's
+        WebSocketEnds tells which those are)."""
+        kind = type(error)
+        self.timeline.append(
+            {
+                "type": "send-refused",
+                "message": message.get("type"),
+                "error": f"{kind.__module__}.{kind.__qualname__}: {str(error)[:200]}",
+                "oserror": isinstance(error, OSError),
+            }
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -438,7 +438,7 @@ class WebSocketEnds:
     disconnect received, a send refused because the client left). `offers_denial`: the server
     offers the websocket.http.response extension in the scope."""
 
-    __slots__ = ("accepted", "app_closed", "denying", "ended", "offers_denial")
+    __slots__ = ("accepted", "app_closed", "denying", "ended", "offers_denial", "on_refused")
 
     def __init__(self, offers_denial: bool = False) -> None:
         self.accepted = False
@@ -446,6 +446,9 @@ class WebSocketEnds:
         self.denying = False  # a denial response started, its body not finished
         self.ended = False
         self.offers_denial = offers_denial
+        # Told of every message the server had to take and refused (a followed websocket's
+        # Handed record keeps them).
+        self.on_refused: Callable[[Any, BaseException], None] | None = None
 
     def watch(self, receive: Any, send: Any) -> tuple[Any, Any]:
         async def watched_receive() -> Any:
@@ -471,6 +474,8 @@ class WebSocketEnds:
                 await send(message)
             except BaseException as exc:
                 self.ended = True  # the server refused: the app has been told it is over
+                if in_use and self.on_refused is not None:
+                    self.on_refused(message, exc)
                 if in_use and isinstance(exc, Exception) and not isinstance(exc, OSError):
                     _mark_as_the_servers(exc)
                 raise
@@ -584,6 +589,7 @@ class AppWitness:
             scope, mark = without_mark(scope)
             if mark is not None:
                 handed = self.handed[mark] = Handed(scope)
+                ends.on_refused = handed.refused
                 receive, send = handed.watch(receive, send)
         try:
             await self.app(scope, receive, send)

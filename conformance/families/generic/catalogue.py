@@ -153,6 +153,58 @@ VALUE_CHECKS: tuple[Check, ...] = (
         f"{WWW}, 'Disconnect - receive event' (code, a definition); RFC 6455 7.1.5",
         Layer.SERVER,
     ),
+    Check(
+        "generic.values.subprotocols",
+        Grade.INFO,
+        "the scope lists the subprotocols the client offered, in its order",
+        "The scope's subprotocols are the tokens of the client's Sec-WebSocket-Protocol "
+        "offer, in the order offered, as scope.subprotocols-split for the reference routes.",
+        f"{SCOPE_SPEC}, subprotocols (a definition, no keyword); RFC 6455 4.1 and 11.3.4",
+        Layer.SERVER,
+    ),
+    Check(
+        "generic.values.client-close-reason",
+        Grade.INFO,
+        "the route's disconnect event carries the client's close reason",
+        "After the client closes with a reason, the disconnect event the route receives has "
+        "that reason, as close.client-reason-reaches-app for the reference routes. Judged "
+        "where the server claims spec 2.5.",
+        f"{WWW}, 'Disconnect - receive event' (reason, added in 2.5, a definition)",
+        Layer.SERVER,
+        since="2.5",
+    ),
+    Check(
+        "generic.values.client-no-code-1005",
+        Grade.SHOULD,
+        "a client close without a code reaches the route as 1005",
+        "After the client closes with an empty close frame, the disconnect event the route "
+        "receives has code 1005, as close.client-no-code-gives-1005 for the reference routes.",
+        f"{WWW}, 'Disconnect - receive event': the server should set 1005",
+        Layer.SERVER,
+    ),
+    Check(
+        "generic.values.drop-code-1006",
+        Grade.INFO,
+        "a dropped connection reaches the route as 1006",
+        "After the client drops the connection without a close frame, the disconnect event "
+        "the route receives has code 1006, as disconnect.drop-code-1006 for the reference "
+        "routes; ASGI does not say which code a drop gets.",
+        "RFC 6455 7.1.5 and 7.4.1 (definition of 1006)",
+        Layer.SERVER,
+    ),
+    Check(
+        "generic.values.refused-send-raises-oserror",
+        Grade.SHOULD,
+        "a send the server refuses raises an OSError subclass in the route",
+        "When the server's send refuses a message the route was allowed to send (text or "
+        "bytes, or a close, on a connection it accepted and has not closed), which leaves a "
+        "connection already gone as the only reason, it raises an OSError subclass, as "
+        "disconnect.send-after-client-gone for the reference routes. Judged where the server "
+        "claims spec 2.4.",
+        f"{WWW}, 'Disconnected Client - send exception' (2.4, should)",
+        Layer.SERVER,
+        since="2.4",
+    ),
 )
 
 # --- crowd checks: several clients on one route (conformance.families.generic.crowd) -------

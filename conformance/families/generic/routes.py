@@ -265,7 +265,10 @@ def _fill_path(template: str, values: dict[str, str]) -> str:
 def plans_for(draw: st.DrawFn, endpoint: WebSocketEndpoint) -> ConnectionPlan:
     values = {p.name: draw(_value(p), label=p.describe()) for p in endpoint.parameters}
     steps = _until_the_end(draw(st.lists(steps_for(endpoint), max_size=4)))
-    return connection_plan(endpoint, values, steps)
+    # Subprotocols offered, drawn last and shrinking to none: the scope must list them as
+    # offered (generic.values.subprotocols); a route that picks none still accepts.
+    offered = draw(lifecycle.subprotocol_offers, label="subprotocols offered")
+    return connection_plan(endpoint, values, steps, offered)
 
 
 # What every route is sent first, whatever the generated exploration then draws: the commonest
@@ -291,10 +294,14 @@ def opening_plans(endpoint: WebSocketEndpoint) -> list[ConnectionPlan]:
 
 
 def connection_plan(
-    endpoint: WebSocketEndpoint, values: dict[str, str | None], steps: tuple[ClientStep, ...]
+    endpoint: WebSocketEndpoint,
+    values: dict[str, str | None],
+    steps: tuple[ClientStep, ...],
+    subprotocols: Sequence[str] = (),
 ) -> ConnectionPlan:
     """A connection to `endpoint` with its parameters' `values` (None: left out) in their
-    places: the path, the query, the headers and the cookies."""
+    places: the path, the query, the headers and the cookies; `subprotocols` offered in one
+    Sec-WebSocket-Protocol line (a header like any other: a repro script sends it as is)."""
     path_values = {
         p.name: value if value is not None else ""
         for p in endpoint.parameters_at(Location.PATH)
@@ -317,6 +324,8 @@ def connection_plan(
     ]
     if cookies:
         headers.append(("cookie", "; ".join(cookies)))
+    if subprotocols:
+        headers.append(("sec-websocket-protocol", ", ".join(subprotocols)))
     convertors = {
         match.group(1): match.group(2) or "str" for match in _PATH_PARAMETER.finditer(endpoint.path)
     }
@@ -398,10 +407,12 @@ async def _do(connection: Any, step: ClientStep, observation: Observation) -> bo
         elif isinstance(step, CloseWith):
             observation.client_closed_at = len(seen)
             observation.client_close_code = step.code
+            observation.client_close_reason = step.reason
             await connection.close(step.code, step.reason)
             await listen_until_quiet(connection, seen, EXPECT_BOUND_S, until_end=True)
             return True
         else:
+            observation.client_dropped_at = len(seen)
             await connection.drop()
             return True
     except Exception as error:  # the client could not even do it: part of the evidence

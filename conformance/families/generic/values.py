@@ -1,7 +1,8 @@
-"""Every value a route is handed, predicted from what the client sent: the request target and
-headers in the scope, the path parameters its router found, each message, and the code of the
-client's close. The witness follows the connection (targets/servers/handed.py); where the app
-is not seen (`--url`), nothing here is judged.
+"""Every value a route is handed, predicted from what the client sent: the request target,
+headers and subprotocols in the scope, the path parameters its router found, each message, the
+code and reason of the client's close (1005 for a close without a code, 1006 for a drop), and
+what the server's send raises once the connection is gone. The witness follows the connection
+(targets/servers/handed.py); where the app is not seen (`--url`), nothing here is judged.
 
 Each prediction is judged only where it is certain. A value the client itself may have changed
 on the way (dot segments in a path, a header value outside ASCII) is not judged, nor is a path
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from wsconform.conformance.engine.judgements import Judgement
+from wsconform.conformance.engine.model import graded_as_advertised
 from wsconform.conformance.engine.plans import (
     CloseWith,
     ConnectionPlan,
@@ -26,7 +28,13 @@ from wsconform.conformance.engine.plans import (
     SendText,
 )
 from wsconform.conformance.engine.rfc6455 import is_valid_wire_close_code
-from wsconform.conformance.engine.vocabulary import Accepted, ClientRaised, Closed, Denied
+from wsconform.conformance.engine.vocabulary import (
+    Accepted,
+    Advertised,
+    ClientRaised,
+    Closed,
+    Denied,
+)
 
 # What a convertor makes of the text in the path, as the route's code gets it (the witness
 # shows each value as its `str`). A convertor not listed here is not predicted.
@@ -138,28 +146,120 @@ def _shown(events: list[dict[str, Any]]) -> str:
     return repr([event.get("text", event.get("bytes")) for event in events])[:300]
 
 
-def _client_close_code(observation: Observation, handed: dict[str, Any]) -> Judgement | None:
-    code = observation.client_close_code
-    at = observation.client_closed_at
+def _offered(plan: ConnectionPlan) -> list[str]:
+    """The subprotocols the plan offers: every Sec-WebSocket-Protocol line is one list
+    (RFC 6455 4.1 and 11.3.4, RFC 9110 5.3)."""
+    return [
+        token.strip()
+        for name, value in plan.headers
+        if name.lower() == "sec-websocket-protocol"
+        for token in value.split(",")
+        if token.strip()
+    ]
+
+
+def _subprotocols(plan: ConnectionPlan, handed: dict[str, Any]) -> Judgement | None:
+    offered = _offered(plan)
+    if not offered:
+        return None
+    got = handed.get("subprotocols", [])
+    return Judgement(
+        "generic.values.subprotocols",
+        got == offered,
+        f"the client offered {offered!r}; the app's scope lists {got!r}",
+        cause="the scope's subprotocols are not the ones the client offered, in its order",
+    )
+
+
+def _disconnect_answering(
+    left_at: int | None, observation: Observation, handed: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The disconnect event the app got for the client's leaving (a close or a drop after
+    `left_at` events), where nothing else can have caused it: the connection was open until
+    then, and the app had not closed it itself (its close and the client's would cross)."""
     seen = observation.seen
-    if code is None or at is None or not is_valid_wire_close_code(code):
+    if left_at is None or not (seen and isinstance(seen[0], Accepted)):
         return None
-    if not (seen and isinstance(seen[0], Accepted)):
-        return None
-    if any(isinstance(event, Closed | ClientRaised | Denied) for event in seen[:at]):
-        return None  # the connection had ended before the client's close
+    if any(isinstance(event, Closed | ClientRaised | Denied) for event in seen[:left_at]):
+        return None  # the connection had ended before the client left
     for event in handed.get("timeline", []):
         if event.get("type") == "app:websocket.close":
-            return None  # the app's close and the client's crossed
+            return None
         if event.get("type") == "websocket.disconnect":
-            got = event.get("code")
-            return Judgement(
-                "generic.values.client-close-code",
-                got == code,
-                f"the client closed with {code}; the app's disconnect event had code {got!r}",
-                cause="the disconnect event's code is not the client's close code",
+            return dict(event)
+    return None  # the app never asked after the client left
+
+
+def _client_close(observation: Observation, handed: dict[str, Any]) -> list[Judgement]:
+    """The code (1005 for none) and the reason of the client's close, as the app hears them."""
+    event = _disconnect_answering(observation.client_closed_at, observation, handed)
+    if event is None:
+        return []
+    code, got = observation.client_close_code, event.get("code")
+    if code is None:
+        return [
+            Judgement(
+                "generic.values.client-no-code-1005",
+                got == 1005,
+                f"the client closed without a code; the app's disconnect event had code {got!r}",
+                cause="a client close without a code does not reach the app as 1005",
             )
-    return None  # the app never asked after the close
+        ]
+    if not is_valid_wire_close_code(code):
+        return []
+    judged = [
+        Judgement(
+            "generic.values.client-close-code",
+            got == code,
+            f"the client closed with {code}; the app's disconnect event had code {got!r}",
+            cause="the disconnect event's code is not the client's close code",
+        )
+    ]
+    reason = observation.client_close_reason
+    if reason:
+        got_reason = event.get("reason")
+        judged.append(
+            Judgement(
+                "generic.values.client-close-reason",
+                got_reason == reason,
+                f"the client closed with reason {reason[:60]!r}; the app's disconnect event had "
+                f"reason {got_reason if got_reason is None else got_reason[:60]!r}",
+                cause="the disconnect event's reason is not the client's close reason",
+            )
+        )
+    return judged
+
+
+def _drop_code(observation: Observation, handed: dict[str, Any]) -> Judgement | None:
+    event = _disconnect_answering(observation.client_dropped_at, observation, handed)
+    if event is None:
+        return None
+    got = event.get("code")
+    return Judgement(
+        "generic.values.drop-code-1006",
+        got == 1006,
+        f"the client dropped the connection (no close frame); the app's disconnect event had "
+        f"code {got!r}",
+        cause="a dropped connection does not reach the app as 1006",
+    )
+
+
+def _refused_sends(handed: dict[str, Any]) -> Judgement | None:
+    """What the server's send raised for messages the app was allowed to send (the only
+    reason left to refuse one is a connection already closed)."""
+    refused = [event for event in handed.get("timeline", []) if event.get("type") == "send-refused"]
+    if not refused:
+        return None
+    wrong = [event for event in refused if not event.get("oserror")]
+    shown = "; ".join(f"{event.get('message')}: {event.get('error')}" for event in refused)
+    first = wrong[0].get("error", "") if wrong else ""
+    return Judgement(
+        "generic.values.refused-send-raises-oserror",
+        not wrong,
+        f"the server's send refused {shown[:400]}",
+        cause=f"the server's send raised {first.partition(':')[0]}, not an OSError, for a "
+        "message the app was allowed to send",
+    )
 
 
 def judge_values(plan: ConnectionPlan, observation: Observation) -> list[Judgement]:
@@ -174,8 +274,15 @@ def judge_values(plan: ConnectionPlan, observation: Observation) -> list[Judgeme
     judged = [
         target,
         _headers(plan, handed),
+        _subprotocols(plan, handed),
         params,
         _messages(plan, handed),
-        _client_close_code(observation, handed),
+        *_client_close(observation, handed),
+        _drop_code(observation, handed),
+        _refused_sends(handed),
     ]
-    return [judgement for judgement in judged if judgement is not None]
+    # A feature newer than the spec version the server claims is not held against it.
+    advertised = Advertised(
+        str(handed.get("spec_version") or "2.0"), tuple(handed.get("extensions", ()))
+    )
+    return graded_as_advertised([j for j in judged if j is not None], advertised)

@@ -138,6 +138,15 @@ class WireClientConnection(ClientConnection):
         self._server_closing = asyncio.Event()
         self._task = asyncio.ensure_future(self._run(endpoint, path, headers, subprotocols))
 
+    def socket_addresses(self) -> tuple[tuple[str, int], tuple[str, int]] | None:
+        if self._writer is None:
+            return None
+        local = self._writer.get_extra_info("sockname")
+        peer = self._writer.get_extra_info("peername")
+        if not (local and peer):
+            return None
+        return (str(local[0]), int(local[1])), (str(peer[0]), int(peer[1]))
+
     async def _run(
         self, endpoint: Endpoint, path: str, headers: Headers, subprotocols: Sequence[str]
     ) -> None:

@@ -351,3 +351,44 @@ def test_a_servers_doing_is_one_finding_whatever_the_route() -> None:
         "the app",
         "the framework",
     ]
+
+
+class ShowsItsSocket(InMemoryConnection):
+    """An in-memory connection that reports a socket: the two ends the in-memory scope names."""
+
+    def socket_addresses(self) -> tuple[tuple[str, int], tuple[str, int]] | None:
+        return ("127.0.0.1", 50000), ("inmemory", 80)
+
+
+class HandsAnotherClientPort(ShowsItsSocket):
+    def __init__(self, app: Any, scope: dict[str, Any], *args: Any) -> None:
+        super().__init__(app, {**scope, "client": ("127.0.0.1", 1)}, *args)
+
+
+class HandsThePortAsText(ShowsItsSocket):
+    def __init__(self, app: Any, scope: dict[str, Any], *args: Any) -> None:
+        super().__init__(app, {**scope, "server": ("inmemory", "80")}, *args)
+
+
+@pytest.mark.parametrize(
+    ("server", "headers", "verdict"),
+    [
+        (ShowsItsSocket, (), True),
+        (HandsAnotherClientPort, (), False),
+        (HandsThePortAsText, (), False),
+        # A forwarding header a server may trust: the client address is not predicted.
+        (HandsAnotherClientPort, (("x-forwarded-for", "10.0.0.9"),), True),
+        (InMemoryConnection, (), "not judged"),  # no socket: nothing to compare with
+    ],
+)
+def test_addresses_are_the_ends_of_the_clients_socket(
+    runner: LoopRunner, server: type, headers: tuple[tuple[str, str], ...], verdict: object
+) -> None:
+    app, plan = _goodbye_plan((CloseWith(1000),))
+    plan = ConnectionPlan(plan.route, plan.target, headers, plan.steps)
+    transport = InMemoryTransport(app)
+    transport.connection_class = server
+    transport.serves_the_clients_socket = True
+    observation = runner.run(run_plan(transport, plan))
+    verdicts = {j.check_id: j.ok for j in judge_values(plan, observation)}
+    assert verdicts.get("generic.values.addresses", "not judged") == verdict

@@ -77,6 +77,9 @@ class Observation:
     client_dropped_at: int | None = None
     # What the app was handed (targets/servers/handed.py); None where the app is not seen.
     handed: dict[str, Any] | None = None
+    # The client's socket, (local, peer) as (host, port), where the server is handed that
+    # very socket (no proxy in between); None otherwise.
+    client_socket: tuple[tuple[str, int], tuple[str, int]] | None = None
 
     def before_client_close(self) -> list[ClientEvent]:
         return self.seen if self.client_closed_at is None else self.seen[: self.client_closed_at]

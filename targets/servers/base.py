@@ -98,6 +98,11 @@ class ClientConnection(ABC):
             await getter
         return NoEvent(after_s=bound)
 
+    def socket_addresses(self) -> tuple[tuple[str, int], tuple[str, int]] | None:
+        """This connection's own socket, (local, peer) as (host, port) each, once it is
+        connected; None where there is no socket (in memory) or it is not known yet."""
+        return None
+
     async def quiet(self, bound: float) -> ClientEvent:
         """Whatever arrives, or NoEvent once silence is established. Here by listening for
         `bound` seconds; a connection with a barrier (a ping whose pong follows everything sent
@@ -329,6 +334,10 @@ class Transport(ABC):
         """What each websocket followed since the last take was handed by the server, by its
         mark (targets/servers/handed.py); nothing where the app is not seen."""
         return {} if self.witness is None else self.witness.take_handed()
+
+    # Does the server get this client's own socket (no proxy or balancer in between)? Then
+    # the scope's client and server addresses are its two ends (generic.values.addresses).
+    serves_the_clients_socket = False
 
     @property
     def sees_the_app(self) -> bool:

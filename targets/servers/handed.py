@@ -34,6 +34,11 @@ def without_mark(scope: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     return {**scope, "headers": kept}, _text(marks[0])
 
 
+def _address(value: Any) -> list[Any] | None:
+    """A scope's client or server, [host, port] (a port may be None: a unix socket)."""
+    return None if value is None else [str(value[0]), value[1]]
+
+
 def _event(message: Any) -> dict[str, Any]:
     """A received event as JSON: its type and the keys whose values the checks compare."""
     event: dict[str, Any] = {"type": message.get("type")}
@@ -65,6 +70,8 @@ class Handed:
             "query_string": _text(scope.get("query_string", b"")),
             "headers": [[_text(name), _text(value)] for name, value in scope.get("headers", [])],
             "subprotocols": [str(offer) for offer in scope.get("subprotocols") or []],
+            "client": _address(scope.get("client")),
+            "server": _address(scope.get("server")),
             # What the server claims of itself: the checks of newer features are graded by it.
             "spec_version": (scope.get("asgi") or {}).get("spec_version"),
             "extensions": sorted(scope.get("extensions") or {}),

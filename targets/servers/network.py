@@ -49,6 +49,8 @@ class SocketTransport(Transport):
     wire client; over TLS when `tls` is given (a client context trusting the server's
     certificate, targets/servers/tls.py)."""
 
+    serves_the_clients_socket = True
+
     def __init__(
         self, name: str, port: int, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1"
     ) -> None:
@@ -159,6 +161,8 @@ class ProxiedTransport(SubprocessTransport):
     """A server reached through a proxy in front of it. `upstream` reaches the same server (the
     same app, the same puppet) around the proxy, so what the proxy changes is measured by playing
     one program both ways (conformance/families/proxy)."""
+
+    serves_the_clients_socket = False  # the server gets the proxy's socket
 
     def __init__(self, name: str, port: int, upstream: SocketTransport) -> None:
         super().__init__(name, port)

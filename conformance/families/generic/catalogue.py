@@ -163,6 +163,19 @@ VALUE_CHECKS: tuple[Check, ...] = (
         Layer.SERVER,
     ),
     Check(
+        "generic.values.addresses",
+        Grade.INFO,
+        "the scope's client and server are the two ends of the client's socket",
+        "Where the server is handed the client's own socket (no proxy in between), the "
+        "scope's client is that socket's local [host, port] and its server the address the "
+        "client connected to, each port an integer; either may be left out. The client "
+        "address is not judged where the request carries a forwarding header a server may be "
+        "set to trust.",
+        f"{SCOPE_SPEC}, client and server: [host, port], the port an integer (definitions, "
+        "optional, no keyword)",
+        Layer.SERVER,
+    ),
+    Check(
         "generic.values.client-close-reason",
         Grade.INFO,
         "the route's disconnect event carries the client's close reason",

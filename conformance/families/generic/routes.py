@@ -362,6 +362,8 @@ async def run_plan(transport: Transport, plan: ConnectionPlan) -> Observation:
     headers = plan.headers if mark is None else (*plan.headers, (HANDED_HEADER, mark))
     connection = await transport.connect(plan.target, headers)
     observation = Observation([await connection.next_event(REPLY_BOUND_S)], [])
+    if transport.serves_the_clients_socket:
+        observation.client_socket = connection.socket_addresses()
     try:
         if isinstance(observation.seen[0], Accepted):
             ended = False

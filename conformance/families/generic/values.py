@@ -1,8 +1,9 @@
 """Every value a route is handed, predicted from what the client sent: the request target,
-headers and subprotocols in the scope, the path parameters its router found, each message, the
-code and reason of the client's close (1005 for a close without a code, 1006 for a drop), and
-what the server's send raises once the connection is gone. The witness follows the connection
-(targets/servers/handed.py); where the app is not seen (`--url`), nothing here is judged.
+headers and subprotocols in the scope, its client and server addresses, the path parameters its
+router found, each message, the code and reason of the client's close (1005 for a close without
+a code, 1006 for a drop), and what the server's send raises once the connection is gone. The
+witness follows the connection (targets/servers/handed.py); where the app is not seen (`--url`),
+nothing here is judged.
 
 Each prediction is judged only where it is certain. A value the client itself may have changed
 on the way (dot segments in a path, a header value outside ASCII) is not judged, nor is a path
@@ -171,6 +172,44 @@ def _subprotocols(plan: ConnectionPlan, handed: dict[str, Any]) -> Judgement | N
     )
 
 
+# Headers a server may be configured to trust for the client's address (uvicorn trusts them
+# from 127.0.0.1 by default): where the plan sends one, the client address is not predicted.
+_FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def _address_fault(got: Any, socket_end: list[Any]) -> str | None:
+    """What is wrong with a scope address against the socket's end (None: nothing, or it is
+    left out, which the spec allows)."""
+    if got is None or got == socket_end:
+        return None
+    if got[0] == socket_end[0] and str(got[1]) == str(socket_end[1]):
+        return "port is text, not an integer"  # ASGI: 'the remote port as an integer'
+    return "is not that end of the client's socket"
+
+
+def _addresses(
+    plan: ConnectionPlan, observation: Observation, handed: dict[str, Any]
+) -> Judgement | None:
+    """The scope's client and server are the two ends of the client's socket, where the
+    server was handed that very socket; a server may leave either out (both are optional)."""
+    if observation.client_socket is None:
+        return None
+    local, peer = observation.client_socket
+    forwarded = any(name.lower() in _FORWARDING_HEADERS for name, _ in plan.headers)
+    ends = {"server": list(peer)} if forwarded else {"client": list(local), "server": list(peer)}
+    given = {key: handed.get(key) for key in ends if handed.get(key) is not None}
+    if not given:
+        return None  # both are optional: nothing to compare
+    faults = {key: fault for key in given if (fault := _address_fault(given[key], ends[key]))}
+    shown = ", ".join(f"{key} {given[key]!r} (the socket's {ends[key]!r})" for key in given)
+    return Judgement(
+        "generic.values.addresses",
+        not faults,
+        f"the app's scope: {shown}",
+        cause="; ".join(f"the scope's {key} {fault}" for key, fault in faults.items()),
+    )
+
+
 def _disconnect_answering(
     left_at: int | None, observation: Observation, handed: dict[str, Any]
 ) -> dict[str, Any] | None:
@@ -275,6 +314,7 @@ def judge_values(plan: ConnectionPlan, observation: Observation) -> list[Judgeme
         target,
         _headers(plan, handed),
         _subprotocols(plan, handed),
+        _addresses(plan, observation, handed),
         params,
         _messages(plan, handed),
         *_client_close(observation, handed),

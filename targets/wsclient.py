@@ -127,6 +127,7 @@ class WireClientConnection(ClientConnection):
     ) -> None:
         super().__init__(wall_clock_wait)
         self._writer: asyncio.StreamWriter | None = None
+        self._addresses: tuple[tuple[str, int], tuple[str, int]] | None = None
         self._open = False
         # Only for servers the barrier self-test proved: they answer a ping after every frame
         # the app had handed them before it (tests/test_ping_barrier.py).
@@ -139,19 +140,20 @@ class WireClientConnection(ClientConnection):
         self._task = asyncio.ensure_future(self._run(endpoint, path, headers, subprotocols))
 
     def socket_addresses(self) -> tuple[tuple[str, int], tuple[str, int]] | None:
-        if self._writer is None:
-            return None
-        local = self._writer.get_extra_info("sockname")
-        peer = self._writer.get_extra_info("peername")
-        if not (local and peer):
-            return None
-        return (str(local[0]), int(local[1])), (str(peer[0]), int(peer[1]))
+        return self._addresses
+
+    def _note_addresses(self, writer: asyncio.StreamWriter) -> None:
+        # Read at once: a TLS transport answers nothing about its socket once closed.
+        local, peer = writer.get_extra_info("sockname"), writer.get_extra_info("peername")
+        if local and peer:
+            self._addresses = (str(local[0]), int(local[1])), (str(peer[0]), int(peer[1]))
 
     async def _run(
         self, endpoint: Endpoint, path: str, headers: Headers, subprotocols: Sequence[str]
     ) -> None:
         try:
             reader, self._writer = await endpoint.open()
+            self._note_addresses(self._writer)
             source = await self._handshake(
                 reader, f"{endpoint.host}:{endpoint.port}", path, headers, subprotocols
             )

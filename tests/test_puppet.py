@@ -159,3 +159,36 @@ def test_a_program_that_outlasts_the_puppet_is_not_judged_for_the_end(
     loop_runner.run(session.finish())
     assert (judgements, session.model.derailed) == ([], True)
     assert isinstance(session.transcript[-1].event, Closed)
+
+
+def test_the_puppets_bound_counts_from_when_the_instruction_left(
+    loop_runner: LoopRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A late reply to an instruction (a loaded server answers the control request slowly) must
+    not hide the puppet's own end: its bound runs from when it got the step, before the reply
+    came back (a cold server once made this a false session.no-unexpected-event)."""
+    monkeypatch.setattr(puppet, "PUPPET_STEP_BOUND_S", 0.2)
+    monkeypatch.setattr(sessions, "PUPPET_STEP_BOUND_S", 0.2)
+    registry = puppet.PuppetRegistry()
+    transport = InMemoryTransport(puppet.build_puppet_app(registry))
+    submit = transport.control.submit
+
+    async def late_reply(session_id: str, step: ServerStep) -> int:
+        index = await submit(session_id, step)
+        await asyncio.sleep(0.15)  # the puppet has the step and goes on meanwhile
+        return index
+
+    monkeypatch.setattr(transport.control, "submit", late_reply)
+    session = sessions.LifecycleSession(transport, "late-reply")
+
+    async def outlast_the_puppet() -> list[Judgement]:
+        await session.act(Connect())
+        await session.act(Accept())
+        record = registry.session(session.session_id).record
+        while record.ended is None:
+            await asyncio.sleep(0.01)  # the puppet's own timer must fire: real time must pass
+        return await session.act(ClientListen())
+
+    judgements = loop_runner.run(asyncio.wait_for(outlast_the_puppet(), 5.0))
+    loop_runner.run(session.finish())
+    assert (judgements, session.model.derailed) == ([], True)

@@ -109,7 +109,9 @@ class LifecycleSession:
         self._connection: ClientConnection | None = None
         self._pending_index: int | None = None
         # When the app was last told anything (loop time): its puppet ends itself after
-        # PUPPET_STEP_BOUND_S without an instruction.
+        # PUPPET_STEP_BOUND_S without an instruction. Taken before the instruction leaves:
+        # the puppet's bound starts when it gets it, which may be long before the reply comes
+        # back (a loaded server), and an end must never be judged as the server's for that.
         self._instructed_at = 0.0
 
     async def act(self, action: Action) -> list[Judgement]:
@@ -120,8 +122,8 @@ class LifecycleSession:
     async def _server(self, step: ServerStep) -> list[Judgement]:
         plan = self.model.plan_server(step)
         control = self.transport.control
-        index = await control.submit(self.session_id, step)
         self._instructed_at = asyncio.get_running_loop().time()
+        index = await control.submit(self.session_id, step)
         outcome = await control.outcome(
             self.session_id, index, EXPECT_BOUND_S if plan.completes else QUIET_BOUND_S
         )
@@ -141,9 +143,9 @@ class LifecycleSession:
             self.model.advertised = await advertised_by(self.transport)
             self.model.visibility = self.transport.visibility
         plan = self.model.plan_client(action)
-        await self._perform(action)
-        if isinstance(action, Connect):
+        if isinstance(action, Connect):  # the app starts, and waits for its first instruction
             self._instructed_at = asyncio.get_running_loop().time()
+        await self._perform(action)
         pending_outcome = None
         if plan.resolves_pending and self._pending_index is not None:
             pending_outcome = await self.transport.control.outcome(

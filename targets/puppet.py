@@ -50,7 +50,14 @@ from wsconform.conformance.engine.vocabulary import (
     step_from_json,
 )
 from wsconform.targets import compat
-from wsconform.targets.raw_routes import SCOPE_ECHO_ROUTE, WIRE_ECHO_ROUTE, ScopeEcho, WireEcho
+from wsconform.targets.raw_routes import (
+    REFUSAL_ROUTE,
+    SCOPE_ECHO_ROUTE,
+    WIRE_ECHO_ROUTE,
+    Refusal,
+    ScopeEcho,
+    WireEcho,
+)
 
 T = TypeVar("T")
 
@@ -548,6 +555,7 @@ def build_puppet_app(
             WebSocketRoute("/puppet/{session_id}", PuppetEndpoint(registry, websocket_class)),
             WebSocketRoute(SCOPE_ECHO_ROUTE + "/{rest:path}", ScopeEcho()),
             WebSocketRoute(WIRE_ECHO_ROUTE, WireEcho()),
+            WebSocketRoute(REFUSAL_ROUTE + "/{how}", Refusal()),
             Route("/_puppet/health", health),
             Route("/_puppet/{session_id}/steps", submit, methods=["POST"]),
             Route("/_puppet/{session_id}/steps/{index:int}", outcome),

@@ -4,7 +4,10 @@ the server and what is judged, so that a verdict on them is the server's:
 - `/scope-echo/...` tells the client what the server put in its websocket scope: it accepts,
   sends one text message (the JSON of `scope_summary`) and closes 1000;
 - `/wire-echo` accepts and sends back every message as it came (text as text, bytes as bytes),
-  until the client leaves: the far end of the wire checks (`conformance/families/wire/frames.py`).
+  until the client leaves: the far end of the wire checks (`conformance/families/wire/frames.py`);
+- `/refuse/close` refuses the handshake with a close before accept (HTTP 403), `/refuse/deny`
+  with a denial response where the server offers the extension for it, and returns: what the
+  server then does with the connection is the upgrade probes' (`wire/handshakes.py`).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import json
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
+from wsconform.conformance.engine.checks import DENIAL_EXTENSION
 
 SCOPE_ECHO_ROUTE = "/scope-echo"
 WIRE_ECHO_ROUTE = "/wire-echo"
+REFUSAL_ROUTE = "/refuse"
 
 
 def _text(value: Any) -> Any:
@@ -64,3 +69,19 @@ class WireEcho:
                 await send({"type": "websocket.send", "bytes": message["bytes"]})
             else:
                 await send({"type": "websocket.send", "text": message.get("text") or ""})
+
+
+class Refusal:
+    """Refuses every handshake, by `how` in its path: a close before accept, or a denial
+    response (where the server offers none, a close)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (await receive())["type"] != "websocket.connect":
+            return
+        deny = scope["path"].endswith("/deny") and DENIAL_EXTENSION in scope.get("extensions", {})
+        if not deny:
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        headers = [(b"content-type", b"text/plain"), (b"content-length", b"7")]
+        await send({"type": "websocket.http.response.start", "status": 403, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": b"refused"})

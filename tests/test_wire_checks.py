@@ -53,6 +53,8 @@ CAUGHT_BY = {
     "upgrade.obs-fold-handled": Flaw.PASSES_OBS_FOLD,
     "upgrade.long-header-answered": Flaw.SILENT_ON_LONG_HEADER,
     "upgrade.many-headers-answered": Flaw.SILENT_ON_MANY_HEADERS,
+    "upgrade.refusal-closes-as-announced": Flaw.KEEPS_TCP_AFTER_REFUSAL,
+    "upgrade.app-refusal-closes-as-announced": Flaw.KEEPS_TCP_AFTER_APP_REFUSAL,
     "upgrade.client-handshakes-upgraded": Flaw.CONNECTION_MUST_EQUAL_UPGRADE,
     "upgrade.client-subprotocols-kept": Flaw.KEEPS_LAST_PROTOCOL_LINE,
 }

@@ -28,7 +28,7 @@ from wsconform.targets.frames import (
     OP_TEXT,
     Frame,
 )
-from wsconform.targets.raw_routes import SCOPE_ECHO_ROUTE
+from wsconform.targets.raw_routes import REFUSAL_ROUTE, SCOPE_ECHO_ROUTE
 
 KNOWN_OPCODES = {OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG}
 
@@ -74,6 +74,9 @@ class Flaw(enum.Enum):
     NO_CLOSE_FRAME = "no-close-frame"
     DATA_AFTER_CLOSE = "data-after-close"
     KEEPS_TCP_AFTER_CLOSE = "keeps-tcp-after-close"
+    # a refusal announcing Connection: close, the connection kept open: its own, or the app's
+    KEEPS_TCP_AFTER_REFUSAL = "keeps-tcp-after-refusal"
+    KEEPS_TCP_AFTER_APP_REFUSAL = "keeps-tcp-after-app-refusal"
     # keepalive: configured with a ping interval, it never pings
     NEVER_PINGS = "never-pings"
 
@@ -86,8 +89,8 @@ PAGE_PATH = "/page"  # a plain HTTP page, the origin a browser client's socket i
 class Refused(Exception):
     """The handshake is answered with an HTTP error instead of 101."""
 
-    def __init__(self, status: int, headers: bytes = b"") -> None:
-        self.status, self.headers = status, headers
+    def __init__(self, status: int, headers: bytes = b"", by_the_app: bool = False) -> None:
+        self.status, self.headers, self.by_the_app = status, headers, by_the_app
 
 
 class EchoServer:
@@ -108,9 +111,17 @@ class EchoServer:
                 if refusal.status:
                     writer.write(
                         f"HTTP/1.1 {refusal.status} Refused\r\nContent-Length: 0\r\n".encode()
+                        + b"Connection: close\r\n"
                         + refusal.headers
                         + b"\r\n"
                     )
+                    keeps = (
+                        Flaw.KEEPS_TCP_AFTER_APP_REFUSAL
+                        if refusal.by_the_app
+                        else Flaw.KEEPS_TCP_AFTER_REFUSAL
+                    )
+                    if self.flaw is keeps:
+                        await reader.read()  # until the client goes
                 writer.close()
                 return
             key = dict(headers)["sec-websocket-key"]
@@ -188,6 +199,8 @@ class EchoServer:
         if fields.get("sec-websocket-version") != "13":
             extra = b"" if flaw is Flaw.VERSION_WITHOUT_HEADER else b"Sec-WebSocket-Version: 13\r\n"
             raise Refused(426, extra)
+        if request_line.split(" ")[1].startswith(REFUSAL_ROUTE):  # like the raw refusal route
+            raise Refused(403, by_the_app=True)
         if "sec-websocket-key" in fields:
             return headers
         return [*headers, ("sec-websocket-key", "")]  # ACCEPTS_MISSING_KEY: answered all the same

@@ -247,6 +247,31 @@ UPGRADE_CHECKS: tuple[Check, ...] = (
         Layer.SERVER,
     ),
     Check(
+        "upgrade.refusal-closes-as-announced",
+        Grade.INFO,
+        "the server's own refusal announcing Connection: close is followed by its closing",
+        "Where the server's answer to a bad handshake (a 4xx of its own) carries the close "
+        "connection option, the server ends the connection within the client's bound for an "
+        "expected event. RFC 9112 makes the closing a MUST but gives it no time: within a "
+        "bound, what the client sees is informational.",
+        "RFC 9112 9.6: a server that sends close MUST initiate closure after that response "
+        "(no time given)",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.app-refusal-closes-as-announced",
+        Grade.INFO,
+        "an app's refusal announcing Connection: close is followed by the server closing",
+        "Where the server's answer to a handshake the app refused (a close before accept, a "
+        "denial response; the app then returns at once) carries the close connection option, "
+        "the server ends the connection within the client's bound for an expected event. RFC "
+        "9112 makes the closing a MUST but gives it no time: within a bound, what the client "
+        "sees is informational.",
+        "RFC 9112 9.6: a server that sends close MUST initiate closure after that response "
+        "(no time given)",
+        Layer.SERVER,
+    ),
+    Check(
         "upgrade.long-header-answered",
         Grade.MUST,
         "header lines of 8 KiB and 16 KiB, a byte under, at and over, and of 9 KiB are answered",

@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import re
+import ssl
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from wsconform.conformance.data import CLIENT_HANDSHAKES, read_toml
 from wsconform.conformance.engine.judgements import Judgement, deadline_only
 from wsconform.targets import frames
 from wsconform.targets.frames import OP_TEXT, Frame
-from wsconform.targets.raw_routes import SCOPE_ECHO_ROUTE
+from wsconform.targets.raw_routes import REFUSAL_ROUTE, SCOPE_ECHO_ROUTE
 from wsconform.targets.servers.base import EXPECT_BOUND_S
 from wsconform.targets.wsclient import Endpoint
 
@@ -46,6 +47,14 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     scope: dict[str, Any] | None = None
     ended_silently: bool = False
+    # A refusal announcing `Connection: close`: did the server then end the connection within
+    # the bound (None: nothing announced)?
+    closed_as_announced: bool | None = None
+
+    def announces_close(self) -> bool:
+        """RFC 9112 9.6: the `close` connection option."""
+        tokens = self.headers.get("connection", "").lower().split(",")
+        return self.status != 101 and "close" in (token.strip() for token in tokens)
 
     def describe(self) -> str:
         if self.status is None:
@@ -124,6 +133,8 @@ async def send_handshake(endpoint: Endpoint, raw: bytes) -> Answer:
         except (asyncio.IncompleteReadError, ConnectionError):
             return Answer(None, ended_silently=True)
         answer = Answer(*parse_head(head))
+        if answer.announces_close():
+            answer.closed_as_announced = await ends_within(reader, EXPECT_BOUND_S)
         if answer.status == 101:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.IncompleteReadError):
                 frame = await asyncio.wait_for(frames.read(reader), EXPECT_BOUND_S)
@@ -132,6 +143,21 @@ async def send_handshake(endpoint: Endpoint, raw: bytes) -> Answer:
         return answer
     finally:
         await close_within(writer, EXPECT_BOUND_S)
+
+
+async def ends_within(reader: asyncio.StreamReader, bound: float) -> bool:
+    """Does the server end the connection (EOF or a reset) within `bound` seconds? What it
+    still sends meanwhile (a response's body) is read and dropped."""
+    deadline = asyncio.get_running_loop().time() + bound
+    try:
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0 or not await asyncio.wait_for(reader.read(65536), remaining):
+                return remaining > 0
+    except (ConnectionError, ssl.SSLError):
+        return True
+    except asyncio.TimeoutError:
+        return False
 
 
 def message_payload(frame: Frame, headers: dict[str, str]) -> bytes:
@@ -277,8 +303,31 @@ PROBES = (
 )
 
 
+# Handshakes the app refuses (targets/raw_routes.py's Refusal): judged only for what the
+# server then does with the connection.
+REFUSALS = (
+    (request(key=new_key(), path=f"{REFUSAL_ROUTE}/close"), "the app's close before accept"),
+    (request(key=new_key(), path=f"{REFUSAL_ROUTE}/deny"), "the app's denial response"),
+)
+
+
+def _closed_as_announced(answer: Answer, what: str, check_id: str) -> list[Judgement]:
+    if answer.closed_as_announced is None:
+        return []
+    after = "ended" if answer.closed_as_announced else "was still open at the bound"
+    return [
+        Judgement(
+            check_id,
+            answer.closed_as_announced,
+            f"{what}: HTTP {answer.status} with Connection: close; the connection {after}",
+            cause="the connection stays open after a refusal announcing close",
+        )
+    ]
+
+
 async def run_probes(endpoint: Endpoint) -> list[tuple[list[Judgement], dict[str, Any]]]:
-    """Each bad handshake's judgement, with its replay (the request's bytes, the status)."""
+    """Each bad handshake's judgement, with its replay (the request's bytes, the status), and
+    for every refusal announcing close, whether the server closed."""
     results = []
     for probe in PROBES:
         answer = await send_handshake(endpoint, probe.raw)
@@ -292,13 +341,25 @@ async def run_probes(endpoint: Endpoint) -> list[tuple[list[Judgement], dict[str
             # No answer within the bound, the connection still open: no spec sets that deadline.
             waited=answer.status is None and not answer.ended_silently,
         )
-        replay = {
-            "request": base64.b64encode(probe.raw).decode("ascii"),
-            "writes": [],
-            "expected": {"status": answer.status, "frames": []},
-        }
-        results.append(([judgement], {"replay": replay}))
+        closed = _closed_as_announced(
+            answer, f"{shown!r} {sent}", "upgrade.refusal-closes-as-announced"
+        )
+        judgements = [judgement, *closed]
+        results.append((judgements, {"replay": _replay(probe.raw, answer)}))
+    for raw, what in REFUSALS:
+        answer = await send_handshake(endpoint, raw)
+        closed = _closed_as_announced(answer, what, "upgrade.app-refusal-closes-as-announced")
+        if closed:  # a refusal that announced nothing has nothing to judge
+            results.append((closed, {"replay": _replay(raw, answer)}))
     return results
+
+
+def _replay(raw: bytes, answer: Answer) -> dict[str, Any]:
+    return {
+        "request": base64.b64encode(raw).decode("ascii"),
+        "writes": [],
+        "expected": {"status": answer.status, "frames": []},
+    }
 
 
 # --- real clients' handshakes (conformance/data/client_handshakes.toml)

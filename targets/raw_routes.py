@@ -21,6 +21,8 @@ from wsconform.conformance.engine.checks import DENIAL_EXTENSION
 SCOPE_ECHO_ROUTE = "/scope-echo"
 WIRE_ECHO_ROUTE = "/wire-echo"
 REFUSAL_ROUTE = "/refuse"
+# A header of the refusal route's denial response: only the app's denial carries it.
+DENIAL_MARK = "x-wsconform-denial"
 
 
 def _text(value: Any) -> Any:
@@ -82,6 +84,10 @@ class Refusal:
         if not deny:
             await send({"type": "websocket.close", "code": 1008})
             return
-        headers = [(b"content-type", b"text/plain"), (b"content-length", b"7")]
+        headers = [
+            (b"content-type", b"text/plain"),
+            (b"content-length", b"7"),
+            (DENIAL_MARK.encode(), b"1"),  # tells a denial from a 403 on the client's side
+        ]
         await send({"type": "websocket.http.response.start", "status": 403, "headers": headers})
         await send({"type": "websocket.http.response.body", "body": b"refused"})

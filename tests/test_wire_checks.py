@@ -55,6 +55,7 @@ CAUGHT_BY = {
     "upgrade.many-headers-answered": Flaw.SILENT_ON_MANY_HEADERS,
     "upgrade.refusal-closes-as-announced": Flaw.KEEPS_TCP_AFTER_REFUSAL,
     "upgrade.app-refusal-closes-as-announced": Flaw.KEEPS_TCP_AFTER_APP_REFUSAL,
+    "upgrade.denial-closes-as-announced": Flaw.KEEPS_TCP_AFTER_DENIAL,
     "upgrade.client-handshakes-upgraded": Flaw.CONNECTION_MUST_EQUAL_UPGRADE,
     "upgrade.client-subprotocols-kept": Flaw.KEEPS_LAST_PROTOCOL_LINE,
 }

@@ -28,7 +28,7 @@ from wsconform.targets.frames import (
     OP_TEXT,
     Frame,
 )
-from wsconform.targets.raw_routes import REFUSAL_ROUTE, SCOPE_ECHO_ROUTE
+from wsconform.targets.raw_routes import DENIAL_MARK, REFUSAL_ROUTE, SCOPE_ECHO_ROUTE
 
 KNOWN_OPCODES = {OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG}
 
@@ -77,6 +77,7 @@ class Flaw(enum.Enum):
     # a refusal announcing Connection: close, the connection kept open: its own, or the app's
     KEEPS_TCP_AFTER_REFUSAL = "keeps-tcp-after-refusal"
     KEEPS_TCP_AFTER_APP_REFUSAL = "keeps-tcp-after-app-refusal"
+    KEEPS_TCP_AFTER_DENIAL = "keeps-tcp-after-denial"
     # keepalive: configured with a ping interval, it never pings
     NEVER_PINGS = "never-pings"
 
@@ -89,8 +90,11 @@ PAGE_PATH = "/page"  # a plain HTTP page, the origin a browser client's socket i
 class Refused(Exception):
     """The handshake is answered with an HTTP error instead of 101."""
 
-    def __init__(self, status: int, headers: bytes = b"", by_the_app: bool = False) -> None:
-        self.status, self.headers, self.by_the_app = status, headers, by_the_app
+    def __init__(self, status: int, headers: bytes = b"", keeps_tcp: Flaw | None = None) -> None:
+        # keeps_tcp: the flaw that keeps the connection open after this refusal (by default,
+        # the one of the server's own refusals)
+        self.status, self.headers = status, headers
+        self.keeps_tcp = keeps_tcp or Flaw.KEEPS_TCP_AFTER_REFUSAL
 
 
 class EchoServer:
@@ -115,12 +119,7 @@ class EchoServer:
                         + refusal.headers
                         + b"\r\n"
                     )
-                    keeps = (
-                        Flaw.KEEPS_TCP_AFTER_APP_REFUSAL
-                        if refusal.by_the_app
-                        else Flaw.KEEPS_TCP_AFTER_REFUSAL
-                    )
-                    if self.flaw is keeps:
+                    if self.flaw is refusal.keeps_tcp:
                         await reader.read()  # until the client goes
                 writer.close()
                 return
@@ -199,8 +198,11 @@ class EchoServer:
         if fields.get("sec-websocket-version") != "13":
             extra = b"" if flaw is Flaw.VERSION_WITHOUT_HEADER else b"Sec-WebSocket-Version: 13\r\n"
             raise Refused(426, extra)
-        if request_line.split(" ")[1].startswith(REFUSAL_ROUTE):  # like the raw refusal route
-            raise Refused(403, by_the_app=True)
+        path = request_line.split(" ")[1]
+        if path == f"{REFUSAL_ROUTE}/deny":  # like the raw refusal route, offering denials
+            raise Refused(403, f"{DENIAL_MARK}: 1\r\n".encode(), Flaw.KEEPS_TCP_AFTER_DENIAL)
+        if path.startswith(REFUSAL_ROUTE):
+            raise Refused(403, keeps_tcp=Flaw.KEEPS_TCP_AFTER_APP_REFUSAL)
         if "sec-websocket-key" in fields:
             return headers
         return [*headers, ("sec-websocket-key", "")]  # ACCEPTS_MISSING_KEY: answered all the same

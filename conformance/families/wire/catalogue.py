@@ -261,12 +261,25 @@ UPGRADE_CHECKS: tuple[Check, ...] = (
     Check(
         "upgrade.app-refusal-closes-as-announced",
         Grade.INFO,
-        "an app's refusal announcing Connection: close is followed by the server closing",
-        "Where the server's answer to a handshake the app refused (a close before accept, a "
-        "denial response; the app then returns at once) carries the close connection option, "
-        "the server ends the connection within the client's bound for an expected event. RFC "
-        "9112 makes the closing a MUST but gives it no time: within a bound, what the client "
-        "sees is informational.",
+        "an app's close before accept announcing Connection: close is followed by the closing",
+        "Where the server's 403 to a handshake the app refused with a close before accept (the "
+        "app then returns at once) carries the close connection option, the server ends the "
+        "connection within the client's bound for an expected event. RFC 9112 makes the "
+        "closing a MUST but gives it no time: within a bound, what the client sees is "
+        "informational.",
+        "RFC 9112 9.6: a server that sends close MUST initiate closure after that response "
+        "(no time given)",
+        Layer.SERVER,
+    ),
+    Check(
+        "upgrade.denial-closes-as-announced",
+        Grade.INFO,
+        "an app's denial response announcing Connection: close is followed by the closing",
+        "Where the app's denial response (the app then returns at once) carries the close "
+        "connection option, the server ends the connection within the client's bound for an "
+        "expected event; judged where the denial reaches the client (a server offering no "
+        "denial extension answers the app's close instead). RFC 9112 gives the MUST no time: "
+        "within a bound, what the client sees is informational.",
         "RFC 9112 9.6: a server that sends close MUST initiate closure after that response "
         "(no time given)",
         Layer.SERVER,

@@ -30,7 +30,7 @@ from wsconform.conformance.data import CLIENT_HANDSHAKES, read_toml
 from wsconform.conformance.engine.judgements import Judgement, deadline_only
 from wsconform.targets import frames
 from wsconform.targets.frames import OP_TEXT, Frame
-from wsconform.targets.raw_routes import REFUSAL_ROUTE, SCOPE_ECHO_ROUTE
+from wsconform.targets.raw_routes import DENIAL_MARK, REFUSAL_ROUTE, SCOPE_ECHO_ROUTE
 from wsconform.targets.servers.base import EXPECT_BOUND_S
 from wsconform.targets.wsclient import Endpoint
 
@@ -148,16 +148,17 @@ async def send_handshake(endpoint: Endpoint, raw: bytes) -> Answer:
 async def ends_within(reader: asyncio.StreamReader, bound: float) -> bool:
     """Does the server end the connection (EOF or a reset) within `bound` seconds? What it
     still sends meanwhile (a response's body) is read and dropped."""
-    deadline = asyncio.get_running_loop().time() + bound
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + bound
     try:
-        while True:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0 or not await asyncio.wait_for(reader.read(65536), remaining):
-                return remaining > 0
+        while (remaining := deadline - loop.time()) > 0:
+            if not await asyncio.wait_for(reader.read(65536), remaining):
+                return True  # EOF
     except (ConnectionError, ssl.SSLError):
         return True
     except asyncio.TimeoutError:
-        return False
+        pass
+    return False
 
 
 def message_payload(frame: Frame, headers: dict[str, str]) -> bytes:
@@ -303,11 +304,31 @@ PROBES = (
 )
 
 
-# Handshakes the app refuses (targets/raw_routes.py's Refusal): judged only for what the
-# server then does with the connection.
+@dataclass(frozen=True)
+class Refusal:
+    """A handshake the app refuses (targets/raw_routes.py's Refusal), judged only for what the
+    server then does with the connection, where `answered` tells that the refusal came."""
+
+    check_id: str
+    raw: bytes
+    what: str
+    answered: Callable[[Answer], bool]
+
+
 REFUSALS = (
-    (request(key=new_key(), path=f"{REFUSAL_ROUTE}/close"), "the app's close before accept"),
-    (request(key=new_key(), path=f"{REFUSAL_ROUTE}/deny"), "the app's denial response"),
+    Refusal(
+        "upgrade.app-refusal-closes-as-announced",
+        request(key=new_key(), path=f"{REFUSAL_ROUTE}/close"),
+        "the app's close before accept",
+        lambda answer: answer.status == 403,
+    ),
+    # A server that offers no denial extension gets the route's close instead: not this one.
+    Refusal(
+        "upgrade.denial-closes-as-announced",
+        request(key=new_key(), path=f"{REFUSAL_ROUTE}/deny"),
+        "the app's denial response",
+        lambda answer: DENIAL_MARK in answer.headers,
+    ),
 )
 
 
@@ -346,11 +367,11 @@ async def run_probes(endpoint: Endpoint) -> list[tuple[list[Judgement], dict[str
         )
         judgements = [judgement, *closed]
         results.append((judgements, {"replay": _replay(probe.raw, answer)}))
-    for raw, what in REFUSALS:
-        answer = await send_handshake(endpoint, raw)
-        closed = _closed_as_announced(answer, what, "upgrade.app-refusal-closes-as-announced")
-        if closed:  # a refusal that announced nothing has nothing to judge
-            results.append((closed, {"replay": _replay(raw, answer)}))
+    for refusal in REFUSALS:
+        answer = await send_handshake(endpoint, refusal.raw)
+        closed = _closed_as_announced(answer, refusal.what, refusal.check_id)
+        if closed and refusal.answered(answer):  # nothing announced: nothing to judge
+            results.append((closed, {"replay": _replay(refusal.raw, answer)}))
     return results
 
 

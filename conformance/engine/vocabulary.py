@@ -17,6 +17,19 @@ Headers: TypeAlias = tuple[tuple[str, str], ...]
 JSON: TypeAlias = Any
 
 
+def subprotocols_offered(headers: Headers) -> list[str]:
+    """The subprotocols a request offers, in order: every Sec-WebSocket-Protocol line is a
+    comma-separated list, and several lines are one list (RFC 6455 4.1 and 11.3.4, RFC 9110
+    5.3)."""
+    return [
+        token.strip()
+        for name, value in headers
+        if name.lower() == "sec-websocket-protocol"
+        for token in value.split(",")
+        if token.strip()
+    ]
+
+
 def decode_headers(raw: Iterable[tuple[bytes, bytes]] | None) -> Headers:
     """ASGI/HTTP header pairs as lower-cased text, the form every event carries."""
     return tuple(

@@ -39,6 +39,7 @@ from wsconform.conformance.engine.vocabulary import (
     NoEvent,
     Visibility,
     decode_headers,
+    subprotocols_offered,
 )
 from wsconform.targets.puppet import WAITING_FOR_THE_TEST, PuppetRegistry
 from wsconform.targets.servers.base import (
@@ -508,15 +509,7 @@ def websocket_scope(path: str, headers: Headers, subprotocols: Sequence[str]) ->
     raw_headers += [
         (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
     ]
-    # RFC 6455 4.1 and 11.3.4: every Sec-WebSocket-Protocol line is a comma-separated list,
-    # and several lines are one field holding all their values.
-    offered = [
-        token.strip()
-        for name, value in raw_headers
-        if name == b"sec-websocket-protocol"
-        for token in value.decode("latin-1").split(",")
-        if token.strip()
-    ]
+    offered = subprotocols_offered(decode_headers(raw_headers))
     return {
         "type": "websocket",
         "asgi": {"version": "3.0", "spec_version": "2.5"},

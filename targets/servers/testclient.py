@@ -29,6 +29,7 @@ from wsconform.conformance.engine.vocabulary import (
     NoEvent,
     Visibility,
     decode_headers,
+    subprotocols_offered,
 )
 from wsconform.targets.servers.base import (
     EXPECT_BOUND_S,
@@ -107,8 +108,7 @@ class TestClientConnection(ClientConnection):
         self._worker: threading.Thread | None = None
         # TestClient takes offers only as a list (it writes the header itself): offers in
         # Sec-WebSocket-Protocol lines of `headers` join that list, in order.
-        lines = [value for name, value in headers if name.lower() == "sec-websocket-protocol"]
-        offers = [*subprotocols, *(t.strip() for line in lines for t in line.split(","))]
+        offers = [*subprotocols, *subprotocols_offered(headers)]
         others = tuple(
             (name, value) for name, value in headers if name.lower() != "sec-websocket-protocol"
         )

@@ -35,6 +35,7 @@ from wsconform.conformance.engine.vocabulary import (
     ClientRaised,
     Closed,
     Denied,
+    subprotocols_offered,
 )
 
 # What a convertor makes of the text in the path, as the route's code gets it (the witness
@@ -147,20 +148,8 @@ def _shown(events: list[dict[str, Any]]) -> str:
     return repr([event.get("text", event.get("bytes")) for event in events])[:300]
 
 
-def _offered(plan: ConnectionPlan) -> list[str]:
-    """The subprotocols the plan offers: every Sec-WebSocket-Protocol line is one list
-    (RFC 6455 4.1 and 11.3.4, RFC 9110 5.3)."""
-    return [
-        token.strip()
-        for name, value in plan.headers
-        if name.lower() == "sec-websocket-protocol"
-        for token in value.split(",")
-        if token.strip()
-    ]
-
-
 def _subprotocols(plan: ConnectionPlan, handed: dict[str, Any]) -> Judgement | None:
-    offered = _offered(plan)
+    offered = subprotocols_offered(plan.headers)
     if not offered:
         return None
     got = handed.get("subprotocols", [])
@@ -221,11 +210,12 @@ def _disconnect_answering(
         return None
     if any(isinstance(event, Closed | ClientRaised | Denied) for event in seen[:left_at]):
         return None  # the connection had ended before the client left
-    for event in handed.get("timeline", []):
+    timeline: list[dict[str, Any]] = handed.get("timeline", [])
+    for event in timeline:
         if event.get("type") == "app:websocket.close":
             return None
         if event.get("type") == "websocket.disconnect":
-            return dict(event)
+            return event
     return None  # the app never asked after the client left
 
 

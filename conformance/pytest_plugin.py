@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 from wsconform.conformance.engine import profiles  # noqa: F401 - registers the profiles
 from wsconform.conformance.engine.discovery import WebSocketEndpoint, describe_routes, discover
-from wsconform.conformance.engine.findings import APPS_DOING, write_repro_scripts
+from wsconform.conformance.engine.findings import write_repro_scripts
 from wsconform.conformance.engine.gate import Gate
 from wsconform.conformance.engine.lock import describe_moves
 from wsconform.conformance.engine.options import RunSettings
@@ -563,7 +563,7 @@ def pytest_terminal_summary(
         confirmed = [s for s, seen in finding.servers.items() if seen.get("confirmed")]
         mark = " (confirmed on a fresh app)" if confirmed else ""
         routes = finding.route
-        if finding.whose != APPS_DOING:
+        if finding.whose:
             routes += f" and any route like it ({finding.whose}'s doing, not the app's)"
         reporter.line(
             f"finding {finding.id}: {', '.join(finding.checks)} on {routes}"

@@ -41,21 +41,18 @@ def finding_key(route: str, check_ids: Iterable[str], app_errors: Iterable[str])
     that failed judges the server or the framework, not the app (a disconnect code, a scope
     value), the cause is the same whichever route showed it: one finding, not one per route."""
     ids = sorted(set(check_ids))
-    if whose_doing(ids) != APPS_DOING:
+    if whose_doing(ids):
         route = ""
     signatures = sorted({error_signature(error) for error in app_errors} - {""})
     return json.dumps([route, ids, signatures])
 
 
-APPS_DOING = "the app"
-
-
-def whose_doing(check_ids: Iterable[str]) -> str:
-    """Whose doing a failure of these checks is: the app's, unless every one of them judges
-    the server (or the framework) under it."""
+def whose_doing(check_ids: Iterable[str]) -> str | None:
+    """Who under the app a failure of these checks is the doing of, "the server" or "the
+    framework", where every one of them judges that layer; None: the app's own."""
     layers = {CHECKS[check_id].layer for check_id in check_ids}
     if Layer.APP in layers or not layers:
-        return APPS_DOING
+        return None
     return "the framework" if Layer.FRAMEWORK in layers else "the server"
 
 
@@ -76,9 +73,9 @@ class Finding:
     # The standalone script, relative to the report, once it has reproduced the finding.
     repro_script: str = ""
     repro_verdict: str = ""  # what the script printed when wsconform ran it
-    # The app's doing, or the server's or framework's under it (then one finding for every
-    # route that showed it: see finding_key).
-    whose: str = APPS_DOING
+    # The server's or the framework's doing (then one finding for every route that showed
+    # it: see finding_key); None: the app's.
+    whose: str | None = None
     # A crowd's rooms, [target, headers] each, that its clients join (none for one connection).
     rooms: list[list[Any]] = field(default_factory=list)
 

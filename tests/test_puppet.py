@@ -134,20 +134,24 @@ def test_a_close_reason_the_release_cannot_send_is_left_out_and_reported(
     )
 
 
-def test_a_program_that_outlasts_the_puppet_is_not_judged_for_the_end(
-    loop_runner: LoopRunner, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Client steps that take longer than the puppet waits for an instruction (five 2 s listens
-    in a row did): the puppet ends its app, the server ends the connection, and that end is the
-    suite's own doing, so the session stops there without a verdict on it (it was a false
-    session.no-unexpected-event)."""
-    monkeypatch.setattr(puppet, "PUPPET_STEP_BOUND_S", 0.05)
-    monkeypatch.setattr(sessions, "PUPPET_STEP_BOUND_S", 0.05)
+def _puppet_bounded(
+    monkeypatch: pytest.MonkeyPatch, bound_s: float
+) -> tuple[puppet.PuppetRegistry, InMemoryTransport]:
+    """A puppet app, on the in-memory driver, that ends itself after `bound_s` without an
+    instruction (the session knows the same bound)."""
+    monkeypatch.setattr(puppet, "PUPPET_STEP_BOUND_S", bound_s)
+    monkeypatch.setattr(sessions, "PUPPET_STEP_BOUND_S", bound_s)
     registry = puppet.PuppetRegistry()
-    transport = InMemoryTransport(puppet.build_puppet_app(registry))
-    session = sessions.LifecycleSession(transport, "outlasted")
+    return registry, InMemoryTransport(puppet.build_puppet_app(registry))
 
-    async def outlast_the_puppet() -> list[Judgement]:
+
+def _outlast_the_puppet(
+    loop_runner: LoopRunner, registry: puppet.PuppetRegistry, session: sessions.LifecycleSession
+) -> list[Judgement]:
+    """Connect, accept, wait until the puppet has ended itself, then listen: what that last
+    step was judged."""
+
+    async def outlast() -> list[Judgement]:
         await session.act(Connect())
         await session.act(Accept())
         record = registry.session(session.session_id).record
@@ -155,8 +159,21 @@ def test_a_program_that_outlasts_the_puppet_is_not_judged_for_the_end(
             await asyncio.sleep(0.01)  # the puppet's own timer must fire: real time must pass
         return await session.act(ClientListen())
 
-    judgements = loop_runner.run(asyncio.wait_for(outlast_the_puppet(), 5.0))
+    judgements = loop_runner.run(asyncio.wait_for(outlast(), 5.0))
     loop_runner.run(session.finish())
+    return judgements
+
+
+def test_a_program_that_outlasts_the_puppet_is_not_judged_for_the_end(
+    loop_runner: LoopRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Client steps that take longer than the puppet waits for an instruction (five 2 s listens
+    in a row did): the puppet ends its app, the server ends the connection, and that end is the
+    suite's own doing, so the session stops there without a verdict on it (it was a false
+    session.no-unexpected-event)."""
+    registry, transport = _puppet_bounded(monkeypatch, 0.05)
+    session = sessions.LifecycleSession(transport, "outlasted")
+    judgements = _outlast_the_puppet(loop_runner, registry, session)
     assert (judgements, session.model.derailed) == ([], True)
     assert isinstance(session.transcript[-1].event, Closed)
 
@@ -167,10 +184,7 @@ def test_the_puppets_bound_counts_from_when_the_instruction_left(
     """A late reply to an instruction (a loaded server answers the control request slowly) must
     not hide the puppet's own end: its bound runs from when it got the step, before the reply
     came back (a cold server once made this a false session.no-unexpected-event)."""
-    monkeypatch.setattr(puppet, "PUPPET_STEP_BOUND_S", 0.2)
-    monkeypatch.setattr(sessions, "PUPPET_STEP_BOUND_S", 0.2)
-    registry = puppet.PuppetRegistry()
-    transport = InMemoryTransport(puppet.build_puppet_app(registry))
+    registry, transport = _puppet_bounded(monkeypatch, 0.2)
     submit = transport.control.submit
 
     async def late_reply(session_id: str, step: ServerStep) -> int:
@@ -180,15 +194,5 @@ def test_the_puppets_bound_counts_from_when_the_instruction_left(
 
     monkeypatch.setattr(transport.control, "submit", late_reply)
     session = sessions.LifecycleSession(transport, "late-reply")
-
-    async def outlast_the_puppet() -> list[Judgement]:
-        await session.act(Connect())
-        await session.act(Accept())
-        record = registry.session(session.session_id).record
-        while record.ended is None:
-            await asyncio.sleep(0.01)  # the puppet's own timer must fire: real time must pass
-        return await session.act(ClientListen())
-
-    judgements = loop_runner.run(asyncio.wait_for(outlast_the_puppet(), 5.0))
-    loop_runner.run(session.finish())
+    judgements = _outlast_the_puppet(loop_runner, registry, session)
     assert (judgements, session.model.derailed) == ([], True)

@@ -46,6 +46,7 @@ from starlette.responses import (
 from starlette.routing import Mount, Router, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from wsconform.conformance.engine.checks import DENIAL_EXTENSION
 from wsconform.targets.compat import (
     HAS_DENIAL_RESPONSE,
     HAS_WEBSOCKET_EXCEPTION,
@@ -65,7 +66,6 @@ HANDLED_CODE, HANDLED_REASON = 4013, "try again later"
 MIDDLEWARE_MARK = "wsconform.surface.middleware"
 MIDDLEWARE_HEADER = ("x-wsconform-middleware", "1")  # added to every accept by MarkScope
 ALLOW_HEADER = "x-wsconform-allow"
-DENIAL_EXTENSION = "websocket.http.response"
 
 
 async def echo_with(websocket: WebSocket, reply: str, greeting: str | None = None) -> None:

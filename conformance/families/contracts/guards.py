@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from wsconform.conformance.engine.checks import DENIAL_EXTENSION
 from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.vocabulary import Accepted, Headers, Message
 from wsconform.conformance.families.contracts.endpoints import (
@@ -26,7 +27,6 @@ from wsconform.conformance.families.contracts.endpoints import (
 from wsconform.conformance.families.contracts.surface import refused
 from wsconform.targets import guards
 from wsconform.targets.servers.base import EXPECT_BOUND_S, Transport
-from wsconform.targets.surface import DENIAL_EXTENSION
 
 ALICE, BOB = "wsconform-guard-alice", "wsconform-guard-bob"
 # Status of a refusal by HTTPException: the security classes' for a missing credential since

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from wsconform.conformance.engine.checks import Grade
+from wsconform.conformance.engine.checks import DENIAL_EXTENSION, Grade
 from wsconform.conformance.engine.judgements import (
     ACCEPT_HEADERS_NOT_SENT,
     Judgement,
@@ -335,8 +335,8 @@ async def _unless_denials(transport: Transport, check_id: str) -> list[Judgement
     """The judgement `unimplemented` where a denial response cannot be sent, else None."""
     if not HAS_DENIAL_RESPONSE:
         return [Judgement(check_id, None, "the installed Starlette has no denial responses")]
-    if surface.DENIAL_EXTENSION not in (await server_claims(transport)).extensions:
-        why = f"the server does not offer {surface.DENIAL_EXTENSION}"
+    if DENIAL_EXTENSION not in (await server_claims(transport)).extensions:
+        why = f"the server does not offer {DENIAL_EXTENSION}"
         return [Judgement(check_id, None, why)]
     return None
 

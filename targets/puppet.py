@@ -195,7 +195,8 @@ class PuppetSession:
             self.record.steps.append((step, None))
             self._pending.append((index, step))
             if self._loop is not None and not self._loop.is_closed():
-                if _running_loop() is self._loop:
+                # (asyncio's getter that answers None rather than raising: asked at every step.)
+                if asyncio.events._get_running_loop() is self._loop:
                     self._wake()  # same thread: no need to wake the loop's selector
                 else:
                     self._loop.call_soon_threadsafe(self._wake)
@@ -207,10 +208,10 @@ class PuppetSession:
             waiter.set_result(None)
 
     def outcome_future(self, index: int) -> StepFuture:
-        with self._lock:
-            if not 0 <= index < len(self._outcomes):
-                raise KeyError(f"no step {index} in this session")
-            return self._outcomes[index]
+        # Without the lock: the list only grows, and reading an item of it is atomic.
+        if not 0 <= index < len(self._outcomes):
+            raise KeyError(f"no step {index} in this session")
+        return self._outcomes[index]
 
     def snapshot(self) -> ServerRecord:
         """A copy safe to read while the session goes on (steps and outcomes are immutable)."""
@@ -245,10 +246,10 @@ class PuppetSession:
 
     async def next_instruction(self) -> tuple[int, ServerStep] | None:
         """The next step, or None when none came within PUPPET_STEP_BOUND_S."""
-        with self._lock:
-            if self._loop is None:
-                self._loop = asyncio.get_running_loop()
-            loop = self._loop
+        loop = self._loop
+        if loop is None:
+            with self._lock:
+                loop = self._loop = asyncio.get_running_loop()
         self._arm_watchdog(loop)
         self._idle = False
         while True:
@@ -450,13 +451,6 @@ async def _send_denial(websocket: WebSocket, step: SendDenialResponse) -> None:
     if "websocket.http.response" not in websocket.scope.get("extensions", {}):
         raise Unsupported("the server does not offer the websocket.http.response extension")
     await websocket.send_denial_response(response)
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 class PuppetRegistry:

@@ -21,7 +21,7 @@ from wsconform.conformance.checks import CHECKS, Grade, Verdict
 from wsconform.targets.servers.witness import error_signature
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Judgement:
     check_id: str
     ok: bool | None  # None: the feature under test is not implemented here

@@ -250,11 +250,11 @@ class LifecycleModel:
         self._app_close_code = step.code if isinstance(step, _CLOSES) else None
         # The cause of a failure here: this step, in this state, did this, and the client saw
         # that (the step's arguments, e.g. a generated close code, are the run's data).
-        app_state = self.app.value
+        app_state = self.app
 
         def observed() -> str:
             return (
-                f"{_kind(step)} ({app_state}): {outcome_shape(outcome)};"
+                f"{_kind(step)} ({app_state.value}): {outcome_shape(outcome)};"
                 f" client saw {event_shape(event)}"
             )
 
@@ -281,7 +281,7 @@ class LifecycleModel:
         elif isinstance(step, SendDenialResponse):
             judgements += self._deny(step, outcome, event)
         judgements = self._as_advertised(_caused_by(judgements, observed))
-        if any(j.ok is False for j in judgements):
+        if _any_failed(judgements):
             self.derailed = True
         return judgements
 
@@ -733,10 +733,10 @@ class LifecycleModel:
     ) -> list[Judgement]:
         # The cause of a failure here: what the client saw after this action, in this state;
         # for the app's pending receive, what the receive did.
-        client_state = self.client.value
+        client_state = self.client
 
         def after() -> str:
-            return f"{_kind(action)} ({client_state})"
+            return f"{_kind(action)} ({client_state.value})"
 
         judgements = self._judge_event_invariants(event)
         if isinstance(action, Connect):
@@ -767,7 +767,9 @@ class LifecycleModel:
 
             judgements += _caused_by(self._receive(step, pending_outcome), received)
         judgements = self._as_advertised(judgements)
-        if any(j.ok is False and j.check_id not in _TERMINAL_CHECKS for j in judgements):
+        if _any_failed(judgements) and any(
+            j.ok is False and j.check_id not in _TERMINAL_CHECKS for j in judgements
+        ):
             self.derailed = True
         return judgements
 
@@ -919,10 +921,15 @@ def _kind(move: ServerStep | ClientAction) -> str:
 def _caused_by(judgements: list[Judgement], observed: Callable[[], str]) -> list[Judgement]:
     """Each failure that names no cause of its own caused by what this step observed (worded
     only when there is one: most steps pass, and the wording costs as much as the judging)."""
-    if not any(j.ok is False and j.cause is None for j in judgements):
+    if not _any_failed(judgements):
         return judgements
     cause = observed()
     return [replace(j, cause=cause) if j.ok is False and j.cause is None else j for j in judgements]
+
+
+def _any_failed(judgements: list[Judgement]) -> bool:
+    # Not any() over a generator: asked at every step, where building one is most of the cost.
+    return False in [judgement.ok for judgement in judgements]
 
 
 def _closed_with(event: ClientEvent | None, code: int) -> bool:
@@ -977,6 +984,12 @@ def _loads(text: str) -> tuple[bool, Any]:
         return False, None
 
 
+# The checks of a feature a server may not claim: the only ones `graded_as_advertised` regrades.
+_FEATURE_CHECKS = frozenset(
+    check_id for check_id, check in CHECKS.items() if check.extension or check.since
+)
+
+
 def graded_as_advertised(judgements: list[Judgement], advertised: Advertised) -> list[Judgement]:
     """Grade each feature only where the server claims it: a check for a feature newer than the
     advertised spec version (or of an extension not advertised) is `unimplemented`; where it is
@@ -984,6 +997,9 @@ def graded_as_advertised(judgements: list[Judgement], advertised: Advertised) ->
     retired asgi.implements-advertised-version re-counted it)."""
     graded: list[Judgement] = []
     for judgement in judgements:
+        if judgement.check_id not in _FEATURE_CHECKS:
+            graded.append(judgement)
+            continue
         check = CHECKS[judgement.check_id]
         unclaimed = None
         if check.extension and check.extension not in advertised.extensions:

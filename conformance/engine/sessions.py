@@ -129,7 +129,7 @@ class LifecycleSession:
         )
         if not plan.completes and outcome is None:
             self._pending_index = index
-        event = await self._listen(plan)
+        event = None if plan.listen is Listen.NOTHING else await self._listen(plan)
         judgements = self.model.judge_server(step, outcome, event)
         self.transcript.append(TranscriptLine("app", step, outcome, event, judgements))
         if self.model.answer_due is not None:
@@ -140,7 +140,7 @@ class LifecycleSession:
 
     async def _client(self, action: ClientAction) -> list[Judgement]:
         if isinstance(action, Connect):
-            self.model.advertised = await advertised_by(self.transport)
+            self.model.advertised = self.transport.advertised or await advertised_by(self.transport)
             self.model.visibility = self.transport.visibility
         plan = self.model.plan_client(action)
         if isinstance(action, Connect):  # the app starts, and waits for its first instruction
@@ -152,8 +152,8 @@ class LifecycleSession:
                 self.session_id, self._pending_index, EXPECT_BOUND_S
             )
             self._pending_index = None
-        event = await self._listen(plan)
-        if await self._ended_by_its_puppet(event):
+        event = None if plan.listen is Listen.NOTHING else await self._listen(plan)
+        if isinstance(event, Closed) and await self._ended_by_its_puppet(event):
             # Not the server's doing, and nothing to judge: the program outlasted the suite's
             # own safety net (a run of client steps longer than the puppet waits).
             self.model.client, self.model.derailed = Client.ENDED, True
@@ -185,18 +185,19 @@ class LifecycleSession:
         elif isinstance(action, ClientDrop):
             await connection.drop()
 
-    async def _ended_by_its_puppet(self, event: ClientEvent | None) -> bool:
-        """Did the connection end because the puppet gave up waiting for an instruction? Asked
-        only of an end seen after the puppet's bound has passed since the last one."""
-        if not isinstance(event, Closed):
-            return False
+    async def _ended_by_its_puppet(self, event: Closed) -> bool:
+        """Did the connection end (`event`) because the puppet gave up waiting for an
+        instruction? Asked only of an end seen after the puppet's bound has passed since the
+        last one."""
         if asyncio.get_running_loop().time() - self._instructed_at < PUPPET_STEP_BOUND_S:
             return False
         record = await self.transport.control.record(self.session_id)
         return record.ended == IDLE_TIMEOUT
 
     async def _listen(self, plan: Plan) -> ClientEvent | None:
-        if plan.listen is Listen.NOTHING or self._connection is None:
+        """What the client sees, for a plan that listens (the callers skip the others without
+        a coroutine: most steps of a session listen for nothing)."""
+        if self._connection is None:
             return None
         if plan.listen is Listen.EVENT:
             return await self._connection.next_event(EXPECT_BOUND_S)

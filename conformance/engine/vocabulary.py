@@ -49,7 +49,7 @@ def _version_tuple(version: str) -> tuple[int, ...]:
         return (0,)  # an unreadable version claims nothing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Advertised:
     """What a server put in the websocket scope about itself: `scope["asgi"]["spec_version"]`
     (the ASGI www spec says to assume "2.0" when it is missing) and `scope["extensions"]`."""
@@ -77,7 +77,7 @@ class Advertised:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Visibility:
     """What the client side of a transport can observe. TestClient has no HTTP and no frames:
     checks that need them are `unimplemented` there rather than failed."""
@@ -97,7 +97,7 @@ LATEST_SPEC = Advertised("2.5", (DENIAL_RESPONSE_EXTENSION,))
 # --- client-side events -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Accepted:
     """The handshake completed (HTTP 101)."""
 
@@ -105,7 +105,7 @@ class Accepted:
     headers: Headers = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Denied:
     """The handshake was refused with an HTTP response; `status` is None where a transport
     cannot see HTTP (TestClient)."""
@@ -115,12 +115,12 @@ class Denied:
     headers: Headers = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Message:
     data: str | bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Closed:
     """The connection ended. `code` is None for a close frame without a status code (which
     RFC 6455 7.1.5 reports as 1005); `close_frame_seen` is False for a TCP drop (the code is
@@ -135,14 +135,14 @@ class Closed:
     payload_bytes: int | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoEvent:
     """Nothing arrived within the bound; a timeout is an observation, not an error."""
 
     after_s: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientRaised:
     """An in-process client raised instead of reporting a wire event (TestClient re-raises the
     app's exception in the test thread)."""
@@ -157,71 +157,71 @@ ClientEvent: TypeAlias = Accepted | Denied | Message | Closed | NoEvent | Client
 # --- server-side steps (the puppet's instructions) ------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Accept:
     subprotocol: str | None = None
     headers: Headers = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SendText:
     data: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SendBytes:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SendJson:
     data: JSON
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReceiveText:
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReceiveBytes:
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReceiveJson:
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Close:
     code: int = 1000
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RaiseWebSocketException:
     code: int
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RaiseError:
     message: str = "puppet told to fail"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Return:
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SendDenialResponse:
     status: int
     body: bytes = b""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawSend:
     """An ASGI message handed to the server's `send` exactly as written, past Starlette: the
     shapes a framework never sends (a close without `code`, a send with both keys) reach the
@@ -233,7 +233,7 @@ class RawSend:
     escapes: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawReceive:
     """One call of the server's `receive`, whatever state the connection is in; the outcome's
     value is the message."""
@@ -263,31 +263,31 @@ STEP_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Server
 # --- client-side actions -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Connect:
     query: str = ""
     headers: Headers = ()
     subprotocols: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientSendText:
     data: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientSendBytes:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientSendJson:
     """A text message holding `json.dumps(data)`, for the app's receive_json."""
 
     data: JSON
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientClose:
     """A close frame; `code=None` sends one without a status code."""
 
@@ -295,12 +295,12 @@ class ClientClose:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientDrop:
     """End TCP without a close frame."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientListen:
     """Listen for a while: nothing should arrive that the app did not send."""
 
@@ -321,7 +321,7 @@ Action: TypeAlias = ServerStep | ClientAction  # what a scenario is a sequence o
 UNSUPPORTED_PART = "unsupported_part"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepOutcome:
     """What a step did inside the app: returned `value`, or raised `exc_type(exc_message)`.
 

@@ -96,22 +96,30 @@ def _only_spinners_ready(pending: Collection[asyncio.Handle]) -> bool:
 
 
 async def _spin(ready: Callable[[], bool]) -> bool:
+    """Run the loop until `ready()` (just found false), as long as an app has a hop in flight.
+    The commonest wait is one hop of an app's: one turn, without the bookkeeping below."""
+    # (While this task is not counted a spinner, another spinner only spins on: never wrong.)
+    await asyncio.sleep(0)
+    if ready():
+        return True
     # asyncio's queue of callbacks to run (uvloop has none to read: it spins the whole limit).
     # Resumed with nothing in that queue but other spinners, no hop of an app's is in flight,
     # and more turns cannot make `ready` true; only a timer, a thread or the test can, which
     # the caller's clock-bounded wait covers.
     pending = getattr(asyncio.get_running_loop(), "_ready", None)
+    if pending is not None and (not pending or _only_spinners_ready(pending)):
+        return False
     task = asyncio.current_task()
     assert task is not None  # a coroutine runs in a task
     _SPINNING.add(task)
     try:
-        for _ in range(SPIN_LIMIT):
+        for _ in range(SPIN_LIMIT - 1):
+            await asyncio.sleep(0)
             if ready():
                 return True
-            await asyncio.sleep(0)
             if pending is not None and (not pending or _only_spinners_ready(pending)):
-                return ready()
-        return ready()
+                return False
+        return False
     finally:
         _SPINNING.discard(task)
 
@@ -134,7 +142,7 @@ async def wait_until(
         if ready():
             return True
     # Stalled: what the apps did last may still be a few hops from `ready`.
-    return await _spin(ready)
+    return ready() or await _spin(ready)
 
 
 def future_waiter(stalled: Callable[[], bool]) -> Waiter:

@@ -280,6 +280,8 @@ class LifecycleModel:
             judgements += self._return(event)
         elif isinstance(step, SendDenialResponse):
             judgements += self._deny(step, outcome, event)
+        if not _any_failed(judgements):  # the commonest: nothing to word, nothing derails
+            return self._as_advertised(judgements)
         judgements = self._as_advertised(_caused_by(judgements, observed))
         if _any_failed(judgements):
             self.derailed = True

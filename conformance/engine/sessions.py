@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import json
-from collections.abc import Awaitable, Iterable, Iterator
+from collections.abc import Awaitable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -114,10 +114,12 @@ class LifecycleSession:
         # back (a loaded server), and an end must never be judged as the server's for that.
         self._instructed_at = 0.0
 
-    async def act(self, action: Action) -> list[Judgement]:
+    def act(self, action: Action) -> Coroutine[Any, Any, list[Judgement]]:
+        """The coroutine that performs `action` and judges it (handed over, not awaited here:
+        one frame less on every action)."""
         if isinstance(action, _CLIENT_ACTIONS):
-            return await self._client(action)
-        return await self._server(action)
+            return self._client(action)
+        return self._server(action)
 
     async def _server(self, step: ServerStep) -> list[Judgement]:
         plan = self.model.plan_server(step)

@@ -517,7 +517,10 @@ def websocket_scope(path: str, headers: Headers, subprotocols: Sequence[str]) ->
     raw_headers += [
         (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
     ]
-    offered = subprotocols_offered(decode_headers(raw_headers))
+    # The client's own header lines, as text: the same tokens as in `raw_headers`.
+    offered = subprotocols_offered(
+        (("sec-websocket-protocol", ", ".join(subprotocols)), *headers) if subprotocols else headers
+    )
     return {
         "type": "websocket",
         "asgi": {"version": "3.0", "spec_version": "2.5"},

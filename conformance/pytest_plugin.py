@@ -560,8 +560,8 @@ def pytest_terminal_summary(
     settings = run_settings(config)
     for finding in recorder.findings.values():
         servers = ", ".join(sorted(finding.servers))
-        confirmed = [s for s, seen in finding.servers.items() if seen.get("confirmed")]
-        mark = " (confirmed on a fresh app)" if confirmed else ""
+        confirmation = finding.confirmation()
+        mark = f" ({confirmation})" if confirmation else ""
         routes = finding.route
         if finding.whose:
             routes += f" and any route like it ({finding.whose}'s doing, not the app's)"

@@ -15,7 +15,7 @@ from starlette.routing import Match, Mount, WebSocketRoute
 from starlette.types import Scope
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from wsconform.conformance.engine.discovery import WebSocketEndpoint, discover
-from wsconform.conformance.engine.findings import finding_key, whose_doing
+from wsconform.conformance.engine.findings import Finding, finding_key, whose_doing
 from wsconform.conformance.engine.plans import (
     ClientStep,
     CloseWith,
@@ -26,10 +26,16 @@ from wsconform.conformance.engine.plans import (
     SendText,
 )
 from wsconform.conformance.engine.sessions import LoopRunner
-from wsconform.conformance.families.generic.routes import connection_plan, plans_for, run_plan
+from wsconform.conformance.engine.vocabulary import Accepted, Closed
+from wsconform.conformance.families.generic.routes import (
+    connection_plan,
+    judge,
+    plans_for,
+    run_plan,
+)
 from wsconform.conformance.families.generic.values import judge_values
 from wsconform.targets.servers.inmemory import InMemoryConnection, InMemoryTransport
-from wsconform.targets.servers.witness import AppWitness
+from wsconform.targets.servers.witness import SERVER_SEND_FAILED, AppWitness
 
 
 async def echo_until_closed(websocket: WebSocket) -> None:
@@ -134,6 +140,30 @@ async def says_goodbye(websocket: WebSocket) -> None:
         await websocket.send_text("bye")
     except Exception:  # what the send raises is the server's, judged by the witness
         return
+
+
+async def closes_as_told(websocket: WebSocket) -> None:
+    """Accepts, and closes with the code the client's first message names."""
+    await websocket.accept()
+    await websocket.close(code=int(await websocket.receive_text()))
+
+
+class RefusesCloseCodesLikeDaphne(InMemoryConnection):
+    """daphne's autobahn: a close code other than 1000 and 3000-4999 raises a plain Exception
+    in the app's send, and the app's crash then ends the connection with 1011."""
+
+    def _send_while_open(self, kind: str, message: MutableMapping[str, Any]) -> None:
+        code = message.get("code", 1000)
+        if kind == "websocket.close" and code != 1000 and not 3000 <= code <= 4999:
+            raise Exception(f"invalid close code {code} (must be 1000 or from [3000, 4999])")
+        super()._send_while_open(kind, message)
+
+
+class ClosesWith1000Always(InMemoryConnection):
+    def _send_while_open(self, kind: str, message: MutableMapping[str, Any]) -> None:
+        if kind == "websocket.close":
+            message = {**message, "code": 1000}
+        super()._send_while_open(kind, message)
 
 
 @pytest.fixture
@@ -386,3 +416,115 @@ def test_addresses_are_the_ends_of_the_clients_socket(
     observation = runner.run(run_plan(transport, plan))
     verdicts = {j.check_id: j.ok for j in judge_values(plan, observation)}
     assert verdicts.get("generic.values.addresses", "not judged") == verdict
+
+
+def _told_to_close(
+    runner: LoopRunner, code: str, server: type | None
+) -> tuple[Observation, ConnectionPlan]:
+    """A route told by its client's first message which code to close with."""
+    app = Starlette(routes=[WebSocketRoute("/close", closes_as_told)])
+    plan = connection_plan(_endpoint(app, "/close"), {}, (SendText(code),))
+    return _observe(runner, plan, app, server), plan
+
+
+@pytest.mark.parametrize(
+    ("server", "code", "failed"),
+    [
+        (RefusesCloseCodesLikeDaphne, "1003", False),
+        (ClosesWith1000Always, "4001", False),
+        (RefusesCloseCodesLikeDaphne, "4001", True),
+        (None, "1003", True),
+        (None, "1000", True),
+    ],
+)
+def test_the_apps_close_code_is_judged_on_the_wire(
+    runner: LoopRunner, server: type | None, code: str, failed: bool
+) -> None:
+    observation, plan = _told_to_close(runner, code, server)
+    verdicts = {j.check_id: j.ok for j in judge_values(plan, observation)}
+    assert verdicts["generic.values.app-close-code"] is failed
+
+
+def test_the_apps_close_code_is_not_judged_once_the_client_has_left() -> None:
+    """The client's close crossed the app's: the close frame the client then sees answers
+    its own close, whatever the app asked for."""
+    handed = {"timeline": [{"type": "app:websocket.close", "code": 4001}]}
+    crossed = Observation([Accepted(None, ()), Closed(1000)], [], client_closed_at=1)
+    crossed.handed = handed
+    plan = ConnectionPlan("/close", "/close", (), (CloseWith(1000),))
+    assert "generic.values.app-close-code" not in {j.check_id for j in judge_values(plan, crossed)}
+
+
+def test_a_crash_the_servers_refusal_caused_is_labelled_the_servers(runner: LoopRunner) -> None:
+    """daphne's refusal of close 1003: the 1011 that follows fails generic.no-server-error, a
+    check of the app's layer, and the close code check; both are one finding, the server's,
+    the same on every route; an exception of the app's own keeps such a finding the app's."""
+    observation, _ = _told_to_close(runner, "1003", RefusesCloseCodesLikeDaphne)
+    failed = [j.check_id for j in judge(observation, False) if j.ok is False]
+    assert failed == ["generic.no-server-error"]
+    failed.append("generic.values.app-close-code")
+    assert whose_doing(failed, observation.app_errors) == "the server"
+    assert finding_key("/a", failed, observation.app_errors) == finding_key(
+        "/b", failed, observation.app_errors
+    )
+    own = "websocket /close: RuntimeError: the app's own bug\nTraceback ..."
+    assert whose_doing(failed, [*observation.app_errors, own]) is None
+    assert whose_doing(["generic.no-server-error"], []) is None
+
+
+async def closes_as_told_elsewhere(websocket: WebSocket) -> None:
+    """closes_as_told, in another function: the server's refusal escapes from another frame."""
+    await websocket.accept()
+    code = int(await websocket.receive_text())
+    await websocket.close(code=code)
+
+
+def test_the_servers_refusal_is_one_finding_wherever_it_escaped(runner: LoopRunner) -> None:
+    """The same refusal met by two routes of two handlers (daphne refusing 1003 on one, 1008
+    on the other) is one finding, shown by the server's exception, the finding's leaf."""
+    app = Starlette(
+        routes=[
+            WebSocketRoute("/close", closes_as_told),
+            WebSocketRoute("/elsewhere", closes_as_told_elsewhere),
+        ]
+    )
+    keys, leaves = set(), set()
+    for path, code in (("/close", "1003"), ("/elsewhere", "1008")):
+        plan = connection_plan(_endpoint(app, path), {}, (SendText(code),))
+        observation = _observe(runner, plan, app, RefusesCloseCodesLikeDaphne)
+        failed = [j.check_id for j in judge(observation, False) if j.ok is False]
+        failed += [j.check_id for j in judge_values(plan, observation) if j.ok is False]
+        keys.add(finding_key(plan.route, failed, observation.app_errors))
+        leaves.add(Finding.from_failure("k", failed, plan, observation).leaf.split(" at ")[0])
+    assert len(keys) == 1, keys
+    assert leaves == {"websocket /close: Exception", "websocket /elsewhere: Exception"}, leaves
+
+
+def test_an_apps_bug_is_not_another_finding_where_the_server_also_refused_a_send() -> None:
+    """An app-layer failure (a bad token accepted) is the same finding on a server that then
+    refuses the app's close (daphne) as on one that takes it, and is shown by what the app
+    did, not by the server's exception."""
+    refusal = (
+        "websocket /account: Exception at app.py:9 in feed: invalid close code 1008 "
+        f"{SERVER_SEND_FAILED}\nTraceback ..."
+    )
+    accepted = ["generic.auth.rejects-bad-tokens"]
+    assert finding_key("/account", accepted, [refusal]) == finding_key("/account", accepted, [])
+    plan = ConnectionPlan("/account", "/account", (), ())
+    observation = Observation([Accepted(None, ()), Closed(1011)], [refusal])
+    assert Finding.from_failure("k", accepted, plan, observation).leaf.startswith("client saw")
+
+
+def test_a_finding_says_whether_it_failed_again_alone_on_a_fresh_app() -> None:
+    plan = ConnectionPlan("/x", "/x", (), ())
+    said = []
+    for confirmed in ([True, False], [False, False], [None]):
+        finding = Finding.from_failure("k", ["generic.no-server-error"], plan, Observation([], []))
+        for server, seen in zip(("a", "b"), confirmed, strict=False):
+            finding.seen_on(server, Observation([], []), seen, "", "")
+        said.append(finding.confirmation())
+    assert said == [
+        "confirmed on a fresh app",
+        "not confirmed: alone on a fresh app it did not fail again",
+        "",
+    ]

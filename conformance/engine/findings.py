@@ -6,7 +6,9 @@ raised it, whether replaying the plan alone on a freshly built app failed again 
 the command that runs it again, and a standalone script that reproduces it without wsconform.
 Two failures are the same finding when they fail the same checks on the same route with the
 same leaf exceptions raised at the same places (`error_signature`), whatever the values; on any
-route, where only checks of the server's or the framework's layer failed.
+route, where only checks of the server's or the framework's layer failed. An exception the
+server's own send raised for a message the app was allowed to send is the server's: it is no
+part of an app's bug, and one cause of the server's wherever in the app it escaped.
 """
 
 from __future__ import annotations
@@ -33,7 +35,12 @@ from wsconform.conformance.engine.plans import (
     SendText,
 )
 from wsconform.conformance.engine.rfc6455 import is_valid_wire_close_code
-from wsconform.targets.servers.witness import error_signature
+from wsconform.targets.servers.witness import (
+    error_signature,
+    is_server_send_failure,
+    refusal_signature,
+    the_apps_doing,
+)
 
 
 def finding_key(route: str, check_ids: Iterable[str], app_errors: Iterable[str]) -> str:
@@ -41,16 +48,40 @@ def finding_key(route: str, check_ids: Iterable[str], app_errors: Iterable[str])
     that failed judges the server or the framework, not the app (a disconnect code, a scope
     value), the cause is the same whichever route showed it: one finding, not one per route."""
     ids = sorted(set(check_ids))
-    if whose_doing(ids):
+    errors = list(app_errors)
+    if whose_doing(ids, errors):
         route = ""
-    signatures = sorted({error_signature(error) for error in app_errors} - {""})
-    return json.dumps([route, ids, signatures])
+        # The server's refused send is one cause wherever in the app it escaped.
+        signatures = {
+            refusal_signature(error) if is_server_send_failure(error) else error_signature(error)
+            for error in errors
+        }
+    else:
+        # The app's own exceptions make its bug; a send the server refused meanwhile is the
+        # server's (its own checks judge it), not another bug of the app's.
+        signatures = {error_signature(error) for error in the_apps_doing(errors)}
+    return json.dumps([route, ids, sorted(signatures - {""})])
 
 
-def whose_doing(check_ids: Iterable[str]) -> str | None:
+# App-layer checks whose failure is the server's answer to an exception that escaped the app
+# (a close 1011, a 5xx, a drop): when every such exception is the server's own send refusing a
+# message the app was allowed to send, the answer is the server's doing too (daphne refuses
+# close codes other than 1000 and 3000-4999, then closes with 1011).
+_ANSWERS_TO_AN_ESCAPE = frozenset({"generic.no-server-error"})
+
+
+def whose_doing(check_ids: Iterable[str], app_errors: Iterable[str] = ()) -> str | None:
     """Who under the app a failure of these checks is the doing of, "the server" or "the
-    framework", where every one of them judges that layer; None: the app's own."""
-    layers = {CHECKS[check_id].layer for check_id in check_ids}
+    framework", where every one of them judges that layer; None: the app's own. `app_errors`:
+    what escaped the app meanwhile (the witness's reports)."""
+    errors = list(app_errors)
+    only_refusals = bool(errors) and all(is_server_send_failure(error) for error in errors)
+    layers = {
+        Layer.SERVER
+        if only_refusals and check_id in _ANSWERS_TO_AN_ESCAPE
+        else CHECKS[check_id].layer
+        for check_id in check_ids
+    }
     if Layer.APP in layers or not layers:
         return None
     return "the framework" if Layer.FRAMEWORK in layers else "the server"
@@ -88,7 +119,10 @@ class Finding:
         observation: Observation,
     ) -> Finding:
         errors = observation.app_errors
-        leaf = errors[0].partition("\n")[0] if errors else f"client saw {observation.seen!r}"
+        whose = whose_doing(check_ids, errors)
+        # The app's bug is shown by its own exception, not by a send the server refused.
+        shown = errors if whose else the_apps_doing(errors)
+        leaf = shown[0].partition("\n")[0] if shown else f"client saw {observation.seen!r}"
         return cls(
             id=hashlib.sha1(key.encode()).hexdigest()[:8],
             route=plan.route,
@@ -98,7 +132,7 @@ class Finding:
             target=plan.target,
             headers=[list(header) for header in plan.headers],
             leaf=leaf[:500],
-            whose=whose_doing(check_ids),
+            whose=whose,
             rooms=[[target, [list(h) for h in headers]] for target, headers in plan.rooms]
             if isinstance(plan, CrowdPlan)
             else [],
@@ -119,6 +153,17 @@ class Finding:
         }
         self.reproduce[server] = reproduce
         self.hypothesis = self.hypothesis or hypothesis
+
+    def confirmation(self) -> str:
+        """What replaying the minimal example alone on a fresh app showed, in a few words
+        (nothing where it was not replayed)."""
+        confirmations = [seen.get("confirmed") for seen in self.servers.values()]
+        if any(confirmations):
+            return "confirmed on a fresh app"
+        if False in confirmations:
+            # Seen once, not again alone: a timing or another client's doing, not a proven bug.
+            return "not confirmed: alone on a fresh app it did not fail again"
+        return ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -50,6 +50,18 @@ def _event(message: Any) -> dict[str, Any]:
     return event
 
 
+def _app_close(message: Any) -> dict[str, Any]:
+    """The app's close as JSON: its code, and its reason where it is text (cut, but past the
+    123 bytes a close frame carries: whether a server had to send it is still told)."""
+    close: dict[str, Any] = {"type": "app:websocket.close", "code": message.get("code")}
+    reason = message.get("reason")
+    if isinstance(reason, str):
+        close["reason"] = reason[:200]
+    elif reason is not None:
+        close["reason_type"] = type(reason).__name__
+    return close
+
+
 def handler_name(endpoint: Any) -> str | None:
     """A route's handler as `module.qualname`: the same name on both sides of a process."""
     if endpoint is None:
@@ -96,7 +108,7 @@ class Handed:
         async def handed_send(message: Any) -> None:
             self._routed()
             if message.get("type") == "websocket.close":
-                self.timeline.append({"type": "app:websocket.close", "code": message.get("code")})
+                self.timeline.append(_app_close(message))
             await send(message)
 
         return handed_receive, handed_send

@@ -313,6 +313,14 @@ def error_signature(error: str) -> str:
     return " + ".join(sorted({kind + (where or "") for kind, where in _LEAF.findall(summary)}))
 
 
+def refusal_signature(error: str) -> str:
+    """What makes two of the server's refused sends (`is_server_send_failure`) one cause: the
+    exception types the server's send raised, whichever of the app's frames they escaped from."""
+    summary = error.partition("\n")[0].partition(": ")[2]
+    kinds = " + ".join(sorted({kind for kind, _ in _LEAF.findall(summary)}))
+    return f"{kinds} {SERVER_SEND_FAILED}"
+
+
 def app_frame(tb: TracebackType | None, app_code: Path | None = None) -> str | None:
     """`file:line in function` of the innermost frame in `app_code`, or outside installed
     packages, the standard library and wsconform: where the app's own code raised or called

@@ -206,6 +206,17 @@ VALUE_CHECKS: tuple[Check, ...] = (
         Layer.SERVER,
     ),
     Check(
+        "generic.values.app-close-code",
+        Grade.MUST,
+        "the route's close code reaches the client",
+        "After accept, a close the route sends with a code and a reason a close frame can "
+        "carry reaches the client as a close frame with that code (1000 when the route gives "
+        "none), as close.code-delivered for the reference routes. Judged where the server's "
+        "close frame is the first end the client sees, before it leaves.",
+        f"{WWW}, 'Close - send event': the server must close with the code passed",
+        Layer.SERVER,
+    ),
+    Check(
         "generic.values.refused-send-raises-oserror",
         Grade.SHOULD,
         "a send the server refuses raises an OSError subclass in the route",

@@ -28,7 +28,7 @@ from wsconform.conformance.engine.plans import (
     SendBytes,
     SendText,
 )
-from wsconform.conformance.engine.rfc6455 import is_valid_wire_close_code
+from wsconform.conformance.engine.rfc6455 import MAX_CLOSE_REASON_BYTES, is_valid_wire_close_code
 from wsconform.conformance.engine.vocabulary import (
     Accepted,
     Advertised,
@@ -273,6 +273,53 @@ def _drop_code(observation: Observation, handed: dict[str, Any]) -> Judgement | 
     )
 
 
+def _app_close_code(observation: Observation, handed: dict[str, Any]) -> Judgement | None:
+    """The code of the app's close on the wire, where the server had to put it there: the
+    app's first close after accept, with a code and a reason a close frame can carry (1000
+    when it gives no code), while the connection was open on both sides; the client's first
+    sign of an end is then the server's close frame."""
+    seen = observation.seen
+    if not (seen and isinstance(seen[0], Accepted)):
+        return None  # a close before accept is a refusal, judged as such
+    close = _apps_first_close(handed)
+    if close is None or "reason_type" in close:
+        return None
+    code = 1000 if close.get("code") is None else close["code"]
+    reason = close.get("reason") or ""
+    if not isinstance(code, int) or not is_valid_wire_close_code(code):
+        return None  # the app's mistake (generic.close-code-valid), not the server's to relay
+    if len(reason.encode()) > MAX_CLOSE_REASON_BYTES:
+        return None
+    ended_at = next(
+        (at for at, event in enumerate(seen) if isinstance(event, Closed | ClientRaised | Denied)),
+        None,
+    )
+    left = (observation.client_closed_at, observation.client_dropped_at)
+    left_at = [at for at in left if at is not None]
+    if ended_at is None or any(at <= ended_at for at in left_at):
+        return None  # the client had left first: the end answers it
+    end = seen[ended_at]
+    if not (isinstance(end, Closed) and end.close_frame_seen):
+        return None  # no close frame to read a code from (a drop is generic.no-server-error's)
+    return Judgement(
+        "generic.values.app-close-code",
+        end.code == code,
+        f"the app closed with {code}; the client's close frame had {end.code}",
+        cause="the close frame carries another code than the app's close",
+    )
+
+
+def _apps_first_close(handed: dict[str, Any]) -> dict[str, Any] | None:
+    """The app's first close, unless the app had heard of the connection's end before it."""
+    timeline: list[dict[str, Any]] = handed.get("timeline", [])
+    for event in timeline:
+        if event.get("type") == "app:websocket.close":
+            return event
+        if event.get("type") == "websocket.disconnect":
+            return None
+    return None
+
+
 def _refused_sends(handed: dict[str, Any]) -> Judgement | None:
     """What the server's send raised for messages the app was allowed to send (the only
     reason left to refuse one is a connection already closed)."""
@@ -309,6 +356,7 @@ def judge_values(plan: ConnectionPlan, observation: Observation) -> list[Judgeme
         _messages(plan, handed),
         *_client_close(observation, handed),
         _drop_code(observation, handed),
+        _app_close_code(observation, handed),
         _refused_sends(handed),
     ]
     # A feature newer than the spec version the server claims is not held against it.

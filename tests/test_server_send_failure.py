@@ -15,7 +15,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 from wsconform.conformance.engine.plans import ClientDoes, CrowdPlan, Drop, Join, SendText
 from wsconform.conformance.engine.sessions import LoopRunner
-from wsconform.conformance.engine.vocabulary import Accepted, Closed
+from wsconform.conformance.engine.vocabulary import Accepted, ClientEvent, Closed
 from wsconform.conformance.families.contracts import endpoints as contracts
 from wsconform.conformance.families.generic.crowd import (
     CrowdObservation,
@@ -284,3 +284,46 @@ def test_a_relay_to_another_members_websocket_that_the_server_refuses_is_the_ser
     finally:
         runner.close()
     assert [is_server_send_failure(error) for error in witness.errors] == [True], witness.errors
+
+
+def _room_where_a_late_join_ended(errors: list[str]) -> tuple[CrowdPlan, CrowdObservation]:
+    """Client 0 joins and is let in, drops; client 1 joins the emptier room and its connection
+    ends at once with a close 1011; `errors` are what the app raised at each join."""
+    plan = CrowdPlan(
+        "/account",
+        (("/account", ()),),
+        (ClientDoes(0, Join(0)), ClientDoes(0, Drop()), ClientDoes(1, Join(0))),
+    )
+    welcomed: list[ClientEvent] = [Accepted(None, ())]
+    ended: list[ClientEvent] = [Accepted(None, ()), Closed(1011, "")]
+    first = Member(0, 0, None, welcomed, ended=True, dropped=True)  # type: ignore[arg-type]
+    late = Member(1, 0, None, ended)  # type: ignore[arg-type]
+    records = [
+        StepRecord(0, plan.steps[0], {}, {0: welcomed}, errors),
+        StepRecord(1, plan.steps[1], {0: 0}, {}, []),
+        StepRecord(2, plan.steps[2], {}, {1: ended}, errors),
+    ]
+    return plan, CrowdObservation(records, {0: first, 1: late}, True, [])
+
+
+def _alone_it_ends(plan: CrowdPlan) -> CrowdObservation:
+    """Alone, the late join ends the same way: not another client's doing."""
+    alone = Member(1, 0, None, [Accepted(None, ()), Closed(1011, "")])  # type: ignore[arg-type]
+    return CrowdObservation([], {1: alone}, True, [])
+
+
+def test_a_join_the_servers_refusal_ended_is_not_the_room_refusing_a_newcomer() -> None:
+    """daphne refuses the route's close 1008 at every join, and closes with 1011 only when its
+    once-a-second check sees the crashed app: one join looks let in, the next refused. The
+    server's doing, not survivors the room stopped serving; an app's own crash still is."""
+    servers = serve_once("closes-1011", RuntimeError, ("websocket.close",))
+    apps = serve_once("raises", RuntimeError)
+    verdicts = {
+        which: {
+            j.check_id: j.ok
+            for j in judge_crowd(*_room_where_a_late_join_ended(errors), _alone_it_ends).judgements
+        }
+        for which, errors in (("server's", servers), ("app's", apps))
+    }
+    assert verdicts["server's"]["generic.crowd.survivors-keep-working"] is True, verdicts
+    assert verdicts["app's"]["generic.crowd.survivors-keep-working"] is False, verdicts

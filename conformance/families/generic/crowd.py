@@ -509,6 +509,11 @@ def _survivors_fail(observation: CrowdObservation) -> tuple[str, int] | None:
         action = record.step.action
         if not isinstance(action, Join):
             continue
+        if record.errors and not the_apps_doing(record.errors):
+            # The server's own send refused the app's message at this join (daphne refusing a
+            # close 1008): the end that follows, whenever the server gets to it (daphne looks
+            # once a second), is the server's doing, neither a refusal nor a welcome of the room.
+            continue
         client = record.step.client
         member = observation.members[client]
         present = sum(room == member.room for room in record.live_before.values())

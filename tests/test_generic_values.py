@@ -528,3 +528,27 @@ def test_a_finding_says_whether_it_failed_again_alone_on_a_fresh_app() -> None:
         "not confirmed: alone on a fresh app it did not fail again",
         "",
     ]
+
+
+def test_an_apps_crash_is_one_finding_however_each_server_answered_it() -> None:
+    """A close 1011 on one server (generic.no-server-error fails too), a close without a code
+    on another (granian): the same exception at the same place is one finding, listing every
+    check it failed somewhere."""
+    crash = "websocket /q: KeyError at app.py:8 in quit_route: 'text'\nTraceback ..."
+    answered_1011 = ["generic.no-server-error", "generic.no-unhandled-exception"]
+    answered_otherwise = ["generic.no-unhandled-exception"]
+    assert finding_key("/q", answered_1011, [crash]) == finding_key(
+        "/q", answered_otherwise, [crash]
+    )
+    other_crash = crash.replace("KeyError", "ValueError")
+    assert finding_key("/q", answered_1011, [crash]) != finding_key(
+        "/q", answered_1011, [other_crash]
+    )
+    # Not a crash: a 1011 the route chose to send stays a finding of its own.
+    assert finding_key("/q", ["generic.no-server-error"], []) != finding_key(
+        "/q", answered_otherwise, []
+    )
+    plan = ConnectionPlan("/q", "/q", (), ())
+    first = Finding.from_failure("k", answered_otherwise, plan, Observation([], [crash]))
+    first.merge(Finding.from_failure("k", answered_1011, plan, Observation([], [crash])))
+    assert first.checks == answered_1011

@@ -6,9 +6,11 @@ raised it, whether replaying the plan alone on a freshly built app failed again 
 the command that runs it again, and a standalone script that reproduces it without wsconform.
 Two failures are the same finding when they fail the same checks on the same route with the
 same leaf exceptions raised at the same places (`error_signature`), whatever the values; on any
-route, where only checks of the server's or the framework's layer failed. An exception the
-server's own send raised for a message the app was allowed to send is the server's: it is no
-part of an app's bug, and one cause of the server's wherever in the app it escaped.
+route, where only checks of the server's or the framework's layer failed. An app's crash is one
+finding however each server answered it (a 1011 fails generic.no-server-error too, granian's
+close without a code does not). An exception the server's own send raised for a message the
+app was allowed to send is the server's: it is no part of an app's bug, and one cause of the
+server's wherever in the app it escaped.
 """
 
 from __future__ import annotations
@@ -60,7 +62,16 @@ def finding_key(route: str, check_ids: Iterable[str], app_errors: Iterable[str])
         # The app's own exceptions make its bug; a send the server refused meanwhile is the
         # server's (its own checks judge it), not another bug of the app's.
         signatures = {error_signature(error) for error in the_apps_doing(errors)}
+        if set(ids) <= _AN_APPS_CRASH and _CRASH in ids:
+            # How a server answers the crash (a close 1011 on one, a close without a code on
+            # another) is the server's: the crash is one finding whatever answered it.
+            ids = [_CRASH]
     return json.dumps([route, ids, sorted(signatures - {""})])
+
+
+# An exception escaping the app on one connection, and the server's answer to it.
+_CRASH = "generic.no-unhandled-exception"
+_AN_APPS_CRASH = frozenset({_CRASH, "generic.no-server-error"})
 
 
 # App-layer checks whose failure is the server's answer to an exception that escaped the app
@@ -169,7 +180,9 @@ class Finding:
         return asdict(self)
 
     def merge(self, other: Finding) -> None:
-        """Another transport's (or process's) record of the same finding."""
+        """Another transport's (or process's) record of the same finding (which may have
+        failed more checks there: a server answering an app's crash with 1011)."""
+        self.checks = sorted({*self.checks, *other.checks})
         self.servers.update(other.servers)
         self.reproduce.update(other.reproduce)
         self.hypothesis = self.hypothesis or other.hypothesis

@@ -18,13 +18,16 @@ from wsconform.conformance.engine.vocabulary import (
     ReceiveText,
 )
 from wsconform.conformance.families.contracts.endpoints import leave_midway
+from wsconform.targets.servers import network
 from wsconform.targets.servers.network import (
     PROJECT_ROOT,
     WITNESS_APP,
     SubprocessTransport,
     accepts_connections,
+    loopback_socket,
     serve_in_subprocess,
     wait_until,
+    witness_answers,
 )
 from wsconform.targets.servers.witness import WITNESSED_APP_ENV
 
@@ -96,12 +99,20 @@ def test_app_errors_in_the_server_process_reach_the_test(loop_runner: LoopRunner
     assert second == []  # drained: each error is reported once
 
 
-# A "server" that starts a worker process, as granian does, then serves HTTP on the given port.
+# A "server" that starts a worker process, as granian does, then serves HTTP on the given port,
+# answering who it is as the witness does (the token it was started with, on every path).
 SPAWNS_A_WORKER = """
-import http.server, pathlib, subprocess, sys
+import http.server, json, os, pathlib, subprocess, sys
 worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
 pathlib.Path(sys.argv[2]).write_text(str(worker.pid))
-server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), http.server.BaseHTTPRequestHandler)
+class Witness(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"token": os.environ["WSCONFORM_SERVER_TOKEN"]}).encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Witness)
 server.serve_forever()
 """
 
@@ -139,3 +150,34 @@ def test_the_witness_app_says_which_variable_it_needs() -> None:
         timeout=60,
     )
     assert result.returncode != 0 and WITNESSED_APP_ENV in result.stderr
+
+
+def test_a_port_taken_before_the_server_binds_it_is_not_mistaken_for_the_server(
+    monkeypatch: pytest.MonkeyPatch, loop_runner: LoopRunner
+) -> None:
+    """Another process takes the free port first (here a socket that listens and never
+    answers): the server fails to bind it while the squatter accepts connections there. The
+    server is started again on another port, and the transport talks to it, not to the
+    squatter."""
+    squatter = loopback_socket()
+    taken = squatter.getsockname()[1]
+    ports = iter([taken])
+    free_port = network.free_loopback_port
+    monkeypatch.setattr(network, "free_loopback_port", lambda: next(ports, None) or free_port())
+    try:
+        with serve_in_subprocess(
+            "uvicorn-subprocess", "wsconform.targets.puppet:app", uvicorn_command
+        ) as transport:
+            reply = loop_runner.run(transport.request("GET", "/_puppet/health"))
+            loop_runner.run(transport.aclose())
+    finally:
+        squatter.close()
+    assert (transport.port != taken, reply.status) == (True, 200)
+
+
+def test_the_witness_tells_its_own_server_from_another_process() -> None:
+    squatter = loopback_socket()
+    try:
+        assert not witness_answers()(squatter.getsockname()[1], "a token")
+    finally:
+        squatter.close()

@@ -32,6 +32,7 @@ from wsconform.targets.servers.network import (
     SocketTransport,
     SubprocessTransport,
     server_process,
+    witness_answers,
 )
 from wsconform.targets.servers.uvicorn_server import TLS_WS, uvicorn_command
 from wsconform.targets.servers.witness import WITNESSED_APP_ENV
@@ -157,6 +158,7 @@ def serve_instances(
                         f"{name} instance {index}",
                         lambda port: command(WITNESS_APP, port),
                         instance_env(import_string, broker_url),
+                        witness_answers(),
                     ),
                 )
                 for index in range(count)

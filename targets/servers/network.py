@@ -11,10 +11,12 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 from wsconform.conformance.engine.vocabulary import Headers
 from wsconform.targets.servers.base import (
     SHUTDOWN_BOUND_S,
@@ -30,6 +32,8 @@ from wsconform.targets.servers.witness import (
     APP_ERRORS_PATH,
     APP_IDLE_PATH,
     HANDED_PATH,
+    SERVER_TOKEN_ENV,
+    WHOAMI_PATH,
     WITNESSED_APP_ENV,
 )
 from wsconform.targets.wsclient import Endpoint, WireClientConnection
@@ -114,7 +118,7 @@ def accepts_connections(port: int) -> bool:
 
 def free_loopback_port() -> int:
     """For servers in another process, which must bind the port themselves. The port could be
-    taken between this call and the server's bind; the server then fails to start, loudly."""
+    taken between this call and the server's bind (see `server_process`)."""
     with loopback_socket() as sock:
         port: int = sock.getsockname()[1]
         return port
@@ -191,7 +195,10 @@ def serve_in_subprocess(
     context for a server the command starts on TLS; `ping_interval_s`: the keepalive interval
     the command sets."""
     with server_process(
-        name, lambda port: argv_for(WITNESS_APP, port), {WITNESSED_APP_ENV: import_string}
+        name,
+        lambda port: argv_for(WITNESS_APP, port),
+        {WITNESSED_APP_ENV: import_string},
+        witness_answers(tls),
     ) as (_, port):
         transport = SubprocessTransport(name, port, tls)
         transport.max_message_bytes = max_message_bytes
@@ -199,33 +206,81 @@ def serve_in_subprocess(
         yield transport
 
 
+# How many free ports a server is started on before it is reported as not starting: the port
+# can be taken by another process between `free_loopback_port()` and the server's bind (several
+# suites, or xdist workers, starting servers at once).
+START_ATTEMPTS = 3
+# Tells whether what answers on `port` is the server started with `token`.
+IsOurs = Callable[[int, str], bool]
+
+
 @contextlib.contextmanager
 def server_process(
-    name: str, argv_for_port: Callable[[int], list[str]], extra_env: Mapping[str, str]
+    name: str,
+    argv_for_port: Callable[[int], list[str]],
+    extra_env: Mapping[str, str],
+    is_ours: IsOurs | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """Start `argv_for_port(free loopback port)` with the project importable, wait until it
-    accepts connections, and always stop it and every process it started."""
-    port = free_loopback_port()
-    with tempfile.TemporaryFile() as log:
-        # A session of its own, so the server's workers can be stopped as one process group.
-        process = subprocess.Popen(
-            argv_for_port(port),
-            env=project_env(extra_env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_until(
-                lambda: process.poll() is not None or accepts_connections(port), STARTUP_BOUND_S
+    accepts connections, and always stop it and every process it started. A server that ends
+    before it accepts, or, where it can say who it is (`is_ours`: the witness answers the
+    token it was started with), one whose port is answered by another process, is started
+    again on another port, up to START_ATTEMPTS times."""
+    output = ""
+    for _ in range(START_ATTEMPTS):
+        token = uuid.uuid4().hex
+        port = free_loopback_port()
+        with tempfile.TemporaryFile() as log:
+            # A session of its own, so the server's workers can be stopped as one process group.
+            process = subprocess.Popen(
+                argv_for_port(port),
+                env=project_env({**extra_env, SERVER_TOKEN_ENV: token}),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
-            if process.poll() is not None or not accepts_connections(port):
-                log.seek(0)
-                output = log.read().decode(errors="replace")[-2000:]
-                raise RuntimeError(f"{name} did not start within {STARTUP_BOUND_S}s:\n{output}")
-            yield process, port
-        finally:
-            stop_process_group(process)
+            try:
+                if _started_as_ours(process, port, token, is_ours):
+                    yield process, port
+                    return
+            finally:
+                stop_process_group(process)
+            log.seek(0)
+            output = log.read().decode(errors="replace")[-2000:]
+    raise RuntimeError(
+        f"{name} did not start within {STARTUP_BOUND_S}s on any of {START_ATTEMPTS} ports:\n"
+        f"{output}"
+    )
+
+
+def _started_as_ours(
+    process: subprocess.Popen[bytes], port: int, token: str, is_ours: IsOurs | None
+) -> bool:
+    """Is `process` up, and is it what answers on `port`? A listener of another process may
+    answer there while `process` is still failing to bind it."""
+    wait_until(lambda: process.poll() is not None or accepts_connections(port), STARTUP_BOUND_S)
+    if process.poll() is not None or not accepts_connections(port):
+        return False
+    if is_ours is None:
+        return True  # it cannot say: the port answers, and `process` is still running
+    answered = wait_until(
+        lambda: process.poll() is not None or is_ours(port, token), STARTUP_BOUND_S
+    )
+    return answered and process.poll() is None
+
+
+def witness_answers(tls: ssl.SSLContext | None = None) -> IsOurs:
+    """`is_ours` for a server of the witness app: it answers the token it was started with."""
+
+    def is_ours(port: int, token: str) -> bool:
+        url = Endpoint(port, tls).url("http") + WHOAMI_PATH
+        try:
+            response = httpx.get(url, timeout=1.0, verify=tls or True)
+            return response.status_code == 200 and response.json().get("token") == token
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return False  # not answering HTTP (yet), or not the witness
+
+    return is_ours
 
 
 def project_env(extra_env: Mapping[str, str]) -> dict[str, str]:

@@ -54,6 +54,10 @@ APP_IDLE_PATH = CONTROL_PREFIX + "app-idle"  # GET ?within=S: is no websocket le
 HANDED_PATH = CONTROL_PREFIX + "handed"  # GET: what the followed websockets were handed
 # POST [?fresh=1]: the app built and started; POST ?stop=1: its lifespan shut down.
 APP_PREPARE_PATH = CONTROL_PREFIX + "app"
+# GET: the token the process was started with, which tells the test process that what answers
+# on a port is the server it started there (a free port can be taken before the server binds).
+WHOAMI_PATH = CONTROL_PREFIX + "whoami"
+SERVER_TOKEN_ENV = "WSCONFORM_SERVER_TOKEN"
 
 # The folder holding wsconform's packages (the repository, or site-packages/wsconform).
 WSCONFORM_DIR = Path(__file__).resolve().parents[2]
@@ -662,6 +666,8 @@ class AppWitness:
             await _answer_json(send, errors)
         elif path == HANDED_PATH:
             await _answer_json(send, self.take_handed())
+        elif path == WHOAMI_PATH:
+            await _answer_json(send, {"token": os.environ.get(SERVER_TOKEN_ENV)})
         elif path == APP_IDLE_PATH:
             bound = float(query.get("within", ["0"])[0])
             # In a thread: this loop must keep running the very connections being waited on.

@@ -239,3 +239,22 @@ def test_a_message_the_route_quits_on_is_a_way_of_leaving(crowds: Crowds) -> Non
     """ "quit" makes the route close the connection: drawn as a leaving, not as a message."""
     messages = learn_messages(ENDPOINTS["/quit-stays/{room}"], crowds.observe_one)
     assert (SendText("quit") in messages.quits, SendText("quit") in messages.taken) == (True, False)
+
+
+def test_a_handler_left_running_before_the_crowd_is_not_charged_to_it(crowds: Crowds) -> None:
+    """A connection of before (a handler waiting for a partner that never comes) is still in
+    the app when a crowd of the correct twin runs: the app is not idle at the end, but not
+    because of this crowd, whose handlers-finish is then not judged rather than failed."""
+    runner, transport = crowds.runner, crowds.transport
+    earlier = runner.run(transport.connect("/waits-forever"))
+    try:
+        runner.run(earlier.next_event(1.0))
+        twin = plan("/waits-or-leaves", (0, Join(0)))
+        observation = runner.run(run_crowd(transport, twin))
+    finally:
+        runner.run(earlier.release())
+    judged = {j.check_id: j.ok for j in judge_crowd(twin, observation, crowds.observe).judgements}
+    assert (observation.handlers_finished, judged.get("generic.crowd.handlers-finish")) == (
+        None,
+        None,
+    )

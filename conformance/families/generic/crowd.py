@@ -319,7 +319,9 @@ class StepRecord:
 class CrowdObservation:
     records: list[StepRecord]
     members: dict[int, Member]
-    handlers_finished: bool
+    # Whether every handler had returned once the clients had gone; None where that cannot be
+    # told: a handler of an earlier connection was still running when this crowd began.
+    handlers_finished: bool | None
     end_errors: list[str]
 
 
@@ -328,6 +330,9 @@ async def run_crowd(transport: Transport, plan: CrowdPlan) -> CrowdObservation:
     there closes (1000), and the app's handlers get a bound to finish."""
     members: dict[int, Member] = {}
     records: list[StepRecord] = []
+    # The witness counts every websocket in the app: one an earlier connection left running
+    # (a handler stuck on a server that never ends it) would be charged to this crowd.
+    idle_before = await transport.app_idle(0.0)
     try:
         closing = [ClientDoes(client, CloseWith(1000)) for client in plan.clients()]
         for index, step in enumerate([*plan.steps, *closing]):
@@ -337,7 +342,7 @@ async def run_crowd(transport: Transport, plan: CrowdPlan) -> CrowdObservation:
     finally:
         for member in members.values():
             await member.connection.release()
-    finished = await transport.app_idle(HANDLERS_FINISH_BOUND_S)
+    finished = await transport.app_idle(HANDLERS_FINISH_BOUND_S) if idle_before else None
     return CrowdObservation(records, members, finished, await transport.drain_app_errors())
 
 
@@ -444,6 +449,8 @@ def judge_crowd(plan: CrowdPlan, observation: CrowdObservation, alone: Replay) -
         if found is not None and not about.seen:
             member = observation.members[found[1]]
             about = Observation(list(member.seen), [])
+    if observation.handlers_finished is None:
+        return CrowdVerdict(judgements, about)  # not judged: see CrowdObservation
     if about.seen or observation.handlers_finished:
         judgements.append(Judgement("generic.crowd.handlers-finish", True, ""))
         return CrowdVerdict(judgements, about)

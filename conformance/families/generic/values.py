@@ -210,13 +210,16 @@ def _disconnect_answering(
         return None
     if any(isinstance(event, Closed | ClientRaised | Denied) for event in seen[:left_at]):
         return None  # the connection had ended before the client left
+    first = _first_end(handed)
+    # None where the app closed first, or never asked after the client left.
+    return first if first is not None and first["type"] == "websocket.disconnect" else None
+
+
+def _first_end(handed: dict[str, Any]) -> dict[str, Any] | None:
+    """The first end the app took part in: its own close, or a disconnect event it received."""
     timeline: list[dict[str, Any]] = handed.get("timeline", [])
-    for event in timeline:
-        if event.get("type") == "app:websocket.close":
-            return None
-        if event.get("type") == "websocket.disconnect":
-            return event
-    return None  # the app never asked after the client left
+    ends = ("app:websocket.close", "websocket.disconnect")
+    return next((event for event in timeline if event.get("type") in ends), None)
 
 
 def _client_close(observation: Observation, handed: dict[str, Any]) -> list[Judgement]:
@@ -281,8 +284,8 @@ def _app_close_code(observation: Observation, handed: dict[str, Any]) -> Judgeme
     seen = observation.seen
     if not (seen and isinstance(seen[0], Accepted)):
         return None  # a close before accept is a refusal, judged as such
-    close = _apps_first_close(handed)
-    if close is None or "reason_type" in close:
+    close = _first_end(handed)  # not a close where the app heard of an end first
+    if close is None or close["type"] != "app:websocket.close" or "reason_type" in close:
         return None
     code = 1000 if close.get("code") is None else close["code"]
     reason = close.get("reason") or ""
@@ -307,17 +310,6 @@ def _app_close_code(observation: Observation, handed: dict[str, Any]) -> Judgeme
         f"the app closed with {code}; the client's close frame had {end.code}",
         cause="the close frame carries another code than the app's close",
     )
-
-
-def _apps_first_close(handed: dict[str, Any]) -> dict[str, Any] | None:
-    """The app's first close, unless the app had heard of the connection's end before it."""
-    timeline: list[dict[str, Any]] = handed.get("timeline", [])
-    for event in timeline:
-        if event.get("type") == "app:websocket.close":
-            return event
-        if event.get("type") == "websocket.disconnect":
-            return None
-    return None
 
 
 def _refused_sends(handed: dict[str, Any]) -> Judgement | None:

@@ -154,6 +154,12 @@ class ClientRaised:
 ClientEvent: TypeAlias = Accepted | Denied | Message | Closed | NoEvent | ClientRaised
 
 
+def connection_ended(event: ClientEvent) -> bool:
+    """Is `event` the end of the connection as the client sees it: a close (or a drop), a
+    refused handshake, or an in-process client failing?"""
+    return isinstance(event, Closed | Denied | ClientRaised)
+
+
 # --- server-side steps (the puppet's instructions) ------------------------------------------------
 
 

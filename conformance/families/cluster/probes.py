@@ -27,11 +27,10 @@ from wsconform.conformance.engine.judgements import Judgement
 from wsconform.conformance.engine.vocabulary import (
     Accepted,
     ClientEvent,
-    ClientRaised,
     Closed,
-    Denied,
     Message,
     NoEvent,
+    connection_ended,
 )
 from wsconform.targets.servers.base import (
     EXPECT_BOUND_S,
@@ -75,10 +74,6 @@ def json_of(event: ClientEvent) -> Any:
         return json.loads(event.data)
     except ValueError:
         return None
-
-
-def ended(event: ClientEvent) -> bool:
-    return isinstance(event, Closed | ClientRaised | Denied)
 
 
 # --- plans ---------------------------------------------------------------------------------------
@@ -296,20 +291,20 @@ class Room:
             if isinstance(event, NoEvent):
                 break
             events.append(event)
-            if ended(event):
+            if connection_ended(event):
                 return events
         while not isinstance(event := await member.connection.next_event(QUIET_BOUND_S), NoEvent):
             events.append(event)
-            if ended(event):
+            if connection_ended(event):
                 break
         return events
 
     def judge_member(
         self, member: Member, expected: list[Expected], events: list[ClientEvent], what: str
     ) -> None:
-        if any(ended(e) for e in events):
+        if any(connection_ended(e) for e in events):
             member.open = False
-            end = next(e for e in events if ended(e))
+            end = next(e for e in events if connection_ended(e))
             self.run.note(ONCE_IN_ORDER, f"at '{what}': {member.name}'s connection ended: {end!r}")
         key = json.dumps
         wanted = [e.payload for e in expected]
@@ -413,7 +408,7 @@ async def _hears(member: Member, text: str, bound: float) -> ClientEvent | None:
         event = await member.connection.next_event(remaining)
         if isinstance(event, NoEvent):
             return None
-        if ended(event):
+        if connection_ended(event):
             member.open = False
             return event
         if (json_of(event) or {}).get("message") == text:
@@ -479,7 +474,7 @@ async def _ending(member: Member) -> ClientEvent | None:
     deadline = time.monotonic() + KILLED_END_BOUND_S
     while (remaining := deadline - time.monotonic()) > 0:
         event = await member.connection.next_event(remaining)
-        if ended(event):
+        if connection_ended(event):
             return event
         if isinstance(event, NoEvent):
             return None

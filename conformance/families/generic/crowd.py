@@ -45,12 +45,12 @@ from wsconform.conformance.engine.vocabulary import (
     Closed,
     Denied,
     Message,
+    connection_ended,
 )
 from wsconform.conformance.families.generic.routes import (
     OPENING_STEPS,
     STEP_LISTEN_S,
     VALID_VALUES,
-    connection_ended,
     connection_plan,
     example_value,
     judge,

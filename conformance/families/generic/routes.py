@@ -45,6 +45,7 @@ from wsconform.conformance.engine.vocabulary import (
     Headers,
     Message,
     NoEvent,
+    connection_ended,
     event_shape,
     rejected_before_accept,
 )
@@ -348,10 +349,6 @@ def _header_safe(value: str) -> bool:
 
 
 # --- running a plan ----------------------------------------------------------------------------
-
-
-def connection_ended(event: ClientEvent) -> bool:
-    return isinstance(event, Closed | Denied | ClientRaised)
 
 
 async def run_plan(transport: Transport, plan: ConnectionPlan) -> Observation:

@@ -32,9 +32,8 @@ from wsconform.conformance.engine.rfc6455 import MAX_CLOSE_REASON_BYTES, is_vali
 from wsconform.conformance.engine.vocabulary import (
     Accepted,
     Advertised,
-    ClientRaised,
     Closed,
-    Denied,
+    connection_ended,
     subprotocols_offered,
 )
 
@@ -208,7 +207,7 @@ def _disconnect_answering(
     seen = observation.seen
     if left_at is None or not (seen and isinstance(seen[0], Accepted)):
         return None
-    if any(isinstance(event, Closed | ClientRaised | Denied) for event in seen[:left_at]):
+    if any(connection_ended(event) for event in seen[:left_at]):
         return None  # the connection had ended before the client left
     first = _first_end(handed)
     # None where the app closed first, or never asked after the client left.
@@ -293,10 +292,7 @@ def _app_close_code(observation: Observation, handed: dict[str, Any]) -> Judgeme
         return None  # the app's mistake (generic.close-code-valid), not the server's to relay
     if len(reason.encode()) > MAX_CLOSE_REASON_BYTES:
         return None
-    ended_at = next(
-        (at for at, event in enumerate(seen) if isinstance(event, Closed | ClientRaised | Denied)),
-        None,
-    )
+    ended_at = next((at for at, event in enumerate(seen) if connection_ended(event)), None)
     left = (observation.client_closed_at, observation.client_dropped_at)
     left_at = [at for at in left if at is not None]
     if ended_at is None or any(at <= ended_at for at in left_at):

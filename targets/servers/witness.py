@@ -310,18 +310,22 @@ def _library_path(filename: str) -> str:
 _LEAF = re.compile(r"(?:^|; )([A-Za-z_][\w.]*)( at [^:;]+:\d+ in [\w<>.]+)?: ")
 
 
+def _leaves(error: str) -> list[tuple[str, str]]:
+    """The leaves of a witness report's first line: (type, " at file:line in function" or "")."""
+    summary = error.partition("\n")[0].partition(": ")[2]  # after "websocket /path: "
+    return _LEAF.findall(summary)
+
+
 def error_signature(error: str) -> str:
     """What makes two app errors the same bug: the leaf exception types and where the app
     raised them, not the values in their messages."""
-    summary = error.partition("\n")[0].partition(": ")[2]  # after "websocket /path: "
-    return " + ".join(sorted({kind + (where or "") for kind, where in _LEAF.findall(summary)}))
+    return " + ".join(sorted({kind + (where or "") for kind, where in _leaves(error)}))
 
 
 def refusal_signature(error: str) -> str:
     """What makes two of the server's refused sends (`is_server_send_failure`) one cause: the
     exception types the server's send raised, whichever of the app's frames they escaped from."""
-    summary = error.partition("\n")[0].partition(": ")[2]
-    kinds = " + ".join(sorted({kind for kind, _ in _LEAF.findall(summary)}))
+    kinds = " + ".join(sorted({kind for kind, _ in _leaves(error)}))
     return f"{kinds} {SERVER_SEND_FAILED}"
 
 

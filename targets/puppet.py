@@ -25,6 +25,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Message as AsgiMessage
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
+from wsconform.conformance.engine.checks import DENIAL_EXTENSION
 from wsconform.conformance.engine.vocabulary import (
     Accept,
     Advertised,
@@ -448,7 +449,7 @@ async def _send_denial(websocket: WebSocket, step: SendDenialResponse) -> None:
     response = Response(content=step.body, status_code=step.status, media_type="text/plain")
     if not hasattr(websocket, "send_denial_response"):
         raise Unsupported("WebSocket.send_denial_response needs Starlette >= 0.37")
-    if "websocket.http.response" not in websocket.scope.get("extensions", {}):
+    if DENIAL_EXTENSION not in websocket.scope.get("extensions", {}):
         raise Unsupported("the server does not offer the websocket.http.response extension")
     await websocket.send_denial_response(response)
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, get_args
 
+from wsconform.conformance.engine.checks import DENIAL_EXTENSION
+
 Headers: TypeAlias = tuple[tuple[str, str], ...]
 JSON: TypeAlias = Any
 
@@ -38,8 +40,6 @@ def decode_headers(raw: Iterable[tuple[bytes, bytes]] | None) -> Headers:
 
 
 # --- what a server says it implements -------------------------------------------------------
-
-DENIAL_RESPONSE_EXTENSION = "websocket.http.response"
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -91,7 +91,7 @@ class Visibility:
 
 
 # The newest spec with the denial extension: what a model assumes when told nothing else.
-LATEST_SPEC = Advertised("2.5", (DENIAL_RESPONSE_EXTENSION,))
+LATEST_SPEC = Advertised("2.5", (DENIAL_EXTENSION,))
 
 
 # --- client-side events -------------------------------------------------------------------------

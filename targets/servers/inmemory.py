@@ -28,6 +28,7 @@ from urllib.parse import unquote
 import httpx
 from starlette.types import ASGIApp
 from starlette.types import Message as AsgiMessage
+from wsconform.conformance.engine.checks import DENIAL_EXTENSION
 from wsconform.conformance.engine.rfc6455 import MAX_CLOSE_REASON_BYTES, is_valid_wire_close_code
 from wsconform.conformance.engine.vocabulary import (
     Accepted,
@@ -534,7 +535,7 @@ def websocket_scope(path: str, headers: Headers, subprotocols: Sequence[str]) ->
         "query_string": query.encode("latin-1"),
         "headers": raw_headers,
         "subprotocols": offered,
-        "extensions": {"websocket.http.response": {}},
+        "extensions": {DENIAL_EXTENSION: {}},
         "state": {},
     }
 

@@ -35,6 +35,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
+from wsconform.conformance.engine.checks import DENIAL_EXTENSION
 from wsconform.conformance.engine.rfc6455 import MAX_CLOSE_REASON_BYTES, is_valid_wire_close_code
 from wsconform.targets.servers.handed import Handed, without_mark
 
@@ -600,7 +601,7 @@ class AppWitness:
         ends: WebSocketEnds | None = None
         if counted:
             self._count(+1)
-            ends = WebSocketEnds("websocket.http.response" in scope.get("extensions", {}))
+            ends = WebSocketEnds(DENIAL_EXTENSION in scope.get("extensions", {}))
             receive, send = ends.watch(receive, send)
             scope, mark = without_mark(scope)
             if mark is not None:
